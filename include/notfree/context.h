@@ -1,0 +1,42 @@
+/* notfree/context.h: what a result must say about the box it came from.
+ *
+ * The context is one JSON object, written into the "context" of
+ * libbenchmark's output under the key "notfree": topology (hwloc),
+ * CPU model, TLB geometry (CPUID), kernel release, THP mode, overcommit
+ * mode, swap size, counters available, memory temperature, pinning, and
+ * `unavailable`: {name: reason} for every bench or counter the box could
+ * not give.
+ */
+#ifndef NOTFREE_CONTEXT_H
+#define NOTFREE_CONTEXT_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Records that `name` (a bench or "counter:<name>") cannot be measured
+ * here, and why. Thread-safe; the first reason for a name wins. */
+void nf_context_unavailable(const char *name, const char *reason);
+/* Adds a string entry to the notfree context (key unique; last wins). */
+void nf_context_set(const char *key, const char *value);
+
+/* The whole notfree context as a JSON object text (malloc'd; caller
+ * frees). Gathers the box facts on first call. */
+char *nf_context_json(void);
+
+/* Small facts, also used by benches to decide what they can run. */
+/* "always", "madvise", "never", or NULL if unreadable. */
+const char *nf_thp_mode(void);
+int nf_overcommit_mode(void);            /* -1 if unreadable */
+long long nf_swap_total_kib(void);       /* -1 if unreadable */
+
+/* Appends a JSON string literal (quotes, escapes) of s to buf. Returns the
+ * length written (not counting NUL), truncating safely. */
+size_t nf_json_escape(char *buf, size_t cap, const char *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
