@@ -91,6 +91,34 @@ int nf_state_error_occurred(const nf_state *st);
 #define nf_do_not_optimize_ptr(p) __asm__ volatile("" : "+r"(p) : : "memory")
 static inline void nf_clobber_memory(void) { __asm__ volatile("" : : : "memory"); }
 
+/* ---- results, as each run ends (for summaries and progress) ---- */
+typedef struct nf_run_counter {
+    const char *name;
+    double value;           /* after libbenchmark's flags were applied */
+} nf_run_counter;
+
+typedef struct nf_run_result {
+    const char *name;        /* as emitted: "fault/populate/manual_time" */
+    const char *aggregate;   /* "" for one repetition, else "mean", "median", ... */
+    const char *time_unit;   /* "ns", "us", "ms", "s" */
+    double real_time;        /* per iteration, in time_unit */
+    double cpu_time;
+    int64_t iterations;
+    int64_t threads;
+    int64_t repetition_index; /* -1 when not repeated */
+    const char *label;
+    int error;
+    const char *error_message;
+    size_t ncounters;
+    const nf_run_counter *counters;
+} nf_run_result;
+
+typedef void (*nf_run_cb)(const nf_run_result *r, void *user);
+/* Called for every run reported (iterations and aggregates), in order. */
+void nf_bench_on_run(nf_run_cb cb, void *user);
+/* Print "[k/N] name (elapsed)" to stderr as each bench instance ends. */
+void nf_bench_set_progress(int on);
+
 /* ---- running ----
  * Parses libbenchmark's flags and ours (--pin=CPU, --list, --help), runs
  * the registered benches pinned, and returns the process exit status:

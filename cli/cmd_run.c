@@ -1,0 +1,230 @@
+/* cli/cmd_run.c: `notfree run`, what `./lab run` calls.
+ *
+ * Runs the default suite pinned, writes the results as Google Benchmark
+ * JSON (with notfree's context) to <results>/<host>-<UTC timestamp>.json,
+ * renders the charts next to it with plots/render.sh, and prints a summary
+ * table in which every figure names its source. A failing bench does not
+ * lose the others: the JSON keeps every run that ended, and the charts
+ * and the table are still made from it.
+ */
+#include "commands.h"
+
+#include "notfree/bench.h"
+#include "registry.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_ROWS 512
+
+/* One row of the summary: the median where repetitions ran, else the run. */
+typedef struct row {
+    char name[160];
+    char unit[4];
+    double real_time;
+    char figures[256];
+    int error;
+    int is_median;
+} row;
+
+static row rows[MAX_ROWS];
+static int nrows;
+
+/* Where a counter comes from, by the naming rules of benches/METHOD.md. */
+static const char *source_of(const char *counter)
+{
+    if (strstr(counter, "perf_"))
+        return "perf";
+    if (strstr(counter, "faults"))
+        return "rusage";
+    if (strstr(counter, "_kib"))
+        return "proc";
+    return "timing";
+}
+
+static void on_run(const nf_run_result *r, void *user)
+{
+    (void)user;
+    int median = !strcmp(r->aggregate, "median");
+    if (r->aggregate[0] && !median)
+        return;                               /* mean, stddev, cv: in the JSON */
+    if (!r->aggregate[0] && r->repetition_index > 0)
+        return;                               /* repetitions: the median stands for them */
+    char base[160];
+    snprintf(base, sizeof base, "%s", r->name);
+    if (median) {
+        char *s = strstr(base, "_median");
+        if (s)
+            *s = 0;
+    }
+    row *w = NULL;
+    for (int i = 0; i < nrows; i++)
+        if (!strcmp(rows[i].name, base))
+            w = &rows[i];
+    if (!w) {
+        if (nrows == MAX_ROWS)
+            return;
+        w = &rows[nrows++];
+    }
+    memset(w, 0, sizeof *w);
+    snprintf(w->name, sizeof w->name, "%s", base);
+    snprintf(w->unit, sizeof w->unit, "%s", r->time_unit);
+    w->real_time = r->real_time;
+    w->error = r->error;
+    w->is_median = median;
+    if (r->error) {
+        snprintf(w->figures, sizeof w->figures, "ERROR: %s", r->error_message);
+        return;
+    }
+    size_t off = 0;
+    for (size_t i = 0; i < r->ncounters && off < sizeof w->figures; i++)
+        off += (size_t)snprintf(w->figures + off, sizeof w->figures - off, "%s%s=%.4g [%s]",
+                                i ? "  " : "", r->counters[i].name, r->counters[i].value,
+                                source_of(r->counters[i].name));
+}
+
+static void print_summary(const char *json)
+{
+    printf("\nnotfree summary (%s)\n", json);
+    printf("%-52s %12s  %s\n", "bench", "time", "figures [source]");
+    for (int i = 0; i < nrows; i++)
+        printf("%-52s %9.4g %-2s%s  %s\n", rows[i].name, rows[i].real_time, rows[i].unit,
+               rows[i].is_median ? "*" : " ", rows[i].figures);
+    printf("\n* median over repetitions. Sources: timing = clock time measured here;\n"
+           "rusage = the kernel's getrusage counts; perf = the kernel's perf software\n"
+           "events; proc = /proc/self (statm, smaps_rollup). Times are per iteration.\n");
+}
+
+static int mkdir_p(const char *dir)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", dir);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return (mkdir(tmp, 0777) != 0 && errno != EEXIST) ? -1 : 0;
+}
+
+static int render_charts(const char *json, int want)
+{
+    if (!want) {
+        fprintf(stderr, "notfree run: charts skipped (--no-plots)\n");
+        return 0;
+    }
+    const char *plots = getenv("NOTFREE_PLOTS_DIR");
+    char script[4096];
+    snprintf(script, sizeof script, "%s/render.sh", plots ? plots : NF_SOURCE_DIR "/plots");
+    if (access(script, R_OK) != 0) {
+        fprintf(stderr, "notfree run: charts unavailable: %s not found\n", script);
+        return 0;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        execlp("bash", "bash", script, json, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) < 0)
+        return -1;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 3) {
+        fprintf(stderr, "notfree run: charts unavailable (gnuplot missing; apt-get install gnuplot-nox)\n");
+        return 0;
+    }
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+void nf_cmd_run_help(FILE *f)
+{
+    fprintf(f,
+        "usage: notfree run [--full] [--results DIR] [--no-plots] [--pin=PU] [--filter=REGEX]\n"
+        "                   [--benchmark_* flags]\n\n"
+        "Runs the default suite (page faults, fork/COW, RSS, shim overhead) pinned,\n"
+        "writes DIR/<host>-<UTC timestamp>.json, charts next to it (PNG and SVG), and\n"
+        "prints a summary table naming each figure's source.\n\n"
+        "  --full          the large sizes too (fork up to 4 GiB where memory allows)\n"
+        "  --results DIR   where results go (default: ./results)\n"
+        "  --no-plots      write no charts\n"
+        "  --pin=PU        base PU for pinning (default: the last PU)\n"
+        "  --filter=REGEX  only the benches matching REGEX\n"
+        "Other --benchmark_* flags go to Google Benchmark.\n");
+}
+
+int nf_cmd_run(int argc, char **argv)
+{
+    const char *dir = "results";
+    const char *filter = NULL;
+    int plots = 1;
+    char *pass[64];
+    int npass = 0;
+    pass[npass++] = "notfree run";
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--full")) {
+            setenv("NOTFREE_FULL", "1", 1);
+        } else if (!strcmp(a, "--no-plots")) {
+            plots = 0;
+        } else if (!strcmp(a, "--results") && i + 1 < argc) {
+            dir = argv[++i];
+        } else if (!strncmp(a, "--results=", 10)) {
+            dir = a + 10;
+        } else if (!strncmp(a, "--filter=", 9)) {
+            filter = a + 9;
+        } else if ((!strncmp(a, "--pin=", 6) || !strncmp(a, "--benchmark_", 12)) && npass < 56) {
+            if (!strncmp(a, "--benchmark_out", 15) || !strncmp(a, "--benchmark_format", 18)) {
+                fprintf(stderr, "notfree run: %s is set by `notfree run`; use `notfree bench` for it\n", a);
+                return 2;
+            }
+            pass[npass++] = argv[i];
+        } else {
+            fprintf(stderr, "notfree run: unknown flag '%s'\n\n", a);
+            nf_cmd_run_help(stderr);
+            return 2;
+        }
+    }
+    if (mkdir_p(dir) != 0) {
+        fprintf(stderr, "notfree run: cannot create %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    char host[256] = "unknown-host", stamp[32], json[4096];
+    gethostname(host, sizeof host - 1);
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(json, sizeof json, "%s/%s-%s.json", dir, host, stamp);
+
+    static char out_flag[4200], filter_flag[1100];
+    snprintf(out_flag, sizeof out_flag, "--benchmark_out=%s", json);
+    pass[npass++] = out_flag;
+    pass[npass++] = "--benchmark_out_format=json";
+    if (filter) {
+        snprintf(filter_flag, sizeof filter_flag, "--benchmark_filter=%s", filter);
+        pass[npass++] = filter_flag;
+    }
+    pass[npass] = NULL;
+
+    fprintf(stderr, "notfree run: results go to %s\n", json);
+    nf_register_all_benches();
+    nf_bench_on_run(on_run, NULL);
+    nf_bench_set_progress(1);
+    int rc = nf_bench_main(npass, pass);
+    if (access(json, R_OK) != 0) {
+        fprintf(stderr, "notfree run: no results written\n");
+        return rc ? rc : 1;
+    }
+    if (render_charts(json, plots) != 0) {
+        fprintf(stderr, "notfree run: rendering charts failed\n");
+        rc = rc ? rc : 1;
+    }
+    print_summary(json);
+    return rc;
+}

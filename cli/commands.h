@@ -1,0 +1,20 @@
+/* cli/commands.h: the subcommands of `notfree`. Adding one: a file
+ * cmd_<name>.c with its entry and help, and one line in notfree.c. */
+#ifndef NOTFREE_CLI_COMMANDS_H
+#define NOTFREE_CLI_COMMANDS_H
+
+#include <stdio.h>
+
+typedef struct nf_command {
+    const char *name;
+    const char *summary;                 /* one line for `notfree --help` */
+    int (*run)(int argc, char **argv);   /* argv[0] is the command name */
+    void (*help)(FILE *f);
+} nf_command;
+
+int nf_cmd_bench(int argc, char **argv);
+void nf_cmd_bench_help(FILE *f);
+int nf_cmd_run(int argc, char **argv);
+void nf_cmd_run_help(FILE *f);
+
+#endif
