@@ -95,7 +95,8 @@ void nf_counters_close(nf_counters *c);
 void nf_counters_start(nf_counters *c);
 void nf_counters_stop(nf_counters *c);
 bool nf_counters_available(const nf_counters *c, nf_counter_id id, const char **reason);
-/* Events: stop - start. Gauges: stop - start too (may be negative). */
+/* Events: stop - start. Gauges: stop - start too (may be negative).
+ * An unavailable counter gives NAN from both (never 0). */
 double nf_counters_delta(const nf_counters *c, nf_counter_id id);
 /* Gauges: the reading at stop. */
 double nf_counters_value(const nf_counters *c, nf_counter_id id);
@@ -113,6 +114,9 @@ int nf_proc_mem_read(nf_proc_mem *m);
 /* Probes every counter once (in a scratch set) and records each one that
  * is unavailable with nf_context_unavailable("counter:<name>", reason). */
 void nf_counters_probe_all(void);
+/* Probes once (as nf_counters_probe_all) and returns the set of counters
+ * this box can give, as NF_CTR_BIT()s. Thread-safe. */
+uint64_t nf_counters_probed_mask(void);
 
 #ifdef __cplusplus
 }

@@ -29,8 +29,15 @@ int nf_pin_thread_to(int pu, char *err, size_t errlen);
 int nf_pin_thread(int thread_index, char *err, size_t errlen);
 /* The binding in force for the calling thread, read back from the kernel:
  * the PU's logical index when bound to exactly one, else -1; `desc` gets
- * a printable form ("PU#1 (os 1)" or the cpuset list). */
+ * a printable form ("PU L#1 (P#1)" or "cpuset 0-1"). */
 int nf_pin_current(char *desc, size_t desclen);
+/* The topology as a JSON object: {"packages":1,"cores":2,"pus":2,
+ * "numa_nodes":1,"caches":[{"level":1,"type":"data","size_kib":32,
+ * "line":64,"ways":8,"shared_by_pus":1,"count":2}, ...],
+ * "page_sizes_kib":[4,2048]}; "ways" is hwloc's: -1 fully associative,
+ * 0 unknown. snprintf-like: returns the length the text
+ * needs, writes at most cap bytes (NUL-terminated). Initialises. */
+size_t nf_pin_topology_json(char *buf, size_t cap);
 
 #ifdef __cplusplus
 }

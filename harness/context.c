@@ -1,0 +1,428 @@
+/* context.c: the registry of unavailable figures and extra keys, the box
+ * facts, and the notfree context JSON (see notfree/context.h).
+ *
+ * The registry allocates (it is never used inside a measured region); the
+ * fact readers use fixed buffers.
+ */
+#include "notfree/context.h"
+#include "notfree/counters.h"
+#include "notfree/cpuinfo.h"
+#include "notfree/pin.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+static const char default_memory_temperature[] =
+    "hot: benches touch memory freed just before; benches named /cold wait idle first";
+
+/* ---- registry ---- */
+
+typedef struct kv { char *key, *value; } kv;
+typedef struct kv_list { kv *items; size_t n, cap; } kv_list;
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static kv_list g_unavailable;   /* first reason wins */
+static kv_list g_set;           /* last value wins */
+
+static kv *kv_find_locked(kv_list *l, const char *key)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->items[i].key, key) == 0)
+            return &l->items[i];
+    return NULL;
+}
+
+static void kv_add_locked(kv_list *l, const char *key, const char *value)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        kv *items = realloc(l->items, cap * sizeof *items);
+        if (!items)
+            return;
+        l->items = items;
+        l->cap = cap;
+    }
+    char *k = strdup(key), *v = strdup(value);
+    if (!k || !v) {
+        free(k);
+        free(v);
+        return;
+    }
+    l->items[l->n++] = (kv){k, v};
+}
+
+void nf_context_unavailable(const char *name, const char *reason)
+{
+    if (!name)
+        return;
+    pthread_mutex_lock(&g_lock);
+    if (!kv_find_locked(&g_unavailable, name))
+        kv_add_locked(&g_unavailable, name, reason && reason[0] ? reason : "unknown");
+    pthread_mutex_unlock(&g_lock);
+}
+
+void nf_context_set(const char *key, const char *value)
+{
+    if (!key)
+        return;
+    if (!value)
+        value = "";
+    pthread_mutex_lock(&g_lock);
+    kv *e = kv_find_locked(&g_set, key);
+    if (e) {
+        char *v = strdup(value);
+        if (v) {
+            free(e->value);
+            e->value = v;
+        }
+    } else {
+        kv_add_locked(&g_set, key, value);
+    }
+    pthread_mutex_unlock(&g_lock);
+}
+
+/* ---- JSON string escaping ---- */
+
+/* Length of a valid UTF-8 sequence at s, or 0 if invalid. */
+static size_t utf8_len(const unsigned char *s)
+{
+    unsigned c = s[0];
+    size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 0;
+    if (c >= 0xF5)
+        n = 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    if (n == 3 && ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0)))
+        return 0;   /* overlong or surrogate */
+    if (n == 4 && ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90)))
+        return 0;
+    return n;
+}
+
+size_t nf_json_escape(char *buf, size_t cap, const char *s)
+{
+    if (cap == 0)
+        return 0;
+    if (cap < 3) {          /* no room for even "" */
+        buf[0] = '\0';
+        return 0;
+    }
+    if (!s)
+        s = "";
+    size_t len = 0, room = cap - 2;     /* keep the closing quote and NUL */
+    buf[len++] = '"';
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        char piece[8];
+        size_t n, adv = 1;
+        unsigned c = *p;
+        if (c == '"' || c == '\\') {
+            piece[0] = '\\'; piece[1] = (char)c; n = 2;
+        } else if (c < 0x20) {
+            const char *short_esc = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r"
+                                  : c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
+            if (short_esc) {
+                memcpy(piece, short_esc, 2); n = 2;
+            } else {
+                snprintf(piece, sizeof piece, "\\u%04x", c); n = 6;
+            }
+        } else if (c < 0x80) {
+            piece[0] = (char)c; n = 1;
+        } else if ((adv = utf8_len(p)) != 0) {
+            memcpy(piece, p, adv); n = adv;
+        } else {
+            memcpy(piece, "\\ufffd", 6); n = 6; adv = 1;   /* invalid byte */
+        }
+        if (len + n > room)
+            break;              /* truncate at a whole character */
+        memcpy(buf + len, piece, n);
+        len += n;
+        p += adv;
+    }
+    buf[len++] = '"';
+    buf[len] = '\0';
+    return len;
+}
+
+/* ---- facts ---- */
+
+/* Reads a small file into buf (NUL-terminated); -1 if unreadable. */
+static ssize_t read_small(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t len = 0;
+    while (len + 1 < cap) {
+        ssize_t n = read(fd, buf + len, cap - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    buf[len] = '\0';
+    return (ssize_t)len;
+}
+
+/* The [bracketed] word of a sysfs choice file, as one of `choices`. */
+static const char *bracketed(const char *path, const char *const *choices)
+{
+    char buf[256];
+    if (read_small(path, buf, sizeof buf) < 0)
+        return NULL;
+    char *l = strchr(buf, '['), *r = l ? strchr(l, ']') : NULL;
+    if (!r)
+        return NULL;
+    *r = '\0';
+    for (size_t i = 0; choices[i]; i++)
+        if (strcmp(l + 1, choices[i]) == 0)
+            return choices[i];
+    return NULL;
+}
+
+const char *nf_thp_mode(void)
+{
+    static const char *const modes[] = {"always", "madvise", "never", NULL};
+    return bracketed("/sys/kernel/mm/transparent_hugepage/enabled", modes);
+}
+
+static const char *thp_defrag(void)
+{
+    static const char *const modes[] = {"always", "defer", "defer+madvise", "madvise", "never", NULL};
+    return bracketed("/sys/kernel/mm/transparent_hugepage/defrag", modes);
+}
+
+int nf_overcommit_mode(void)
+{
+    char buf[32];
+    if (read_small("/proc/sys/vm/overcommit_memory", buf, sizeof buf) <= 0)
+        return -1;
+    char *end;
+    long v = strtol(buf, &end, 10);
+    return end == buf ? -1 : (int)v;
+}
+
+long long nf_swap_total_kib(void)
+{
+    char buf[8192];
+    if (read_small("/proc/meminfo", buf, sizeof buf) <= 0)
+        return -1;
+    const char *p = strstr(buf, "\nSwapTotal:");
+    if (!p)
+        return -1;
+    char *end;
+    long long v = strtoll(p + strlen("\nSwapTotal:"), &end, 10);
+    return end == p + strlen("\nSwapTotal:") ? -1 : v;
+}
+
+/* ---- the JSON document ---- */
+
+typedef struct sb { char *buf; size_t len, cap; bool oom; } sb;
+
+static void sb_reserve(sb *b, size_t more)
+{
+    if (b->oom || b->len + more + 1 <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 1024;
+    while (cap < b->len + more + 1)
+        cap *= 2;
+    char *nb = realloc(b->buf, cap);
+    if (!nb) {
+        b->oom = true;
+        return;
+    }
+    b->buf = nb;
+    b->cap = cap;
+}
+
+static void sb_printf(sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sb *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    sb_reserve(b, (size_t)n);
+    if (b->oom)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+static void sb_str(sb *b, const char *s)
+{
+    size_t need = 2 + 6 * strlen(s ? s : "") + 1;
+    sb_reserve(b, need);
+    if (b->oom)
+        return;
+    b->len += nf_json_escape(b->buf + b->len, b->cap - b->len, s);
+}
+
+/* Emits `"key": ` preceded by a separator. */
+static void sb_key(sb *b, const char *key)
+{
+    if (b->len > 1)
+        sb_printf(b, ", ");
+    sb_str(b, key);
+    sb_printf(b, ": ");
+}
+
+static void sb_str_or_null(sb *b, const char *s)
+{
+    if (s)
+        sb_str(b, s);
+    else
+        sb_printf(b, "null");
+}
+
+/* A fact gathered once: pieces that do not change during the run. */
+static char g_topology[4096];
+static char g_tlb[4096];
+static char g_kernel_release[128];
+static pthread_once_t g_facts_once = PTHREAD_ONCE_INIT;
+
+static void facts_init_once(void)
+{
+    char err[160];
+    if (nf_pin_init(err, sizeof err) == 0) {
+        size_t n = nf_pin_topology_json(g_topology, sizeof g_topology);
+        if (n >= sizeof g_topology)
+            snprintf(g_topology, sizeof g_topology, "{\"unavailable\": \"topology text too long\"}");
+    } else {
+        nf_context_unavailable("topology", err);
+        nf_json_escape(g_topology, sizeof g_topology, err);
+    }
+    size_t n = nf_cpuinfo_tlb_json(nf_cpuinfo_get(), g_tlb, sizeof g_tlb);
+    if (n >= sizeof g_tlb)
+        snprintf(g_tlb, sizeof g_tlb, "{\"unavailable\": \"TLB text too long\"}");
+    if (nf_cpuinfo_get()->ntlb == 0)
+        nf_context_unavailable("tlb_geometry", nf_cpuinfo_get()->tlb_unavailable);
+    struct utsname u;
+    if (uname(&u) == 0)
+        snprintf(g_kernel_release, sizeof g_kernel_release, "%s", u.release);
+    nf_counters_probe_all();
+}
+
+/* Whether a key was set with nf_context_set (which then replaces the
+ * built-in entry of that name). */
+static bool is_set_locked(const char *key)
+{
+    return kv_find_locked(&g_set, key) != NULL;
+}
+
+char *nf_context_json(void)
+{
+    pthread_once(&g_facts_once, facts_init_once);
+    sb b = {0};
+    sb_printf(&b, "{");
+    pthread_mutex_lock(&g_lock);
+
+    if (!is_set_locked("topology")) {
+        sb_key(&b, "topology");
+        sb_printf(&b, "%s", g_topology);
+    }
+    if (!is_set_locked("cpu_model")) {
+        const nf_cpuinfo *ci = nf_cpuinfo_get();
+        sb_key(&b, "cpu_model");
+        sb_str_or_null(&b, ci->model[0] ? ci->model : NULL);
+    }
+    if (!is_set_locked("tlb")) {
+        sb_key(&b, "tlb");
+        sb_printf(&b, "%s", g_tlb);
+    }
+    if (!is_set_locked("kernel_release")) {
+        sb_key(&b, "kernel_release");
+        sb_str_or_null(&b, g_kernel_release[0] ? g_kernel_release : NULL);
+    }
+    if (!is_set_locked("thp_mode")) {
+        sb_key(&b, "thp_mode");
+        sb_str_or_null(&b, nf_thp_mode());
+    }
+    if (!is_set_locked("thp_defrag")) {
+        sb_key(&b, "thp_defrag");
+        sb_str_or_null(&b, thp_defrag());
+    }
+    if (!is_set_locked("overcommit_mode")) {
+        int oc = nf_overcommit_mode();
+        sb_key(&b, "overcommit_mode");
+        if (oc >= 0)
+            sb_printf(&b, "%d", oc);
+        else
+            sb_printf(&b, "null");
+    }
+    if (!is_set_locked("swap_total_kib")) {
+        long long sw = nf_swap_total_kib();
+        sb_key(&b, "swap_total_kib");
+        if (sw >= 0)
+            sb_printf(&b, "%lld", sw);
+        else
+            sb_printf(&b, "null");
+    }
+    if (!is_set_locked("counters_available")) {
+        uint64_t mask = nf_counters_probed_mask();
+        sb_key(&b, "counters_available");
+        sb_printf(&b, "[");
+        bool first = true;
+        for (int i = 0; i < NF_CTR_COUNT; i++) {
+            if (!(mask & NF_CTR_BIT(i)))
+                continue;
+            sb_printf(&b, "%s", first ? "" : ", ");
+            sb_str(&b, nf_counter_name((nf_counter_id)i));
+            first = false;
+        }
+        sb_printf(&b, "]");
+    }
+    if (!is_set_locked("memory_temperature")) {
+        sb_key(&b, "memory_temperature");
+        sb_str(&b, default_memory_temperature);
+    }
+    if (!is_set_locked("pinning")) {
+        sb_key(&b, "pinning");
+        char desc[128];
+        if (nf_pin_pu_count() > 0) {
+            int cur = nf_pin_current(desc, sizeof desc);
+            sb_printf(&b, "{\"pus\": %d, \"base_pu\": %d, \"policy\": "
+                          "\"thread i on PU (base + i) mod pus\", \"caller_bound_pu\": %d, "
+                          "\"caller_binding\": ",
+                      nf_pin_pu_count(), nf_pin_base(), cur);
+            sb_str(&b, desc);
+            sb_printf(&b, "}");
+        } else {
+            sb_printf(&b, "null");
+        }
+    }
+    for (size_t i = 0; i < g_set.n; i++) {
+        sb_key(&b, g_set.items[i].key);
+        sb_str(&b, g_set.items[i].value);
+    }
+    sb_key(&b, "unavailable");
+    sb_printf(&b, "{");
+    for (size_t i = 0; i < g_unavailable.n; i++) {
+        sb_printf(&b, "%s", i ? ", " : "");
+        sb_str(&b, g_unavailable.items[i].key);
+        sb_printf(&b, ": ");
+        sb_str(&b, g_unavailable.items[i].value);
+    }
+    sb_printf(&b, "}");
+
+    pthread_mutex_unlock(&g_lock);
+    sb_printf(&b, "}");
+    if (b.oom) {
+        free(b.buf);
+        return NULL;
+    }
+    return b.buf;
+}
