@@ -41,7 +41,10 @@ def base: (.run_type == "aggregate") as $agg | (.run_name // .name)
   | split("/")
   | map(select(test("^(manual_time|real_time|process_time|iterations:[0-9]+|repeats:[0-9]+|threads:[0-9]+|min_time:.*|min_warmup_time:.*)$") | not))
   | join("/");
-def num: if type == "number" then . else "NaN" end;
+# Google Benchmark writes NaN/Infinity for unavailable counters; jq 1.6 reads
+# them as numbers, so "good" also rules them out.
+def good: type == "number" and (isnan | not) and (isinfinite | not);
+def num: if good then . else "NaN" end;
 def mib: split("/") | last | tonumber? // null;
 [ .benchmarks[]
   | select(.error_occurred != true and .skipped != true)
@@ -68,9 +71,9 @@ emit() {
 }
 
 emit fault_cost "${FAULT_PREFIX}* with counter ns_per_page" '
-  (map(select(.base == $ff and (.ns_per_page | type) == "number")) | first | .ns_per_page // "NaN") as $floor
+  (map(select(.base == $ff and (.ns_per_page | good))) | first | .ns_per_page // "NaN") as $floor
   | ($fo | split(" ")) as $order
-  | map(select((.base | startswith($fp)) and .base != $ff and (.ns_per_page | type) == "number")
+  | map(select((.base | startswith($fp)) and .base != $ff and (.ns_per_page | good))
         | (.base | ltrimstr($fp)) as $m
         | ($m | mib) as $s
         | (if $s then ($m | split("/") | .[:-1] | join("/")) else $m end) as $mode
@@ -81,7 +84,7 @@ emit fault_cost "${FAULT_PREFIX}* with counter ns_per_page" '
 
 emit fork_latency "${FORK_4K}<MiB> or ${FORK_THP}<MiB> with counter fork_ms or reap_ms" '
   map(select((.base | startswith($f4) or startswith($ft)) and (.base | mib) != null
-             and ((.fork_ms | type) == "number" or (.reap_ms | type) == "number"))
+             and ((.fork_ms | good) or (.reap_ms | good)))
       | {s: (.base | mib), thp: (.base | startswith($ft)), f: (.fork_ms | num), r: (.reap_ms | num)})
   | group_by(.s)
   | map(. as $g | ($g | map(select(.thp | not)) | first // {}) as $k
@@ -90,7 +93,7 @@ emit fork_latency "${FORK_4K}<MiB> or ${FORK_THP}<MiB> with counter fork_ms or r
 
 emit cow_cost "${COW_CHILD}<MiB> or ${COW_PARENT}<MiB> with counter ns_per_page" '
   map(select((.base | startswith($cc) or startswith($cp)) and (.base | mib) != null
-             and (.ns_per_page | type) == "number")
+             and (.ns_per_page | good))
       | {s: (.base | mib), child: (.base | startswith($cc)), v: .ns_per_page})
   | group_by(.s)
   | map([.[0].s, (map(select(.child)) | first | .v // "NaN"),

@@ -8,6 +8,7 @@ if (!exists("host")) { host = "unknown host" }
 if (!exists("date")) { date = "unknown date" }
 
 set datafile separator "\t"
+set datafile missing "NaN"   # skip absent values, so lines join across sizes one kind lacks
 set termoption noenhanced
 # Count the numbers in each column (NaN is not valid()) to know which lines exist.
 # Also find the data's range, to pad it so no point sits on the frame.
@@ -33,6 +34,8 @@ set ylabel "latency (ms, log scale)"
 set logscale x 2
 set logscale y 10
 if (yhi > 0) { set yrange [ylo / 1.6 : yhi * 1.6] }
+# Label 1-2-5 in each decade, so even a range under one decade has numbers on it.
+if (yhi > 0) { do for [d = floor(log10(ylo / 1.6)) : ceil(log10(yhi * 1.6))] { set ytics add (10**d, 2 * 10.0**d, 5 * 10.0**d) } }
 set xrange [X_min / 1.3 : X_max * 1.3]
 set format x "%g"
 set format y "%g"
