@@ -19,7 +19,7 @@ set ylabel "ns per 4 KiB page (first write after fork)"
 set xlabel "resident size written after fork (MiB)"
 set xrange [-0.6:n - 0.4]
 set yrange [0:(ymax > 0 ? ymax : 1) * 1.3]
-set xtics nomirror
+set xtics nomirror scale 0
 set ytics nomirror
 set grid ytics lc rgb "#dddddd"
 set style fill solid 0.85 border lc rgb "#333333"
@@ -30,8 +30,8 @@ w = 0.2   # each bar's offset from its size's tic
 do for [fmt in "png svg"] {
   if (fmt eq "png") { set terminal pngcairo size 1000,600 noenhanced font "DejaVu Sans,10"; set output outbase.".png" }
   if (fmt eq "svg") { set terminal svg size 1000,600 noenhanced font "DejaVu Sans,10" background rgb "white"; set output outbase.".svg" }
-  # the first, invisible series only places one tic label per size at x = $0
-  plot datafile using 0:(0):xtic(sprintf("%d MiB", $1)) with points ps 0 notitle, \
+  # the first series (no points: y is NaN) only places one tic label per size at x = $0
+  plot datafile using 0:(NaN):xtic(sprintf("%d MiB", $1)) with points notitle, \
        "" using ($0 - w):2 with boxes lc rgb "#4878a8" title "child writes", \
        "" using ($0 + w):3 with boxes lc rgb "#d08030" title "parent writes", \
        "" using ($0 - w):2:(sprintf("%.0f", $2)) with labels offset 0,0.7 notitle, \
