@@ -28,6 +28,7 @@
 #include <cstring>
 #include <exception>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -50,6 +51,7 @@ extern bool FLAGS_benchmark_list_tests;
 // Invariant: `s` outlives this object (both live for one instance-thread).
 struct nf_state {
     benchmark::State *s;
+    int nargs;            // arguments each instance of the family has
     bool batch_started;   // nf_state_batch handed out the iterations
     std::string pu_desc;  // the binding read back, e.g. "PU L#1 (P#1)"
 };
@@ -96,6 +98,28 @@ template <class F> void guard(nf_state *st, const char *what, F f)
     }
 }
 
+// What the shim keeps per registered family. libbenchmark requires every
+// instance of a family to have the same number of arguments, so one count
+// per family bounds range(i) (State::range only asserts). Records live as
+// long as the process, as libbenchmark's own families do.
+struct family {
+    nf_bench_fn fn;
+    void *user;
+    int nargs;
+};
+std::map<benchmark::internal::Benchmark *, family *> &families()
+{
+    static std::map<benchmark::internal::Benchmark *, family *> m;
+    return m;
+}
+
+void note_args(nf_bench *b, int n)
+{
+    auto it = families().find(B(b));
+    if (it != families().end())
+        it->second->nargs = n;
+}
+
 // Custom statistics: libbenchmark takes a plain function pointer with no
 // user data, so each registered C statistic gets its own trampoline slot.
 nf_stat_fn g_stats[NF_STAT_MAX];
@@ -119,9 +143,9 @@ void *g_run_cb_user;
 bool g_progress;
 
 // The body libbenchmark calls: pin, read the binding back, run C.
-void run_c_body(benchmark::State &s, nf_bench_fn fn, void *user)
+void run_c_body(benchmark::State &s, const family *fam)
 {
-    nf_state st{&s, false, std::string()};
+    nf_state st{&s, fam->nargs, false, std::string()};
     char err[256], desc[128];
     int want = nf_pin_pu_for_thread(s.thread_index());
     if (nf_pin_thread(s.thread_index(), err, sizeof err) != 0) {
@@ -137,7 +161,7 @@ void run_c_body(benchmark::State &s, nf_bench_fn fn, void *user)
     st.pu_desc = desc;
     s.SetLabel(st.pu_desc);
     try {
-        fn(&st, user);
+        fam->fn(&st, fam->user);
     } catch (...) {
         // C code does not throw; a C++ bench (shim/overhead_cxx) might.
         s.SkipWithError("C++ exception escaped the bench body");
@@ -343,23 +367,28 @@ nf_bench *nf_bench_register(const char *name, nf_bench_fn fn, void *user)
     if (!name || !*name || !fn)
         die("nf_bench_register", "a bench needs a name and a function");
     return reg(name, [&] {
-        return H(benchmark::RegisterBenchmark(
-            name, [fn, user](benchmark::State &s) { run_c_body(s, fn, user); }));
+        family *fam = new family{fn, user, 0};
+        auto *b = benchmark::RegisterBenchmark(name, [fam](benchmark::State &s) { run_c_body(s, fam); });
+        families()[b] = fam;
+        return H(b);
     });
 }
 
 nf_bench *nf_bench_arg(nf_bench *b, int64_t x)
 {
+    note_args(b, 1);
     return reg("Arg", [&] { return H(B(b)->Arg(x)); });
 }
 
 nf_bench *nf_bench_args(nf_bench *b, const int64_t *xs, size_t n)
 {
+    note_args(b, static_cast<int>(n));
     return reg("Args", [&] { return H(B(b)->Args(std::vector<int64_t>(xs, xs + n))); });
 }
 
 nf_bench *nf_bench_range(nf_bench *b, int64_t lo, int64_t hi)
 {
+    note_args(b, 1);
     return reg("Range", [&] { return H(B(b)->Range(lo, hi)); });
 }
 
@@ -370,6 +399,7 @@ nf_bench *nf_bench_range_multiplier(nf_bench *b, int multiplier)
 
 nf_bench *nf_bench_ranges(nf_bench *b, const int64_t (*lohi)[2], size_t n)
 {
+    note_args(b, static_cast<int>(n));
     return reg("Ranges", [&] {
         std::vector<std::pair<int64_t, int64_t>> r;
         for (size_t i = 0; i < n; i++)
@@ -470,11 +500,15 @@ uint64_t nf_state_batch(nf_state *st)
 
 int64_t nf_state_range(const nf_state *st, size_t i)
 {
-    try {
-        return st->s->range(i);
-    } catch (...) {
+    if (i >= static_cast<size_t>(st->nargs)) {
+        // A bench asking for an argument its family does not have is a bug
+        // in the bench: end its run with an error rather than read garbage.
+        std::string m = "range(" + std::to_string(i) + "): the bench has " + std::to_string(st->nargs) +
+                        " argument(s)";
+        st->s->SkipWithError(m.c_str());
         return 0;
     }
+    return st->s->range(i);
 }
 
 int nf_state_thread_index(const nf_state *st) { return st->s->thread_index(); }

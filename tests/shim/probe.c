@@ -63,6 +63,22 @@ static void t_threads(nf_state *st, void *user)
     nf_state_counter(st, "nthreads", (double)nf_state_threads(st), NF_COUNTER_AVG_THREADS);
 }
 
+/* Range: counter n = the one argument. */
+static void t_range(nf_state *st, void *user)
+{
+    (void)user;
+    NF_BENCH_LOOP(st) nf_clobber_memory();
+    nf_state_counter(st, "n", (double)nf_state_range(st, 0), NF_COUNTER_DEFAULT);
+}
+
+/* Asking for an argument the bench lacks ends the run with an error. */
+static void t_badrange(nf_state *st, void *user)
+{
+    (void)user;
+    nf_state_counter(st, "n", (double)nf_state_range(st, 3), NF_COUNTER_DEFAULT);
+    NF_BENCH_LOOP(st) nf_clobber_memory();
+}
+
 static void t_skip(nf_state *st, void *user)
 {
     (void)user;
@@ -112,12 +128,13 @@ int main(int argc, char **argv)
     nf_bench_iterations(b, 2);
     nf_bench_statistic(b, "max", stat_max);
 
-    b = nf_bench_register("t/range", t_args, NULL);
+    b = nf_bench_register("t/range", t_range, NULL);
     nf_bench_range_multiplier(b, 4);
     nf_bench_range(b, 1, 16);
     nf_bench_min_time(b, 0.01);
 
     nf_bench_register("t/skip", t_skip, NULL);
+    nf_bench_arg(nf_bench_register("t/badrange", t_badrange, NULL), 1);
 
     nf_context_unavailable("t/never", "probe: this bench is listed as unavailable on purpose");
     return nf_bench_main(argc, argv);
