@@ -69,6 +69,14 @@ void nf_context_unavailable(const char *name, const char *reason)
     pthread_mutex_unlock(&g_lock);
 }
 
+void nf_context_unavailable_each(void (*cb)(const char *name, const char *reason, void *user), void *user)
+{
+    pthread_mutex_lock(&g_lock);
+    for (size_t i = 0; i < g_unavailable.n; i++)
+        cb(g_unavailable.items[i].key, g_unavailable.items[i].value, user);
+    pthread_mutex_unlock(&g_lock);
+}
+
 void nf_context_set(const char *key, const char *value)
 {
     if (!key)

@@ -109,8 +109,9 @@ struct family {
 };
 std::map<benchmark::internal::Benchmark *, family *> &families()
 {
-    static std::map<benchmark::internal::Benchmark *, family *> m;
-    return m;
+    // Never destroyed: it stays reachable at exit, as the families must.
+    static auto *m = new std::map<benchmark::internal::Benchmark *, family *>;
+    return *m;
 }
 
 void note_args(nf_bench *b, int n)
@@ -621,7 +622,14 @@ int nf_bench_main(int argc, char **argv)
         nf_context_set("pinning", pinning.c_str());
         nf_counters_probe_all();
 
-        benchmark::Initialize(&rargc, rest.data(), [] {});
+        // libbenchmark calls this printer, then exit(0), for a flag value it
+        // refuses (e.g. --benchmark_format=yaml): that is a bad flag, so
+        // say so and exit 2 first.
+        benchmark::Initialize(&rargc, rest.data(), [] {
+            std::fprintf(stderr, "notfree bench: a --benchmark_* flag has a value Google Benchmark refuses"
+                                 " (formats: console, json, csv); see --help\n");
+            std::exit(2);
+        });
         if (rargc > 1) {
             for (int i = 1; i < rargc; i++)
                 std::fprintf(stderr, "notfree bench: unknown or malformed flag '%s' (see --help)\n",
@@ -640,11 +648,13 @@ int nf_bench_main(int argc, char **argv)
         if (list || benchmark::FLAGS_benchmark_list_tests) {
             for (const auto &n : names)
                 std::printf("%s\n", n.c_str());
-            char *ctx = nf_context_json();
-            // Benches the box cannot run are not registered; say so.
-            std::fprintf(stderr, "notfree: unavailable here (see context.notfree.unavailable): %s\n",
-                         ctx ? ctx : "");
-            std::free(ctx);
+            // Benches and counters the box cannot give are not registered;
+            // say which and why (stderr, so stdout stays a list of names).
+            nf_context_unavailable_each(
+                [](const char *name, const char *reason, void *) {
+                    std::fprintf(stderr, "unavailable here: %s: %s\n", name, reason);
+                },
+                nullptr);
             return 0;
         }
 

@@ -19,6 +19,9 @@ extern "C" {
 /* Records that `name` (a bench or "counter:<name>") cannot be measured
  * here, and why. Thread-safe; the first reason for a name wins. */
 void nf_context_unavailable(const char *name, const char *reason);
+/* Calls cb for every unavailable entry, in the order recorded, under the
+ * registry's lock (cb must not call back into the context). */
+void nf_context_unavailable_each(void (*cb)(const char *name, const char *reason, void *user), void *user);
 /* Adds a string entry to the notfree context (key unique; last wins). */
 void nf_context_set(const char *key, const char *value);
 
