@@ -1,0 +1,265 @@
+/* bins.h: the internals of bins, the ptmalloc2-style allocator.
+ *
+ * Glossary
+ *   chunk      a piece of a region with a boundary tag: its size (a multiple
+ *              of 16) and three flag bits in the size field, and, while it
+ *              is free, its size again at the start of the next chunk
+ *              (prev_size). The user pointer is the chunk + 16.
+ *   in use     a chunk is in use when the NEXT chunk's PREV_INUSE bit is
+ *              set. Chunks in the tcache and in fastbins count as in use:
+ *              they are never coalesced until consolidated.
+ *   top        the last chunk of the arena's current region, split to serve
+ *              requests the bins cannot; grown from the page source.
+ *   bin        a list of free chunks: unsorted (bin 1, any size, filled by
+ *              free, sorted by the next malloc), small bins (one size
+ *              each, below 1024), large bins (a size range each, sorted by
+ *              size, largest first).
+ *   fastbin    a single-linked LIFO of small chunks kept "in use", for speed.
+ *   tcache     a per-thread array of single-linked LIFOs, 7 chunks each,
+ *              for chunks up to 1040 bytes; taken without any lock.
+ *   arena      a set of bins, fastbins and a top, under one mutex. The main
+ *              arena grows by the break (contiguous); the others by regions.
+ *   region     (glibc's heap_info) a 64 MiB range aligned to 64 MiB, reserved
+ *              and opened as it grows, holding chunks of one non-main arena;
+ *              a chunk finds its arena by rounding its address down.
+ *   segment    a piece of the main arena: the break, or a mapping used when
+ *              the break cannot grow.
+ *   direct map a chunk with a mapping of its own (IS_MMAPPED), for requests
+ *              at or above the mmap threshold.
+ *   safe-link  single-linked next pointers are stored as
+ *              (address of the field >> 12) XOR pointer (glibc PROTECT_PTR).
+ *   path       how a request was served; counted per thread and per arena.
+ */
+#ifndef NF_BINS_H
+#define NF_BINS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bins_config.h"
+#include "notfree/alloc.h"
+
+/* ---- chunk layout ---- */
+/* Invariants: (uintptr_t)c % 16 == 0; csize(c) % 16 == 0 and >= 32 except
+ * for fenceposts (16); prev_size is valid only when !(size & PREV_INUSE);
+ * fd/bk are valid only while the chunk is in a bin (fd safe-linked in the
+ * tcache and fastbins). */
+typedef struct bins_chunk {
+    size_t prev_size;         /* size of the previous chunk, when it is free */
+    size_t size;              /* size | NON_MAIN_ARENA | IS_MMAPPED | PREV_INUSE */
+    struct bins_chunk *fd;    /* free: next in bin */
+    struct bins_chunk *bk;    /* free: previous in bin (doubly-linked bins only) */
+} bins_chunk;
+
+#define PREV_INUSE ((size_t)1)
+#define IS_MMAPPED ((size_t)2)
+#define NON_MAIN_ARENA ((size_t)4)
+#define SIZE_BITS ((size_t)7)
+
+static inline size_t csize(const bins_chunk *c) { return c->size & ~SIZE_BITS; }
+static inline void *chunk2mem(bins_chunk *c) { return (char *)c + BINS_HDR; }
+static inline bins_chunk *mem2chunk(const void *m) { return (bins_chunk *)((char *)m - BINS_HDR); }
+static inline bins_chunk *chunk_at(void *c, size_t off) { return (bins_chunk *)((char *)c + off); }
+static inline bins_chunk *next_chunk(bins_chunk *c) { return chunk_at(c, csize(c)); }
+static inline bins_chunk *prev_chunk(bins_chunk *c) { return (bins_chunk *)((char *)c - c->prev_size); }
+static inline bool inuse_at(bins_chunk *c, size_t off) { return chunk_at(c, off)->size & PREV_INUSE; }
+static inline void set_inuse_at(bins_chunk *c, size_t off) { chunk_at(c, off)->size |= PREV_INUSE; }
+static inline void clear_inuse_at(bins_chunk *c, size_t off) { chunk_at(c, off)->size &= ~PREV_INUSE; }
+static inline void set_foot(bins_chunk *c, size_t s) { chunk_at(c, s)->prev_size = s; }
+/* Usable bytes of an in-use chunk: up to the next chunk's size field. */
+static inline size_t chunk_usable(const bins_chunk *c)
+{ return csize(c) - ((c->size & IS_MMAPPED) ? BINS_HDR : BINS_SIZE_SZ); }
+
+/* Chunk size for a request; false when the request is too large. */
+static inline bool request2size(size_t req, size_t *nb)
+{
+    if (req > SIZE_MAX / 2 - BINS_MINSIZE)
+        return false;
+    size_t s = (req + BINS_SIZE_SZ + BINS_ALIGN - 1) & ~(BINS_ALIGN - 1);
+    *nb = s < BINS_MINSIZE ? BINS_MINSIZE : s;
+    return true;
+}
+
+/* Safe-linking (glibc 2.32): a stored next pointer is mixed with the
+ * address it is stored at, so an overwrite without a leak is caught. */
+static inline void *protect_ptr(void *pos, void *ptr)
+{ return (void *)(((uintptr_t)pos >> 12) ^ (uintptr_t)ptr); }
+#define REVEAL_PTR(field) protect_ptr(&(field), (field))
+
+/* ---- paths ---- */
+typedef enum bins_path {
+    BINS_PATH_TCACHE, BINS_PATH_FASTBIN, BINS_PATH_UNSORTED, BINS_PATH_SMALLBIN,
+    BINS_PATH_LARGEBIN, BINS_PATH_TOP, BINS_PATH_MMAP,
+    BINS_PATH_FREE_TCACHE, BINS_PATH_FREE_FASTBIN, BINS_PATH_FREE_BINS,
+    BINS_PATH_FREE_TOP, BINS_PATH_FREE_MMAP, BINS_PATH_TRIM,
+    BINS_PATH_COUNT
+} bins_path;
+extern const char *const bins_path_names[BINS_PATH_COUNT];
+
+/* ---- arenas and regions ---- */
+typedef struct nf_heap bins_heap;
+
+/* An arena. Invariants (under lock): top is the last chunk of the current
+ * region or segment and has PREV_INUSE set; every chunk in bins[i] is free,
+ * coalesced with its neighbours, and its size maps to bin i (any size in
+ * bin 1); large bins are sorted by size, largest at fd; binmap bit i may be
+ * set for an empty bin but is never clear for a non-empty one; fastbin
+ * chunks have the size of their bin and count as in use. */
+typedef struct bins_arena {
+    pthread_mutex_t lock;
+    bins_heap *heap;
+    bool is_main;
+    bool have_fastchunks;
+    bins_chunk *fastbins[BINS_NFASTBINS];   /* safe-linked */
+    bins_chunk *top;                         /* top0 until the first growth */
+    bins_chunk top0;                         /* a size-0 top: every request grows */
+    bins_chunk *last_remainder;              /* of the last split for a small request */
+    bins_chunk bins[BINS_NBINS];             /* list heads: only fd and bk are used */
+    uint32_t binmap[BINS_NBINS / 32];
+    struct bins_region *region;              /* non-main: current region */
+    struct bins_arena *next;                 /* every arena of the heap (under heap->lock) */
+    struct bins_arena *next_free;            /* arenas with no thread attached */
+    size_t attached_threads;                 /* under heap->lock */
+    uint64_t paths[BINS_PATH_COUNT];         /* under lock; read racily with relaxed loads */
+} bins_arena;
+
+/* A region of a non-main arena (glibc heap_info), at the start of a
+ * BINS_REGION_MAX-aligned reservation. Invariant: [this, this + size) is
+ * open (readable, writable), the rest of the reservation is not. */
+typedef struct bins_region {
+    bins_arena *ar;
+    struct bins_region *prev;    /* the arena's previous region */
+    size_t size;                 /* bytes opened */
+    uint64_t magic;              /* heap->secret ^ (uintptr_t)this */
+} bins_region;
+
+typedef struct bins_segment {
+    uintptr_t start, end;        /* relaxed atomics: read without the lock by free's checks */
+    bool is_map;                 /* a mapping of its own, not a piece of the break */
+} bins_segment;
+
+/* ---- per-thread cache ---- */
+typedef struct bins_tentry {
+    struct bins_tentry *next;    /* safe-linked */
+    uintptr_t key;               /* heap->tcache_key while cached: double-free check */
+} bins_tentry;
+
+/* A thread's cache for one heap, itself a chunk of the thread's arena.
+ * Invariant: entries[i] holds counts[i] <= BINS_TCACHE_COUNT chunks of
+ * size 32 + 16 i, which count as in use. Counters are written only by the
+ * owning thread (relaxed atomic stores) and read by stats. */
+typedef struct bins_tcache {
+    uint16_t counts[BINS_TCACHE_BINS];
+    bins_tentry *entries[BINS_TCACHE_BINS];
+    bins_heap *heap;
+    bins_arena *ar;
+    struct bins_tcache *next, *prev;          /* heap's live caches (under heap->lock) */
+    uint64_t paths[BINS_PATH_COUNT];
+    uint64_t mallocs, frees, reallocs;
+    int64_t live_local;                       /* not yet folded into heap->live */
+} bins_tcache;
+
+static inline size_t tc_idx(size_t nb) { return (nb - BINS_MINSIZE) / BINS_ALIGN; }
+
+/* ---- the heap ---- */
+/* Invariants: arenas lists every arena (main first); narenas <= max_arenas;
+ * mapped = bytes opened from the page source now. */
+struct nf_heap {
+    uint64_t uid;                 /* unique per heap in this process: the TLS key */
+    uint64_t secret;              /* for region and direct-map check words */
+    uintptr_t tcache_key;         /* marks cached chunks */
+    nf_pages *ps;
+    nf_pages own_ps;              /* used when created with ps == NULL */
+    size_t page;
+    size_t self_size;             /* bytes of this struct's own mapping */
+    pthread_mutex_t lock;         /* arena list, free arenas, tcache list, segments append */
+    pthread_key_t key;            /* thread exit: returns the tcache */
+    bool have_key;
+    bins_arena main;
+    bins_arena *arenas;
+    bins_arena *free_arenas;
+    bins_arena *next_reuse;
+    size_t narenas, max_arenas;
+    bins_tcache *tcaches;
+    bins_segment segs[BINS_MAIN_SEGMENTS];
+    size_t nsegs;                 /* atomic; segs[0..nsegs) valid */
+    int brk_seg;                  /* index of the break segment, -1 before the first growth */
+    /* tunables (mallopt), atomics */
+    size_t mmap_threshold, trim_threshold, top_pad;
+    int mmap_max, n_mmaps;
+    bool threshold_fixed;         /* set by the user: no dynamic raise */
+    /* statistics, atomics */
+    uint64_t mapped, peak_mapped;
+    int64_t live, peak_live;
+    uint64_t retired_paths[BINS_PATH_COUNT];  /* from exited threads and threads without a cache */
+    uint64_t retired_mallocs, retired_frees, retired_reallocs;
+};
+
+/* ---- shared internals (_locked: caller holds ar->lock) ---- */
+/* errors: never allocate, never return */
+_Noreturn void bins_die(const char *what, const void *p);
+/* free.c */
+bool bins_free_chunk_locked(bins_arena *ar, bins_chunk *c);      /* into bins or top (true), coalescing */
+void bins_free_chunk(bins_heap *h, bins_tcache *tc, bins_chunk *c); /* the whole free path */
+bins_chunk *bins_check_chunk(bins_heap *h, const void *mem);      /* aborts on a pointer not ours */
+bins_arena *bins_arena_of(bins_heap *h, bins_chunk *c);
+/* malloc.c */
+void *bins_malloc_slow(bins_heap *h, bins_tcache *tc, size_t nb);
+void *bins_int_malloc_locked(bins_arena *ar, bins_tcache *tc, size_t nb);
+void *bins_malloc_inner(bins_heap *h, bins_tcache *tc, size_t nb);  /* no poisoning, no counting of calls */
+void *bins_int_memalign(bins_heap *h, bins_tcache *tc, size_t align, size_t nb);
+/* binlists.c */
+size_t bins_index(size_t sz);
+void bins_unlink_locked(bins_arena *ar, bins_chunk *c);
+void bins_to_unsorted_locked(bins_arena *ar, bins_chunk *c);
+void bins_place_locked(bins_arena *ar, bins_chunk *c);            /* into its small or large bin */
+void bins_consolidate_locked(bins_arena *ar);
+static inline size_t fastbin_index(size_t sz) { return (sz >> 4) - 2; }
+static inline void binmap_mark(bins_arena *ar, size_t i) { ar->binmap[i / 32] |= 1u << (i % 32); }
+static inline void binmap_unmark(bins_arena *ar, size_t i) { ar->binmap[i / 32] &= ~(1u << (i % 32)); }
+/* arena.c */
+void bins_arena_init(bins_arena *ar, bins_heap *h, bool is_main);
+bins_arena *bins_arena_attach(bins_heap *h);
+void bins_arena_detach(bins_heap *h, bins_arena *ar);
+bool bins_grow_top_locked(bins_arena *ar, size_t nb);             /* top >= nb + MINSIZE after */
+void *bins_direct_map(bins_heap *h, size_t nb);                   /* user pointer, or NULL */
+void bins_direct_unmap(bins_heap *h, bins_chunk *c);
+int bins_trim_top_locked(bins_arena *ar, size_t pad);
+int bins_trim_arena_locked(bins_arena *ar, size_t pad);
+bool bins_region_owned(bins_heap *h, uintptr_t addr);
+void bins_region_release(bins_heap *h, bins_region *r);         /* at destroy */
+void bins_mapped_add(bins_heap *h, int64_t delta);
+/* tcache.c */
+bins_tcache *bins_tcache_get(bins_heap *h);                        /* NULL: none (yet) */
+void bins_tcache_put(bins_heap *h, bins_tcache *tc, bins_chunk *c, size_t idx);
+void bins_slot_forget(bins_heap *h);                               /* at destroy */
+void bins_tcache_destructor(void *tc);
+bins_arena *bins_thread_arena(bins_heap *h);
+void bins_tcache_shutdown(bins_heap *h);
+void bins_count(bins_heap *h, bins_tcache *tc, bins_path p);
+void bins_live_add(bins_heap *h, bins_tcache *tc, int64_t delta);
+
+/* A thread's state for one heap. */
+typedef struct bins_tls_slot {
+    uint64_t uid;         /* the heap's uid; 0: free slot */
+    bins_tcache *tc;
+    bins_arena *ar;
+    int state;            /* BINS_SLOT_* */
+} bins_tls_slot;
+enum { BINS_SLOT_FREE, BINS_SLOT_INIT, BINS_SLOT_LIVE, BINS_SLOT_DEAD };
+extern __thread bins_tls_slot bins_tls[BINS_TLS_SLOTS] __attribute__((tls_model("initial-exec")));
+
+/* The fast lookup: the heap used last by this thread sits in slot 0. */
+static inline bins_tcache *bins_tcache_fast(bins_heap *h)
+{
+    if (bins_tls[0].uid == h->uid && bins_tls[0].state == BINS_SLOT_LIVE)
+        return bins_tls[0].tc;
+    return bins_tcache_get(h);
+}
+
+static inline void bins_arena_count(bins_arena *ar, bins_path p)
+{ __atomic_store_n(&ar->paths[p], ar->paths[p] + 1, __ATOMIC_RELAXED); }
+
+#endif /* NF_BINS_H */

@@ -1,0 +1,179 @@
+/* free.c: the free path (tcache, fastbin, coalescing into bins or top,
+ * direct unmap), the checks that catch misuse, and the abort that names
+ * the allocator. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "bins.h"
+
+/* Write "notfree-bins: <what> 0x<p>\n" with write(2) and abort: no
+ * allocation, no stdio. */
+_Noreturn void bins_die(const char *what, const void *p)
+{
+    char buf[256];
+    size_t n = 0;
+    const char *pre = "notfree-bins: ";
+    for (const char *s = pre; *s && n < 100; s++)
+        buf[n++] = *s;
+    for (const char *s = what; *s && n < 200; s++)
+        buf[n++] = *s;
+    buf[n++] = ' ';
+    buf[n++] = '0';
+    buf[n++] = 'x';
+    uintptr_t v = (uintptr_t)p;
+    int digits = 1;
+    while (digits < 16 && (v >> (4 * digits)))
+        digits++;
+    for (int i = digits - 1; i >= 0; i--)
+        buf[n++] = "0123456789abcdef"[(v >> (4 * i)) & 15];
+    buf[n++] = '\n';
+    ssize_t rc = write(2, buf, n);
+    (void)rc;
+    abort();
+}
+
+bins_arena *bins_arena_of(bins_heap *h, bins_chunk *c)
+{
+    if (c->size & NON_MAIN_ARENA)
+        return ((bins_region *)((uintptr_t)c & ~(uintptr_t)(BINS_REGION_MAX - 1)))->ar;
+    return &h->main;
+}
+
+static bool in_main_segments(bins_heap *h, uintptr_t a)
+{
+    size_t n = __atomic_load_n(&h->nsegs, __ATOMIC_ACQUIRE);
+    for (size_t i = 0; i < n; i++) {
+        uintptr_t s = __atomic_load_n(&h->segs[i].start, __ATOMIC_RELAXED);
+        uintptr_t e = __atomic_load_n(&h->segs[i].end, __ATOMIC_RELAXED);
+        if (a >= s && a < e)
+            return true;
+    }
+    return false;
+}
+
+/* The chunk of a pointer this heap gave out, or abort. Where the pointer
+ * lies decides what is read: a main-arena segment, a region of ours, or
+ * else a direct map whose check word sits 32 bytes before the pointer. */
+bins_chunk *bins_check_chunk(bins_heap *h, const void *mem)
+{
+    uintptr_t a = (uintptr_t)mem;
+    if (a % BINS_ALIGN || a < 4096)
+        bins_die("free of a misaligned or foreign pointer", mem);
+    bins_chunk *c = mem2chunk(mem);
+    size_t sz;
+    if (in_main_segments(h, a)) {
+        sz = csize(c);
+        if (c->size & (IS_MMAPPED | NON_MAIN_ARENA) || sz < BINS_MINSIZE || !in_main_segments(h, a + sz - 1))
+            bins_die("free of a corrupted chunk or foreign pointer", mem);
+        return c;
+    }
+    if (bins_region_owned(h, a)) {
+        sz = csize(c);
+        if (!(c->size & NON_MAIN_ARENA) || (c->size & IS_MMAPPED) || sz < BINS_MINSIZE)
+            bins_die("free of a corrupted chunk or foreign pointer", mem);
+        return c;
+    }
+    const uint64_t *check = (const uint64_t *)((const char *)c - BINS_MMAP_PREFIX);
+    if (*check != (h->secret ^ (uintptr_t)c) || !(c->size & IS_MMAPPED))
+        bins_die("free of a foreign pointer", mem);
+    return c;
+}
+
+/* Coalesce c (in use, not mmapped) with its free neighbours and put it in
+ * the unsorted bin, or into the top. Returns true when it joined the top. */
+bool bins_free_chunk_locked(bins_arena *ar, bins_chunk *c)
+{
+    size_t sz = csize(c), arena_bit = c->size & NON_MAIN_ARENA;
+    bins_chunk *next = chunk_at(c, sz);
+    if (!(c->size & PREV_INUSE)) {
+        size_t ps = c->prev_size;
+        c = prev_chunk(c);
+        if (csize(c) != ps)
+            bins_die("corrupted size vs. prev_size while consolidating at", chunk2mem(c));
+        sz += ps;
+        bins_unlink_locked(ar, c);
+    }
+    if (next == ar->top) {
+        sz += csize(next);
+        c->size = sz | PREV_INUSE | arena_bit;
+        ar->top = c;
+        return true;
+    }
+    size_t nsz = csize(next);
+    if (!inuse_at(next, nsz)) {
+        bins_unlink_locked(ar, next);
+        sz += nsz;
+    } else {
+        clear_inuse_at(next, 0);
+    }
+    c->size = sz | PREV_INUSE | arena_bit;
+    set_foot(c, sz);
+    bins_to_unsorted_locked(ar, c);
+    return false;
+}
+
+static bool tcache_holds(bins_tcache *tc, size_t idx, bins_tentry *e)
+{
+    for (bins_tentry *t = tc->entries[idx]; t; t = REVEAL_PTR(t->next)) {
+        if ((uintptr_t)t % BINS_ALIGN)
+            bins_die("free(): unaligned chunk detected in tcache at", t);
+        if (t == e)
+            return true;
+    }
+    return false;
+}
+
+static void free_fast_locked(bins_arena *ar, bins_chunk *c, size_t sz)
+{
+    bins_chunk **fb = &ar->fastbins[fastbin_index(sz)];
+    if (*fb == c)
+        bins_die("double free of", chunk2mem(c));
+    c->fd = protect_ptr(&c->fd, *fb);
+    *fb = c;
+    ar->have_fastchunks = true;
+}
+
+/* The whole free path for a checked chunk whose user bytes are poisoned. */
+void bins_free_chunk(bins_heap *h, bins_tcache *tc, bins_chunk *c)
+{
+    size_t sz = csize(c);
+    if (c->size & IS_MMAPPED) {
+        bins_direct_unmap(h, c);
+        bins_count(h, tc, BINS_PATH_FREE_MMAP);
+        return;
+    }
+    size_t idx = tc_idx(sz);
+    if (tc && idx < BINS_TCACHE_BINS) {
+        bins_tentry *e = chunk2mem(c);
+        if (e->key == h->tcache_key && tcache_holds(tc, idx, e))
+            bins_die("double free of", e);
+        if (tc->counts[idx] < BINS_TCACHE_COUNT) {
+            if (!inuse_at(c, sz))
+                bins_die("double free of", e);
+            bins_tcache_put(h, tc, c, idx);
+            bins_count(h, tc, BINS_PATH_FREE_TCACHE);
+            return;
+        }
+    }
+    bins_arena *ar = bins_arena_of(h, c);
+    pthread_mutex_lock(&ar->lock);
+    if (!inuse_at(c, sz))
+        bins_die("double free of", chunk2mem(c));
+    if (sz <= BINS_MAX_FAST + BINS_ALIGN) {
+        free_fast_locked(ar, c, sz);
+        bins_arena_count(ar, BINS_PATH_FREE_FASTBIN);
+        pthread_mutex_unlock(&ar->lock);
+        return;
+    }
+    bool to_top = bins_free_chunk_locked(ar, c);
+    bins_arena_count(ar, to_top ? BINS_PATH_FREE_TOP : BINS_PATH_FREE_BINS);
+    if (sz >= BINS_FASTBIN_CONSOLIDATION) {
+        if (ar->have_fastchunks)
+            bins_consolidate_locked(ar);
+        if (csize(ar->top) >= __atomic_load_n(&h->trim_threshold, __ATOMIC_RELAXED))
+            bins_trim_top_locked(ar, __atomic_load_n(&h->top_pad, __ATOMIC_RELAXED));
+    }
+    pthread_mutex_unlock(&ar->lock);
+}

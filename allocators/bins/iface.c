@@ -1,0 +1,440 @@
+/* iface.c: bins as an nf_allocator: heaps, the public calls (counting and
+ * ASan hand-over happen here, nowhere else), statistics, fork hooks. */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "bins.h"
+
+const char *const bins_path_names[BINS_PATH_COUNT] = {
+    "tcache", "fastbin", "unsorted", "smallbin", "largebin", "top", "mmap",
+    "free_tcache", "free_fastbin", "free_bins", "free_top", "free_mmap", "trim",
+};
+
+_Static_assert(BINS_PATH_COUNT <= NF_ALLOC_MAX_PATHS, "paths fit the interface");
+
+static uint64_t next_uid = 1;
+
+static uint64_t random64(void *salt)
+{
+    uint64_t v = 0;
+    if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        v = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uintptr_t)salt ^ (uint64_t)ts.tv_sec;
+    }
+    return v | 1;
+}
+
+static size_t online_cores(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return (size_t)CPU_COUNT(&set);
+    return 1;
+}
+
+/* A heap's own struct is mapped from the page source; with ps == NULL it
+ * carries a real page source of its own (emulated break). */
+static nf_heap *heap_create_on(nf_pages *ps, nf_brk_mode own_mode)
+{
+    nf_pages own;
+    if (!ps) {
+        nf_pages_real_init(&own, own_mode, 0);
+        ps = &own;
+    }
+    size_t page = ps->page_size;
+    size_t sz = (sizeof(bins_heap) + page - 1) & ~(page - 1);
+    bins_heap *h = nf_pages_map(ps, sz, 0);
+    if (!h)
+        return NULL;
+    if (ps == &own) {
+        h->own_ps = own;
+        ps = &h->own_ps;
+    }
+    h->ps = ps;
+    h->page = page;
+    h->self_size = sz;
+    h->uid = __atomic_fetch_add(&next_uid, 1, __ATOMIC_RELAXED);
+    h->secret = random64(h);
+    h->tcache_key = (uintptr_t)random64(&h);
+    pthread_mutex_init(&h->lock, NULL);
+    bins_arena_init(&h->main, h, true);
+    h->arenas = &h->main;
+    h->free_arenas = &h->main;
+    h->narenas = 1;
+    h->max_arenas = BINS_ARENAS_PER_CORE * online_cores();
+    h->brk_seg = -1;
+    h->mmap_threshold = BINS_MMAP_THRESHOLD;
+    h->trim_threshold = BINS_TRIM_THRESHOLD;
+    h->top_pad = BINS_TOP_PAD;
+    h->mmap_max = BINS_MMAP_MAX;
+    h->have_key = pthread_key_create(&h->key, bins_tcache_destructor) == 0;
+    bins_mapped_add(h, (int64_t)sz);
+    return h;
+}
+
+static nf_heap *bins_create(nf_pages *ps)
+{
+    return heap_create_on(ps, NF_BRK_EMULATED);
+}
+
+static void bins_destroy(nf_heap *h)
+{
+    if (!h)
+        return;
+    if (h->have_key)
+        pthread_key_delete(h->key);
+    bins_slot_forget(h);
+    nf_pages *ps = h->ps;
+    /* non-main arenas: later regions first; the first region holds the
+     * arena struct itself, so read the list link before releasing it */
+    bins_arena *ar = h->arenas;
+    while (ar) {
+        bins_arena *next = ar->next;
+        if (!ar->is_main) {
+            bins_region *r = ar->region;
+            while (r) {
+                bins_region *prev = r->prev;
+                bins_region_release(h, r);
+                r = prev;
+            }
+        }
+        ar = next;
+    }
+    /* main arena: mapped segments go back; the break shrinks if it is still ours */
+    for (size_t i = 0; i < h->nsegs; i++) {
+        bins_segment *s = &h->segs[i];
+        bins_unpoison((void *)s->start, s->end - s->start);
+        if (s->is_map)
+            nf_pages_unmap(ps, (void *)s->start, s->end - s->start);
+    }
+    if (h->brk_seg >= 0 && ps != &h->own_ps) {
+        bins_segment *s = &h->segs[h->brk_seg];
+        if ((uintptr_t)nf_pages_grow(ps, 0) == s->end)
+            nf_pages_grow(ps, -(intptr_t)(s->end - s->start));
+    }
+    if (ps == &h->own_ps) {
+        nf_pages own = h->own_ps;
+        nf_pages_real_fini(&own);
+        nf_pages_unmap(&own, h, h->self_size);
+    } else {
+        nf_pages_unmap(ps, h, h->self_size);
+    }
+}
+
+static nf_heap *bins_default_heap(void)
+{
+    static nf_heap *heap;
+    static int state;
+    int s = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
+    if (s == 2)
+        return heap;
+    int expect = 0;
+    if (__atomic_compare_exchange_n(&state, &expect, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        heap = heap_create_on(nf_pages_real_sbrk(), NF_BRK_REAL);
+        __atomic_store_n(&state, 2, __ATOMIC_RELEASE);
+        return heap;
+    }
+    while (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != 2)
+        sched_yield();
+    return heap;
+}
+
+/* Hand a block to the caller: unpoison it, count it. */
+static void *handout(nf_heap *h, bins_tcache *tc, void *m)
+{
+    size_t usable = chunk_usable(mem2chunk(m));
+    bins_unpoison(m, usable);
+    bins_live_add(h, tc, (int64_t)usable);
+    return m;
+}
+
+static void count_call(nf_heap *h, bins_tcache *tc, uint64_t *tc_field, uint64_t *retired)
+{
+    (void)h;
+    if (tc)
+        __atomic_store_n(tc_field, *tc_field + 1, __ATOMIC_RELAXED);
+    else
+        __atomic_fetch_add(retired, 1, __ATOMIC_RELAXED);
+}
+
+static void *bins_malloc(nf_heap *h, size_t n)
+{
+    size_t nb;
+    if (!request2size(n, &nb)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    bins_tcache *tc = bins_tcache_fast(h);
+    void *m = bins_malloc_inner(h, tc, nb);
+    if (!m) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    count_call(h, tc, tc ? &tc->mallocs : NULL, &h->retired_mallocs);
+    return handout(h, tc, m);
+}
+
+static void bins_free(nf_heap *h, void *p)
+{
+    if (!p)
+        return;
+    int saved = errno;
+    bins_chunk *c = bins_check_chunk(h, p);
+    size_t usable = chunk_usable(c);
+    bins_tcache *tc = bins_tcache_fast(h);
+    count_call(h, tc, tc ? &tc->frees : NULL, &h->retired_frees);
+    bins_live_add(h, tc, -(int64_t)usable);
+    bins_poison(p, usable);
+    bins_free_chunk(h, tc, c);
+    errno = saved;
+}
+
+static void *bins_calloc(nf_heap *h, size_t n, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *p = bins_malloc(h, total);
+    if (p && !(mem2chunk(p)->size & IS_MMAPPED))   /* direct maps are fresh zero pages */
+        memset(p, 0, chunk_usable(mem2chunk(p)));
+    return p;
+}
+
+static void *bins_memalign(nf_heap *h, size_t align, size_t n)
+{
+    if (align == 0 || (align & (align - 1))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (align <= BINS_ALIGN)
+        return bins_malloc(h, n);
+    size_t nb;
+    if (!request2size(n, &nb)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    bins_tcache *tc = bins_tcache_fast(h);
+    void *m = bins_int_memalign(h, tc, align, nb);
+    if (!m) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    count_call(h, tc, tc ? &tc->mallocs : NULL, &h->retired_mallocs);
+    return handout(h, tc, m);
+}
+
+/* Resize in place when the chunk, its free neighbour or the top allow;
+ * returns false when the caller must move the block. */
+static bool realloc_in_place(nf_heap *h, bins_chunk *c, size_t nb)
+{
+    bins_arena *ar = bins_arena_of(h, c);
+    size_t arena_bit = c->size & NON_MAIN_ARENA;
+    pthread_mutex_lock(&ar->lock);
+    size_t sz = csize(c);
+    bins_chunk *next = chunk_at(c, sz);
+    if (sz < nb) {
+        if (next == ar->top && sz + csize(next) >= nb + BINS_MINSIZE) {
+            size_t rest = sz + csize(next) - nb;
+            c->size = nb | (c->size & PREV_INUSE) | arena_bit;
+            ar->top = chunk_at(c, nb);
+            ar->top->size = rest | PREV_INUSE | arena_bit;
+            pthread_mutex_unlock(&ar->lock);
+            return true;
+        }
+        if (next == ar->top || inuse_at(next, csize(next)) || sz + csize(next) < nb) {
+            pthread_mutex_unlock(&ar->lock);
+            return false;
+        }
+        bins_unlink_locked(ar, next);
+        sz += csize(next);
+        c->size = sz | (c->size & PREV_INUSE) | arena_bit;
+        set_inuse_at(c, sz);
+    }
+    if (sz - nb >= BINS_MINSIZE) {
+        bins_chunk *r = chunk_at(c, nb);
+        c->size = nb | (c->size & PREV_INUSE) | arena_bit;
+        r->size = (sz - nb) | PREV_INUSE | arena_bit;
+        bins_free_chunk_locked(ar, r);
+    }
+    pthread_mutex_unlock(&ar->lock);
+    return true;
+}
+
+static void bins_free_impl(nf_heap *h, void *p);
+
+static void *bins_realloc(nf_heap *h, void *p, size_t n)
+{
+    if (!p)
+        return bins_malloc(h, n);
+    if (n == 0) {
+        bins_free(h, p);
+        return NULL;
+    }
+    bins_chunk *c = bins_check_chunk(h, p);
+    size_t nb;
+    if (!request2size(n, &nb)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    bins_tcache *tc = bins_tcache_fast(h);
+    count_call(h, tc, tc ? &tc->reallocs : NULL, &h->retired_reallocs);
+    size_t old_usable = chunk_usable(c);
+    if (c->size & IS_MMAPPED) {
+        if (old_usable >= n && old_usable / 2 <= n + h->page)
+            return p;
+    } else if (realloc_in_place(h, c, nb)) {
+        size_t new_usable = chunk_usable(c);
+        bins_poison(p, old_usable);
+        bins_unpoison(p, new_usable);
+        bins_live_add(h, tc, (int64_t)new_usable - (int64_t)old_usable);
+        return p;
+    }
+    void *q = bins_malloc(h, n);
+    if (!q)
+        return NULL;
+    memcpy(q, p, old_usable < n ? old_usable : n);
+    bins_free_impl(h, p);
+    return q;
+}
+
+/* free without counting a free call (realloc's move) */
+static void bins_free_impl(nf_heap *h, void *p)
+{
+    bins_chunk *c = bins_check_chunk(h, p);
+    size_t usable = chunk_usable(c);
+    bins_tcache *tc = bins_tcache_fast(h);
+    bins_live_add(h, tc, -(int64_t)usable);
+    bins_poison(p, usable);
+    bins_free_chunk(h, tc, c);
+}
+
+static size_t bins_usable_size(nf_heap *h, const void *p)
+{
+    if (!p)
+        return 0;
+    return chunk_usable(bins_check_chunk(h, p));
+}
+
+static int bins_trim(nf_heap *h, size_t pad)
+{
+    int released = 0;
+    pthread_mutex_lock(&h->lock);
+    bins_arena *list = h->arenas;
+    pthread_mutex_unlock(&h->lock);
+    for (bins_arena *ar = list; ar; ar = ar->next) {
+        pthread_mutex_lock(&ar->lock);
+        released |= bins_trim_arena_locked(ar, pad);
+        pthread_mutex_unlock(&ar->lock);
+    }
+    return released;
+}
+
+static uint64_t rl(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+
+static int bins_stats(nf_heap *h, nf_alloc_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    out->available = NF_STAT_LIVE | NF_STAT_HELD | NF_STAT_MAPPED | NF_STAT_PAGE_CALLS |
+                     NF_STAT_CALLS | NF_STAT_PATHS;
+    out->unavailable_reason = "";
+    uint64_t paths[BINS_PATH_COUNT];
+    for (size_t p = 0; p < BINS_PATH_COUNT; p++)
+        paths[p] = rl(&h->retired_paths[p]);
+    out->mallocs = rl(&h->retired_mallocs);
+    out->frees = rl(&h->retired_frees);
+    out->reallocs = rl(&h->retired_reallocs);
+    int64_t live = __atomic_load_n(&h->live, __ATOMIC_RELAXED);
+    uint64_t tops = 0;
+    pthread_mutex_lock(&h->lock);
+    for (bins_tcache *tc = h->tcaches; tc; tc = tc->next) {
+        for (size_t p = 0; p < BINS_PATH_COUNT; p++)
+            paths[p] += rl(&tc->paths[p]);
+        out->mallocs += rl(&tc->mallocs);
+        out->frees += rl(&tc->frees);
+        out->reallocs += rl(&tc->reallocs);
+        live += __atomic_load_n(&tc->live_local, __ATOMIC_RELAXED);
+    }
+    for (bins_arena *ar = h->arenas; ar; ar = ar->next) {
+        pthread_mutex_lock(&ar->lock);
+        for (size_t p = 0; p < BINS_PATH_COUNT; p++)
+            paths[p] += ar->paths[p];
+        tops += csize(ar->top);
+        pthread_mutex_unlock(&ar->lock);
+    }
+    pthread_mutex_unlock(&h->lock);
+    out->live_bytes = live > 0 ? (uint64_t)live : 0;
+    int64_t peak = __atomic_load_n(&h->peak_live, __ATOMIC_RELAXED);
+    out->peak_live_bytes = (uint64_t)(peak > live ? peak : live > 0 ? live : 0);
+    out->mapped_bytes = rl(&h->mapped);
+    out->peak_mapped_bytes = rl(&h->peak_mapped);
+    uint64_t overhead = tops + h->self_size;
+    out->held_bytes = out->mapped_bytes > overhead ? out->mapped_bytes - overhead : 0;
+    nf_pages_calls(h->ps, out->page_calls);
+    out->npaths = BINS_PATH_COUNT;
+    for (size_t p = 0; p < BINS_PATH_COUNT; p++) {
+        out->paths[p].name = bins_path_names[p];
+        out->paths[p].count = paths[p];
+    }
+    return 0;
+}
+
+static const char *bins_identify(nf_heap *h, char *buf, size_t len)
+{
+    (void)h;
+    const char *s = "notfree bins (ptmalloc2-style)";
+    size_t n = strlen(s) < len ? strlen(s) : len - 1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* ---- fork: every lock, in a fixed order (heap, then arenas in list order) ---- */
+static void bins_fork_prepare(nf_heap *h)
+{
+    pthread_mutex_lock(&h->lock);
+    for (bins_arena *ar = h->arenas; ar; ar = ar->next)
+        pthread_mutex_lock(&ar->lock);
+}
+
+static void bins_fork_parent(nf_heap *h)
+{
+    for (bins_arena *ar = h->arenas; ar; ar = ar->next)
+        pthread_mutex_unlock(&ar->lock);
+    pthread_mutex_unlock(&h->lock);
+}
+
+static void bins_fork_child(nf_heap *h)
+{
+    for (bins_arena *ar = h->arenas; ar; ar = ar->next)
+        pthread_mutex_init(&ar->lock, NULL);
+    pthread_mutex_init(&h->lock, NULL);
+    __atomic_store_n(&h->ps->brk_lock, 0, __ATOMIC_RELEASE);
+}
+
+const nf_allocator nf_allocator_bins = {
+    .name = "bins",
+    .description = "ptmalloc2-style: boundary tags, tcache, fastbins, unsorted/small/large bins, arenas",
+    .create = bins_create,
+    .destroy = bins_destroy,
+    .malloc = bins_malloc,
+    .free = bins_free,
+    .calloc = bins_calloc,
+    .realloc = bins_realloc,
+    .memalign = bins_memalign,
+    .usable_size = bins_usable_size,
+    .trim = bins_trim,
+    .stats = bins_stats,
+    .identify = bins_identify,
+    .default_heap = bins_default_heap,
+    .fork_prepare = bins_fork_prepare,
+    .fork_parent = bins_fork_parent,
+    .fork_child = bins_fork_child,
+    .thread_exit = bins_tcache_shutdown,
+};
