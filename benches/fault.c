@@ -45,6 +45,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -80,6 +81,13 @@ typedef struct fault_tally {
     double iterations;
     bool proc_failed;  /* a /proc read failed: no huge_kib, no rss_kib */
 } fault_tally;
+
+/* The mlock system call itself: sanitizer runtimes intercept mlock() and
+ * make it a no-op that locks nothing. */
+static int sys_mlock(const void *p, size_t len)
+{
+    return (int)syscall(SYS_mlock, p, len);
+}
 
 static double now_ns(void)
 {
@@ -173,7 +181,7 @@ static int fault_op(fault_kind k, char **p, size_t bytes)
     case FK_POPULATE_WRITE:
         return madvise(*p, bytes, MADV_POPULATE_WRITE) == 0 ? 0 : errno;
     case FK_MLOCK:
-        return mlock(*p, bytes) == 0 ? 0 : errno;
+        return sys_mlock(*p, bytes) == 0 ? 0 : errno;
     case FK_THP:
         touch_write(*p, bytes, FAULT_HUGE);
         return 0;
@@ -338,7 +346,7 @@ static const char *fault_unavailable(const fault_case *fc, char *buf, size_t cap
     char *p = region_map(FAULT_PAGE, false, 0);
     if (!p)
         return "mmap of one probe page failed";
-    int rc = fc->kind == FK_MLOCK ? mlock(p, FAULT_PAGE) : madvise(p, FAULT_PAGE, MADV_POPULATE_WRITE);
+    int rc = fc->kind == FK_MLOCK ? sys_mlock(p, FAULT_PAGE) : madvise(p, FAULT_PAGE, MADV_POPULATE_WRITE);
     int e = errno;
     munmap(p, FAULT_PAGE);
     if (rc == 0)
