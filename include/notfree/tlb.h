@@ -84,7 +84,7 @@ typedef struct nf_tlb_geom {
     nf_tlb_level_geom level[NF_TLB_MAX_LEVELS];
     uint32_t pwc_entries[NF_PWC_N];    /* fully associative LRU; 0 = none */
     bool asid;                         /* PCID/ASID tagging on */
-    char source[160];                  /* where the figures come from */
+    char source[384];                  /* where the figures come from */
 } nf_tlb_geom;
 
 typedef struct nf_tlb_stats {

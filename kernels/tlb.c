@@ -1,0 +1,768 @@
+/* kernels/tlb.c: the model's TLB hierarchy and page-walk caches.
+ *
+ * Data layout. Every store (a TLB array or a PWC) is `sets` x `ways`
+ * slots of 64-bit tags, plus a hash index from tag to slot. A lookup never
+ * scans a set: it hashes the tag and probes the index (open addressing,
+ * linear probing, at most 1/4 full), so a 72-entry fully associative L1
+ * costs the same as a 4-way one. The set structure matters only when a
+ * slot is chosen for an insert: the victim is picked inside the tag's set
+ * (set = vpn mod sets), by LRU stamps or a tree-PLRU.
+ *
+ * Tag: vpn << 18 | asid << 2 | page size. For a PWC, `vpn` is the address
+ * bits above the level the entry maps and the size field holds the PWC
+ * level. NF_TAG_NONE marks an empty slot.
+ */
+#include <notfree/tlb.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#define NF_TAG_NONE UINT64_MAX
+#define HASH_EMPTY 0u
+
+/* One set-associative store. Invariants: hidx holds slot+1 for exactly the
+ * slots whose tag != NF_TAG_NONE; valid counts them; for LRU, stamp of an
+ * empty slot is 0 and every filled slot's stamp is > 0. */
+typedef struct tlb_store {
+    uint64_t *tag;          /* [sets * ways] */
+    uint64_t *stamp;        /* [sets * ways] LRU in sets: last use; 0 = empty */
+    uint32_t *prev, *next;  /* [entries + 1] LRU of one set: a circular list,
+                             * sentinel at index entries, most recent first,
+                             * empty slots at the tail */
+    uint8_t *plru;          /* [sets * pways] tree nodes 1..pways-1 (PLRU) */
+    uint32_t *hidx;         /* [hmask + 1] slot + 1, 0 = empty */
+    uint32_t hmask;
+    unsigned hshift;        /* 64 - log2(hmask + 1) */
+    uint32_t sets, ways, pways; /* pways: ways rounded up to a power of 2 */
+    unsigned plevels;       /* log2(pways) */
+    uint64_t div_magic;     /* ceil(2^40 / ways): slot / ways without a divide */
+    uint32_t entries, valid;
+    uint32_t sizes;         /* NF_PGBIT mask (TLB arrays) */
+    nf_tlb_repl repl;
+    int mode;               /* MODE_STAMP, MODE_LIST or MODE_PLRU */
+    uint64_t clock;
+} tlb_store;
+
+/* How replacement is kept: LRU with stamps per slot when sets are small
+ * (a victim scans its set), LRU as a list when the store is one big set
+ * (fully associative: O(1) victim), tree bits for PLRU. */
+enum { MODE_STAMP, MODE_LIST, MODE_PLRU };
+
+struct nf_tlb {
+    /* hot: the per-level store for each page size, and the counters */
+    tlb_store *map[NF_TLB_MAX_LEVELS][NF_PG_NSIZES];
+    nf_tlb_stats st;
+    int nlevels;
+    bool asid_on;
+    uint16_t cur_asid;
+    int nstores;
+    tlb_store store[NF_TLB_MAX_LEVELS * NF_TLB_MAX_ARRAYS];
+    int nstores_level[NF_TLB_MAX_LEVELS];
+    int first_store_level[NF_TLB_MAX_LEVELS];
+    tlb_store pwc[NF_PWC_N];
+    bool pwc_on[NF_PWC_N];
+    nf_tlb_geom geom;
+};
+
+/* ---------- the store ---------- */
+
+static inline uint64_t make_tag(uint64_t vpn, uint16_t asid, unsigned sz)
+{
+    return vpn << 18 | (uint64_t)asid << 2 | sz;
+}
+
+static inline uint32_t hash_of(const tlb_store *s, uint64_t tag)
+{
+    return (uint32_t)((tag * 0x9E3779B97F4A7C15ull) >> s->hshift);
+}
+
+/* Slot holding tag, or -1. */
+static inline int32_t store_find(const tlb_store *s, uint64_t tag)
+{
+    uint32_t h = hash_of(s, tag);
+    for (;;) {
+        uint32_t e = s->hidx[h];
+        if (e == HASH_EMPTY)
+            return -1;
+        if (s->tag[e - 1] == tag)
+            return (int32_t)(e - 1);
+        h = (h + 1) & s->hmask;
+    }
+}
+
+static inline uint32_t slot_set(const tlb_store *s, uint32_t slot)
+{
+    return (uint32_t)(((uint64_t)slot * s->div_magic) >> 40); /* slot / ways */
+}
+
+static inline void plru_touch(tlb_store *s, uint32_t slot)
+{
+    uint32_t set = slot_set(s, slot), way = slot - set * s->ways;
+    uint8_t *t = s->plru + (size_t)set * s->pways;
+    /* Node ids along the root-to-leaf path are the prefixes of (pways + way);
+     * each node on it points away from the way just used. Branch-free. */
+    uint32_t leaf = s->pways + way;
+    for (unsigned d = s->plevels; d > 0; d--)
+        t[leaf >> d] = (uint8_t)(((leaf >> (d - 1)) & 1) ^ 1);
+}
+
+static inline void list_unlink(tlb_store *s, uint32_t slot)
+{
+    uint32_t p = s->prev[slot], n = s->next[slot];
+    s->next[p] = n;
+    s->prev[n] = p;
+}
+
+/* Most recent first. Branch-free, also when slot is the head already. */
+static inline void list_to_head(tlb_store *s, uint32_t slot)
+{
+    uint32_t S = s->entries;
+    list_unlink(s, slot);
+    uint32_t h = s->next[S];
+    s->next[slot] = h;
+    s->prev[slot] = S;
+    s->prev[h] = slot;
+    s->next[S] = slot;
+}
+
+static inline void list_to_tail(tlb_store *s, uint32_t slot)
+{
+    uint32_t S = s->entries;
+    list_unlink(s, slot);
+    uint32_t tl = s->prev[S];
+    s->prev[slot] = tl;
+    s->next[slot] = S;
+    s->next[tl] = slot;
+    s->prev[S] = slot;
+}
+
+static inline void store_touch(tlb_store *s, uint32_t slot)
+{
+    if (s->mode == MODE_STAMP)
+        s->stamp[slot] = ++s->clock;
+    else if (s->mode == MODE_LIST)
+        list_to_head(s, slot);
+    else
+        plru_touch(s, slot);
+}
+
+static void hash_insert(tlb_store *s, uint32_t slot)
+{
+    uint32_t h = hash_of(s, s->tag[slot]);
+    while (s->hidx[h] != HASH_EMPTY)
+        h = (h + 1) & s->hmask;
+    s->hidx[h] = slot + 1;
+}
+
+/* Linear-probing delete by backward shift: no tombstones. */
+static void hash_delete(tlb_store *s, uint32_t slot)
+{
+    uint32_t i = hash_of(s, s->tag[slot]);
+    while (s->hidx[i] != slot + 1)
+        i = (i + 1) & s->hmask;
+    uint32_t j = i;
+    for (;;) {
+        s->hidx[i] = HASH_EMPTY;
+        for (;;) {
+            j = (j + 1) & s->hmask;
+            if (s->hidx[j] == HASH_EMPTY)
+                return;
+            uint32_t k = hash_of(s, s->tag[s->hidx[j] - 1]);
+            /* Can the entry at j move to i? Only if its home k is not in (i, j]. */
+            bool stays = (i <= j) ? (i < k && k <= j) : (i < k || k <= j);
+            if (!stays)
+                break;
+        }
+        s->hidx[i] = s->hidx[j];
+        i = j;
+    }
+}
+
+static void store_remove(tlb_store *s, uint32_t slot)
+{
+    hash_delete(s, slot);
+    s->tag[slot] = NF_TAG_NONE;
+    s->stamp[slot] = 0;
+    if (s->mode == MODE_LIST)
+        list_to_tail(s, slot); /* the next victim */
+    s->valid--;
+}
+
+static uint32_t plru_victim(const tlb_store *s, uint32_t set)
+{
+    const uint8_t *t = s->plru + (size_t)set * s->pways;
+    uint32_t node = 1, lo = 0, span = s->pways;
+    while (span > 1) {
+        span >>= 1;
+        bool right = t[node] != 0;
+        /* Leaves past `ways` do not exist: never steer into them. */
+        if (right && lo + span >= s->ways)
+            right = false;
+        if (right) {
+            lo += span;
+            node = 2 * node + 1;
+        } else {
+            node = 2 * node;
+        }
+    }
+    return lo;
+}
+
+/* The slot an insert of tag into `set` takes: an empty one, else the
+ * policy's victim (evicted here). */
+static uint32_t store_victim(tlb_store *s, uint32_t set)
+{
+    uint32_t base = set * s->ways;
+    if (s->mode == MODE_LIST) {
+        uint32_t v = s->prev[s->entries];
+        if (s->tag[v] != NF_TAG_NONE)
+            store_remove(s, v);
+        return v;
+    }
+    if (s->mode == MODE_STAMP) {
+        /* Empty slots have stamp 0, so the minimum finds them first. Four
+         * independent minima keep the scan of a big set short. */
+        const uint64_t *st = s->stamp + base;
+        uint64_t m0 = UINT64_MAX, m1 = UINT64_MAX, m2 = UINT64_MAX, m3 = UINT64_MAX;
+        uint32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, w = 0;
+#define NF_MIN_STEP(m, a, i) do { uint64_t v_ = st[i]; bool lt_ = v_ < m; m = lt_ ? v_ : m; a = lt_ ? (i) : a; } while (0)
+        for (; w + 4 <= s->ways; w += 4) {
+            NF_MIN_STEP(m0, a0, w);
+            NF_MIN_STEP(m1, a1, w + 1);
+            NF_MIN_STEP(m2, a2, w + 2);
+            NF_MIN_STEP(m3, a3, w + 3);
+        }
+        for (; w < s->ways; w++)
+            NF_MIN_STEP(m0, a0, w);
+#undef NF_MIN_STEP
+        if (m1 < m0) { m0 = m1; a0 = a1; }
+        if (m3 < m2) { m2 = m3; a2 = a3; }
+        if (m2 < m0) { m0 = m2; a0 = a2; }
+        uint32_t best = base + a0;
+        if (s->tag[best] != NF_TAG_NONE)
+            store_remove(s, best);
+        return best;
+    }
+    if (s->valid < s->entries)
+        for (uint32_t w = 0; w < s->ways; w++)
+            if (s->tag[base + w] == NF_TAG_NONE)
+                return base + w;
+    uint32_t v = base + plru_victim(s, set);
+    store_remove(s, v);
+    return v;
+}
+
+/* Installs tag, known absent. */
+static void store_fill(tlb_store *s, uint64_t tag, uint64_t setkey)
+{
+    uint32_t set = s->sets == 1 ? 0 : (uint32_t)(setkey % s->sets);
+    uint32_t slot = store_victim(s, set);
+    s->tag[slot] = tag;
+    s->valid++;
+    hash_insert(s, slot);
+    store_touch(s, slot);
+}
+
+static void store_insert(tlb_store *s, uint64_t tag, uint64_t setkey)
+{
+    int32_t hit = store_find(s, tag);
+    if (hit >= 0)
+        store_touch(s, (uint32_t)hit);
+    else
+        store_fill(s, tag, setkey);
+}
+
+static bool store_drop(tlb_store *s, uint64_t tag)
+{
+    int32_t slot = store_find(s, tag);
+    if (slot < 0)
+        return false;
+    store_remove(s, (uint32_t)slot);
+    return true;
+}
+
+static void store_clear(tlb_store *s)
+{
+    size_t n = (size_t)s->sets * s->ways;
+    for (size_t i = 0; i < n; i++)
+        s->tag[i] = NF_TAG_NONE;
+    memset(s->stamp, 0, n * sizeof *s->stamp);
+    memset(s->hidx, 0, ((size_t)s->hmask + 1) * sizeof *s->hidx);
+    if (s->plru)
+        memset(s->plru, 0, (size_t)s->sets * s->pways);
+    if (s->prev) {
+        uint32_t S = s->entries;
+        for (uint32_t i = 0; i <= S; i++) {
+            s->next[i] = i == S ? 0 : i + 1;
+            s->prev[i] = i == 0 ? S : i - 1;
+        }
+    }
+    s->valid = 0;
+}
+
+static uint32_t pow2_at_least(uint32_t x)
+{
+    uint32_t p = 1;
+    while (p < x)
+        p <<= 1;
+    return p;
+}
+
+static int store_init(tlb_store *s, uint32_t entries, uint32_t ways, uint32_t sizes, nf_tlb_repl repl)
+{
+    memset(s, 0, sizeof *s);
+    s->entries = entries;
+    s->ways = ways ? ways : entries;
+    s->sets = entries / s->ways;
+    s->pways = pow2_at_least(s->ways);
+    while ((1u << s->plevels) < s->pways)
+        s->plevels++;
+    s->div_magic = ((1ull << 40) + s->ways - 1) / s->ways;
+    s->sizes = sizes;
+    s->repl = repl;
+    uint32_t hsize = pow2_at_least(entries * 4u < 8u ? 8u : entries * 4u);
+    s->hmask = hsize - 1;
+    unsigned bits = 0;
+    while ((1u << bits) < hsize)
+        bits++;
+    s->hshift = 64u - bits;
+    size_t n = (size_t)s->sets * s->ways;
+    s->tag = malloc(n * sizeof *s->tag);
+    s->stamp = malloc(n * sizeof *s->stamp);
+    s->hidx = malloc((size_t)hsize * sizeof *s->hidx);
+    s->mode = repl == NF_REPL_PLRU ? MODE_PLRU : s->sets == 1 && s->ways > 8 ? MODE_LIST : MODE_STAMP;
+    if (s->mode == MODE_PLRU)
+        s->plru = malloc((size_t)s->sets * s->pways);
+    if (s->mode == MODE_LIST) {
+        s->prev = malloc(((size_t)entries + 1) * sizeof *s->prev);
+        s->next = malloc(((size_t)entries + 1) * sizeof *s->next);
+    }
+    if (!s->tag || !s->stamp || !s->hidx || (s->mode == MODE_PLRU && !s->plru) ||
+        (s->mode == MODE_LIST && (!s->prev || !s->next)))
+        return -1;
+    store_clear(s);
+    return 0;
+}
+
+static void store_fini(tlb_store *s)
+{
+    free(s->tag);
+    free(s->stamp);
+    free(s->hidx);
+    free(s->plru);
+    free(s->prev);
+    free(s->next);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---------- geometry ---------- */
+
+#define MAX_ENTRIES (1u << 20)
+#define MAX_WAYS 4096u
+
+static const char *const size_name[NF_PG_NSIZES] = {"4K", "2M", "1G"};
+
+int nf_tlb_geom_check(const nf_tlb_geom *g, char *err, size_t cap)
+{
+#define FAIL(...) do { if (err && cap) snprintf(err, cap, __VA_ARGS__); return -1; } while (0)
+    if (!g)
+        FAIL("no geometry");
+    if (g->nlevels < 1 || g->nlevels > NF_TLB_MAX_LEVELS)
+        FAIL("%s: %d TLB levels; the model has 1 or 2", g->name, g->nlevels);
+    for (int l = 0; l < g->nlevels; l++) {
+        const nf_tlb_level_geom *lv = &g->level[l];
+        if (lv->narrays < 1 || lv->narrays > NF_TLB_MAX_ARRAYS)
+            FAIL("%s: L%d has %d arrays; 1 to %d allowed", g->name, l + 1, lv->narrays, NF_TLB_MAX_ARRAYS);
+        uint32_t seen = 0;
+        for (int a = 0; a < lv->narrays; a++) {
+            const nf_tlb_array_geom *ar = &lv->array[a];
+            if (ar->entries == 0 || ar->entries > MAX_ENTRIES)
+                FAIL("%s: L%d array %d: %u entries; 1 to %u allowed", g->name, l + 1, a, ar->entries, MAX_ENTRIES);
+            if (ar->ways > ar->entries)
+                FAIL("%s: L%d array %d: %u ways but only %u entries", g->name, l + 1, a, ar->ways, ar->entries);
+            if (ar->ways && ar->entries % ar->ways)
+                FAIL("%s: L%d array %d: %u entries are not a whole number of %u-way sets", g->name, l + 1, a,
+                     ar->entries, ar->ways);
+            uint32_t ways = ar->ways ? ar->ways : ar->entries;
+            if (ways > MAX_WAYS)
+                FAIL("%s: L%d array %d: %u ways; at most %u (a fully associative array counts its entries)",
+                     g->name, l + 1, a, ways, MAX_WAYS);
+            if (!ar->sizes || (ar->sizes & ~NF_PGBIT_ALL))
+                FAIL("%s: L%d array %d: page sizes mask 0x%x; a non-empty subset of 4K, 2M, 1G", g->name, l + 1,
+                     a, ar->sizes);
+            if (ar->sizes & seen)
+                FAIL("%s: L%d: two arrays hold the same page size", g->name, l + 1);
+            if (ar->repl != NF_REPL_LRU && ar->repl != NF_REPL_PLRU)
+                FAIL("%s: L%d array %d: unknown replacement %d", g->name, l + 1, a, (int)ar->repl);
+            seen |= ar->sizes;
+        }
+        if (l == 0 && !(seen & NF_PGBIT(NF_PG_4K)))
+            FAIL("%s: L1 holds no 4K pages", g->name);
+    }
+    for (int p = 0; p < NF_PWC_N; p++)
+        if (g->pwc_entries[p] > 4096)
+            FAIL("%s: page-walk cache %d: %u entries; at most 4096", g->name, p, g->pwc_entries[p]);
+    return 0;
+#undef FAIL
+}
+
+uint32_t nf_tlb_geom_entries(const nf_tlb_geom *g, int level, nf_page_size sz)
+{
+    if (level < 0 || level >= g->nlevels || (unsigned)sz >= NF_PG_NSIZES)
+        return 0;
+    for (int a = 0; a < g->level[level].narrays; a++)
+        if (g->level[level].array[a].sizes & NF_PGBIT(sz))
+            return g->level[level].array[a].entries;
+    return 0;
+}
+
+uint64_t nf_tlb_geom_reach(const nf_tlb_geom *g, int level, nf_page_size sz)
+{
+    return (uint64_t)nf_tlb_geom_entries(g, level, sz) << nf_page_shift(sz);
+}
+
+static void fmt_bytes(char *buf, size_t cap, uint64_t b)
+{
+    if (b >= (1ull << 30) && b % (1ull << 30) == 0)
+        snprintf(buf, cap, "%llu GiB", (unsigned long long)(b >> 30));
+    else if (b >= (1ull << 20) && b % (1ull << 20) == 0)
+        snprintf(buf, cap, "%llu MiB", (unsigned long long)(b >> 20));
+    else
+        snprintf(buf, cap, "%llu KiB", (unsigned long long)(b >> 10));
+}
+
+void nf_tlb_geom_print(const nf_tlb_geom *g, FILE *f, int indent)
+{
+    for (int l = 0; l < g->nlevels; l++)
+        for (int a = 0; a < g->level[l].narrays; a++) {
+            const nf_tlb_array_geom *ar = &g->level[l].array[a];
+            char sizes[16] = "", assoc[32], reach[64] = "";
+            for (int s = 0; s < NF_PG_NSIZES; s++)
+                if (ar->sizes & NF_PGBIT(s)) {
+                    char r[24];
+                    if (sizes[0])
+                        strcat(sizes, "/");
+                    strcat(sizes, size_name[s]);
+                    fmt_bytes(r, sizeof r, (uint64_t)ar->entries << nf_page_shift((nf_page_size)s));
+                    size_t n = strlen(reach);
+                    snprintf(reach + n, sizeof reach - n, "%s%s %s", n ? ", " : "", size_name[s], r);
+                }
+            if (ar->ways == 0 || ar->ways == ar->entries)
+                snprintf(assoc, sizeof assoc, "fully associative");
+            else
+                snprintf(assoc, sizeof assoc, "%u-way", ar->ways);
+            fprintf(f, "%*sL%d%s %5u entries, %-17s %-8s %-4s reach %s\n", indent, "", l + 1,
+                    l == 0 ? "d" : " ", ar->entries, assoc, sizes, ar->repl == NF_REPL_LRU ? "LRU" : "PLRU",
+                    reach);
+        }
+    static const char *const pwc_name[NF_PWC_N] = {"PML4E", "PDPTE", "PDE"};
+    fprintf(f, "%*spage-walk caches:", indent, "");
+    bool any = false;
+    for (int p = 0; p < NF_PWC_N; p++)
+        if (g->pwc_entries[p]) {
+            fprintf(f, " %s %u", pwc_name[p], g->pwc_entries[p]);
+            any = true;
+        }
+    fprintf(f, "%s; ASID/PCID %s\n", any ? "" : " none", g->asid ? "on" : "off");
+}
+
+/* ---------- the hierarchy ---------- */
+
+nf_tlb *nf_tlb_create(const nf_tlb_geom *g, char *err, size_t cap)
+{
+    if (nf_tlb_geom_check(g, err, cap) != 0)
+        return NULL;
+    nf_tlb *t = calloc(1, sizeof *t);
+    if (!t) {
+        if (err && cap)
+            snprintf(err, cap, "out of memory");
+        return NULL;
+    }
+    t->geom = *g;
+    t->nlevels = g->nlevels;
+    t->asid_on = g->asid;
+    for (int l = 0; l < g->nlevels; l++) {
+        t->first_store_level[l] = t->nstores;
+        for (int a = 0; a < g->level[l].narrays; a++) {
+            const nf_tlb_array_geom *ar = &g->level[l].array[a];
+            tlb_store *s = &t->store[t->nstores++];
+            if (store_init(s, ar->entries, ar->ways, ar->sizes, ar->repl) != 0)
+                goto oom;
+            for (int sz = 0; sz < NF_PG_NSIZES; sz++)
+                if (ar->sizes & NF_PGBIT(sz))
+                    t->map[l][sz] = s;
+        }
+        t->nstores_level[l] = g->level[l].narrays;
+    }
+    for (int p = 0; p < NF_PWC_N; p++)
+        if (g->pwc_entries[p]) {
+            if (store_init(&t->pwc[p], g->pwc_entries[p], 0, 0, NF_REPL_LRU) != 0)
+                goto oom;
+            t->pwc_on[p] = true;
+        }
+    return t;
+oom:
+    if (err && cap)
+        snprintf(err, cap, "out of memory for the TLB arrays");
+    nf_tlb_destroy(t);
+    return NULL;
+}
+
+void nf_tlb_destroy(nf_tlb *t)
+{
+    if (!t)
+        return;
+    for (int i = 0; i < t->nstores; i++)
+        store_fini(&t->store[i]);
+    for (int p = 0; p < NF_PWC_N; p++)
+        if (t->pwc_on[p])
+            store_fini(&t->pwc[p]);
+    free(t);
+}
+
+const nf_tlb_geom *nf_tlb_geometry(const nf_tlb *t) { return &t->geom; }
+
+static inline uint16_t eff_asid(const nf_tlb *t, uint16_t asid) { return t->asid_on ? asid : 0; }
+
+/* L1 missed: try L2, fill L1 on a hit. Out of line: the L1-hit path stays small. */
+__attribute__((noinline)) static int lookup_l2_slow(nf_tlb *t, uint64_t tag, uint64_t vpn, nf_page_size sz)
+{
+    if (t->nlevels < 2)
+        return NF_TLB_MISS;
+    tlb_store *s = t->map[1][sz];
+    int32_t slot = s ? store_find(s, tag) : -1;
+    if (slot < 0) {
+        t->st.misses[1]++;
+        return NF_TLB_MISS;
+    }
+    store_touch(s, (uint32_t)slot);
+    t->st.hits[1]++;
+    if (t->map[0][sz])
+        store_fill(t->map[0][sz], tag, vpn); /* it just missed there */
+    return NF_TLB_L2;
+}
+
+int nf_tlb_lookup(nf_tlb *t, uint16_t asid, uint64_t vpn, nf_page_size sz)
+{
+    uint64_t tag = make_tag(vpn, eff_asid(t, asid), (unsigned)sz);
+    tlb_store *s = t->map[0][sz];
+    if (__builtin_expect(s != NULL, 1)) {
+        int32_t slot = store_find(s, tag);
+        if (__builtin_expect(slot >= 0, 1)) {
+            store_touch(s, (uint32_t)slot);
+            t->st.hits[0]++;
+            return NF_TLB_L1;
+        }
+    }
+    t->st.misses[0]++;
+    return lookup_l2_slow(t, tag, vpn, sz);
+}
+
+int nf_tlb_lookup_va(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size *sz_out)
+{
+    uint16_t a = eff_asid(t, asid);
+    for (int l = 0; l < t->nlevels; l++) {
+        for (int sz = 0; sz < NF_PG_NSIZES; sz++) {
+            tlb_store *s = t->map[l][sz];
+            if (!s)
+                continue;
+            uint64_t vpn = vaddr >> nf_page_shift((nf_page_size)sz);
+            uint64_t tag = make_tag(vpn, a, (unsigned)sz);
+            int32_t slot = store_find(s, tag);
+            if (slot < 0)
+                continue;
+            store_touch(s, (uint32_t)slot);
+            t->st.hits[l]++;
+            if (l == 1 && t->map[0][sz])
+                store_insert(t->map[0][sz], tag, vpn);
+            if (sz_out)
+                *sz_out = (nf_page_size)sz;
+            return l;
+        }
+        t->st.misses[l]++;
+    }
+    return NF_TLB_MISS;
+}
+
+void nf_tlb_insert(nf_tlb *t, uint16_t asid, uint64_t vpn, nf_page_size sz)
+{
+    uint64_t tag = make_tag(vpn, eff_asid(t, asid), (unsigned)sz);
+    t->st.inserts++;
+    for (int l = 0; l < t->nlevels; l++)
+        if (t->map[l][sz])
+            store_insert(t->map[l][sz], tag, vpn);
+}
+
+/* PWC level p keeps entries that map address bits above pwc_shift[p]:
+ * a PML4E covers 512 GiB (bit 39), a PDPTE 1 GiB (30), a PDE 2 MiB (21). */
+static const unsigned pwc_shift[NF_PWC_N] = {39, 30, 21};
+
+unsigned nf_tlb_walk(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size sz)
+{
+    /* Levels read for a leaf of size sz: PML4, PDP, PD, PT for 4K. */
+    unsigned nlev = 4u - (unsigned)sz;
+    /* Non-leaf entries on the path: PML4E..(the entry above the leaf). */
+    int deepest_nonleaf = (int)nlev - 2; /* 2 for 4K (PDE), 1 for 2M, 0 for 1G */
+    uint16_t a = eff_asid(t, asid);
+    int hit = -1;
+    for (int p = deepest_nonleaf; p >= 0; p--) {
+        if (!t->pwc_on[p])
+            continue;
+        uint64_t tag = make_tag(vaddr >> pwc_shift[p], a, (unsigned)p);
+        int32_t slot = store_find(&t->pwc[p], tag);
+        if (slot >= 0) {
+            store_touch(&t->pwc[p], (uint32_t)slot);
+            hit = p;
+            break;
+        }
+    }
+    /* A hit at PWC level p skips reading levels 0..p. */
+    unsigned refs = nlev - (unsigned)(hit + 1);
+    for (int p = hit + 1; p <= deepest_nonleaf; p++)
+        if (t->pwc_on[p]) {
+            uint64_t key = vaddr >> pwc_shift[p];
+            store_insert(&t->pwc[p], make_tag(key, a, (unsigned)p), key);
+        }
+    t->st.walks++;
+    t->st.walk_refs += refs;
+    if (hit >= 0) {
+        t->st.pwc_hits++;
+        t->st.pwc_level_hits[hit]++;
+    }
+    return refs;
+}
+
+int nf_tlb_access(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size sz)
+{
+    uint64_t vpn = vaddr >> nf_page_shift(sz);
+    int r = nf_tlb_lookup(t, asid, vpn, sz);
+    if (r == NF_TLB_MISS) {
+        nf_tlb_walk(t, asid, vaddr, sz);
+        nf_tlb_insert(t, asid, vpn, sz);
+    }
+    return r;
+}
+
+void nf_tlb_invalidate_page(nf_tlb *t, uint16_t asid, uint64_t vaddr)
+{
+    uint16_t a = eff_asid(t, asid);
+    for (int i = 0; i < t->nstores; i++) {
+        tlb_store *s = &t->store[i];
+        for (int sz = 0; sz < NF_PG_NSIZES; sz++)
+            if (s->sizes & NF_PGBIT(sz))
+                t->st.invalidations += store_drop(s, make_tag(vaddr >> nf_page_shift((nf_page_size)sz), a, (unsigned)sz));
+    }
+    for (int p = 0; p < NF_PWC_N; p++)
+        if (t->pwc_on[p])
+            t->st.invalidations += store_drop(&t->pwc[p], make_tag(vaddr >> pwc_shift[p], a, (unsigned)p));
+}
+
+/* Drops every entry of s for which keep() is false. */
+static void store_filter(nf_tlb *t, tlb_store *s, bool (*drop)(uint64_t tag, const void *arg), const void *arg)
+{
+    size_t n = (size_t)s->sets * s->ways;
+    for (size_t i = 0; i < n; i++)
+        if (s->tag[i] != NF_TAG_NONE && drop(s->tag[i], arg)) {
+            store_remove(s, (uint32_t)i);
+            t->st.invalidations++;
+        }
+}
+
+typedef struct range_arg {
+    uint16_t asid;
+    uint64_t lo, hi; /* [lo, hi) */
+    bool pwc;
+} range_arg;
+
+static bool drop_in_range(uint64_t tag, const void *p)
+{
+    const range_arg *r = p;
+    if (((tag >> 2) & 0xffff) != r->asid)
+        return false;
+    unsigned shift = r->pwc ? pwc_shift[tag & 3] : nf_page_shift((nf_page_size)(tag & 3));
+    uint64_t start = (tag >> 18) << shift, end = start + (1ull << shift);
+    return start < r->hi && r->lo < end;
+}
+
+void nf_tlb_invalidate_range(nf_tlb *t, uint16_t asid, uint64_t vaddr, uint64_t len)
+{
+    if (len == 0)
+        return;
+    uint64_t first = vaddr >> 12, last = (vaddr + len - 1) >> 12;
+    uint64_t pages = last - first + 1;
+    uint64_t total = 0;
+    for (int i = 0; i < t->nstores; i++)
+        total += t->store[i].entries;
+    if (pages <= 64 && pages * 4 <= total) {
+        for (uint64_t p = first; p <= last; p++)
+            nf_tlb_invalidate_page(t, asid, p << 12);
+        return;
+    }
+    range_arg r = {eff_asid(t, asid), vaddr, vaddr + len, false};
+    for (int i = 0; i < t->nstores; i++)
+        store_filter(t, &t->store[i], drop_in_range, &r);
+    r.pwc = true;
+    for (int p = 0; p < NF_PWC_N; p++)
+        if (t->pwc_on[p])
+            store_filter(t, &t->pwc[p], drop_in_range, &r);
+}
+
+static bool drop_asid(uint64_t tag, const void *p)
+{
+    return ((tag >> 2) & 0xffff) == *(const uint16_t *)p;
+}
+
+void nf_tlb_invalidate_asid(nf_tlb *t, uint16_t asid)
+{
+    if (!t->asid_on) {
+        nf_tlb_flush_all(t);
+        return;
+    }
+    for (int i = 0; i < t->nstores; i++)
+        store_filter(t, &t->store[i], drop_asid, &asid);
+    for (int p = 0; p < NF_PWC_N; p++)
+        if (t->pwc_on[p])
+            store_filter(t, &t->pwc[p], drop_asid, &asid);
+}
+
+void nf_tlb_flush_all(nf_tlb *t)
+{
+    for (int i = 0; i < t->nstores; i++) {
+        t->st.invalidations += t->store[i].valid;
+        store_clear(&t->store[i]);
+    }
+    for (int p = 0; p < NF_PWC_N; p++)
+        if (t->pwc_on[p]) {
+            t->st.invalidations += t->pwc[p].valid;
+            store_clear(&t->pwc[p]);
+        }
+    t->st.flushes++;
+}
+
+void nf_tlb_switch(nf_tlb *t, uint16_t new_asid)
+{
+    if (!t->asid_on && new_asid != t->cur_asid)
+        nf_tlb_flush_all(t);
+    t->cur_asid = new_asid;
+}
+
+const nf_tlb_stats *nf_tlb_get_stats(const nf_tlb *t)
+{
+    /* lookups is derived, not counted on the fast path. Every nf_tlb is
+     * heap-allocated and writable, so updating it here is sound. */
+    nf_tlb *w = (nf_tlb *)(uintptr_t)t;
+    w->st.lookups = w->st.hits[0] + w->st.misses[0];
+    return &t->st;
+}
+
+void nf_tlb_reset_stats(nf_tlb *t) { memset(&t->st, 0, sizeof t->st); }
+
+uint32_t nf_tlb_occupancy(const nf_tlb *t, int level)
+{
+    if (level < 0 || level >= t->nlevels)
+        return 0;
+    uint32_t n = 0;
+    for (int i = 0; i < t->nstores_level[level]; i++)
+        n += t->store[t->first_store_level[level] + i].valid;
+    return n;
+}
