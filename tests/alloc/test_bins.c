@@ -1,0 +1,277 @@
+/* test_bins.c: what only bins (and the registry) promise:
+ *   paths     a workload made for each path, then each path counter > 0
+ *   misuse    double free (cached, fastbin, binned, direct map) and a
+ *             foreign pointer abort with "notfree-bins: ..." (in a child:
+ *             checks SIGABRT and the message read through a pipe)
+ *   registry  every allocator is found by name; system says which malloc
+ *   pages     the real page source counts each kind of call; the emulated
+ *             break grows, shrinks and regrows zeroed
+ * Usage: test_bins paths|misuse|registry|pages */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "notfree/alloc.h"
+
+static const nf_allocator *A;
+
+static int64_t path(nf_heap *h, const char *name)
+{
+    nf_alloc_stats s;
+    CHECK(A->stats(h, &s) == 0);
+    int64_t v = nf_alloc_stats_path(&s, name);
+    CHECKF(v >= 0, "no path %s", name);
+    return v;
+}
+
+static void test_paths(void)
+{
+    nf_heap *h = A->create(NULL);
+    CHECK(h);
+    /* top: the first requests */
+    void *g[64];
+    for (int i = 0; i < 64; i++)
+        g[i] = A->malloc(h, 64);
+    /* tcache: free 7 then take them back; fastbin: the other 57 */
+    for (int i = 0; i < 64; i++)
+        A->free(h, g[i]);
+    for (int i = 0; i < 64; i++)
+        g[i] = A->malloc(h, 64);
+    for (int i = 0; i < 64; i++)
+        A->free(h, g[i]);
+    /* small bins: 500-byte chunks kept apart by guards, freed past the
+     * tcache into unsorted, sorted by a large request, then taken back */
+    void *s[32], *guard[32];
+    for (int i = 0; i < 32; i++) {
+        s[i] = A->malloc(h, 500);
+        guard[i] = A->malloc(h, 24);
+    }
+    for (int i = 0; i < 32; i++)
+        A->free(h, s[i]);
+    void *big = A->malloc(h, 5000);
+    for (int i = 0; i < 32; i++)
+        s[i] = A->malloc(h, 500);
+    /* unsorted: an exact fit straight from the unsorted bin */
+    for (int i = 0; i < 32; i++)
+        A->free(h, s[i]);
+    for (int i = 0; i < 32; i++)
+        s[i] = A->malloc(h, 500);
+    /* large bins: 3000-byte chunks apart, freed, sorted, best fit */
+    void *l[16], *lg[16];
+    for (int i = 0; i < 16; i++) {
+        l[i] = A->malloc(h, 3000 + 16 * (size_t)i);
+        lg[i] = A->malloc(h, 24);
+    }
+    for (int i = 0; i < 16; i++)
+        A->free(h, l[i]);
+    void *sorter = A->malloc(h, 20000);   /* sorts unsorted into the large bins */
+    for (int i = 0; i < 16; i++)
+        l[i] = A->malloc(h, 2990);
+    /* direct map: above the dynamic threshold's ceiling */
+    void *m = A->malloc(h, (size_t)40 << 20);
+    CHECK(m);
+    A->free(h, m);
+    /* free into top and into bins; then trim */
+    for (int i = 0; i < 16; i++)
+        A->free(h, l[i]), A->free(h, lg[i]);
+    for (int i = 0; i < 32; i++)
+        A->free(h, s[i]), A->free(h, guard[i]);
+    A->free(h, big);
+    A->free(h, sorter);
+    void *edge = A->malloc(h, 100000);
+    A->free(h, edge);
+    CHECK(A->trim(h, 0) == 1);
+
+    static const char *const all[] = {
+        "tcache", "fastbin", "unsorted", "smallbin", "largebin", "top", "mmap",
+        "free_tcache", "free_fastbin", "free_bins", "free_top", "free_mmap", "trim",
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        int64_t v = path(h, all[i]);
+        printf("  %-13s %lld\n", all[i], (long long)v);
+        if (v <= 0) {
+            fprintf(stderr, "path %s was never taken\n", all[i]);
+            bad = 1;
+        }
+    }
+    CHECK(!bad);
+    nf_alloc_stats st;
+    A->stats(h, &st);
+    CHECK(st.live_bytes == 0);
+    CHECK(st.peak_live_bytes >= ((size_t)40 << 20));
+    CHECK(st.peak_mapped_bytes >= ((size_t)40 << 20));
+    CHECK(st.page_calls[NF_PAGE_MAP] > 0 && st.page_calls[NF_PAGE_UNMAP] > 0 && st.page_calls[NF_PAGE_BRK] > 0);
+    A->destroy(h);
+}
+
+/* ---- misuse: run the body in a child, read its stderr ---- */
+typedef void (*misuse_fn)(nf_heap *h);
+
+static void expect_abort(const char *what, misuse_fn fn, const char *message)
+{
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        dup2(fds[1], 2);
+        nf_heap *h = A->create(NULL);
+        fn(h);
+        _exit(0);   /* not reached if the allocator caught it */
+    }
+    close(fds[1]);
+    char buf[512];
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof buf - 1 && (r = read(fds[0], buf + n, sizeof buf - 1 - n)) > 0)
+        n += (size_t)r;
+    buf[n] = '\0';
+    close(fds[0]);
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECKF(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "%s: child did not abort (status %d)", what, status);
+    CHECKF(strstr(buf, message) != NULL, "%s: stderr was \"%s\", wanted \"%s\"", what, buf, message);
+    printf("  %-22s %s", what, buf);
+}
+
+static void df_tcache(nf_heap *h) { void *p = A->malloc(h, 64); A->free(h, p); A->free(h, p); }
+static void df_fastbin(nf_heap *h)
+{
+    void *p[8];
+    for (int i = 0; i < 8; i++)
+        p[i] = A->malloc(h, 64);
+    for (int i = 0; i < 8; i++)   /* 7 fill the tcache, the 8th goes to a fastbin */
+        A->free(h, p[i]);
+    A->free(h, p[7]);
+}
+static void df_bins(nf_heap *h)
+{
+    void *p = A->malloc(h, 5000), *guard = A->malloc(h, 10);
+    (void)guard;
+    A->free(h, p);
+    A->free(h, p);
+}
+static void foreign_stack(nf_heap *h) { _Alignas(16) char buf[64]; A->free(h, buf + 16); }
+static void foreign_libc(nf_heap *h)
+{
+    void *p = malloc(100);
+    A->free(h, p);
+}
+static void foreign_misaligned(nf_heap *h) { char *p = A->malloc(h, 100); A->free(h, p + 8); }
+static void foreign_other_heap(nf_heap *h)
+{
+    nf_heap *o = A->create(NULL);
+    void *p = A->malloc(o, 100);
+    A->free(h, p);
+}
+
+static void test_misuse(void)
+{
+    expect_abort("double free (tcache)", df_tcache, "notfree-bins: double free of 0x");
+    expect_abort("double free (fastbin)", df_fastbin, "notfree-bins: double free of 0x");
+    expect_abort("double free (bins)", df_bins, "notfree-bins: double free of 0x");
+    expect_abort("foreign (stack)", foreign_stack, "notfree-bins: free of");
+    expect_abort("foreign (libc malloc)", foreign_libc, "notfree-bins: free of");
+    expect_abort("foreign (misaligned)", foreign_misaligned, "notfree-bins: free of");
+    expect_abort("foreign (other heap)", foreign_other_heap, "notfree-bins: free of");
+}
+
+static void test_registry(void)
+{
+    CHECK(nf_allocator_count() >= 2);
+    for (size_t i = 0; i < nf_allocator_count(); i++) {
+        const nf_allocator *a = nf_allocator_at(i);
+        CHECK(a && a->name && nf_allocator_find(a->name) == a);
+        CHECK(a->create && a->destroy && a->malloc && a->free && a->calloc && a->realloc &&
+              a->memalign && a->usable_size && a->trim && a->stats && a->identify);
+        nf_heap *h = a->create(NULL);
+        CHECK(h);
+        char buf[128];
+        printf("  %-8s %s\n", a->name, a->identify(h, buf, sizeof buf));
+        nf_alloc_stats s;
+        int rc = a->stats(h, &s);
+        CHECK(rc == 0 || rc == -1);
+        if (rc == 0 && s.available != (NF_STAT_LIVE | NF_STAT_HELD | NF_STAT_MAPPED | NF_STAT_PAGE_CALLS |
+                                       NF_STAT_CALLS | NF_STAT_PATHS))
+            CHECK(s.unavailable_reason && s.unavailable_reason[0]);
+        a->destroy(h);
+    }
+    CHECK(nf_allocator_find("no-such") == NULL);
+    nf_heap *sys = nf_allocator_system.create(NULL);
+    char buf[128];
+    const char *id = nf_allocator_system.identify(sys, buf, sizeof buf);
+    /* this test runs without a preloaded allocator: glibc, or a sanitizer's */
+    CHECKF(strncmp(id, "glibc ", 6) == 0 || strncmp(id, "unknown", 7) == 0, "system is %s", id);
+    nf_alloc_stats s;
+    if (strncmp(id, "glibc ", 6) == 0) {
+        CHECK(nf_allocator_system.stats(sys, &s) == 0);
+        CHECK((s.available & NF_STAT_MAPPED) && !(s.available & NF_STAT_PAGE_CALLS));
+        CHECK(nf_alloc_stats_path(&s, "tcache") == -1);   /* unknown, not 0 */
+    }
+    CHECK(nf_allocator_bins.default_heap && nf_allocator_bins.fork_prepare &&
+          nf_allocator_bins.fork_parent && nf_allocator_bins.fork_child && nf_allocator_bins.thread_exit);
+}
+
+static void test_pages(void)
+{
+    nf_pages ps;
+    nf_pages_real_init(&ps, NF_BRK_EMULATED, (size_t)1 << 30);
+    uint64_t c[NF_PAGE_CALL_COUNT];
+    char *m = nf_pages_map(&ps, 3 * ps.page_size, NF_MAP_POPULATE);
+    CHECK(m);
+    m[0] = 1;
+    CHECK(nf_pages_advise(&ps, m, ps.page_size, NF_ADVISE_DONTNEED) == 0);
+    CHECK(m[0] == 0);
+    CHECK(nf_pages_lock(&ps, m, ps.page_size) == 0 || errno == EPERM || errno == ENOMEM);
+    nf_pages_unlock(&ps, m, ps.page_size);
+    CHECK(nf_pages_protect(&ps, m, ps.page_size, NF_PROT_READ) == 0);
+    CHECK(nf_pages_unmap(&ps, m, 3 * ps.page_size) == 0);
+    char *b0 = nf_pages_grow(&ps, 0);
+    CHECK(b0);
+    char *b1 = nf_pages_grow(&ps, 100000);
+    CHECK(b1 == b0);
+    memset(b1, 7, 100000);
+    CHECK(nf_pages_grow(&ps, -100000) == b0 + 100000);
+    CHECK(nf_pages_grow(&ps, 0) == b0);
+    CHECK(nf_pages_grow(&ps, 8192) == b0);
+    CHECK(b0[0] == 0 && b0[8191] == 0);   /* given back, regrown zeroed */
+    errno = 0;
+    CHECK(nf_pages_grow(&ps, -((intptr_t)1 << 20)) == NULL && errno == ENOMEM);
+    CHECK(nf_pages_grow(&ps, (intptr_t)2 << 30) == NULL && errno == ENOMEM);
+    nf_pages_calls(&ps, c);
+    CHECK(c[NF_PAGE_MAP] == 1 && c[NF_PAGE_UNMAP] == 1 && c[NF_PAGE_ADVISE] == 1);
+    CHECK(c[NF_PAGE_LOCK] == 2 && c[NF_PAGE_PROTECT] == 1 && c[NF_PAGE_BRK] == 7);
+    for (int k = 0; k < NF_PAGE_CALL_COUNT; k++)
+        CHECK(strcmp(nf_page_call_name((nf_page_call)k), "?") != 0);
+    nf_pages_real_fini(&ps);
+    nf_pages none;
+    nf_pages_real_init(&none, NF_BRK_NONE, 0);
+    CHECK(nf_pages_grow(&none, 4096) == NULL && errno == ENOMEM);
+    CHECK(nf_pages_real() == nf_pages_real() && nf_pages_real()->brk_mode == NF_BRK_EMULATED);
+}
+
+int main(int argc, char **argv)
+{
+    A = &nf_allocator_bins;
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s paths|misuse|registry|pages\n", argv[0]);
+        return 2;
+    }
+    if (!strcmp(argv[1], "paths"))
+        test_paths();
+    else if (!strcmp(argv[1], "misuse"))
+        test_misuse();
+    else if (!strcmp(argv[1], "registry"))
+        test_registry();
+    else if (!strcmp(argv[1], "pages"))
+        test_pages();
+    else
+        CHECKF(0, "no test %s", argv[1]);
+    printf("bins %s: ok\n", argv[1]);
+    return 0;
+}

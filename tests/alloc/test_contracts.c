@@ -1,0 +1,279 @@
+/* test_contracts.c: the interface's contracts, for one allocator named on
+ * the command line, through the interface (linked, not preloaded):
+ *   align    every result aligned, sizes 0..1 MiB, alignments 16..64 KiB;
+ *            usable size >= size; the whole block writable
+ *   realloc  a chain of growing and shrinking reallocs keeps the contents
+ *   calloc   zeroes (over dirtied memory); n * size overflow gives NULL, ENOMEM
+ *   trim     freeing and trimming gives memory back (page-source calls rise)
+ *   threads  threads allocate, hand half their blocks to a neighbour, which
+ *            checks a checksum and frees them (cross-thread frees)
+ * Usage: test_contracts <allocator> <test> */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "check.h"
+#include "notfree/alloc.h"
+
+static const nf_allocator *A;
+static nf_heap *H;
+
+static void fill(unsigned char *p, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (unsigned char)(seed * 31 + i * 7);
+}
+
+static int intact(const unsigned char *p, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != (unsigned char)(seed * 31 + i * 7))
+            return 0;
+    return 1;
+}
+
+static void one(size_t align, size_t size)
+{
+    unsigned char *p = align ? A->memalign(H, align, size) : A->malloc(H, size);
+    CHECKF(p != NULL, "align %zu size %zu", align, size);
+    size_t want = align < 16 ? 16 : align;
+    CHECKF((uintptr_t)p % want == 0, "align %zu size %zu gave %p", align, size, (void *)p);
+    size_t u = A->usable_size(H, p);
+    CHECKF(u >= size, "usable %zu < size %zu", u, size);
+    if (size) {
+        p[0] = 1;
+        p[size - 1] = 2;
+        if (size <= 4096)
+            memset(p, 0x5a, size);
+    }
+    A->free(H, p);
+}
+
+static void test_align(void)
+{
+    static const size_t aligns[] = { 0, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536 };
+    for (size_t a = 0; a < sizeof aligns / sizeof aligns[0]; a++) {
+        for (size_t s = 0; s <= 4096; s += (aligns[a] > 256 ? 61 : 1))
+            one(aligns[a], s);
+        for (size_t s = 4096; s <= ((size_t)1 << 20); s *= 2) {
+            one(aligns[a], s - 1);
+            one(aligns[a], s);
+            one(aligns[a], s + 1);
+            one(aligns[a], s + s / 3);
+        }
+    }
+    /* not a power of two */
+    errno = 0;
+    CHECK(A->memalign(H, 48, 100) == NULL && errno == EINVAL);
+    /* many live at once, then freed in another order */
+    void *keep[512];
+    for (int i = 0; i < 512; i++) {
+        size_t al = (size_t)16 << (i % 10);
+        keep[i] = A->memalign(H, al, (size_t)(i * 97 % 5000));
+        CHECK(keep[i] && (uintptr_t)keep[i] % al == 0);
+    }
+    for (int i = 0; i < 512; i += 2)
+        A->free(H, keep[i]);
+    for (int i = 1; i < 512; i += 2)
+        A->free(H, keep[i]);
+}
+
+static void test_realloc(void)
+{
+    unsigned char *p = A->realloc(H, NULL, 10);
+    CHECK(p);
+    size_t n = 10;
+    fill(p, n, 1);
+    static const size_t sizes[] = { 20, 5, 100, 1000, 999, 3000, 100000, 50, 300000, 2000000, 17, 0 };
+    for (size_t i = 0; sizes[i]; i++) {
+        size_t m = sizes[i];
+        unsigned char *q = A->realloc(H, p, m);
+        CHECKF(q != NULL, "realloc to %zu", m);
+        size_t keep = n < m ? n : m;
+        CHECKF(intact(q, keep, 1), "contents lost realloc %zu -> %zu", n, m);
+        CHECK(A->usable_size(H, q) >= m);
+        fill(q, m, 1);
+        p = q;
+        n = m;
+    }
+    /* in-place growth next to freed neighbours */
+    void *a = A->malloc(H, 2000), *b = A->malloc(H, 2000), *c = A->malloc(H, 2000);
+    fill(a, 2000, 3);
+    A->free(H, b);
+    a = A->realloc(H, a, 3500);
+    CHECK(a && intact(a, 2000, 3));
+    A->free(H, a);
+    A->free(H, c);
+    CHECK(A->realloc(H, p, 0) == NULL);   /* frees */
+}
+
+static void test_calloc(void)
+{
+    for (size_t n = 1; n < 300000; n = n * 3 + 1) {
+        unsigned char *d = A->malloc(H, n);
+        CHECK(d);
+        memset(d, 0xaa, n);
+        A->free(H, d);
+        unsigned char *z = A->calloc(H, 1, n);
+        CHECK(z);
+        for (size_t i = 0; i < n; i++)
+            CHECKF(z[i] == 0, "calloc(%zu) byte %zu is %u", n, i, z[i]);
+        A->free(H, z);
+    }
+    errno = 0;
+    CHECK(A->calloc(H, SIZE_MAX / 2, 3) == NULL && errno == ENOMEM);
+    errno = 0;
+    CHECK(A->calloc(H, (size_t)1 << 33, (size_t)1 << 33) == NULL && errno == ENOMEM);
+    errno = 0;
+    CHECK(A->malloc(H, SIZE_MAX - 8) == NULL && errno == ENOMEM);
+    void *z = A->calloc(H, 0, 10);
+    CHECK(z);
+    A->free(H, z);
+}
+
+static uint64_t given_back(void)
+{
+    nf_alloc_stats s;
+    CHECK(A->stats(H, &s) == 0);
+    return s.page_calls[NF_PAGE_ADVISE] + s.page_calls[NF_PAGE_UNMAP] + s.page_calls[NF_PAGE_BRK];
+}
+
+static void test_trim(void)
+{
+    nf_alloc_stats s;
+    int known = A->stats(H, &s) == 0 && (s.available & NF_STAT_PAGE_CALLS);
+    enum { N = 4000 };
+    static void *p[N];
+    for (int i = 0; i < N; i++)
+        CHECK((p[i] = A->malloc(H, 3000 + (size_t)i % 64)) != NULL);
+    uint64_t before = known ? given_back() : 0;
+    uint64_t mapped_before = 0;
+    if (known) {
+        A->stats(H, &s);
+        mapped_before = s.mapped_bytes;
+    }
+    for (int i = 0; i < N - 1; i++)   /* the last one pins the top's start: pages inside bins */
+        A->free(H, p[i]);
+    int r = A->trim(H, 0);
+    if (known) {
+        CHECKF(r == 1, "trim returned %d", r);
+        CHECKF(given_back() > before, "no page-source call gave memory back");
+    }
+    A->free(H, p[N - 1]);
+    A->trim(H, 0);
+    if (known) {
+        A->stats(H, &s);
+        CHECKF(s.mapped_bytes < mapped_before, "mapped %llu, was %llu",
+               (unsigned long long)s.mapped_bytes, (unsigned long long)mapped_before);
+    }
+}
+
+/* ---- threads: a ring of producers, each freeing its left neighbour's blocks ---- */
+enum { THREADS = 4, ROUNDS = 200, PER = 64 };
+
+typedef struct mailbox {
+    pthread_mutex_t lock;
+    void *blocks[PER];
+    size_t sizes[PER];
+    unsigned seeds[PER];
+    int n;
+} mailbox;
+
+static mailbox boxes[THREADS];
+
+static void *worker(void *arg)
+{
+    int me = (int)(intptr_t)arg;
+    unsigned rng = (unsigned)me * 2654435761u + 1;
+    for (int r = 0; r < ROUNDS; r++) {
+        void *mine[PER];
+        size_t sz[PER];
+        for (int i = 0; i < PER; i++) {
+            rng = rng * 1103515245u + 12345u;
+            sz[i] = (rng >> 8) % 2048;
+            if (i == 0 && r % 16 == 0)
+                sz[i] = 200000;   /* a direct map now and then */
+            mine[i] = A->malloc(H, sz[i]);
+            CHECK(mine[i]);
+            fill(mine[i], sz[i], (unsigned)(me + i));
+        }
+        mailbox *out = &boxes[(me + 1) % THREADS];
+        pthread_mutex_lock(&out->lock);
+        for (int i = 0; i < PER; i += 2) {
+            if (out->n < PER) {
+                out->blocks[out->n] = mine[i];
+                out->sizes[out->n] = sz[i];
+                out->seeds[out->n] = (unsigned)(me + i);
+                out->n++;
+                mine[i] = NULL;
+            }
+        }
+        pthread_mutex_unlock(&out->lock);
+        for (int i = 0; i < PER; i++) {
+            if (mine[i]) {
+                CHECK(intact(mine[i], sz[i], (unsigned)(me + i)));
+                A->free(H, mine[i]);
+            }
+        }
+        mailbox *in = &boxes[me];
+        pthread_mutex_lock(&in->lock);
+        for (int i = 0; i < in->n; i++) {
+            CHECKF(intact(in->blocks[i], in->sizes[i], in->seeds[i]), "cross-thread block corrupted");
+            A->free(H, in->blocks[i]);
+        }
+        in->n = 0;
+        pthread_mutex_unlock(&in->lock);
+    }
+    return NULL;
+}
+
+static void test_threads(void)
+{
+    pthread_t t[THREADS];
+    for (int i = 0; i < THREADS; i++)
+        pthread_mutex_init(&boxes[i].lock, NULL);
+    for (int i = 0; i < THREADS; i++)
+        CHECK(pthread_create(&t[i], NULL, worker, (void *)(intptr_t)i) == 0);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < THREADS; i++)
+        for (int j = 0; j < boxes[i].n; j++) {
+            CHECK(intact(boxes[i].blocks[j], boxes[i].sizes[j], boxes[i].seeds[j]));
+            A->free(H, boxes[i].blocks[j]);
+        }
+    nf_alloc_stats s;
+    if (A->stats(H, &s) == 0 && (s.available & NF_STAT_CALLS))
+        CHECKF(s.mallocs >= (uint64_t)THREADS * ROUNDS * PER && s.frees == s.mallocs,
+               "mallocs %llu frees %llu", (unsigned long long)s.mallocs, (unsigned long long)s.frees);
+    if (A->stats(H, &s) == 0 && (s.available & NF_STAT_LIVE))
+        CHECKF(s.live_bytes == 0, "live %llu after freeing all", (unsigned long long)s.live_bytes);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s <allocator> align|realloc|calloc|trim|threads\n", argv[0]);
+        return 2;
+    }
+    A = nf_allocator_find(argv[1]);
+    CHECKF(A != NULL, "no allocator %s", argv[1]);
+    H = A->create(NULL);
+    CHECK(H != NULL);
+    const char *t = argv[2];
+    if (!strcmp(t, "align"))
+        test_align();
+    else if (!strcmp(t, "realloc"))
+        test_realloc();
+    else if (!strcmp(t, "calloc"))
+        test_calloc();
+    else if (!strcmp(t, "trim"))
+        test_trim();
+    else if (!strcmp(t, "threads"))
+        test_threads();
+    else
+        CHECKF(0, "no test %s", t);
+    A->destroy(H);
+    printf("%s %s: ok\n", argv[1], t);
+    return 0;
+}
