@@ -42,7 +42,7 @@ static const char *source_of(const char *counter)
         return "perf";
     if (strstr(counter, "faults"))
         return "rusage";
-    if (strstr(counter, "_kib"))
+    if (strstr(counter, "_kib") || strstr(counter, "thp_confirmed"))
         return "proc";
     return "timing";
 }
