@@ -52,8 +52,10 @@
 #if defined(__SANITIZE_ADDRESS__) || defined(NF_BINS_ASAN)
 #include <sanitizer/asan_interface.h>
 #define BINS_ASAN 1
-static inline void bins_poison(const void *p, size_t n) { ASAN_POISON_MEMORY_REGION(p, n); }
-static inline void bins_unpoison(const void *p, size_t n) { ASAN_UNPOISON_MEMORY_REGION(p, n); }
+/* the functions, not the ASAN_*_MEMORY_REGION macros: those are no-ops in
+ * a file built without instrumentation */
+static inline void bins_poison(const void *p, size_t n) { __asan_poison_memory_region(p, n); }
+static inline void bins_unpoison(const void *p, size_t n) { __asan_unpoison_memory_region(p, n); }
 #else
 #define BINS_ASAN 0
 static inline void bins_poison(const void *p, size_t n) { (void)p; (void)n; }

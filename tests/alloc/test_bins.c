@@ -6,7 +6,9 @@
  *   registry  every allocator is found by name; system says which malloc
  *   pages     the real page source counts each kind of call; the emulated
  *             break grows, shrinks and regrows zeroed
- * Usage: test_bins paths|misuse|registry|pages */
+ *   asan      (built with AddressSanitizer only, else skipped) a use after
+ *             free and an overflow inside a bins heap are reported by ASan
+ * Usage: test_bins paths|misuse|registry|pages|asan */
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
@@ -255,6 +257,66 @@ static void test_pages(void)
     CHECK(nf_pages_real() == nf_pages_real() && nf_pages_real()->brk_mode == NF_BRK_EMULATED);
 }
 
+/* ---- ASan sees inside our heaps ---- */
+#if defined(__SANITIZE_ADDRESS__)
+static void asan_child(void (*body)(void), const char *what)
+{
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        dup2(fds[1], 2);
+        body();
+        _exit(0);
+    }
+    close(fds[1]);
+    static char buf[65536];
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof buf - 1 && (r = read(fds[0], buf + n, sizeof buf - 1 - n)) > 0)
+        n += (size_t)r;
+    buf[n] = '\0';
+    close(fds[0]);
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECKF(!(WIFEXITED(status) && WEXITSTATUS(status) == 0), "%s: not caught", what);
+    CHECKF(strstr(buf, "AddressSanitizer") != NULL, "%s: no ASan report: %s", what, buf);
+    printf("  %s: caught by ASan\n", what);
+}
+
+static volatile char sink;
+static void use_after_free(void)
+{
+    nf_heap *h = A->create(NULL);
+    char *p = A->malloc(h, 64);
+    A->free(h, p);
+    sink = p[10];
+}
+static void overflow(void)
+{
+    nf_heap *h = A->create(NULL);
+    char *p = A->malloc(h, 100);
+    char *q = A->malloc(h, 100);
+    (void)q;
+    sink = p[A->usable_size(h, p) + 4];
+}
+
+#endif
+
+static int test_asan(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    asan_child(use_after_free, "use after free");
+    asan_child(overflow, "overflow");
+    return 0;
+#else
+    printf("not built with AddressSanitizer: skipped\n");
+    return 77;
+#endif
+}
+
 int main(int argc, char **argv)
 {
     A = &nf_allocator_bins;
@@ -270,6 +332,10 @@ int main(int argc, char **argv)
         test_registry();
     else if (!strcmp(argv[1], "pages"))
         test_pages();
+    else if (!strcmp(argv[1], "asan")) {
+        if (test_asan() == 77)
+            return 77;
+    }
     else
         CHECKF(0, "no test %s", argv[1]);
     printf("bins %s: ok\n", argv[1]);
