@@ -62,8 +62,9 @@ typedef struct nf_model_config {
     uint64_t va_size;        /* bytes of model address space; 0 means 256 GiB */
     uint64_t va_base;        /* explicit mode only; 0 means 0x100000000000 */
     int live;                /* reserve the range for real: live mode possible */
-    struct nf_tlb *tlb;      /* borrowed; NULL: no TLB, every access walks */
-    int pcid;                /* switching process keeps the TLB (tagged by proc id) */
+    struct nf_tlb *tlb;      /* borrowed; NULL: no TLB, every access walks. Its
+                              * geometry's asid flag says whether a switch flushes
+                              * (procs are tagged by id). */
     const char *swap_dir;    /* where the swap file goes; NULL: $TMPDIR or /tmp */
 } nf_model_config;
 
@@ -82,8 +83,8 @@ nf_model_proc *nf_model_fork(nf_model_proc *parent);
 void nf_model_proc_exit(nf_model_proc *p);
 int nf_model_proc_alive(const nf_model_proc *p);   /* 0 after exit or OOM kill */
 void nf_model_proc_set_oom_adj(nf_model_proc *p, int adj); /* -1000 (never) .. 1000 */
-/* Make p the running process (the model's CR3 load): flushes the TLB
- * unless pcid; in live mode remaps the reservation. Accesses switch
+/* Make p the running process (the model's CR3 load): nf_tlb_switch
+ * (flushes unless ASIDs); in live mode remaps the reservation. Accesses switch
  * implicitly. */
 void nf_model_switch(nf_model_proc *p);
 nf_model_proc *nf_model_current(const nf_model *m);
