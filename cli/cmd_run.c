@@ -120,6 +120,11 @@ static int render_charts(const char *json, int want)
         fprintf(stderr, "notfree run: charts skipped (--no-plots)\n");
         return 0;
     }
+    if (!NF_PLOTS) {
+        fprintf(stderr, "notfree run: charts unavailable: built without gnuplot (-Dplots=disabled, or"
+                        " gnuplot-nox missing when configured)\n");
+        return 0;
+    }
     const char *plots = getenv("NOTFREE_PLOTS_DIR");
     char script[4096];
     snprintf(script, sizeof script, "%s/render.sh", plots ? plots : NF_SOURCE_DIR "/plots");

@@ -620,6 +620,12 @@ int nf_bench_main(int argc, char **argv)
                               " + i) mod " + std::to_string(nf_pin_pu_count()) +
                               "; main thread read back as " + desc;
         nf_context_set("pinning", pinning.c_str());
+        // Debian builds libbenchmark as debug (context.library_build_type
+        // says "debug"): say what that touches rather than hide it.
+        nf_context_set("libbenchmark_build",
+                       "libbenchmark reports library_build_type=debug (Debian's build). Timed loops are "
+                       "notfree's own code, built release; the library's debug code runs only between "
+                       "batches and around runs, outside the timed region of manual-time benches.");
         nf_counters_probe_all();
 
         // libbenchmark calls this printer, then exit(0), for a flag value it
