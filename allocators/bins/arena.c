@@ -33,7 +33,7 @@ bool bins_region_owned(bins_heap *h, uintptr_t a)
     if (!(__atomic_load_n(&region_bits[i / 64], __ATOMIC_ACQUIRE) & ((uint64_t)1 << (i % 64))))
         return false;
     bins_region *r = (bins_region *)(a & ~(uintptr_t)(BINS_REGION_MAX - 1));
-    return r->magic == (h->secret ^ (uintptr_t)r) && a < (uintptr_t)r + r->size;
+    return r->magic == (h->secret ^ (uintptr_t)r) && a < (uintptr_t)r + __atomic_load_n(&r->size, __ATOMIC_RELAXED);
 }
 
 void bins_mapped_add(bins_heap *h, int64_t delta)
@@ -148,7 +148,7 @@ static bool grow_region_locked(bins_arena *ar, size_t nb)
         nf_pages_protect(h->ps, (char *)r + r->size, need, NF_PROT_READ | NF_PROT_WRITE) == 0) {
         bins_poison((char *)r + r->size, need);
         ar->top->size += need;
-        r->size += need;
+        __atomic_store_n(&r->size, r->size + need, __ATOMIC_RELAXED);
         bins_mapped_add(h, (int64_t)need);
         return true;
     }
@@ -312,7 +312,7 @@ int bins_trim_top_locked(bins_arena *ar, size_t pad)
         bins_unpoison((void *)(end - extra), extra);
         nf_pages_advise(h->ps, (void *)(end - extra), extra, NF_ADVISE_DONTNEED);
         nf_pages_protect(h->ps, (void *)(end - extra), extra, NF_PROT_NONE);
-        r->size -= extra;
+        __atomic_store_n(&r->size, r->size - extra, __ATOMIC_RELAXED);
     } else if (top_ends_brk(h, ar)) {
         char *cur = nf_pages_grow(h->ps, 0);
         if ((uintptr_t)cur != end)

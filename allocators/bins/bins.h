@@ -58,19 +58,26 @@ typedef struct bins_chunk {
 #define NON_MAIN_ARENA ((size_t)4)
 #define SIZE_BITS ((size_t)7)
 
-static inline size_t csize(const bins_chunk *c) { return c->size & ~SIZE_BITS; }
+/* A chunk's size field is read without the lock by the thread that owns
+ * the chunk (free, usable size) while the arena's lock holder may flip its
+ * PREV_INUSE bit (the neighbour before it changed state). So the bit flips
+ * and the unlocked reads are relaxed atomics: plain moves on x86. */
+static inline size_t chunk_head(const bins_chunk *c) { return __atomic_load_n(&c->size, __ATOMIC_RELAXED); }
+static inline size_t csize(const bins_chunk *c) { return chunk_head(c) & ~SIZE_BITS; }
 static inline void *chunk2mem(bins_chunk *c) { return (char *)c + BINS_HDR; }
 static inline bins_chunk *mem2chunk(const void *m) { return (bins_chunk *)((char *)m - BINS_HDR); }
 static inline bins_chunk *chunk_at(void *c, size_t off) { return (bins_chunk *)((char *)c + off); }
 static inline bins_chunk *next_chunk(bins_chunk *c) { return chunk_at(c, csize(c)); }
 static inline bins_chunk *prev_chunk(bins_chunk *c) { return (bins_chunk *)((char *)c - c->prev_size); }
-static inline bool inuse_at(bins_chunk *c, size_t off) { return chunk_at(c, off)->size & PREV_INUSE; }
-static inline void set_inuse_at(bins_chunk *c, size_t off) { chunk_at(c, off)->size |= PREV_INUSE; }
-static inline void clear_inuse_at(bins_chunk *c, size_t off) { chunk_at(c, off)->size &= ~PREV_INUSE; }
+static inline bool inuse_at(bins_chunk *c, size_t off) { return chunk_head(chunk_at(c, off)) & PREV_INUSE; }
+static inline void set_inuse_at(bins_chunk *c, size_t off)
+{ bins_chunk *n = chunk_at(c, off); __atomic_store_n(&n->size, chunk_head(n) | PREV_INUSE, __ATOMIC_RELAXED); }
+static inline void clear_inuse_at(bins_chunk *c, size_t off)
+{ bins_chunk *n = chunk_at(c, off); __atomic_store_n(&n->size, chunk_head(n) & ~PREV_INUSE, __ATOMIC_RELAXED); }
 static inline void set_foot(bins_chunk *c, size_t s) { chunk_at(c, s)->prev_size = s; }
 /* Usable bytes of an in-use chunk: up to the next chunk's size field. */
 static inline size_t chunk_usable(const bins_chunk *c)
-{ return csize(c) - ((c->size & IS_MMAPPED) ? BINS_HDR : BINS_SIZE_SZ); }
+{ return csize(c) - ((chunk_head(c) & IS_MMAPPED) ? BINS_HDR : BINS_SIZE_SZ); }
 
 /* Chunk size for a request; false when the request is too large. */
 static inline bool request2size(size_t req, size_t *nb)

@@ -36,7 +36,7 @@ _Noreturn void bins_die(const char *what, const void *p)
 
 bins_arena *bins_arena_of(bins_heap *h, bins_chunk *c)
 {
-    if (c->size & NON_MAIN_ARENA)
+    if (chunk_head(c) & NON_MAIN_ARENA)
         return ((bins_region *)((uintptr_t)c & ~(uintptr_t)(BINS_REGION_MAX - 1)))->ar;
     return &h->main;
 }
@@ -65,18 +65,18 @@ bins_chunk *bins_check_chunk(bins_heap *h, const void *mem)
     size_t sz;
     if (in_main_segments(h, a)) {
         sz = csize(c);
-        if (c->size & (IS_MMAPPED | NON_MAIN_ARENA) || sz < BINS_MINSIZE || !in_main_segments(h, a + sz - 1))
+        if (chunk_head(c) & (IS_MMAPPED | NON_MAIN_ARENA) || sz < BINS_MINSIZE || !in_main_segments(h, a + sz - 1))
             bins_die("free of a corrupted chunk or foreign pointer", mem);
         return c;
     }
     if (bins_region_owned(h, a)) {
         sz = csize(c);
-        if (!(c->size & NON_MAIN_ARENA) || (c->size & IS_MMAPPED) || sz < BINS_MINSIZE)
+        if (!(chunk_head(c) & NON_MAIN_ARENA) || (chunk_head(c) & IS_MMAPPED) || sz < BINS_MINSIZE)
             bins_die("free of a corrupted chunk or foreign pointer", mem);
         return c;
     }
     const uint64_t *check = (const uint64_t *)((const char *)c - BINS_MMAP_PREFIX);
-    if (*check != (h->secret ^ (uintptr_t)c) || !(c->size & IS_MMAPPED))
+    if (*check != (h->secret ^ (uintptr_t)c) || !(chunk_head(c) & IS_MMAPPED))
         bins_die("free of a foreign pointer", mem);
     return c;
 }
@@ -139,7 +139,7 @@ static void free_fast_locked(bins_arena *ar, bins_chunk *c, size_t sz)
 void bins_free_chunk(bins_heap *h, bins_tcache *tc, bins_chunk *c)
 {
     size_t sz = csize(c);
-    if (c->size & IS_MMAPPED) {
+    if (chunk_head(c) & IS_MMAPPED) {
         bins_direct_unmap(h, c);
         bins_count(h, tc, BINS_PATH_FREE_MMAP);
         return;
@@ -149,9 +149,10 @@ void bins_free_chunk(bins_heap *h, bins_tcache *tc, bins_chunk *c)
         bins_tentry *e = chunk2mem(c);
         if (e->key == h->tcache_key && tcache_holds(tc, idx, e))
             bins_die("double free of", e);
+        /* No look at the next chunk here: its header belongs to the arena's
+         * lock. A double free whose first free went past the tcache is
+         * caught only on the locked paths (as in glibc). */
         if (tc->counts[idx] < BINS_TCACHE_COUNT) {
-            if (!inuse_at(c, sz))
-                bins_die("double free of", e);
             bins_tcache_put(h, tc, c, idx);
             bins_count(h, tc, BINS_PATH_FREE_TCACHE);
             return;

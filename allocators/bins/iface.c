@@ -202,7 +202,7 @@ static void *bins_calloc(nf_heap *h, size_t n, size_t size)
         return NULL;
     }
     void *p = bins_malloc(h, total);
-    if (p && !(mem2chunk(p)->size & IS_MMAPPED))   /* direct maps are fresh zero pages */
+    if (p && !(chunk_head(mem2chunk(p)) & IS_MMAPPED))   /* direct maps are fresh zero pages */
         memset(p, 0, chunk_usable(mem2chunk(p)));
     return p;
 }
@@ -286,7 +286,7 @@ static void *bins_realloc(nf_heap *h, void *p, size_t n)
     bins_tcache *tc = bins_tcache_fast(h);
     count_call(h, tc, tc ? &tc->reallocs : NULL, &h->retired_reallocs);
     size_t old_usable = chunk_usable(c);
-    if (c->size & IS_MMAPPED) {
+    if (chunk_head(c) & IS_MMAPPED) {
         if (old_usable >= n && old_usable / 2 <= n + h->page)
             return p;
     } else if (realloc_in_place(h, c, nb)) {

@@ -245,37 +245,39 @@ void *bins_int_memalign(bins_heap *h, bins_tcache *tc, size_t align, size_t nb)
     if (!m)
         return NULL;
     bins_chunk *c = mem2chunk(m);
+    if (chunk_head(c) & IS_MMAPPED) {
+        if ((uintptr_t)m % align == 0)
+            return m;
+        uintptr_t am = ((uintptr_t)m + align - 1) & ~(uintptr_t)(align - 1);
+        bins_chunk *nc = mem2chunk((void *)am);
+        size_t lead = (uintptr_t)nc - (uintptr_t)c;
+        nc->prev_size = c->prev_size + lead;
+        nc->size = (csize(c) - lead) | IS_MMAPPED;
+        *(uint64_t *)((char *)nc - BINS_MMAP_PREFIX) = h->secret ^ (uintptr_t)nc;
+        return (void *)am;
+    }
+    /* the headers touched below are shared with neighbours: under the lock */
+    bins_arena *ar = bins_arena_of(h, c);
+    size_t arena_bit = chunk_head(c) & NON_MAIN_ARENA;
+    pthread_mutex_lock(&ar->lock);
     if ((uintptr_t)m % align) {
         uintptr_t am = ((uintptr_t)m + align - 1) & ~(uintptr_t)(align - 1);
         if (am - (uintptr_t)m < BINS_MINSIZE)
             am += align;
         bins_chunk *nc = mem2chunk((void *)am);
         size_t lead = (uintptr_t)nc - (uintptr_t)c, nsz = csize(c) - lead;
-        if (c->size & IS_MMAPPED) {
-            nc->prev_size = c->prev_size + lead;
-            nc->size = nsz | IS_MMAPPED;
-            *(uint64_t *)((char *)nc - BINS_MMAP_PREFIX) = h->secret ^ (uintptr_t)nc;
-            return (void *)am;
-        }
-        size_t arena_bit = c->size & NON_MAIN_ARENA;
         nc->size = nsz | PREV_INUSE | arena_bit;
-        c->size = lead | (c->size & PREV_INUSE) | arena_bit;
-        bins_arena *ar = bins_arena_of(h, c);
-        pthread_mutex_lock(&ar->lock);
+        c->size = lead | (chunk_head(c) & PREV_INUSE) | arena_bit;
         bins_free_chunk_locked(ar, c);
-        pthread_mutex_unlock(&ar->lock);
         c = nc;
     }
     size_t sz = csize(c);
-    if (!(c->size & IS_MMAPPED) && sz >= nb + BINS_MINSIZE) {
-        size_t arena_bit = c->size & NON_MAIN_ARENA;
+    if (sz >= nb + BINS_MINSIZE) {
         bins_chunk *r = chunk_at(c, nb);
         r->size = (sz - nb) | PREV_INUSE | arena_bit;
-        c->size = nb | (c->size & PREV_INUSE) | arena_bit;
-        bins_arena *ar = bins_arena_of(h, c);
-        pthread_mutex_lock(&ar->lock);
+        c->size = nb | (chunk_head(c) & PREV_INUSE) | arena_bit;
         bins_free_chunk_locked(ar, r);
-        pthread_mutex_unlock(&ar->lock);
     }
+    pthread_mutex_unlock(&ar->lock);
     return chunk2mem(c);
 }
