@@ -19,4 +19,5 @@ void nf_register_all_benches(void)
     nf_register_fault_benches();
     nf_register_fork_benches();
     nf_register_rss_benches();
+    nf_register_model_benches();
 }
