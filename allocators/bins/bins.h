@@ -233,6 +233,10 @@ void bins_arena_detach(bins_heap *h, bins_arena *ar);
 bool bins_grow_top_locked(bins_arena *ar, size_t nb);             /* top >= nb + MINSIZE after */
 void *bins_direct_map(bins_heap *h, size_t nb);                   /* user pointer, or NULL */
 void bins_direct_unmap(bins_heap *h, bins_chunk *c);
+bool bins_direct_owned(bins_heap *h, bins_chunk *c);              /* a live direct map of h */
+void bins_direct_moved(bins_heap *h, bins_chunk *from, bins_chunk *to); /* memalign moved its chunk */
+void bins_direct_table_lock(void);                                /* fork hooks */
+void bins_direct_table_unlock(void);
 int bins_trim_top_locked(bins_arena *ar, size_t pad);
 int bins_trim_arena_locked(bins_arena *ar, size_t pad);
 bool bins_region_owned(bins_heap *h, uintptr_t addr);

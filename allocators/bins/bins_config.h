@@ -34,6 +34,7 @@
 #define BINS_TRIM_THRESHOLD ((size_t)128 * 1024)       /* M_TRIM_THRESHOLD: top beyond this is given back */
 #define BINS_TOP_PAD ((size_t)128 * 1024)              /* M_TOP_PAD: extra asked for each time top grows */
 #define BINS_MMAP_PREFIX ((size_t)16)                  /* ours: a check word before a direct map's chunk */
+#define BINS_DIRECT_SLOTS_LOG2 17                       /* ours: table of live direct maps (2 x BINS_MMAP_MAX) */
 
 /* ---- arenas ---- */
 #define BINS_ARENAS_PER_CORE 8            /* arena limit = this x online cores (64-bit) */

@@ -54,8 +54,8 @@ static bool in_main_segments(bins_heap *h, uintptr_t a)
 }
 
 /* The chunk of a pointer this heap gave out, or abort. Where the pointer
- * lies decides what is read: a main-arena segment, a region of ours, or
- * else a direct map whose check word sits 32 bytes before the pointer. */
+ * lies decides what is read: a main-arena segment, a region of ours, or a
+ * live direct map in the table; nothing is read at a foreign address. */
 bins_chunk *bins_check_chunk(bins_heap *h, const void *mem)
 {
     uintptr_t a = (uintptr_t)mem;
@@ -75,9 +75,11 @@ bins_chunk *bins_check_chunk(bins_heap *h, const void *mem)
             bins_die("free of a corrupted chunk or foreign pointer", mem);
         return c;
     }
+    if (!bins_direct_owned(h, c))
+        bins_die("free of a foreign pointer", mem);
     const uint64_t *check = (const uint64_t *)((const char *)c - BINS_MMAP_PREFIX);
     if (*check != (h->secret ^ (uintptr_t)c) || !(chunk_head(c) & IS_MMAPPED))
-        bins_die("free of a foreign pointer", mem);
+        bins_die("free of a corrupted direct map", mem);
     return c;
 }
 

@@ -401,10 +401,12 @@ static void bins_fork_prepare(nf_heap *h)
     pthread_mutex_lock(&h->lock);
     for (bins_arena *ar = h->arenas; ar; ar = ar->next)
         pthread_mutex_lock(&ar->lock);
+    bins_direct_table_lock();
 }
 
 static void bins_fork_parent(nf_heap *h)
 {
+    bins_direct_table_unlock();
     for (bins_arena *ar = h->arenas; ar; ar = ar->next)
         pthread_mutex_unlock(&ar->lock);
     pthread_mutex_unlock(&h->lock);
@@ -412,6 +414,7 @@ static void bins_fork_parent(nf_heap *h)
 
 static void bins_fork_child(nf_heap *h)
 {
+    bins_direct_table_unlock();
     for (bins_arena *ar = h->arenas; ar; ar = ar->next)
         pthread_mutex_init(&ar->lock, NULL);
     pthread_mutex_init(&h->lock, NULL);

@@ -254,6 +254,7 @@ void *bins_int_memalign(bins_heap *h, bins_tcache *tc, size_t align, size_t nb)
         nc->prev_size = c->prev_size + lead;
         nc->size = (csize(c) - lead) | IS_MMAPPED;
         *(uint64_t *)((char *)nc - BINS_MMAP_PREFIX) = h->secret ^ (uintptr_t)nc;
+        bins_direct_moved(h, c, nc);
         return (void *)am;
     }
     /* the headers touched below are shared with neighbours: under the lock */
