@@ -333,6 +333,56 @@ static void huge_pages(void)
     nf_model_destroy(m);
 }
 
+static void replay_and_shared_swap(void)
+{
+    enum { N = 64 };
+    unsigned rw = NF_MODEL_PROT_READ | NF_MODEL_PROT_WRITE;
+    nf_model *m = mk(N + 16, 8 * N, 1);
+    nf_model_proc *p = nf_model_proc_create(m, "p");
+    uint64_t a = nf_model_mmap(p, 0, 2 * N * PG, rw, 0);
+    uint64_t refs[2 * N + 1];
+    for (int i = 0; i < 2 * N; i++)
+        refs[i] = (a + (uint64_t)i * PG) | (i % 2 ? NF_MODEL_REF_WRITE : 0);
+    refs[2 * N] = a + 4 * N * PG;   /* outside: stops the stream */
+    nf_model_result last;
+    CHECK(nf_model_replay(p, refs, 2 * N + 1, &last) == 2 * N && last == NF_MODEL_SEGV_MAPERR, "replay");
+    for (int i = 0; i < 2 * N; i++) {
+        uint64_t v = 500 + i;
+        nf_model_write(p, a + (uint64_t)i * PG, &v, sizeof v);
+    }
+    CHECK(pc(p).swap_pages > 0, "some pages are in swap before the fork");
+    nf_model_proc *c = nf_model_fork(p);
+    CHECK(c && pc(c).swap_pages == pc(p).swap_pages, "the child shares the swap entries");
+    int ok = 1;
+    for (int i = 0; i < 2 * N; i++) {
+        uint64_t v = 0, w = 0;
+        nf_model_read(c, a + (uint64_t)i * PG, &w, sizeof w);
+        nf_model_read(p, a + (uint64_t)i * PG, &v, sizeof v);
+        ok &= v == (uint64_t)500 + i && w == (uint64_t)500 + i;
+    }
+    CHECK(ok, "both read back their data through swap");
+    nf_model_destroy(m);
+}
+
+static void huge_under_pressure(void)
+{
+    nf_model *m = mk(1024 + 64, 2048, 1);
+    nf_model_proc *p = nf_model_proc_create(m, "p");
+    unsigned rw = NF_MODEL_PROT_READ | NF_MODEL_PROT_WRITE;
+    uint64_t a = nf_model_mmap(p, 0, NF_MODEL_HUGE_PAGE, rw, NF_MODEL_MAP_HUGE);
+    uint64_t v = 77;
+    nf_model_write(p, a + 5 * PG, &v, sizeof v);
+    CHECK(pc(p).rss_pages == 512 && pc(p).minor_faults == 1, "one THP");
+    uint64_t b = nf_model_mmap(p, 0, 1024 * PG, rw, 0);
+    for (int i = 0; i < 1024; i++)
+        nf_model_access(p, b + (uint64_t)i * PG, 1);
+    CHECK(pc(p).swap_pages > 0, "pressure");
+    v = 0;
+    nf_model_read(p, a + 5 * PG, &v, sizeof v);
+    CHECK(v == 77, "the THP's data survives split and swap");
+    nf_model_destroy(m);
+}
+
 int main(void)
 {
     TEST(demand_zero_and_zero_page);
@@ -344,5 +394,7 @@ int main(void)
     TEST(overcommit_modes);
     TEST(madvise_brk_trace);
     TEST(huge_pages);
+    TEST(replay_and_shared_swap);
+    TEST(huge_under_pressure);
     return check_done();
 }

@@ -107,12 +107,40 @@ static void array_loop(void)
     nf_tlb_destroy(t2);
 }
 
-static void bins_on_model(void)
+/* fork in live mode: the child's real stores are COW faults of the
+ * model; switching back (the CR3 load) shows the parent its own data. */
+static void live_fork_switch(void)
 {
-    const nf_allocator *A = nf_allocator_find("bins");
-    CHECK(A != NULL, "bins registered");
-    if (!A)
-        return;
+    enum { P = 64 };
+    nf_model_config cfg = { .frames = 1024, .overcommit = 1, .live = 1 };
+    nf_model *m = nf_model_create(&cfg);
+    nf_model_proc *p = nf_model_proc_create(m, "parent");
+    uint64_t a = nf_model_mmap(p, 0, P * PG, NF_MODEL_PROT_READ | NF_MODEL_PROT_WRITE, 0);
+    nf_model_live_start(m, p, 0);
+    volatile int *x = (int *)(uintptr_t)a;
+    for (int i = 0; i < P; i++)
+        x[i * (PG / sizeof(int))] = i;
+    nf_model_proc *c = nf_model_fork(p);
+    nf_model_switch(c);
+    for (int i = 0; i < P / 2; i++)
+        x[i * (PG / sizeof(int))] = 1000 + i;
+    CHECK(pc(c).cow_faults == P / 2, "child COW faults %llu", (unsigned long long)pc(c).cow_faults);
+    int ok = 1;
+    for (int i = 0; i < P; i++)
+        ok &= x[i * (PG / sizeof(int))] == (i < P / 2 ? 1000 + i : i);
+    nf_model_switch(p);
+    for (int i = 0; i < P; i++)
+        ok &= x[i * (PG / sizeof(int))] == i;
+    CHECK(ok, "each proc sees its own pages at the same real addresses");
+    CHECK(mc(m).switches >= 2, "switches");
+    nf_model_live_stop(m);
+    nf_model_destroy(m);
+}
+
+/* Every allocator of ours (all but "system") on the model page source. */
+static void allocator_on_model(const nf_allocator *A)
+{
+    printf("allocator %s on the model\n", A->name);
     nf_model_config cfg = { .frames = 16384, .overcommit = 1, .live = 1 };
     nf_model *m = nf_model_create(&cfg);
     nf_model_proc *p = nf_model_proc_create(m, "bins");
@@ -155,7 +183,7 @@ static void bins_on_model(void)
           (unsigned long long)c.minor_faults, (unsigned long long)c.rss_pages,
           (unsigned long long)c.zero_page_maps);
     CHECK(ps.calls[NF_PAGE_MAP] > 0, "page source used");
-    printf("bins: wrote %zu bytes, model RSS %llu pages, VSZ %llu, minor %llu\n", wrote, (unsigned long long)c.rss_pages, (unsigned long long)c.vsz_pages, (unsigned long long)c.minor_faults);
+    printf("%s: wrote %zu bytes, model RSS %llu pages, VSZ %llu, minor %llu\n", A->name, wrote, (unsigned long long)c.rss_pages, (unsigned long long)c.vsz_pages, (unsigned long long)c.minor_faults);
     uint64_t rss_full = c.rss_pages;
     for (int i = 0; i < K; i++)
         A->free(h, blk[i]);
@@ -168,9 +196,20 @@ static void bins_on_model(void)
     nf_model_destroy(m);
 }
 
+static void allocators_on_model(void)
+{
+    CHECK(nf_allocator_find("bins") != NULL, "bins registered");
+    for (size_t i = 0; i < nf_allocator_count(); i++) {
+        const nf_allocator *A = nf_allocator_at(i);
+        if (strcmp(A->name, "system") != 0)
+            allocator_on_model(A);
+    }
+}
+
 int main(void)
 {
     TEST(array_loop);
-    TEST(bins_on_model);
+    TEST(live_fork_switch);
+    TEST(allocators_on_model);
     return check_done();
 }
