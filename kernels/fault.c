@@ -12,6 +12,12 @@
  * (copy a shared frame: COW; reuse an exclusive one), swap-in (major) and
  * THP (a 2 MiB leaf in a VM_HUGE region that is aligned and empty). Every
  * fault it serves is a minor fault except swap-ins.
+ *
+ * Simplifications against the kernel: no swap cache, so a swap-in always
+ * makes a private, writable, dirty copy and drops one reference to the
+ * slot (procs sharing a slot after fork each read their own copy); no
+ * huge zero page (a load in a THP region allocates the 2 MiB page); THP
+ * needs 512 free frames and never reclaims for them (it falls back to 4K).
  */
 #include "model_impl.h"
 

@@ -190,7 +190,10 @@ int nf_model_mincore(nf_model_proc *p, uint64_t addr, uint64_t len, unsigned cha
  * access of the model, a TLB miss when a TLB is configured). The
  * accessible real pages play the TLB: at most `resident` of them stay
  * mapped (FIFO; 0 means 4096), or exactly the TLB's entries when it
- * reports evictions. A SEGV-like answer in live mode aborts with a message. */
+ * reports evictions (notfree/tlb.h does not yet: so live TLB counts equal
+ * an explicit replay's only when every page visit traps, e.g. a loop
+ * wider than `resident`). A SEGV-like answer in live mode aborts with a
+ * message. Under AddressSanitizer set ASAN_OPTIONS=allow_user_segv_handler=1. */
 int nf_model_live_start(nf_model *m, nf_model_proc *p, size_t resident);
 void nf_model_live_stop(nf_model *m);
 /* Real cost figures of live mode. */
