@@ -9,6 +9,7 @@ void nf_register_fault_benches(void);  /* fault.c */
 void nf_register_fork_benches(void);   /* fork.c */
 void nf_register_rss_benches(void);    /* rss.c */
 void nf_register_model_benches(void);  /* model.c */
+void nf_register_tlb_benches(void);    /* tlb.c */
 
 /* Sizes: the default run keeps to small sizes; --full (notfree run --full,
  * or NOTFREE_FULL=1 in the environment) adds the large ones. */

@@ -16,5 +16,7 @@ int nf_cmd_bench(int argc, char **argv);
 void nf_cmd_bench_help(FILE *f);
 int nf_cmd_run(int argc, char **argv);
 void nf_cmd_run_help(FILE *f);
+int nf_cmd_model(int argc, char **argv);
+void nf_cmd_model_help(FILE *f);
 
 #endif

@@ -10,6 +10,8 @@ static const nf_command commands[] = {
      nf_cmd_bench, nf_cmd_bench_help},
     {"run", "the default suite: benches to results/*.json, charts, a summary table",
      nf_cmd_run, nf_cmd_run_help},
+    {"model", "run an address pattern through the kernel model (TLB presets, faults, swap)",
+     nf_cmd_model, nf_cmd_model_help},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
