@@ -177,7 +177,11 @@ int nf_model_live_start(nf_model *m, nf_model_proc *p, size_t resident)
     }
     nf_live *l = &m->live;
     if (!l->node) {
-        uint32_t cap = (uint32_t)(resident ? resident : 4096);
+        uint32_t cap = (uint32_t)resident;
+        if (!cap && m->cfg.tlb)
+            cap = nf_tlb_geom_entries(nf_tlb_geometry(m->cfg.tlb), 0, NF_PG_4K);
+        if (!cap)
+            cap = 4096;
         if (cap > (1u << 20))
             cap = 1u << 20;
         uint32_t hcap = 4;

@@ -189,7 +189,8 @@ int nf_model_mincore(nf_model_proc *p, uint64_t addr, uint64_t len, unsigned cha
  * [va_base, va_base + va_size) go through the model (each trap is one
  * access of the model, a TLB miss when a TLB is configured). The
  * accessible real pages play the TLB: at most `resident` of them stay
- * mapped (FIFO; 0 means 4096), or exactly the TLB's entries when it
+ * mapped (FIFO; 0 means the TLB's L1 entries for 4 KiB pages when a TLB
+ * is configured, else 4096), or exactly the TLB's entries when it
  * reports evictions (notfree/tlb.h does not yet: so live TLB counts equal
  * an explicit replay's only when every page visit traps, e.g. a loop
  * wider than `resident`). A SEGV-like answer in live mode aborts with a
