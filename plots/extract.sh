@@ -6,6 +6,7 @@
 #   fault_cost.dat    label, ns_per_page, floor_ns_per_page (same on every row, NaN if none)
 #   fork_latency.dat  MiB, fork_ms 4K, reap_ms 4K, fork_ms THP, reap_ms THP (NaN if absent)
 #   cow_cost.dat      MiB, child ns_per_page, parent ns_per_page (NaN if absent)
+#   tlb_chase.dat     KiB, ns_per_access 4K, ns_per_access THP, model reach KiB: L1 4K, L2 4K, L1 2M, L2 2M
 # A chart with no matching bench is skipped with a message; the others still
 # get written. Exit: 0 ok (even if charts were skipped), 2 unusable input,
 # 3 jq missing.
@@ -20,6 +21,8 @@ FORK_4K="fork/latency/"               # + <MiB>; counters fork_ms, reap_ms
 FORK_THP="fork/latency_thp/"          # + <MiB>
 COW_CHILD="fork/cow_write/child/"     # + <MiB>; counter ns_per_page
 COW_PARENT="fork/cow_write/parent/"   # + <MiB>
+TLB_4K="tlb/chase/"                   # + <KiB>; counters ns_per_access, model_l1_reach_kib, model_l2_reach_kib
+TLB_THP="tlb/chase_thp/"              # + <KiB>
 # ---------------------------------------------------------------------------
 
 die() { echo "extract: $*" >&2; exit 2; }
@@ -98,3 +101,14 @@ emit cow_cost "${COW_CHILD}<MiB> or ${COW_PARENT}<MiB> with counter ns_per_page"
   | group_by(.s)
   | map([.[0].s, (map(select(.child)) | first | .v // "NaN"),
          (map(select(.child | not)) | first | .v // "NaN")])'
+
+emit tlb_chase "${TLB_4K}<KiB> or ${TLB_THP}<KiB> with counter ns_per_access" '
+  def reach($p; $c): (map(select(.base | startswith($p))) | map(.[$c] | select(good)) | first) // "NaN";
+  (reach("'"$TLB_4K"'"; "model_l1_reach_kib")) as $r1 | (reach("'"$TLB_4K"'"; "model_l2_reach_kib")) as $r2
+  | (reach("'"$TLB_THP"'"; "model_l1_reach_kib")) as $h1 | (reach("'"$TLB_THP"'"; "model_l2_reach_kib")) as $h2
+  | map(select((.base | startswith("'"$TLB_4K"'") or startswith("'"$TLB_THP"'")) and (.base | mib) != null
+               and (.ns_per_access | good))
+        | {s: (.base | mib), thp: (.base | startswith("'"$TLB_THP"'")), v: .ns_per_access})
+  | group_by(.s)
+  | map([.[0].s, (map(select(.thp | not)) | first | .v // "NaN"), (map(select(.thp)) | first | .v // "NaN"),
+         $r1, $r2, $h1, $h2])'
