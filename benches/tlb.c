@@ -13,7 +13,8 @@
  *            preset (CPUID geometry), `model_l1_miss_rate` its L1 dTLB
  *            misses, and `model_l1_reach_kib`/`model_l2_reach_kib` the
  *            preset's reach for the page size. This box has no PMU, so no
- *            hardware TLB counter is read; the label says so.
+ *            hardware TLB counter is read; the label says so. chase_thp adds
+ *            `thp_confirmed` (AnonHugePages growth / region, from /proc).
  *   sizes    16 KiB to 256 MiB, 4 KiB pages in steps of x1.5 / x1.33 (16,
  *            24, 32, 48, ...), THP in powers of two; --full goes on to
  *            1 GiB. The default run of this file takes about a minute.
@@ -58,6 +59,7 @@ typedef struct chase_buf {
     void **start;
     /* the model's prediction for this working set */
     double miss_rate, l1_miss_rate, l1_reach_kib, l2_reach_kib;
+    double thp_confirmed; /* THP: share of the region in huge pages (AnonHugePages); -1 unknown */
     char label[160];
 } chase_buf;
 
@@ -117,11 +119,27 @@ static void chase_predict(chase_buf *c, const uint32_t *next, size_t pages)
     nf_tlb_destroy(t);
 }
 
+/* AnonHugePages of the whole process, KiB; -1 if unreadable. */
+static long long anon_huge_kib(void)
+{
+    FILE *f = fopen("/proc/self/smaps_rollup", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    long long kib = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "AnonHugePages: %lld kB", &kib) == 1)
+            break;
+    fclose(f);
+    return kib;
+}
+
 static int chase_setup(size_t ws, int thp)
 {
     if (cur.map && cur.ws == ws && cur.thp == thp)
         return 0;
     chase_free();
+    long long huge_before = thp ? anon_huge_kib() : -1;
     size_t len = thp ? ((ws + HUGE - 1) / HUGE) * HUGE + HUGE : ws;
     void *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (map == MAP_FAILED)
@@ -162,6 +180,13 @@ static int chase_setup(size_t ws, int thp)
     for (size_t i = 0; i < pages; i++)
         p = *p;
     nf_do_not_optimize(p);
+    long long huge_after = thp ? anon_huge_kib() : -1;
+    cur.thp_confirmed = -1;
+    if (huge_before >= 0 && huge_after >= 0) {
+        double want_kib = (double)(((ws + HUGE - 1) / HUGE) * HUGE >> 10);
+        double got = (double)(huge_after - huge_before) / want_kib;
+        cur.thp_confirmed = got < 0 ? 0 : got > 1 ? 1 : got;
+    }
     chase_predict(&cur, next, pages);
     free(order), free(next), free(line);
     return 0;
@@ -189,7 +214,14 @@ static void chase_run(nf_state *st, void *user)
     }
     nf_state_counter(st, "model_l1_reach_kib", cur.l1_reach_kib, NF_COUNTER_DEFAULT);
     nf_state_counter(st, "model_l2_reach_kib", cur.l2_reach_kib, NF_COUNTER_DEFAULT);
-    nf_state_label(st, cur.label);
+    if (thp && cur.thp_confirmed >= 0)
+        nf_state_counter(st, "thp_confirmed", cur.thp_confirmed, NF_COUNTER_DEFAULT);
+    if (thp && cur.thp_confirmed >= 0 && cur.thp_confirmed < 0.99) {
+        char l[224];
+        snprintf(l, sizeof l, "%s; only %.0f%% in huge pages (/proc)", cur.label, 100 * cur.thp_confirmed);
+        nf_state_label(st, l);
+    } else
+        nf_state_label(st, cur.label);
 }
 
 /* ---- the model's speed ---- */
