@@ -6,10 +6,16 @@
  *   registry  every allocator is found by name; system says which malloc
  *   pages     the real page source counts each kind of call; the emulated
  *             break grows, shrinks and regrows zeroed
+ *   fork      fork while other threads allocate, with the fork hooks; the
+ *             child allocates and exits cleanly
+ *   exit      a thread's cached blocks go back to the arena when it calls
+ *             thread_exit, and when it just exits (pthread key destructor)
+ *   default   (in a child) the drop-in heap grows the real program break
  *   asan      (built with AddressSanitizer only, else skipped) a use after
  *             free and an overflow inside a bins heap are reported by ASan
- * Usage: test_bins paths|misuse|registry|pages|asan */
+ * Usage: test_bins paths|misuse|registry|pages|fork|exit|default|asan */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -257,6 +263,120 @@ static void test_pages(void)
     CHECK(nf_pages_real() == nf_pages_real() && nf_pages_real()->brk_mode == NF_BRK_EMULATED);
 }
 
+/* ---- fork, thread exit, the default heap ---- */
+static nf_heap *shared_heap;
+static volatile int stop_churn;
+
+static void *churn(void *arg)
+{
+    (void)arg;
+    unsigned r = 1;
+    void *keep[64] = { 0 };
+    while (!__atomic_load_n(&stop_churn, __ATOMIC_RELAXED)) {
+        r = r * 1103515245u + 12345u;
+        unsigned i = (r >> 8) % 64;
+        A->free(shared_heap, keep[i]);
+        keep[i] = A->malloc(shared_heap, (r >> 4) % 5000);
+    }
+    for (int i = 0; i < 64; i++)
+        A->free(shared_heap, keep[i]);
+    return NULL;
+}
+
+static void test_fork(void)
+{
+    shared_heap = A->create(NULL);
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++)
+        CHECK(pthread_create(&t[i], NULL, churn, NULL) == 0);
+    for (int round = 0; round < 20; round++) {
+        A->fork_prepare(shared_heap);
+        pid_t pid = fork();
+        CHECK(pid >= 0);
+        if (pid == 0) {
+            A->fork_child(shared_heap);
+            void *p[100];
+            for (int i = 0; i < 100; i++)
+                p[i] = A->malloc(shared_heap, (size_t)i * 100);
+            for (int i = 0; i < 100; i++)
+                A->free(shared_heap, p[i]);
+            _exit(0);
+        }
+        A->fork_parent(shared_heap);
+        int status;
+        CHECK(waitpid(pid, &status, 0) == pid);
+        CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+    }
+    __atomic_store_n(&stop_churn, 1, __ATOMIC_RELAXED);
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    A->destroy(shared_heap);
+}
+
+static void *cache_and_leave(void *arg)
+{
+    void *p[7];
+    for (int i = 0; i < 7; i++)
+        p[i] = A->malloc(shared_heap, 64);
+    for (int i = 0; i < 7; i++)
+        A->free(shared_heap, p[i]);   /* all seven stay in this thread's tcache */
+    if (arg)
+        A->thread_exit(shared_heap);
+    return NULL;
+}
+
+static void test_exit(void)
+{
+    shared_heap = A->create(NULL);
+    for (int explicit = 0; explicit < 2; explicit++) {
+        int64_t before = path(shared_heap, "free_fastbin");
+        pthread_t t;
+        CHECK(pthread_create(&t, NULL, cache_and_leave, explicit ? (void *)1 : NULL) == 0);
+        pthread_join(t, NULL);
+        int64_t after = path(shared_heap, "free_fastbin");
+        CHECKF(after - before >= 7, "%s: %lld cached blocks went back", explicit ? "thread_exit" : "destructor",
+               (long long)(after - before));
+        nf_alloc_stats st;
+        A->stats(shared_heap, &st);
+        CHECK(st.mallocs == st.frees && st.live_bytes == 0);
+    }
+    A->destroy(shared_heap);
+}
+
+static void test_default(void)
+{
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        nf_heap *h = A->default_heap();
+        CHECK(h && A->default_heap() == h);
+        char *brk0 = sbrk(0);
+        void *p[1000];
+        for (int i = 0; i < 1000; i++)
+            CHECK((p[i] = A->malloc(h, (size_t)i * 50)) != NULL);
+        CHECK((char *)sbrk(0) > brk0);
+        /* glibc's malloc shares the break: both must keep working */
+        void *q = malloc(300000), *q2 = malloc(100);
+        CHECK(q && q2);
+        for (int i = 0; i < 1000; i++)
+            A->free(h, p[i]);
+        free(q);
+        free(q2);
+        for (int i = 0; i < 1000; i++)
+            CHECK((p[i] = A->malloc(h, (size_t)i * 70)) != NULL);
+        for (int i = 0; i < 1000; i++)
+            A->free(h, p[i]);
+        nf_alloc_stats st;
+        A->stats(h, &st);
+        CHECK(st.page_calls[NF_PAGE_BRK] > 0);
+        A->trim(h, 0);
+        _exit(0);
+    }
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+}
+
 /* ---- ASan sees inside our heaps ---- */
 #if defined(__SANITIZE_ADDRESS__)
 static void asan_child(void (*body)(void), const char *what)
@@ -332,6 +452,12 @@ int main(int argc, char **argv)
         test_registry();
     else if (!strcmp(argv[1], "pages"))
         test_pages();
+    else if (!strcmp(argv[1], "fork"))
+        test_fork();
+    else if (!strcmp(argv[1], "exit"))
+        test_exit();
+    else if (!strcmp(argv[1], "default"))
+        test_default();
     else if (!strcmp(argv[1], "asan")) {
         if (test_asan() == 77)
             return 77;

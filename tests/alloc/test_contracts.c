@@ -7,6 +7,9 @@
  *   trim     freeing and trimming gives memory back (page-source calls rise)
  *   threads  threads allocate, hand half their blocks to a neighbour, which
  *            checks a checksum and frees them (cross-thread frees)
+ *   random   one thread, a random mix of malloc, calloc, memalign, realloc
+ *            and free over heavy-tailed sizes, every block checked before
+ *            it is freed or resized (NF_TEST_ITERS, default 100000)
  * Usage: test_contracts <allocator> <test> */
 #include <errno.h>
 #include <pthread.h>
@@ -250,6 +253,90 @@ static void test_threads(void)
         CHECKF(s.live_bytes == 0, "live %llu after freeing all", (unsigned long long)s.live_bytes);
 }
 
+static unsigned long long xorshift(unsigned long long *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* sizes: mostly small, some medium, a few up to 1 MiB */
+static size_t heavy_tail(unsigned long long *rng)
+{
+    unsigned long long r = xorshift(rng);
+    switch (r % 16) {
+    case 0: return (size_t)(r >> 8) % ((size_t)1 << 20);
+    case 1: case 2: return (size_t)(r >> 8) % 70000;
+    case 3: case 4: case 5: return (size_t)(r >> 8) % 4096;
+    default: return (size_t)(r >> 8) % 256;
+    }
+}
+
+static void test_random(void)
+{
+    enum { SLOTS = 1024 };
+    static unsigned char *blk[SLOTS];
+    static size_t len[SLOTS];
+    const char *env = getenv("NF_TEST_ITERS");
+    long iters = env ? atol(env) : 100000;
+    unsigned long long rng = 88172645463325252ull;
+    for (long it = 0; it < iters; it++) {
+        size_t i = (size_t)(xorshift(&rng) % SLOTS);
+        unsigned seed = (unsigned)i;
+        if (blk[i]) {
+            CHECKF(intact(blk[i], len[i], seed), "block %zu (%zu bytes) corrupted at iteration %ld", i, len[i], it);
+            if (xorshift(&rng) % 3 == 0) {
+                size_t n = heavy_tail(&rng);
+                unsigned char *q = A->realloc(H, blk[i], n);
+                if (n == 0) {
+                    CHECK(q == NULL);
+                    blk[i] = NULL;
+                    continue;
+                }
+                CHECK(q);
+                size_t keep = len[i] < n ? len[i] : n;
+                CHECKF(intact(q, keep, seed), "realloc lost contents at iteration %ld", it);
+                blk[i] = q;
+                len[i] = n;
+                fill(q, n, seed);
+            } else {
+                A->free(H, blk[i]);
+                blk[i] = NULL;
+            }
+            continue;
+        }
+        size_t n = heavy_tail(&rng);
+        switch (xorshift(&rng) % 8) {
+        case 0:
+            blk[i] = A->calloc(H, 1, n);
+            CHECK(blk[i]);
+            for (size_t k = 0; k < n; k++)
+                CHECK(blk[i][k] == 0);
+            break;
+        case 1: {
+            size_t al = (size_t)16 << (xorshift(&rng) % 13);
+            blk[i] = A->memalign(H, al, n);
+            CHECK(blk[i] && (uintptr_t)blk[i] % al == 0);
+            break;
+        }
+        default:
+            blk[i] = A->malloc(H, n);
+            CHECK(blk[i]);
+        }
+        CHECK(A->usable_size(H, blk[i]) >= n);
+        len[i] = n;
+        fill(blk[i], n, seed);
+        if (it % 50000 == 0)
+            A->trim(H, 0);
+    }
+    for (size_t i = 0; i < SLOTS; i++)
+        if (blk[i]) {
+            CHECK(intact(blk[i], len[i], (unsigned)i));
+            A->free(H, blk[i]);
+        }
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -271,6 +358,8 @@ int main(int argc, char **argv)
         test_trim();
     else if (!strcmp(t, "threads"))
         test_threads();
+    else if (!strcmp(t, "random"))
+        test_random();
     else
         CHECKF(0, "no test %s", t);
     A->destroy(H);
