@@ -27,6 +27,7 @@
  *     exported (dropin.map); everything else is bound inside the library.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -520,7 +521,7 @@ static void put_kv(line_buf *l, const char *key, uint64_t v, int known)
         put_str(l, "unknown");
 }
 
-static void write_stats_line(void)
+static void write_stats_line(int fd)
 {
     nf_alloc_stats s = read_stats();
     line_buf l = {.n = 0};
@@ -552,12 +553,29 @@ static void write_stats_line(void)
     put_str(&l, "\n");
     size_t off = 0;
     while (off < l.n) {
-        ssize_t w = write(2, l.b + off, l.n - off);
+        ssize_t w = write(fd, l.b + off, l.n - off);
+        if (w < 0 && errno == EBADF && fd != 2) {   /* the program closed our copy */
+            fd = 2;
+            continue;
+        }
         if (w <= 0 && errno != EINTR)
             break;
         if (w > 0)
             off += (size_t)w;
     }
+}
+
+/* Where the line goes: a copy of stderr taken at load, because programs
+ * such as coreutils close stderr in their own atexit handler. */
+enum { STATS_FD_MIN = 200 };
+static int g_stats_fd = -1;
+
+__attribute__((constructor)) static void stats_at_load(void)
+{
+    int saved = errno;
+    if (env_uint("NOTFREE_STATS", 0, 1) == 1)
+        g_stats_fd = fcntl(2, F_DUPFD_CLOEXEC, STATS_FD_MIN);
+    errno = saved;
 }
 
 /* Runs at normal exit (exit() or return from main), after the program's
@@ -566,13 +584,13 @@ __attribute__((destructor)) static void stats_at_exit(void)
 {
     int saved = errno;
     if (env_uint("NOTFREE_STATS", 0, 1) == 1)
-        write_stats_line();
+        write_stats_line(g_stats_fd >= 0 ? g_stats_fd : 2);
     errno = saved;
 }
 
 NF_EXPORT void malloc_stats(void)
 {
-    write_stats_line();
+    write_stats_line(2);
 }
 
 /* For the system adapter and benches: which allocator this library is. */
