@@ -61,7 +61,11 @@ static nf_heap *g_heap;                 /* set once (release), read with acquire
 static int g_init_failed;               /* default_heap() returned NULL */
 static pthread_mutex_t g_init_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_key_t g_thread_key;
-static unsigned char g_perturb;         /* M_PERTURB / MALLOC_PERTURB_ (0: off) */
+/* M_PERTURB / MALLOC_PERTURB_ (0: off): blocks from malloc are filled with
+ * its complement. Freed blocks are not
+ * filled: only the allocator could do that after its integrity checks, and
+ * a fill before them would hide a double free. */
+static unsigned char g_perturb;
 
 static NF_TLS nf_heap *t_heap;          /* non-NULL: registered, take the fast path */
 static NF_TLS unsigned char t_state;    /* enum thread_state */
@@ -257,8 +261,6 @@ static NF_NOINLINE void free_slow(void *p, nf_heap *h)
     if (slow && !(h = heap_slow()))
         h = __atomic_load_n(&g_heap, __ATOMIC_ACQUIRE);
     if (h) {
-        if (UNLIKELY(g_perturb))
-            memset(p, g_perturb, A->usable_size(h, p));
         A->free(h, p);
         if (slow)
             heap_leave_slow(h);
@@ -271,7 +273,7 @@ NF_EXPORT void free(void *p)
     if (!p)
         return;
     nf_heap *h = t_heap;
-    if (UNLIKELY(!h || boot_owns(p) || g_perturb))
+    if (UNLIKELY(!h || boot_owns(p)))
         return free_slow(p, h);
     int saved = errno;
     A->free(h, p);
