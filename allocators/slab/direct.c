@@ -1,0 +1,184 @@
+/* direct.c: requests above the largest class (and alignments no class
+ * gives) get a mapping of their own. A header of check words sits just
+ * before the user pointer; the heap's direct table lists every live one,
+ * so free can tell a direct map from a foreign pointer without touching
+ * memory that may not be mapped, and remembers freed ones as tombstones,
+ * so that most double frees of a direct map are named as such.
+ *
+ * Table invariants (direct_lock): dcap is a power of two (or 0); a slot is
+ * 0 (never used), p (live) or p | 1 (p was freed: a tombstone); dused
+ * counts non-zero slots and stays at most dcap / 2; a live p comes before
+ * any tombstone p | 1 on its probe sequence (inserts take the first
+ * tombstone they meet). */
+#include <errno.h>
+#include <string.h>
+
+#include "slab.h"
+
+typedef struct direct_hdr {
+    uint64_t check;       /* heap->secret ^ user pointer ^ len */
+    uintptr_t base;       /* the mapping */
+    size_t len;           /* its length */
+    size_t pad;
+} direct_hdr;
+_Static_assert(sizeof(direct_hdr) == SLAB_DIRECT_HDR, "header size");
+
+static size_t slot_of(uintptr_t p, size_t cap)
+{
+    return (size_t)(((p >> 4) * 0x9e3779b97f4a7c15ull) >> 32) & (cap - 1);
+}
+
+/* The slot holding p or p | 1, or -1. */
+static long find_locked(slab_heap *h, uintptr_t p)
+{
+    if (!h->dcap)
+        return -1;
+    for (size_t i = slot_of(p, h->dcap);; i = (i + 1) & (h->dcap - 1)) {
+        uintptr_t v = h->dtab[i];
+        if (v == 0)
+            return -1;
+        if ((v & ~(uintptr_t)1) == p)
+            return (long)i;
+    }
+}
+
+static bool grow_locked(slab_heap *h)
+{
+    size_t cap = SLAB_DIRECT_TABLE_MIN;
+    while (cap < h->dlive * 4 + 4)
+        cap *= 2;
+    uintptr_t *t = nf_pages_map(h->ps, cap * sizeof *t, 0);
+    if (!t)
+        return false;
+    slab_mapped_add(h, (int64_t)(cap * sizeof *t));
+    for (size_t i = 0; i < h->dcap; i++) {
+        uintptr_t v = h->dtab[i];
+        if (v && !(v & 1)) {
+            size_t j = slot_of(v, cap);
+            while (t[j])
+                j = (j + 1) & (cap - 1);
+            t[j] = v;
+        }
+    }
+    if (h->dtab) {
+        nf_pages_unmap(h->ps, h->dtab, h->dcap * sizeof *t);
+        slab_mapped_add(h, -(int64_t)(h->dcap * sizeof *t));
+    }
+    h->dtab = t;
+    h->dcap = cap;
+    h->dused = h->dlive;
+    return true;
+}
+
+static bool insert_locked(slab_heap *h, uintptr_t p)
+{
+    if ((h->dused + 1) * 2 > h->dcap && !grow_locked(h))
+        return false;
+    for (size_t i = slot_of(p, h->dcap);; i = (i + 1) & (h->dcap - 1)) {
+        uintptr_t v = h->dtab[i];
+        if (v == 0 || (v & 1)) {
+            if (v == 0)
+                h->dused++;
+            h->dtab[i] = p;
+            h->dlive++;
+            return true;
+        }
+    }
+}
+
+void *slab_direct_map(slab_heap *h, size_t n, size_t align)
+{
+    if (align < 16)
+        align = 16;
+    size_t extra = SLAB_DIRECT_HDR + (align > 16 ? align : 0);
+    if (n > SIZE_MAX / 2 - extra - h->page) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t len = (n + extra + h->page - 1) & ~(h->page - 1);
+    char *base = nf_pages_map(h->ps, len, 0);
+    if (!base)
+        return NULL;
+    uintptr_t p = ((uintptr_t)base + SLAB_DIRECT_HDR + align - 1) & ~(uintptr_t)(align - 1);
+    direct_hdr *hd = (direct_hdr *)(p - SLAB_DIRECT_HDR);
+    hd->check = h->secret ^ p ^ len;
+    hd->base = (uintptr_t)base;
+    hd->len = len;
+    pthread_mutex_lock(&h->direct_lock);
+    bool ok = insert_locked(h, p);
+    pthread_mutex_unlock(&h->direct_lock);
+    if (!ok) {
+        nf_pages_unmap(h->ps, base, len);
+        errno = ENOMEM;
+        return NULL;
+    }
+    slab_mapped_add(h, (int64_t)len);
+    __atomic_fetch_add(&h->held, len, __ATOMIC_RELAXED);
+    slab_poison(base, p - (uintptr_t)base);
+    return (void *)p;
+}
+
+static const direct_hdr *checked_hdr(slab_heap *h, uintptr_t p)
+{
+    const direct_hdr *hd = (const direct_hdr *)(p - SLAB_DIRECT_HDR);
+    if (hd->check != (h->secret ^ p ^ hd->len))
+        slab_die("free of", (void *)p, "the check words before a large block were overwritten");
+    return hd;
+}
+
+size_t slab_direct_free(slab_heap *h, void *ptr)
+{
+    uintptr_t p = (uintptr_t)ptr;
+    if (p & 15)
+        return 0;
+    pthread_mutex_lock(&h->direct_lock);
+    long i = find_locked(h, p);
+    if (i >= 0 && (h->dtab[i] & 1)) {
+        pthread_mutex_unlock(&h->direct_lock);
+        slab_die("double free of", ptr, NULL);
+    }
+    if (i < 0) {
+        pthread_mutex_unlock(&h->direct_lock);
+        return 0;
+    }
+    const direct_hdr *hd = checked_hdr(h, p);
+    h->dtab[i] = p | 1;
+    h->dlive--;
+    pthread_mutex_unlock(&h->direct_lock);
+    uintptr_t base = hd->base;
+    size_t len = hd->len;
+    slab_unpoison((void *)base, len);
+    nf_pages_unmap(h->ps, (void *)base, len);
+    slab_mapped_add(h, -(int64_t)len);
+    __atomic_fetch_sub(&h->held, len, __ATOMIC_RELAXED);
+    return base + len - p;
+}
+
+size_t slab_direct_usable(slab_heap *h, const void *ptr)
+{
+    uintptr_t p = (uintptr_t)ptr;
+    pthread_mutex_lock(&h->direct_lock);
+    long i = (p & 15) ? -1 : find_locked(h, p);
+    bool live = i >= 0 && !(h->dtab[i] & 1);
+    pthread_mutex_unlock(&h->direct_lock);
+    if (!live)
+        slab_die("free of", ptr, "not a block of this heap");   /* usable size / realloc of a foreign pointer */
+    const direct_hdr *hd = checked_hdr(h, p);
+    return hd->base + hd->len - p;
+}
+
+void slab_direct_destroy(slab_heap *h)
+{
+    for (size_t i = 0; i < h->dcap; i++) {
+        uintptr_t v = h->dtab[i];
+        if (v && !(v & 1)) {
+            const direct_hdr *hd = (const direct_hdr *)(v - SLAB_DIRECT_HDR);
+            slab_unpoison((void *)hd->base, hd->len);
+            nf_pages_unmap(h->ps, (void *)hd->base, hd->len);
+        }
+    }
+    if (h->dtab)
+        nf_pages_unmap(h->ps, h->dtab, h->dcap * sizeof *h->dtab);
+    h->dtab = NULL;
+    h->dcap = h->dlive = h->dused = 0;
+}

@@ -1,0 +1,416 @@
+/* iface.c: slab as an nf_allocator: heaps, the public calls with their
+ * fast paths (a magazine pop or push; counting and the ASan hand-over
+ * happen here, nowhere else), statistics, fork hooks, and the one error
+ * path. */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "slab.h"
+
+const char *const slab_path_names[SLAB_PATH_COUNT] = {
+    "magazine", "depot", "slab", "new_slab", "direct",
+    "free_magazine", "free_depot", "free_slab", "free_direct",
+    "slab_release", "region_unmap", "depot_flush", "trim",
+};
+
+_Static_assert(SLAB_PATH_COUNT <= NF_ALLOC_MAX_PATHS, "paths fit the interface");
+
+/* ---- errors: write(2) only, then abort ---- */
+_Noreturn void slab_die(const char *what, const void *p, const char *why)
+{
+    char buf[256];
+    size_t n = 0;
+    const char *parts[] = { "notfree-slab: ", what, " 0x" };
+    for (size_t i = 0; i < 3; i++)
+        for (const char *c = parts[i]; *c && n < 200; c++)
+            buf[n++] = *c;
+    uintptr_t v = (uintptr_t)p;
+    char hex[16];
+    int k = 0;
+    do {
+        hex[k++] = "0123456789abcdef"[v & 15];
+        v >>= 4;
+    } while (v);
+    while (k)
+        buf[n++] = hex[--k];
+    if (why) {
+        buf[n++] = ':';
+        buf[n++] = ' ';
+        for (const char *c = why; *c && n < sizeof buf - 2; c++)
+            buf[n++] = *c;
+    }
+    buf[n++] = '\n';
+    ssize_t w = write(2, buf, n);
+    (void)w;
+    abort();
+}
+
+/* ---- heaps ---- */
+static uint64_t next_uid = 1;
+
+static uint64_t random64(void *salt)
+{
+    uint64_t v = 0;
+    if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        v = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uintptr_t)salt ^ (uint64_t)ts.tv_sec;
+    }
+    return v & ~(uint64_t)15;   /* low bits clear: a key never looks like a small offset */
+}
+
+static void locks_init(slab_heap *h)
+{
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_mutex_init(&h->region_lock, NULL);
+    pthread_mutex_init(&h->direct_lock, NULL);
+    for (unsigned c = 0; c < SLAB_NCLASSES; c++)
+        pthread_mutex_init(&h->cls[c].lock, NULL);
+}
+
+/* A heap's own struct is mapped from the page source; with ps == NULL it
+ * carries a real page source of its own. */
+static nf_heap *slab_create(nf_pages *ps)
+{
+    slab_geom_init();
+    nf_pages own;
+    if (!ps) {
+        nf_pages_real_init(&own, NF_BRK_NONE, 0);
+        ps = &own;
+    }
+    size_t page = ps->page_size;
+    size_t sz = (sizeof(slab_heap) + page - 1) & ~(page - 1);
+    slab_heap *h = nf_pages_map(ps, sz, 0);
+    if (!h)
+        return NULL;
+    if (ps == &own) {
+        h->own_ps = own;
+        ps = &h->own_ps;
+    }
+    h->ps = ps;
+    h->page = page;
+    h->self_size = sz;
+    h->uid = __atomic_fetch_add(&next_uid, 1, __ATOMIC_RELAXED);
+    h->secret = random64(h);
+    locks_init(h);
+    h->have_key = pthread_key_create(&h->key, slab_tcache_destructor) == 0;
+    slab_mapped_add(h, (int64_t)sz);
+    return h;
+}
+
+static void slab_destroy(nf_heap *h)
+{
+    if (!h)
+        return;
+    if (h->have_key)
+        pthread_key_delete(h->key);
+    slab_slot_forget(h);
+    slab_direct_destroy(h);
+    slab_regions_destroy(h);
+    if (h->ps == &h->own_ps) {
+        nf_pages own = h->own_ps;
+        nf_pages_real_fini(&own);
+        nf_pages_unmap(&own, h, h->self_size);
+    } else {
+        nf_pages_unmap(h->ps, h, h->self_size);
+    }
+}
+
+static nf_heap *slab_default_heap(void)
+{
+    static nf_heap *heap;
+    static int state;
+    int s = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
+    if (s == 2)
+        return heap;
+    int expect = 0;
+    if (__atomic_compare_exchange_n(&state, &expect, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        heap = slab_create(nf_pages_real());
+        __atomic_store_n(&state, 2, __ATOMIC_RELEASE);
+        return heap;
+    }
+    while (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != 2)
+        sched_yield();
+    return heap;
+}
+
+/* ---- malloc and free ---- */
+/* An object of class cls, handed over: unpoisoned, key cleared, counted. */
+static inline void *class_alloc(slab_heap *h, unsigned cls)
+{
+    slab_tcache *tc = slab_tcache_fast(h);
+    void *p;
+    slab_mag *m = tc ? tc->loaded[cls] : &slab_mag_none;
+    if (__builtin_expect(m->n != 0, 1)) {
+        p = m->rounds[--m->n];
+        slab_relaxed_inc(&tc->paths[SLAB_PATH_MAGAZINE]);
+    } else if (!(p = slab_malloc_slow(h, tc, cls))) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    uint32_t size = slab_geom_table[cls].size;
+    slab_unpoison(p, size);
+    ((uintptr_t *)p)[1] = 0;
+    slab_live_add(h, tc, (int64_t)size);
+    return p;
+}
+
+static __attribute__((noinline)) void *direct_alloc(slab_heap *h, size_t n, size_t align)
+{
+    void *p = slab_direct_map(h, n, align);
+    if (!p) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    slab_tcache *tc = slab_tcache_fast(h);
+    slab_count(h, tc, SLAB_PATH_DIRECT);
+    slab_live_add(h, tc, (int64_t)slab_direct_usable(h, p));
+    return p;
+}
+
+static void *slab_malloc(nf_heap *h, size_t n)
+{
+    if (__builtin_expect(n <= SLAB_MAX_SIZE, 1))
+        return class_alloc(h, slab_class_of(n));
+    return direct_alloc(h, n, 16);
+}
+
+static __attribute__((noinline)) void free_direct(slab_heap *h, void *p)
+{
+    int saved = errno;
+    size_t usable = slab_direct_free(h, p);   /* aborts on a remembered double free */
+    if (!usable)
+        slab_die("free of", p, "not a block of this heap");
+    slab_tcache *tc = slab_tcache_fast(h);
+    slab_count(h, tc, SLAB_PATH_FREE_DIRECT);
+    slab_live_add(h, tc, -(int64_t)usable);
+    errno = saved;
+}
+
+static inline void class_free(slab_heap *h, slab *s, void *p)
+{
+    unsigned cls = s->cls;
+    uintptr_t *w = p;
+    if (__builtin_expect(w[1] == slab_key(h, p), 0))
+        slab_die("double free of", p, NULL);
+    w[1] = slab_key(h, p);
+    uint32_t size = slab_geom_table[cls].size;
+    slab_poison(p, size);
+    slab_tcache *tc = slab_tcache_fast(h);
+    slab_live_add(h, tc, -(int64_t)size);
+    slab_mag *m = tc ? tc->loaded[cls] : &slab_mag_none;
+    if (__builtin_expect(m->n < m->cap, 1)) {
+        m->rounds[m->n++] = p;
+        slab_relaxed_inc(&tc->paths[SLAB_PATH_FREE_MAGAZINE]);
+        return;
+    }
+    slab_free_slow(h, tc, cls, s, p);
+}
+
+static void slab_free(nf_heap *h, void *p)
+{
+    if (!p)
+        return;
+    slab *s = slab_find(h, p);
+    if (__builtin_expect(s != NULL, 1))
+        class_free(h, s, p);
+    else
+        free_direct(h, p);
+}
+
+static void *slab_calloc(nf_heap *h, size_t n, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (total > SLAB_MAX_SIZE)
+        return direct_alloc(h, total, 16);   /* fresh zero pages */
+    void *p = class_alloc(h, slab_class_of(total));
+    if (p)
+        memset(p, 0, total);
+    return p;
+}
+
+/* Alignments above 16: a power-of-two class at least as big as both the
+ * size and the alignment (its objects are aligned to their size: slabs
+ * start on a unit and are never coloured), else a direct map. */
+static void *slab_memalign(nf_heap *h, size_t align, size_t n)
+{
+    if (align == 0 || (align & (align - 1))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (align <= 16)
+        return slab_malloc(h, n);
+    size_t need = n > align ? n : align;
+    if (need <= SLAB_MAX_SIZE) {
+        size_t p2 = (size_t)1 << (64 - __builtin_clzll(need - 1));
+        return class_alloc(h, slab_class_of(p2));
+    }
+    return direct_alloc(h, n, align);
+}
+
+/* The usable size of a block of h; aborts on a pointer not ours. */
+static size_t usable_of(slab_heap *h, const void *p, slab **sp)
+{
+    slab *s = slab_find(h, p);
+    *sp = s;
+    if (s)
+        return slab_geom_table[s->cls].size;
+    return slab_direct_usable(h, p);
+}
+
+static void *slab_realloc(nf_heap *h, void *p, size_t n)
+{
+    if (!p)
+        return slab_malloc(h, n);
+    if (n == 0) {
+        slab_free(h, p);
+        return NULL;
+    }
+    slab *s;
+    size_t old = usable_of(h, p, &s);
+    slab_tcache *tc = slab_tcache_fast(h);
+    if (tc)
+        slab_relaxed_inc(&tc->reallocs);
+    else
+        __atomic_fetch_add(&h->retired_reallocs, 1, __ATOMIC_RELAXED);
+    if (n <= old && (n > old / 2 || (s && n <= 16) || (!s && old - n < 4 * h->page)))
+        return p;
+    void *q = slab_malloc(h, n);
+    if (!q)
+        return NULL;
+    memcpy(q, p, old < n ? old : n);
+    slab_free(h, p);
+    return q;
+}
+
+static size_t slab_usable_size(nf_heap *h, const void *p)
+{
+    if (!p)
+        return 0;
+    slab *s;
+    return usable_of(h, p, &s);
+}
+
+static int slab_trim(nf_heap *h, size_t pad)
+{
+    (void)pad;   /* nothing sits at the end of a heap here: every empty slab goes */
+    int released = 0;
+    slab_tcache *tc = slab_tcache_fast(h);
+    if (tc)
+        slab_mags_flush(h, tc);
+    for (unsigned c = 0; c < SLAB_NCLASSES; c++) {
+        pthread_mutex_lock(&h->cls[c].lock);
+        slab_depot_flush_locked(h, c);
+        released |= slab_release_empty_locked(h, c, 0);
+        pthread_mutex_unlock(&h->cls[c].lock);
+    }
+    released |= slab_regions_release(h, true);
+    if (released)
+        slab_count(h, NULL, SLAB_PATH_TRIM);
+    return released;
+}
+
+static uint64_t rl(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+
+static int slab_stats(nf_heap *h, nf_alloc_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    out->available = NF_STAT_LIVE | NF_STAT_HELD | NF_STAT_MAPPED | NF_STAT_PAGE_CALLS |
+                     NF_STAT_CALLS | NF_STAT_PATHS;
+    out->unavailable_reason = "";
+    uint64_t paths[SLAB_PATH_COUNT];
+    for (size_t p = 0; p < SLAB_PATH_COUNT; p++)
+        paths[p] = rl(&h->retired_paths[p]);
+    out->reallocs = rl(&h->retired_reallocs);
+    int64_t live = __atomic_load_n(&h->live, __ATOMIC_RELAXED);
+    pthread_mutex_lock(&h->lock);
+    for (slab_tcache *tc = h->tcaches; tc; tc = tc->next) {
+        for (size_t p = 0; p < SLAB_PATH_REQUESTS; p++)
+            paths[p] += rl(&tc->paths[p]);
+        out->reallocs += rl(&tc->reallocs);
+        live += __atomic_load_n(&tc->live_local, __ATOMIC_RELAXED);
+    }
+    pthread_mutex_unlock(&h->lock);
+    for (size_t p = SLAB_PATH_MALLOC_FIRST; p < SLAB_PATH_MALLOC_END; p++)
+        out->mallocs += paths[p];
+    for (size_t p = SLAB_PATH_FREE_FIRST; p < SLAB_PATH_FREE_END; p++)
+        out->frees += paths[p];
+    out->live_bytes = live > 0 ? (uint64_t)live : 0;
+    int64_t peak = __atomic_load_n(&h->peak_live, __ATOMIC_RELAXED);
+    out->peak_live_bytes = (uint64_t)(peak > live ? peak : live > 0 ? live : 0);
+    out->mapped_bytes = rl(&h->mapped);
+    out->peak_mapped_bytes = rl(&h->peak_mapped);
+    out->held_bytes = rl(&h->held);
+    nf_pages_calls(h->ps, out->page_calls);
+    out->npaths = SLAB_PATH_COUNT;
+    for (size_t p = 0; p < SLAB_PATH_COUNT; p++) {
+        out->paths[p].name = slab_path_names[p];
+        out->paths[p].count = paths[p];
+    }
+    return 0;
+}
+
+static const char *slab_identify(nf_heap *h, char *buf, size_t len)
+{
+    (void)h;
+    const char *s = "notfree slab (Bonwick slabs and magazines)";
+    size_t n = strlen(s) < len ? strlen(s) : len - 1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* ---- fork: every lock, in the lock order (classes, region, heap, direct) ---- */
+static void slab_fork_prepare(nf_heap *h)
+{
+    for (unsigned c = 0; c < SLAB_NCLASSES; c++)
+        pthread_mutex_lock(&h->cls[c].lock);
+    pthread_mutex_lock(&h->region_lock);
+    pthread_mutex_lock(&h->lock);
+    pthread_mutex_lock(&h->direct_lock);
+}
+
+static void slab_fork_parent(nf_heap *h)
+{
+    pthread_mutex_unlock(&h->direct_lock);
+    pthread_mutex_unlock(&h->lock);
+    pthread_mutex_unlock(&h->region_lock);
+    for (unsigned c = SLAB_NCLASSES; c-- > 0;)
+        pthread_mutex_unlock(&h->cls[c].lock);
+}
+
+static void slab_fork_child(nf_heap *h)
+{
+    locks_init(h);
+}
+
+const nf_allocator nf_allocator_slab = {
+    .name = "slab",
+    .description = "Bonwick-style: size-class slabs in aligned regions, per-thread magazines, depot",
+    .create = slab_create,
+    .destroy = slab_destroy,
+    .malloc = slab_malloc,
+    .free = slab_free,
+    .calloc = slab_calloc,
+    .realloc = slab_realloc,
+    .memalign = slab_memalign,
+    .usable_size = slab_usable_size,
+    .trim = slab_trim,
+    .stats = slab_stats,
+    .identify = slab_identify,
+    .default_heap = slab_default_heap,
+    .fork_prepare = slab_fork_prepare,
+    .fork_parent = slab_fork_parent,
+    .fork_child = slab_fork_child,
+    .thread_exit = slab_tcache_shutdown,
+};

@@ -1,0 +1,149 @@
+/* slab.c: the slab layer of one class, under the class's lock: the
+ * partial, full and empty lists, carving objects (free list first, then
+ * never-used objects in address order), taking objects back, and giving
+ * empty slabs beyond the reserve back to their region. */
+#include "slab.h"
+
+static slab **list_head(slab_class *c, unsigned list)
+{
+    return list == SLAB_LIST_PARTIAL ? &c->partial : list == SLAB_LIST_FULL ? &c->full : &c->empty;
+}
+
+static void list_remove(slab_class *c, slab *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        *list_head(c, s->list) = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    if (s->list == SLAB_LIST_EMPTY)
+        c->nempty--;
+    s->list = SLAB_LIST_NONE;
+    s->next = s->prev = NULL;
+}
+
+static void list_push(slab_class *c, slab *s, unsigned list)
+{
+    slab **head = list_head(c, list);
+    s->list = (uint8_t)list;
+    s->prev = NULL;
+    s->next = *head;
+    if (*head)
+        (*head)->prev = s;
+    *head = s;
+    if (list == SLAB_LIST_EMPTY)
+        c->nempty++;
+}
+
+static void list_move(slab_class *c, slab *s, unsigned list)
+{
+    if (s->list != list) {
+        list_remove(c, s);
+        list_push(c, s, list);
+    }
+}
+
+/* A fresh slab for class cls, on no list. */
+static slab *slab_new_locked(slab_heap *h, unsigned cls)
+{
+    const slab_geom *g = &slab_geom_table[cls];
+    slab_class *c = &h->cls[cls];
+    slab *s = slab_carve(h, g->units);
+    if (!s)
+        return NULL;
+    size_t colour = 0;
+    if (SLAB_COLOUR && (g->size & (g->size - 1)) && g->tail >= SLAB_COLOUR_STEP) {
+        colour = c->colour_next;
+        c->colour_next += SLAB_COLOUR_STEP;
+        if (c->colour_next > g->tail)
+            c->colour_next = 0;
+    }
+    s->start = slab_base(s) + colour;
+    s->end = s->start + (uintptr_t)g->count * g->size;
+    s->inv = g->inv;
+    s->lim = g->lim;
+    s->shift = (uint8_t)g->shift;
+    s->count = g->count;
+    __atomic_store_n(&s->cls, (uint8_t)cls, __ATOMIC_RELAXED);
+    return s;
+}
+
+/* Pop s's free list, checking the decoded next pointer: a corrupted one
+ * aborts rather than hand out a wild pointer. */
+static void *pop_free(slab_heap *h, slab *s)
+{
+    void **p = s->free;
+    void *next = slab_encode(h, p, *p);
+    if (next && !slab_on_boundary(s, (uintptr_t)next))
+        slab_die("corrupted free list in the slab of", p, "a freed block was written to");
+    s->free = next;
+    return p;
+}
+
+unsigned slab_alloc_batch_locked(slab_heap *h, unsigned cls, void **out, unsigned n, slab_path *how)
+{
+    slab_class *c = &h->cls[cls];
+    uint32_t size = slab_geom_table[cls].size;
+    unsigned got = 0;
+    *how = SLAB_PATH_SLAB;
+    while (got < n) {
+        slab *s = c->partial;
+        if (!s) {
+            if (c->empty) {
+                s = c->empty;
+            } else {
+                if (!(s = slab_new_locked(h, cls)))
+                    break;
+                if (got == 0)
+                    *how = SLAB_PATH_NEW_SLAB;
+                list_push(c, s, SLAB_LIST_EMPTY);
+            }
+            list_move(c, s, SLAB_LIST_PARTIAL);
+        }
+        while (got < n && s->free) {
+            out[got++] = pop_free(h, s);
+            s->inuse++;
+        }
+        while (got < n && s->bumped < s->count) {
+            out[got++] = (void *)(s->start + (uintptr_t)s->bumped * size);
+            s->bumped++;
+            s->inuse++;
+        }
+        if (!s->free && s->bumped == s->count)
+            list_move(c, s, SLAB_LIST_FULL);
+    }
+    return got;
+}
+
+/* Take object p (its key already written) back into slab s. */
+void slab_free_locked(slab_heap *h, unsigned cls, slab *s, void *p)
+{
+    slab_class *c = &h->cls[cls];
+    void **w = p;
+    *w = slab_encode(h, w, s->free);
+    s->free = p;
+    s->inuse--;
+    if (s->inuse == 0) {
+        list_move(c, s, SLAB_LIST_EMPTY);
+        if (c->nempty > SLAB_EMPTY_RESERVE) {
+            list_remove(c, s);
+            slab_uncarve(h, s);
+        }
+    } else if (s->list == SLAB_LIST_FULL) {
+        list_move(c, s, SLAB_LIST_PARTIAL);
+    }
+}
+
+int slab_release_empty_locked(slab_heap *h, unsigned cls, unsigned keep)
+{
+    slab_class *c = &h->cls[cls];
+    int released = 0;
+    while (c->nempty > keep) {
+        slab *s = c->empty;
+        list_remove(c, s);
+        slab_uncarve(h, s);
+        released = 1;
+    }
+    return released;
+}
