@@ -7,6 +7,7 @@
 static const nf_allocator *const registry[] = {
     &nf_allocator_system,
     &nf_allocator_bins,
+    &nf_allocator_shard,
     &nf_allocator_slab,
 };
 

@@ -115,6 +115,7 @@ const nf_allocator *nf_allocator_at(size_t i);
 /* The allocators themselves (one line each in allocators/registry.c). */
 extern const nf_allocator nf_allocator_system;
 extern const nf_allocator nf_allocator_bins;
+extern const nf_allocator nf_allocator_shard;
 extern const nf_allocator nf_allocator_slab;
 
 /* The count of the path called name in s, or -1 when s has no such path. */

@@ -1,0 +1,149 @@
+/* free.c: the generic free path (a page with flags, another thread's page,
+ * a huge block), the checks that catch misuse, and the abort that names the
+ * allocator. The fast local free is in iface.c. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "shard.h"
+
+/* Write "notfree-shard: <what> 0x<p>\n" with write(2) and abort: no
+ * allocation, no stdio. */
+_Noreturn void shard_die(const char *what, const void *p)
+{
+    char buf[256];
+    size_t n = 0;
+    for (const char *s = "notfree-shard: "; *s; s++)
+        buf[n++] = *s;
+    for (const char *s = what; *s && n < 200; s++)
+        buf[n++] = *s;
+    buf[n++] = ' ';
+    buf[n++] = '0';
+    buf[n++] = 'x';
+    uintptr_t v = (uintptr_t)p;
+    int digits = 1;
+    while (digits < 16 && (v >> (4 * digits)))
+        digits++;
+    for (int i = digits - 1; i >= 0; i--)
+        buf[n++] = "0123456789abcdef"[(v >> (4 * i)) & 15];
+    buf[n++] = '\n';
+    ssize_t rc = write(2, buf, n);
+    (void)rc;
+    abort();
+}
+
+#define NEVER_GAVE "free of a pointer it never gave out:"
+
+/* The start of the block that holds p, or NULL when p is outside the blocks. */
+uint8_t *shard_block_start(const shard_page *pg, const void *p)
+{
+    uintptr_t a = (uintptr_t)p, area = (uintptr_t)pg->area;
+    if (a < area || a >= area + (uintptr_t)pg->capacity * pg->bsize)
+        return NULL;
+    return pg->area + ((a - area) / pg->bsize) * pg->bsize;
+}
+
+/* The page of a pointer this heap gave out, or abort. Nothing is read at
+ * an address the segment map does not name as ours. */
+shard_page *shard_check_ptr(nf_heap *h, const void *p, shard_segment **segp)
+{
+    uintptr_t a = (uintptr_t)p;
+    if (a % SHARD_ALIGN)
+        shard_die(NEVER_GAVE, p);
+    uint8_t m = shard_segmap_at(p);
+    if (m == SHARD_SEGMAP_NONE)
+        shard_die(NEVER_GAVE, p);
+    uintptr_t i = a >> SHARD_SEGMENT_SHIFT;
+    while (m == SHARD_SEGMAP_MORE && i > 0)
+        m = __atomic_load_n(&shard_segmap[--i], __ATOMIC_RELAXED);
+    if (m != SHARD_SEGMAP_START)
+        shard_die(NEVER_GAVE, p);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    shard_segment *s = (shard_segment *)(i << SHARD_SEGMENT_SHIFT);
+    if (s->heap != h)
+        shard_die(NEVER_GAVE, p);
+    shard_page *pg = shard_page_of(s, p);
+    if ((size_t)(pg - s->pages) >= s->npages)
+        shard_die(NEVER_GAVE, p);
+    if (!pg->in_use)
+        shard_die("double free of", p);
+    uint8_t *b = s->kind == SHARD_HUGE ? pg->area : shard_block_start(pg, p);
+    if (!b || (b != p && !(shard_page_flags(pg) & SHARD_PAGE_ALIGNED)))
+        shard_die(NEVER_GAVE, p);
+    *segp = s;
+    return pg;
+}
+
+/* Secure mode: a block whose first word decodes to NULL or into its page
+ * may be free already; look for it in the owner's lists. */
+static void check_double_free_local(const shard_page *pg, const shard_block *b)
+{
+    uintptr_t nx = (uintptr_t)shard_next(pg, b), area = (uintptr_t)pg->area;
+    if (nx && (nx < area || nx >= area + (uintptr_t)pg->capacity * pg->bsize))
+        return;
+    const shard_block *lists[2] = { pg->free, pg->local_free };
+    for (int l = 0; l < 2; l++) {
+        uint32_t n = 0;
+        for (const shard_block *x = lists[l]; x && n <= pg->capacity; x = shard_next(pg, x), n++)
+            if (x == b)
+                shard_die("double free of", b);
+    }
+}
+
+/* A free by another thread: push onto thread_free with a CAS. If the page
+ * is full (DELAYED) the same CAS makes it NOTIFIED and we raise the owner's
+ * notice. The owner is read before the CAS: after it, the page may be gone. */
+static void free_mt(shard_theap *th, shard_page *pg, shard_block *b)
+{
+    SHARD_INC(th->paths[SHARD_PATH_THREAD_FREE]);
+    uintptr_t old = __atomic_load_n(&pg->thread_free, __ATOMIC_RELAXED), state;
+    shard_theap *owner;
+    do {
+        state = old & SHARD_TF_MASK;
+        owner = state == SHARD_TF_DELAYED ? shard_page_owner(pg) : NULL;
+        shard_set_next(pg, b, (shard_block *)(old & ~(uintptr_t)SHARD_TF_MASK));
+    } while (!__atomic_compare_exchange_n(&pg->thread_free, &old,
+                                          (uintptr_t)b | (state == SHARD_TF_DELAYED ? SHARD_TF_NOTIFIED : state),
+                                          1, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+    if (owner)
+        __atomic_store_n(&owner->delayed_notice, 1, __ATOMIC_RELAXED);
+}
+
+void shard_free_generic(nf_heap *h, void *p)
+{
+    shard_segment *s;
+    shard_page *pg = shard_check_ptr(h, p, &s);
+    shard_theap *th = shard_theap_fast(h);
+    if (!th)
+        th = shard_theap_get(h);
+    if (s->kind == SHARD_HUGE) {
+        if (th) {
+            SHARD_INC(th->frees);
+            SHARD_ADD(th->live_local, -(int64_t)pg->bsize);
+        } else {
+            __atomic_fetch_sub(&h->live, (int64_t)pg->bsize, __ATOMIC_RELAXED);
+        }
+        shard_huge_free(h, th, s);
+        return;
+    }
+    shard_block *b = (shard_block *)shard_block_start(pg, p);
+    if (!th)   /* out of memory for a theap: the owner will never see a local free from us */
+        shard_die("free with no thread heap (out of memory) of", p);
+    SHARD_INC(th->frees);
+    SHARD_ADD(th->live_local, -(int64_t)pg->bsize);
+    if (shard_page_owner(pg) != th) {
+        shard_poison(b, pg->bsize);
+        free_mt(th, pg, b);
+        return;
+    }
+    if (b == pg->local_free)
+        shard_die("double free of", p);
+    if (shard_secure)
+        check_double_free_local(pg, b);
+    shard_poison(b, pg->bsize);
+    shard_set_next(pg, b, pg->local_free);
+    pg->local_free = b;
+    if (--pg->used == 0)
+        shard_page_retire(th, pg);
+    else if (pg->flags & SHARD_PAGE_IN_FULL)
+        shard_page_unfull(th, pg);
+}

@@ -1,0 +1,528 @@
+/* iface.c: shard as an nf_allocator: heaps and thread heaps, the fast
+ * paths of malloc and free, the other calls, statistics, fork hooks and
+ * thread exit. */
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "shard.h"
+
+const char *const shard_path_names[SHARD_PATH_COUNT] = {
+    "fast", "generic", "collect", "extend", "fresh_page", "full", "thread_free", "delayed",
+    "free_local", "abandon", "reclaim", "huge", "free_huge", "purge", "segment_map", "segment_unmap",
+};
+_Static_assert(SHARD_PATH_COUNT <= NF_ALLOC_MAX_PATHS, "paths fit the interface");
+
+__thread shard_tls shard_t_cur __attribute__((tls_model("initial-exec")));
+__thread shard_tls shard_t_slots[SHARD_TLS_SLOTS] __attribute__((tls_model("initial-exec")));
+
+static uint64_t next_uid = 1;
+
+/* Live heaps, so that a thread evicting a cached theap of a heap destroyed
+ * meanwhile does not touch it. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+typedef struct live_heap { nf_heap *h; uint64_t uid; } live_heap;
+static live_heap live_heaps[256];
+
+static bool heap_is_live_locked(uint64_t uid)
+{
+    for (size_t i = 0; i < sizeof live_heaps / sizeof live_heaps[0]; i++)
+        if (live_heaps[i].uid == uid)
+            return true;
+    return false;
+}
+
+static uint64_t random64(void *salt)
+{
+    uint64_t v = 0;
+    if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        v = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uintptr_t)salt ^ (uint64_t)ts.tv_sec;
+    }
+    return v | 1;
+}
+
+/* ---- thread heaps ---- */
+static void thread_exit_key(void *v);
+
+static shard_theap *theap_new(nf_heap *h)
+{
+    pthread_mutex_lock(&h->lock);
+    shard_theap *th = h->pool;
+    if (th) {
+        h->pool = th->pool_next;
+    } else {
+        size_t per = (SHARD_THEAP_CHUNK - 64) / sizeof(shard_theap);
+        uint8_t *chunk = nf_pages_map(h->ps, SHARD_THEAP_CHUNK, 0);
+        if (!chunk) {
+            pthread_mutex_unlock(&h->lock);
+            return NULL;
+        }
+        shard_mapped_add(h, (int64_t)SHARD_THEAP_CHUNK);
+        *(void **)chunk = h->chunks;
+        h->chunks = chunk;
+        for (size_t i = 0; i < per; i++) {
+            shard_theap *t = (shard_theap *)(chunk + 64 + i * sizeof(shard_theap));
+            t->heap = h;
+            t->all_next = h->theaps;
+            h->theaps = t;
+            if (i) {
+                t->pool_next = h->pool;
+                h->pool = t;
+            } else {
+                th = t;
+            }
+        }
+    }
+    pthread_mutex_unlock(&h->lock);
+    for (size_t i = 0; i < SHARD_DIRECT_COUNT; i++)
+        th->pages_direct[i] = &shard_empty_page;
+    th->live = true;
+    th->purge_due = 0;
+    return th;
+}
+
+/* Hand th back: its segments are abandoned (or given back). */
+static void theap_release(nf_heap *h, shard_theap *th)
+{
+    shard_abandon_all(th);
+    shard_live_flush(h, th);
+    th->live = false;
+    pthread_mutex_lock(&h->lock);
+    th->pool_next = h->pool;
+    h->pool = th;
+    pthread_mutex_unlock(&h->lock);
+}
+
+/* The slow lookup: another slot, or a new theap installed as current. */
+shard_theap *shard_theap_get(nf_heap *h)
+{
+    if (shard_t_cur.uid == h->uid)
+        return shard_t_cur.th;
+    int free_slot = -1;
+    for (int i = 0; i < SHARD_TLS_SLOTS; i++) {
+        if (shard_t_slots[i].uid == h->uid) {
+            shard_tls t = shard_t_slots[i];
+            shard_t_slots[i] = shard_t_cur;
+            shard_t_cur = t;
+            return t.th;
+        }
+        if (!shard_t_slots[i].uid && free_slot < 0)
+            free_slot = i;
+    }
+    shard_theap *th = theap_new(h);
+    if (!th)
+        return NULL;
+    if (shard_t_cur.uid) {
+        if (free_slot < 0) {
+            /* evict the last slot; its heap may be gone */
+            free_slot = SHARD_TLS_SLOTS - 1;
+            shard_tls old = shard_t_slots[free_slot];
+            pthread_mutex_lock(&live_lock);
+            if (heap_is_live_locked(old.uid))
+                theap_release(old.th->heap, old.th);
+            pthread_mutex_unlock(&live_lock);
+        }
+        shard_t_slots[free_slot] = shard_t_cur;
+    }
+    shard_t_cur.uid = h->uid;
+    shard_t_cur.th = th;
+    /* after installing: setspecific may call malloc */
+    if (h->have_key)
+        pthread_setspecific(h->key, h);
+    return th;
+}
+
+static void shard_thread_exit(nf_heap *h)
+{
+    shard_theap *th = NULL;
+    if (shard_t_cur.uid == h->uid) {
+        th = shard_t_cur.th;
+        shard_t_cur.uid = 0;
+        shard_t_cur.th = NULL;
+    } else {
+        for (int i = 0; i < SHARD_TLS_SLOTS; i++)
+            if (shard_t_slots[i].uid == h->uid) {
+                th = shard_t_slots[i].th;
+                shard_t_slots[i].uid = 0;
+                shard_t_slots[i].th = NULL;
+            }
+    }
+    if (th)
+        theap_release(h, th);
+}
+
+static void thread_exit_key(void *v)
+{
+    shard_thread_exit((nf_heap *)v);
+}
+
+/* ---- heaps ---- */
+static nf_heap *heap_create_on(nf_pages *ps)
+{
+    if (!shard_segmap_init())
+        return NULL;
+    nf_pages own;
+    if (!ps) {
+        nf_pages_real_init(&own, NF_BRK_NONE, 0);
+        ps = &own;
+    }
+    size_t page = ps->page_size;
+    size_t sz = (sizeof(nf_heap) + page - 1) & ~(page - 1);
+    nf_heap *h = nf_pages_map(ps, sz, 0);
+    if (!h)
+        return NULL;
+    if (ps == &own) {
+        h->own_ps = own;
+        ps = &h->own_ps;
+    }
+    h->ps = ps;
+    h->self_size = sz;
+    h->uid = __atomic_fetch_add(&next_uid, 1, __ATOMIC_RELAXED);
+    h->secret = random64(h);
+    pthread_mutex_init(&h->lock, NULL);
+    h->have_key = pthread_key_create(&h->key, thread_exit_key) == 0;
+    shard_mapped_add(h, (int64_t)sz);
+    pthread_mutex_lock(&live_lock);
+    for (size_t i = 0; i < sizeof live_heaps / sizeof live_heaps[0]; i++)
+        if (!live_heaps[i].uid) {
+            live_heaps[i].uid = h->uid;
+            live_heaps[i].h = h;
+            break;
+        }
+    pthread_mutex_unlock(&live_lock);
+    return h;
+}
+
+static nf_heap *shard_create(nf_pages *ps)
+{
+    return heap_create_on(ps);
+}
+
+static void shard_destroy(nf_heap *h)
+{
+    if (!h)
+        return;
+    pthread_mutex_lock(&live_lock);
+    for (size_t i = 0; i < sizeof live_heaps / sizeof live_heaps[0]; i++)
+        if (live_heaps[i].uid == h->uid)
+            live_heaps[i].uid = 0;
+    pthread_mutex_unlock(&live_lock);
+    if (h->have_key)
+        pthread_key_delete(h->key);
+    if (shard_t_cur.uid == h->uid)
+        shard_t_cur.uid = 0;
+    for (int i = 0; i < SHARD_TLS_SLOTS; i++)
+        if (shard_t_slots[i].uid == h->uid)
+            shard_t_slots[i].uid = 0;
+    for (shard_theap *th = h->theaps; th; th = th->all_next) {
+        shard_segment *next;
+        for (shard_segment *s = th->segments; s; s = next) {
+            next = s->next;
+            shard_segment_release(h, s, NULL);
+        }
+    }
+    shard_segment *next;
+    for (shard_segment *s = h->abandoned; s; s = next) {
+        next = s->next;
+        shard_segment_release(h, s, NULL);
+    }
+    for (shard_segment *s = h->huge; s; s = next) {
+        next = s->next;
+        shard_segment_release(h, s, NULL);
+    }
+    nf_pages *ps = h->ps;
+    void *cnext;
+    for (void *c = h->chunks; c; c = cnext) {
+        cnext = *(void **)c;
+        nf_pages_unmap(ps, c, SHARD_THEAP_CHUNK);
+    }
+    if (ps == &h->own_ps) {
+        nf_pages own = h->own_ps;
+        nf_pages_real_fini(&own);
+        nf_pages_unmap(&own, h, h->self_size);
+    } else {
+        nf_pages_unmap(ps, h, h->self_size);
+    }
+}
+
+static nf_heap *shard_default_heap(void)
+{
+    static nf_heap *heap;
+    static int state;
+    int s = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
+    if (s == 2)
+        return heap;
+    int expect = 0;
+    if (__atomic_compare_exchange_n(&state, &expect, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        heap = heap_create_on(nf_pages_real());
+        __atomic_store_n(&state, 2, __ATOMIC_RELEASE);
+        return heap;
+    }
+    while (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != 2)
+        sched_yield();
+    return heap;
+}
+
+/* ---- the fast paths ---- */
+/* malloc: theap -> pages_direct[(size + 7) / 8] -> pop page->free. */
+static void *shard_malloc(nf_heap *h, size_t n)
+{
+    shard_theap *th = shard_theap_fast(h);
+    if (SHARD_LIKELY(th != NULL && n <= SHARD_DIRECT_MAX)) {
+        shard_page *pg = th->pages_direct[(n + 7) >> 3];
+        shard_block *b = pg->free;
+        if (SHARD_LIKELY(b != NULL)) {
+            pg->free = shard_next(pg, b);
+            pg->used++;
+            SHARD_INC(th->mallocs);
+            SHARD_ADD(th->live_local, (int64_t)pg->bsize);
+            shard_unpoison(b, pg->bsize);
+            return b;
+        }
+    }
+    return shard_malloc_generic(h, n);
+}
+
+/* free: segment = p & mask, page = segment->pages[idx]; our own page with
+ * no flags: push onto local_free. */
+static void shard_free(nf_heap *h, void *p)
+{
+    if (!p)
+        return;
+    if (SHARD_LIKELY(shard_segmap_at(p) == SHARD_SEGMAP_START && ((uintptr_t)p % SHARD_ALIGN) == 0)) {
+        shard_segment *s = shard_segment_of(p);
+        shard_page *pg = shard_page_of(s, p);
+        shard_theap *th = shard_theap_fast(h);
+        if (SHARD_LIKELY(th != NULL && shard_page_owner(pg) == th && pg->flags == 0)) {
+            shard_block *b = p;
+            if (SHARD_UNLIKELY(b == pg->local_free))
+                shard_die("double free of", p);
+            shard_poison(b, pg->bsize);
+            b->next = pg->local_free;
+            pg->local_free = b;
+            SHARD_INC(th->frees);
+            SHARD_ADD(th->live_local, -(int64_t)pg->bsize);
+            if (SHARD_UNLIKELY(--pg->used == 0))
+                shard_page_retire(th, pg);
+            return;
+        }
+    }
+    int saved = errno;
+    shard_free_generic(h, p);
+    errno = saved;
+}
+
+static void *shard_calloc(nf_heap *h, size_t n, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *p = shard_malloc(h, total);
+    if (p && total <= SHARD_LARGE_MAX)   /* huge blocks are fresh zero pages */
+        memset(p, 0, total);
+    return p;
+}
+
+static void *shard_memalign(nf_heap *h, size_t align, size_t n)
+{
+    if (align == 0 || (align & (align - 1))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (align <= SHARD_ALIGN)
+        return shard_malloc(h, n);
+    if (n > SIZE_MAX / 4) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    /* blocks of a bin whose size is a multiple of align are aligned: page
+     * areas are aligned to SHARD_OS_PAGE */
+    if (n <= SHARD_LARGE_MAX && align <= SHARD_OS_PAGE && shard_bin_size(shard_bin(n)) % align == 0)
+        return shard_malloc(h, n);
+    if (n + align - 1 <= SHARD_LARGE_MAX) {
+        uint8_t *b = shard_malloc(h, n + align - 1);
+        if (!b)
+            return NULL;
+        uint8_t *q = (uint8_t *)(((uintptr_t)b + align - 1) & ~(uintptr_t)(align - 1));
+        if (q != b) {
+            shard_page *pg = shard_page_of(shard_segment_of(b), b);
+            shard_page_flags_set(pg, SHARD_PAGE_ALIGNED);
+        }
+        return q;
+    }
+    shard_theap *th = shard_theap_get(h);
+    if (!th) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *p = shard_huge_alloc(h, th, n, align);
+    if (!p) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    SHARD_INC(th->mallocs);
+    SHARD_INC(th->paths[SHARD_PATH_GENERIC]);
+    SHARD_ADD(th->live_local, (int64_t)shard_segment_of(p)->pages[0].bsize);
+    shard_live_flush(h, th);
+    return p;
+}
+
+static size_t usable_of(const shard_segment *s, const shard_page *pg, const void *p)
+{
+    const uint8_t *b = s->kind == SHARD_HUGE ? pg->area : shard_block_start(pg, p);
+    return pg->bsize - (size_t)((const uint8_t *)p - b);
+}
+
+static size_t shard_usable_size(nf_heap *h, const void *p)
+{
+    if (!p)
+        return 0;
+    shard_segment *s;
+    shard_page *pg = shard_check_ptr(h, p, &s);
+    return usable_of(s, pg, p);
+}
+
+static void *shard_realloc(nf_heap *h, void *p, size_t n)
+{
+    if (!p)
+        return shard_malloc(h, n);
+    if (n == 0) {
+        shard_free(h, p);
+        return NULL;
+    }
+    shard_segment *s;
+    shard_page *pg = shard_check_ptr(h, p, &s);
+    size_t usable = usable_of(s, pg, p);
+    shard_theap *th = shard_theap_get(h);
+    if (th)
+        SHARD_INC(th->reallocs);
+    if (n <= usable && n >= usable / 2)
+        return p;
+    void *q = shard_malloc(h, n);
+    if (!q)
+        return NULL;
+    memcpy(q, p, usable < n ? usable : n);
+    shard_free(h, p);
+    if (th)
+        SHARD_ADD(th->frees, (uint64_t)-1);   /* the move is not a free call */
+    return q;
+}
+
+static uint64_t given_back(nf_heap *h)
+{
+    uint64_t c[NF_PAGE_CALL_COUNT];
+    nf_pages_calls(h->ps, c);
+    return c[NF_PAGE_ADVISE] + c[NF_PAGE_UNMAP];
+}
+
+/* malloc_trim: this thread's pages collected, empty pages purged now,
+ * empty segments unmapped; abandoned segments reclaimed on the way. */
+static int shard_trim(nf_heap *h, size_t pad)
+{
+    (void)pad;
+    shard_theap *th = shard_theap_get(h);
+    if (!th)
+        return 0;
+    uint64_t before = given_back(h);
+    while (shard_reclaim(th))
+        ;
+    shard_theap_collect(th, true);
+    shard_trim_segments(th);
+    return given_back(h) > before;
+}
+
+static uint64_t rl(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+
+static int shard_stats(nf_heap *h, nf_alloc_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    out->available = NF_STAT_LIVE | NF_STAT_HELD | NF_STAT_MAPPED | NF_STAT_PAGE_CALLS |
+                     NF_STAT_CALLS | NF_STAT_PATHS;
+    out->unavailable_reason = "";
+    uint64_t paths[SHARD_PATH_COUNT];
+    for (size_t p = 0; p < SHARD_PATH_COUNT; p++)
+        paths[p] = rl(&h->heap_paths[p]);
+    int64_t live = __atomic_load_n(&h->live, __ATOMIC_RELAXED);
+    pthread_mutex_lock(&h->lock);
+    for (shard_theap *th = h->theaps; th; th = th->all_next) {
+        for (size_t p = 0; p < SHARD_PATH_COUNT; p++)
+            paths[p] += rl(&th->paths[p]);
+        out->mallocs += rl(&th->mallocs);
+        out->frees += rl(&th->frees);
+        out->reallocs += rl(&th->reallocs);
+        live += __atomic_load_n(&th->live_local, __ATOMIC_RELAXED);
+    }
+    pthread_mutex_unlock(&h->lock);
+    paths[SHARD_PATH_FAST] = out->mallocs - paths[SHARD_PATH_GENERIC];
+    paths[SHARD_PATH_FREE_LOCAL] = out->frees - paths[SHARD_PATH_THREAD_FREE] - paths[SHARD_PATH_FREE_HUGE];
+    out->live_bytes = live > 0 ? (uint64_t)live : 0;
+    int64_t peak = __atomic_load_n(&h->peak_live, __ATOMIC_RELAXED);
+    out->peak_live_bytes = (uint64_t)(peak > live ? peak : live > 0 ? live : 0);
+    out->mapped_bytes = rl(&h->mapped);
+    out->peak_mapped_bytes = rl(&h->peak_mapped);
+    out->held_bytes = rl(&h->held);
+    nf_pages_calls(h->ps, out->page_calls);
+    out->npaths = SHARD_PATH_COUNT;
+    for (size_t p = 0; p < SHARD_PATH_COUNT; p++) {
+        out->paths[p].name = shard_path_names[p];
+        out->paths[p].count = paths[p];
+    }
+    return 0;
+}
+
+static const char *shard_identify(nf_heap *h, char *buf, size_t len)
+{
+    (void)h;
+    const char *s = shard_secure ? "notfree shard (free-list sharding, secure)"
+                                 : "notfree shard (free-list sharding, mimalloc-style)";
+    size_t n = strlen(s) < len ? strlen(s) : len - 1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* ---- fork: the heap lock and the live-heap lock (the only locks) ---- */
+static void shard_fork_prepare(nf_heap *h)
+{
+    pthread_mutex_lock(&live_lock);
+    pthread_mutex_lock(&h->lock);
+}
+
+static void shard_fork_parent(nf_heap *h)
+{
+    pthread_mutex_unlock(&h->lock);
+    pthread_mutex_unlock(&live_lock);
+}
+
+static void shard_fork_child(nf_heap *h)
+{
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_mutex_init(&live_lock, NULL);
+}
+
+const nf_allocator nf_allocator_shard = {
+    .name = "shard",
+    .description = "mimalloc-style free-list sharding: segments, pages with free/local/thread lists, thread heaps",
+    .create = shard_create,
+    .destroy = shard_destroy,
+    .malloc = shard_malloc,
+    .free = shard_free,
+    .calloc = shard_calloc,
+    .realloc = shard_realloc,
+    .memalign = shard_memalign,
+    .usable_size = shard_usable_size,
+    .trim = shard_trim,
+    .stats = shard_stats,
+    .identify = shard_identify,
+    .default_heap = shard_default_heap,
+    .fork_prepare = shard_fork_prepare,
+    .fork_parent = shard_fork_parent,
+    .fork_child = shard_fork_child,
+    .thread_exit = shard_thread_exit,
+};

@@ -1,0 +1,460 @@
+/* segment.c: segments and the segment map; pages taken from and given back
+ * to segments; purging; abandoning and reclaiming; huge blocks. */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "shard.h"
+
+uint8_t *shard_segmap;
+static pthread_once_t segmap_once = PTHREAD_ONCE_INIT;
+
+static void segmap_map(void)
+{
+    /* address space only: a byte is touched when a segment is mapped there */
+    shard_segmap = nf_pages_map(nf_pages_real(), SHARD_SEGMAP_BYTES, NF_MAP_NORESERVE);
+}
+
+bool shard_segmap_init(void)
+{
+    pthread_once(&segmap_once, segmap_map);
+    return shard_segmap != NULL;
+}
+
+static void segmap_set(shard_segment *s, size_t size, uint8_t first)
+{
+    uintptr_t i = (uintptr_t)s >> SHARD_SEGMENT_SHIFT;
+    uintptr_t n = (size + SHARD_SEGMENT_SIZE - 1) >> SHARD_SEGMENT_SHIFT;
+    for (uintptr_t k = 1; k < n; k++)
+        __atomic_store_n(&shard_segmap[i + k], first ? SHARD_SEGMAP_MORE : SHARD_SEGMAP_NONE, __ATOMIC_RELAXED);
+    __atomic_store_n(&shard_segmap[i], first, __ATOMIC_RELEASE);
+}
+
+uint64_t shard_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void shard_mapped_add(nf_heap *h, int64_t delta)
+{
+    uint64_t now = __atomic_add_fetch(&h->mapped, (uint64_t)delta, __ATOMIC_RELAXED);
+    uint64_t peak = __atomic_load_n(&h->peak_mapped, __ATOMIC_RELAXED);
+    while (now > peak &&
+           !__atomic_compare_exchange_n(&h->peak_mapped, &peak, now, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+}
+
+static void count(nf_heap *h, uint64_t *paths, shard_path p)
+{
+    if (paths)
+        SHARD_INC(paths[p]);
+    else
+        __atomic_fetch_add(&h->heap_paths[p], 1, __ATOMIC_RELAXED);
+}
+
+/* size bytes aligned to align (>= SHARD_SEGMENT_SIZE). Linux maps top-down,
+ * so an exact mapping right below the last segment is usually aligned
+ * already; otherwise map more and cut the ends off. */
+static shard_segment *segment_map(nf_heap *h, size_t size, size_t align, uint64_t *paths)
+{
+    nf_pages *ps = h->ps;
+    uint8_t *raw = nf_pages_map(ps, size, 0);
+    if (!raw)
+        return NULL;
+    if ((uintptr_t)raw % align) {
+        nf_pages_unmap(ps, raw, size);
+        if (size > SIZE_MAX / 2 - align || !(raw = nf_pages_map(ps, size + align, 0)))
+            return NULL;
+        uintptr_t a = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
+        size_t head = a - (uintptr_t)raw, tail = align - head;
+        if (head)
+            nf_pages_unmap(ps, raw, head);
+        if (tail)
+            nf_pages_unmap(ps, (uint8_t *)a + size, tail);
+        raw = (uint8_t *)a;
+    }
+    shard_segment *s = (shard_segment *)raw;
+    s->heap = h;
+    s->size = size;
+    shard_mapped_add(h, (int64_t)size);
+    count(h, paths, SHARD_PATH_SEGMENT_MAP);
+    return s;
+}
+
+void shard_segment_release(nf_heap *h, shard_segment *s, uint64_t *paths)
+{
+    size_t size = s->size;
+    segmap_set(s, size, SHARD_SEGMAP_NONE);
+    shard_unpoison(s, size);
+    nf_pages_unmap(h->ps, s, size);
+    shard_mapped_add(h, -(int64_t)size);
+    count(h, paths, SHARD_PATH_SEGMENT_UNMAP);
+}
+
+/* ---- a segment's pages ---- */
+static uint8_t *page_start(shard_segment *s, size_t idx)
+{
+    return idx == 0 ? (uint8_t *)s + SHARD_SEGMENT_HDR : (uint8_t *)s + (idx << s->page_shift);
+}
+
+/* The end of a page's blocks: its guard page starts there in secure mode. */
+static uint8_t *page_end(shard_segment *s, size_t idx)
+{
+    uint8_t *e = (uint8_t *)s + ((idx + 1) << s->page_shift);
+    return shard_secure ? e - SHARD_OS_PAGE : e;
+}
+
+static void segment_init_kind(shard_segment *s, shard_kind kind)
+{
+    s->kind = (uint8_t)kind;
+    s->page_shift = kind == SHARD_SMALL ? SHARD_SMALL_PAGE_SHIFT
+                  : kind == SHARD_MEDIUM ? SHARD_MEDIUM_PAGE_SHIFT : SHARD_SEGMENT_SHIFT;
+    s->npages = (uint16_t)(SHARD_SEGMENT_SIZE >> s->page_shift);
+    s->free_mask = s->npages == 64 ? ~(uint64_t)0 : (((uint64_t)1 << s->npages) - 1);
+    s->used_pages = 0;
+    memset(s->pages, 0, sizeof s->pages);
+    for (size_t i = 0; i < s->npages; i++) {
+        s->pages[i].area = page_start(s, i);
+        if (shard_secure)
+            nf_pages_protect(s->heap->ps, page_end(s, i), SHARD_OS_PAGE, NF_PROT_NONE);
+    }
+}
+
+static void avail_push(shard_theap *th, shard_segment *s)
+{
+    if (s->in_avail)
+        return;
+    s->in_avail = true;
+    s->avail_prev = NULL;
+    s->avail_next = th->avail[s->kind];
+    if (s->avail_next)
+        s->avail_next->avail_prev = s;
+    th->avail[s->kind] = s;
+}
+
+static void avail_remove(shard_theap *th, shard_segment *s)
+{
+    if (!s->in_avail)
+        return;
+    s->in_avail = false;
+    if (s->avail_prev)
+        s->avail_prev->avail_next = s->avail_next;
+    else
+        th->avail[s->kind] = s->avail_next;
+    if (s->avail_next)
+        s->avail_next->avail_prev = s->avail_prev;
+}
+
+static void segments_push(shard_theap *th, shard_segment *s)
+{
+    s->theap = th;
+    s->prev = NULL;
+    s->next = th->segments;
+    if (s->next)
+        s->next->prev = s;
+    th->segments = s;
+}
+
+static void segments_remove(shard_theap *th, shard_segment *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        th->segments = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+}
+
+static void purge_page(nf_heap *h, shard_theap *th, shard_segment *s, shard_page *pg)
+{
+    size_t idx = (size_t)(pg - s->pages);
+    uint8_t *a = page_start(s, idx), *e = page_end(s, idx);
+    nf_pages_advise(h->ps, a, (size_t)(e - a), NF_ADVISE_DONTNEED);
+    pg->dirty = false;
+    th->dirty_pages--;
+    SHARD_INC(th->paths[SHARD_PATH_PURGE]);
+}
+
+void shard_purge(shard_theap *th, bool now)
+{
+    if (!th->dirty_pages)
+        return;
+    uint64_t t = shard_now_ns();
+    if (!now && t < th->purge_due)
+        return;
+    uint64_t due = UINT64_MAX;
+    for (shard_segment *s = th->segments; s && th->dirty_pages; s = s->next) {
+        uint64_t m = s->free_mask;
+        while (m) {
+            size_t i = (size_t)__builtin_ctzll(m);
+            m &= m - 1;
+            shard_page *pg = &s->pages[i];
+            if (!pg->dirty)
+                continue;
+            if (now || pg->stamp + SHARD_PURGE_DELAY_NS <= t)
+                purge_page(th->heap, th, s, pg);
+            else if (pg->stamp + SHARD_PURGE_DELAY_NS < due)
+                due = pg->stamp + SHARD_PURGE_DELAY_NS;
+        }
+    }
+    th->purge_due = due;
+}
+
+/* A new segment of this kind, or an empty one of ours made over. */
+static shard_segment *segment_for_kind(shard_theap *th, shard_kind kind)
+{
+    nf_heap *h = th->heap;
+    if (th->empty_segments && !shard_secure) {
+        for (shard_segment *s = th->segments; s; s = s->next) {
+            if (s->used_pages || s->kind == kind)
+                continue;
+            avail_remove(th, s);
+            for (size_t i = 0; i < s->npages; i++)
+                if (s->pages[i].dirty)
+                    purge_page(h, th, s, &s->pages[i]);
+            segment_init_kind(s, kind);
+            avail_push(th, s);
+            return s;
+        }
+    }
+    shard_segment *s = segment_map(h, SHARD_SEGMENT_SIZE, SHARD_SEGMENT_SIZE, th->paths);
+    if (!s)
+        return NULL;
+    s->in_avail = false;
+    segment_init_kind(s, kind);
+    segments_push(th, s);
+    avail_push(th, s);
+    th->empty_segments++;
+    segmap_set(s, SHARD_SEGMENT_SIZE, SHARD_SEGMAP_START);
+    return s;
+}
+
+shard_page *shard_segment_page_alloc(shard_theap *th, shard_kind kind)
+{
+    shard_segment *s = th->avail[kind];
+    if (!s && !(s = segment_for_kind(th, kind)))
+        return NULL;
+    size_t idx = (size_t)__builtin_ctzll(s->free_mask);
+    s->free_mask &= s->free_mask - 1;
+    if (s->used_pages++ == 0)
+        th->empty_segments--;
+    if (!s->free_mask)
+        avail_remove(th, s);
+    shard_page *pg = &s->pages[idx];
+    if (pg->dirty) {
+        pg->dirty = false;
+        th->dirty_pages--;
+    }
+    pg->area = page_start(s, idx);
+    pg->reserved = 0;
+    pg->bsize = (size_t)(page_end(s, idx) - pg->area);   /* the caller sets the block size */
+    return pg;
+}
+
+void shard_segment_page_free(shard_theap *th, shard_page *pg)
+{
+    shard_segment *s = shard_segment_of(pg);
+    size_t idx = (size_t)(pg - s->pages);
+    __atomic_store_n(&pg->theap, NULL, __ATOMIC_RELAXED);
+    pg->in_use = false;
+    __atomic_store_n(&pg->flags, 0, __ATOMIC_RELAXED);
+    pg->free = pg->local_free = NULL;
+    if (pg->capacity) {
+        uint8_t *a = page_start(s, idx);
+        shard_poison(a, (size_t)(page_end(s, idx) - a));
+        uint64_t t = shard_now_ns();
+        pg->dirty = true;
+        pg->stamp = t;
+        if (!th->dirty_pages || t + SHARD_PURGE_DELAY_NS < th->purge_due)
+            th->purge_due = t + SHARD_PURGE_DELAY_NS;
+        th->dirty_pages++;
+    }
+    pg->capacity = 0;
+    __atomic_fetch_sub(&th->heap->held, (uint64_t)pg->reserved * pg->bsize, __ATOMIC_RELAXED);
+    pg->reserved = 0;
+    s->free_mask |= (uint64_t)1 << idx;
+    avail_push(th, s);
+    if (--s->used_pages == 0 && ++th->empty_segments > SHARD_SEGMENT_CACHE) {
+        for (size_t i = 0; i < s->npages; i++)
+            if (s->pages[i].dirty) {
+                s->pages[i].dirty = false;
+                th->dirty_pages--;
+            }
+        avail_remove(th, s);
+        segments_remove(th, s);
+        th->empty_segments--;
+        shard_segment_release(th->heap, s, th->paths);
+    }
+}
+
+/* Give back every empty segment of th (trim, exit); returns how many. */
+int shard_trim_segments(shard_theap *th)
+{
+    int n = 0;
+    shard_segment *next;
+    for (shard_segment *s = th->segments; s; s = next) {
+        next = s->next;
+        if (s->used_pages)
+            continue;
+        for (size_t i = 0; i < s->npages; i++)
+            if (s->pages[i].dirty) {
+                s->pages[i].dirty = false;
+                th->dirty_pages--;
+            }
+        avail_remove(th, s);
+        segments_remove(th, s);
+        th->empty_segments--;
+        shard_segment_release(th->heap, s, th->paths);
+        n++;
+    }
+    return n;
+}
+
+/* ---- abandoning and reclaiming ---- */
+static void tf_set_state(shard_page *pg, uintptr_t state)
+{
+    uintptr_t old = __atomic_load_n(&pg->thread_free, __ATOMIC_RELAXED);
+    while (!__atomic_compare_exchange_n(&pg->thread_free, &old, (old & ~(uintptr_t)SHARD_TF_MASK) | state, 1,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        ;
+}
+
+/* The calling thread is done with th: its empty pages and segments go
+ * back, the rest goes to the heap's abandoned list. */
+void shard_abandon_all(shard_theap *th)
+{
+    nf_heap *h = th->heap;
+    shard_theap_collect(th, true);
+    shard_trim_segments(th);
+    shard_segment *s = th->segments;
+    while (s) {
+        shard_segment *next = s->next;
+        for (size_t i = 0; i < s->npages; i++) {
+            shard_page *pg = &s->pages[i];
+            if (!pg->in_use)
+                continue;
+            shard_page_flags_clear(pg, SHARD_PAGE_IN_FULL);
+            pg->next = pg->prev = NULL;
+            tf_set_state(pg, SHARD_TF_NORMAL);
+            __atomic_store_n(&pg->theap, NULL, __ATOMIC_RELAXED);
+        }
+        s->theap = NULL;
+        s->in_avail = false;
+        pthread_mutex_lock(&h->lock);
+        s->prev = NULL;
+        s->next = h->abandoned;
+        h->abandoned = s;
+        __atomic_fetch_add(&h->abandoned_count, 1, __ATOMIC_RELAXED);
+        pthread_mutex_unlock(&h->lock);
+        SHARD_INC(th->paths[SHARD_PATH_ABANDON]);
+        s = next;
+    }
+    th->segments = NULL;
+    for (int k = 0; k < SHARD_KINDS; k++)
+        th->avail[k] = NULL;
+    th->empty_segments = 0;
+    th->dirty_pages = 0;
+    for (size_t b = 0; b <= SHARD_NBINS; b++)
+        th->queues[b].first = th->queues[b].last = NULL;
+    for (size_t i = 0; i < SHARD_DIRECT_COUNT; i++)
+        th->pages_direct[i] = &shard_empty_page;
+    th->retired_bins = 0;
+}
+
+bool shard_reclaim(shard_theap *th)
+{
+    nf_heap *h = th->heap;
+    if (!__atomic_load_n(&h->abandoned_count, __ATOMIC_RELAXED))
+        return false;
+    shard_segment *got = NULL;
+    pthread_mutex_lock(&h->lock);
+    for (int n = 0; n < SHARD_RECLAIM_MAX && h->abandoned; n++) {
+        shard_segment *s = h->abandoned;
+        h->abandoned = s->next;
+        s->next = got;
+        got = s;
+        __atomic_fetch_sub(&h->abandoned_count, 1, __ATOMIC_RELAXED);
+    }
+    pthread_mutex_unlock(&h->lock);
+    if (!got)
+        return false;
+    while (got) {
+        shard_segment *s = got;
+        got = s->next;
+        segments_push(th, s);
+        s->in_avail = false;
+        if (s->free_mask)
+            avail_push(th, s);
+        SHARD_INC(th->paths[SHARD_PATH_RECLAIM]);
+        for (size_t i = 0; i < s->npages; i++) {
+            shard_page *pg = &s->pages[i];
+            if (!pg->in_use)
+                continue;
+            __atomic_store_n(&pg->theap, th, __ATOMIC_RELEASE);
+            shard_page_requeue(th, pg);
+        }
+    }
+    return true;
+}
+
+/* ---- huge blocks: a segment each ---- */
+void *shard_huge_alloc(nf_heap *h, shard_theap *th, size_t size, size_t align)
+{
+    if (align < SHARD_ALIGN)
+        align = SHARD_ALIGN;
+    size_t seg_align = align > SHARD_SEGMENT_SIZE ? align : SHARD_SEGMENT_SIZE;
+    size_t off = (SHARD_SEGMENT_HDR + align - 1) & ~(align - 1);
+    size_t guard = shard_secure ? SHARD_OS_PAGE : 0;
+    if (size > SIZE_MAX / 4 - off - guard - seg_align) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t total = (off + size + SHARD_OS_PAGE - 1) & ~(SHARD_OS_PAGE - 1);
+    total += guard;
+    shard_segment *s = segment_map(h, total, seg_align, th ? th->paths : NULL);
+    if (!s)
+        return NULL;
+    if (guard)
+        nf_pages_protect(h->ps, (uint8_t *)s + total - guard, guard, NF_PROT_NONE);
+    s->theap = NULL;
+    s->kind = SHARD_HUGE;
+    s->page_shift = 63;   /* every pointer of the block is page 0 */
+    s->npages = 1;
+    s->used_pages = 1;
+    s->free_mask = 0;
+    s->in_avail = false;
+    shard_page *pg = &s->pages[0];
+    memset(pg, 0, sizeof *pg);
+    pg->in_use = true;
+    pg->area = (uint8_t *)s + off;
+    pg->bsize = total - guard - off;
+    pg->used = pg->capacity = pg->reserved = 1;
+    pthread_mutex_lock(&h->lock);
+    s->prev = NULL;
+    s->next = h->huge;
+    if (h->huge)
+        h->huge->prev = s;
+    h->huge = s;
+    pthread_mutex_unlock(&h->lock);
+    segmap_set(s, total, SHARD_SEGMAP_START);
+    __atomic_fetch_add(&h->held, pg->bsize, __ATOMIC_RELAXED);
+    count(h, th ? th->paths : NULL, SHARD_PATH_HUGE);
+    return pg->area;
+}
+
+void shard_huge_free(nf_heap *h, shard_theap *th, shard_segment *s)
+{
+    pthread_mutex_lock(&h->lock);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        h->huge = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    pthread_mutex_unlock(&h->lock);
+    __atomic_fetch_sub(&h->held, s->pages[0].bsize, __ATOMIC_RELAXED);
+    count(h, th ? th->paths : NULL, SHARD_PATH_FREE_HUGE);
+    shard_segment_release(h, s, th ? th->paths : NULL);
+}

@@ -1,0 +1,81 @@
+/* shard_config.h: every constant of the shard allocator, with its meaning.
+ * The design is free-list sharding (Leijen, Zorn and de Moura, 2019, the
+ * mimalloc paper); the values are ours unless said otherwise. This is the
+ * only file with #if: the rest reads constants. */
+#ifndef NF_SHARD_CONFIG_H
+#define NF_SHARD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- geometry ---- */
+#define SHARD_SEGMENT_SHIFT 22                              /* a segment is 4 MiB ... */
+#define SHARD_SEGMENT_SIZE ((size_t)1 << SHARD_SEGMENT_SHIFT) /* ... aligned to 4 MiB: ptr & ~mask is its segment */
+#define SHARD_SMALL_PAGE_SHIFT 16                           /* small pages: 64 KiB, 64 per segment */
+#define SHARD_MEDIUM_PAGE_SHIFT 19                          /* medium pages: 512 KiB, 8 per segment */
+#define SHARD_MAX_PAGES 64                                  /* pages a segment can hold (small kind) */
+#define SHARD_OS_PAGE ((size_t)4096)                        /* unit of purging, guard pages, header rounding */
+#define SHARD_ALIGN ((size_t)16)                            /* every block and every result */
+
+/* ---- size classes (bins) ----
+ * Bins 1..8 are 16, 32, ... 128 bytes; above, four bins per doubling
+ * (160, 192, 224, 256, 320, ...), so a block wastes at most 25% and
+ * usually under 12.5%. Bin 0 is unused; SHARD_BIN_FULL is the queue of
+ * full pages. */
+#define SHARD_SMALL_MAX ((size_t)8192)                      /* blocks up to this live in small pages */
+#define SHARD_MEDIUM_MAX ((size_t)65536)                    /* up to this in medium pages */
+#define SHARD_LARGE_MAX ((size_t)1 << 20)                   /* up to this in a large page (one per segment); above: huge */
+#define SHARD_NBINS 61                                      /* bins 1..60; bin 60 is 1 MiB */
+#define SHARD_BIN_FULL SHARD_NBINS                          /* index of the full queue */
+#define SHARD_DIRECT_MAX ((size_t)1024)                     /* pages_direct serves sizes up to this ... */
+#define SHARD_DIRECT_COUNT (SHARD_DIRECT_MAX / 8 + 1)       /* ... indexed by (size + 7) / 8 */
+
+/* ---- pages ---- */
+#define SHARD_EXTEND_BYTES ((size_t)4096)                   /* a page's free list grows by about this much at a time (lazy: untouched memory stays unfaulted) */
+#define SHARD_RETIRE_GENERIC 16                             /* an empty page, the only one of its bin, waits this many generic calls before going back to its segment */
+
+/* ---- the heartbeat (generic malloc path) ---- */
+#define SHARD_FULL_SCAN_INTERVAL 16384u                     /* every this many generic calls, full pages with thread frees are looked for even without a notice (power of two) */
+#define SHARD_RECLAIM_MAX 4                                 /* abandoned segments reclaimed per attempt */
+
+/* ---- giving memory back ---- */
+#define SHARD_PURGE_DELAY_NS ((uint64_t)10 * 1000 * 1000)   /* a free page is purged (MADV_DONTNEED) 10 ms after it was left */
+#define SHARD_SEGMENT_CACHE 2                               /* empty segments a thread keeps (purged) before unmapping */
+
+/* ---- statistics ---- */
+#define SHARD_LIVE_FLUSH ((int64_t)64 * 1024)               /* a thread folds its live-byte delta into the heap past this (peak_live is exact to this much per thread) */
+#define SHARD_TLS_SLOTS 8                                   /* heaps a thread can have thread heaps in at once */
+#define SHARD_THEAP_CHUNK ((size_t)64 * 1024)               /* thread heaps are mapped this many bytes at a time, and recycled, never unmapped before destroy */
+
+/* ---- secure mode ----
+ * On: free lists are encoded against a per-page key, each page ends in a
+ * PROT_NONE guard page, and every free goes through the checked path
+ * (block boundary, double free by a scan of the page's lists). Off: only
+ * the checks that cost nothing (foreign pointers through the segment map,
+ * misalignment, an immediate double free, cycles found by collect). */
+#ifndef NF_SHARD_SECURE
+#define NF_SHARD_SECURE 0
+#endif
+static const bool shard_secure = NF_SHARD_SECURE;
+
+/* ---- the segment map: one byte per 4 MiB of the user address space ---- */
+#define SHARD_ADDR_BITS 47
+#define SHARD_SEGMAP_BYTES ((size_t)1 << (SHARD_ADDR_BITS - SHARD_SEGMENT_SHIFT))
+
+/* ---- AddressSanitizer: poison what the allocator holds ----
+ * The allocator's own files are built without instrumentation (meson adds
+ * -fno-sanitize=address -DNF_SHARD_ASAN=1) so that it may touch what it
+ * poisons; code that calls it stays instrumented. */
+#if defined(__SANITIZE_ADDRESS__) || defined(NF_SHARD_ASAN)
+#include <sanitizer/asan_interface.h>
+#define SHARD_ASAN 1
+static inline void shard_poison(const void *p, size_t n) { __asan_poison_memory_region(p, n); }
+static inline void shard_unpoison(const void *p, size_t n) { __asan_unpoison_memory_region(p, n); }
+#else
+#define SHARD_ASAN 0
+static inline void shard_poison(const void *p, size_t n) { (void)p; (void)n; }
+static inline void shard_unpoison(const void *p, size_t n) { (void)p; (void)n; }
+#endif
+
+#endif /* NF_SHARD_CONFIG_H */
