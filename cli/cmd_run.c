@@ -38,6 +38,8 @@ static int nrows;
 /* Where a counter comes from, by the naming rules of benches/METHOD.md. */
 static const char *source_of(const char *counter)
 {
+    if (!strncmp(counter, "model_", 6))
+        return "model";
     if (strstr(counter, "perf_"))
         return "perf";
     if (strstr(counter, "faults"))
@@ -97,7 +99,8 @@ static void print_summary(const char *json)
                rows[i].is_median ? "*" : " ", rows[i].figures);
     printf("\n* median over repetitions. Sources: timing = clock time measured here;\n"
            "rusage = the kernel's getrusage counts; perf = the kernel's perf software\n"
-           "events; proc = /proc/self (statm, smaps_rollup). Times are per iteration.\n");
+           "events; proc = /proc/self (statm, smaps_rollup); model = notfree's kernel\n"
+           "model (kernels/). Times are per iteration.\n");
 }
 
 static int mkdir_p(const char *dir)
