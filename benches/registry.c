@@ -21,4 +21,5 @@ void nf_register_all_benches(void)
     nf_register_rss_benches();
     nf_register_model_benches();
     nf_register_tlb_benches();
+    nf_register_alloc_benches();
 }

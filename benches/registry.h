@@ -10,6 +10,7 @@ void nf_register_fork_benches(void);   /* fork.c */
 void nf_register_rss_benches(void);    /* rss.c */
 void nf_register_model_benches(void);  /* model.c */
 void nf_register_tlb_benches(void);    /* tlb.c */
+void nf_register_alloc_benches(void);  /* alloc.c */
 
 /* Sizes: the default run keeps to small sizes; --full (notfree run --full,
  * or NOTFREE_FULL=1 in the environment) adds the large ones. */

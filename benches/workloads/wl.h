@@ -1,0 +1,119 @@
+/* wl.h: what a workload file sees (benches/workloads/<name>.c). The runner
+ * (runner.c) owns the threads, the rounds and the counting; a workload is a
+ * table of per-thread callbacks.
+ *
+ * Adding a workload: one file defining `const nf_workload nf_wl_<name>` and
+ * one line in runner.c's list.
+ */
+#ifndef NF_BENCHES_WORKLOADS_WL_H
+#define NF_BENCHES_WORKLOADS_WL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "notfree/workload.h"
+
+/* One worker thread. Counters are the thread's own (summed at finish);
+ * padded so two threads never share a line. */
+typedef struct nf_wl_thread {
+    unsigned index;
+    const nf_workload_params *params;
+    const nf_mem_api *mem;
+    uint64_t rng;
+    uint64_t ops, checksum, corrupt, failed;
+    uint64_t next_id;        /* ids of this thread's blocks: index << 48 | n */
+    void *state;             /* the workload's, from calloc */
+    char pad[64];
+} nf_wl_thread;
+
+struct nf_workload {
+    const char *name;
+    const char *description;
+    /* Set up t->state (untimed, not counted); false on failure. */
+    bool (*init)(nf_wl_thread *t);
+    /* About ops operations; returns the number performed. */
+    uint64_t (*step)(nf_wl_thread *t, uint64_t ops);
+    /* Between rounds, every thread stopped (may be NULL). */
+    void (*between)(nf_wl_thread *threads, unsigned n);
+    /* Free every block left (not counted) and t->state. */
+    void (*fini)(nf_wl_thread *t);
+};
+
+/* ---- helpers for workload files ---- */
+static inline uint64_t nf_wl_mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static inline uint64_t nf_wl_rand(nf_wl_thread *t)
+{
+    t->rng += 0x9e3779b97f4a7c15ULL;   /* splitmix64 */
+    return nf_wl_mix(t->rng);
+}
+
+/* A block with its size and id, as kept in slots. */
+typedef struct nf_wl_block {
+    void *p;
+    uint32_t size;
+    uint64_t id;
+} nf_wl_block;
+
+static inline void nf_wl_tag(void *p, size_t n, uint64_t tag)
+{
+    unsigned char *b = p;
+    memcpy(b, &tag, 8);
+    if (n >= 16)
+        memcpy(b + n - 8, &tag, 8);
+    for (size_t i = 4096; i + 8 < n; i += 4096)
+        b[i] = (unsigned char)tag;
+}
+
+static inline bool nf_wl_tag_ok(const void *p, size_t n, uint64_t tag)
+{
+    const unsigned char *b = p;
+    uint64_t x, y = tag;
+    memcpy(&x, b, 8);
+    if (n >= 16)
+        memcpy(&y, b + n - 8, 8);
+    bool ok = x == tag && y == tag;
+    for (size_t i = 4096; ok && i + 8 < n; i += 4096)
+        ok = b[i] == (unsigned char)tag;
+    return ok;
+}
+
+/* malloc n (>= 8) bytes into b, tagged; counts one op. */
+static inline void nf_wl_alloc(nf_wl_thread *t, nf_wl_block *b, size_t n)
+{
+    b->p = t->mem->malloc(t->mem->ctx, n);
+    b->size = (uint32_t)n;
+    b->id = ++t->next_id;
+    t->ops++;
+    if (!b->p) {
+        t->failed++;
+        return;
+    }
+    nf_wl_tag(b->p, n, nf_wl_mix(b->id));
+}
+
+/* Check and free b; counts one op when counted. */
+static inline void nf_wl_release(nf_wl_thread *t, nf_wl_block *b, bool counted)
+{
+    if (!b->p)
+        return;
+    uint64_t tag = nf_wl_mix(b->id);
+    if (nf_wl_tag_ok(b->p, b->size, tag))
+        t->checksum += tag;
+    else
+        t->corrupt++;
+    t->mem->free(t->mem->ctx, b->p);
+    b->p = NULL;
+    t->ops += counted;
+}
+
+#endif

@@ -1,0 +1,99 @@
+/* notfree/workload.h: the allocation workloads that benches and the
+ * comparison share (issue 6's names).
+ *
+ * Glossary
+ *   mem api   a malloc/free pair with a context (nf_mem_api): the process's
+ *             own malloc (nf_mem_libc) or a heap of an nf_allocator
+ *             (nf_mem_heap).
+ *   run       one workload on T worker threads of its own, started once and
+ *             driven in rounds: each round every thread performs its share
+ *             of operations, then all stop (a barrier) before the next.
+ *   op        one malloc or one free call. Setup (filling larson's slots)
+ *             and the final cleanup are not counted.
+ *   checksum  every block carries a tag derived from its id (first and last
+ *             8 bytes, one byte per 4 KiB); the tag is checked before the
+ *             block is freed and summed into the checksum, so a run is
+ *             deterministic for a seed and a damaged block is counted.
+ *
+ * Workloads
+ *   small-churn   fixed-size malloc then free in batches of 64 (16, 64 and
+ *                 256 B in turn, or params.size)
+ *   random-mix    slots filled and emptied at random, sizes 8 B to 64 KiB
+ *                 with a heavy tail, random lifetimes
+ *   larson-like   every thread replaces random blocks (8 to 1000 B) in its
+ *                 slots; after each round each thread's slots go to the
+ *                 next thread, which frees what another allocated
+ */
+#ifndef NOTFREE_WORKLOAD_H
+#define NOTFREE_WORKLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "notfree/alloc.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nf_mem_api {
+    void *(*malloc)(void *ctx, size_t size);
+    void (*free)(void *ctx, void *p);
+    void *ctx;
+} nf_mem_api;
+
+/* The process's own malloc and free (ours when a drop-in is preloaded). */
+extern const nf_mem_api nf_mem_libc;
+
+/* A heap of an allocator; *storage keeps a and h and must outlive the api. */
+typedef struct nf_mem_heap_ctx { const nf_allocator *a; nf_heap *h; } nf_mem_heap_ctx;
+nf_mem_api nf_mem_heap(nf_mem_heap_ctx *storage, const nf_allocator *a, nf_heap *h);
+
+typedef struct nf_workload nf_workload;   /* defined by the workload files */
+typedef struct nf_workload_run nf_workload_run;
+
+typedef struct nf_workload_params {
+    unsigned threads;   /* worker threads, >= 1 */
+    uint64_t seed;      /* 0 means 1; each thread seeds its PRNG from it and its index */
+    size_t size;        /* small-churn's block size; 0 cycles 16, 64, 256 */
+    unsigned slots;     /* blocks a thread keeps (random-mix, larson-like); 0: the default */
+    int pin;            /* nonzero: worker i runs on online CPU i mod count (threads
+                           otherwise inherit the caller's affinity, which a pinned
+                           bench thread narrows to one CPU) */
+} nf_workload_params;
+
+typedef struct nf_workload_result {
+    uint64_t ops;       /* malloc + free calls counted, all threads */
+    uint64_t checksum;  /* sum of the tags of every block checked */
+    uint64_t corrupt;   /* blocks whose tag was damaged */
+    uint64_t failed;    /* mallocs that returned NULL */
+} nf_workload_result;
+
+/* ---- the registry ---- */
+size_t nf_workload_count(void);
+const nf_workload *nf_workload_at(size_t i);
+const nf_workload *nf_workload_find(const char *name);
+const char *nf_workload_name(const nf_workload *w);
+const char *nf_workload_description(const nf_workload *w);
+
+/* ---- running ---- */
+/* Start the worker threads and set up (untimed); NULL with errno. The
+ * runner's own bookkeeping uses the process's malloc, never m. */
+nf_workload_run *nf_workload_start(const nf_workload *w, const nf_workload_params *p,
+                                   const nf_mem_api *m);
+/* One round: every thread performs about ops_per_thread operations (whole
+ * batches); returns the operations performed by all threads. */
+uint64_t nf_workload_round(nf_workload_run *r, uint64_t ops_per_thread);
+/* Free every block left, join the threads, fill *out (may be NULL);
+ * returns 0, or -1 when a block was damaged or a malloc failed. */
+int nf_workload_finish(nf_workload_run *r, nf_workload_result *out);
+/* start, rounds of at most round_ops per thread until ops_per_thread, and
+ * finish. */
+int nf_workload_run_ops(const nf_workload *w, const nf_workload_params *p, const nf_mem_api *m,
+                        uint64_t ops_per_thread, uint64_t round_ops, nf_workload_result *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NOTFREE_WORKLOAD_H */
