@@ -9,7 +9,13 @@
  * 0 (never used), p (live) or p | 1 (p was freed: a tombstone); dused
  * counts non-zero slots and stays at most dcap / 2; a live p comes before
  * any tombstone p | 1 on its probe sequence (inserts take the first
- * tombstone they meet). */
+ * tombstone they meet).
+ *
+ * Freed maps up to SLAB_DIRECT_CACHE_MAX are kept (SLAB_DIRECT_CACHE of
+ * them, SLAB_DIRECT_CACHE_BYTES in all) and reused for a request that
+ * fits in at least half of one, so that a program churning blocks just
+ * above the largest class does not pay a map, an unmap and fresh faults
+ * each time; trim unmaps them. */
 #include <errno.h>
 #include <string.h>
 
@@ -86,7 +92,42 @@ static bool insert_locked(slab_heap *h, uintptr_t p)
     }
 }
 
-void *slab_direct_map(slab_heap *h, size_t n, size_t align)
+/* A freed mapping of len in [need, 2 need) from the cache, best fit;
+ * direct_lock held. */
+static bool cache_take_locked(slab_heap *h, size_t need, uintptr_t *base, size_t *len)
+{
+    int best = -1;
+    for (int i = 0; i < SLAB_DIRECT_CACHE; i++) {
+        size_t l = h->dcache[i].len;
+        if (l >= need && l / 2 < need && (best < 0 || l < h->dcache[best].len))
+            best = i;
+    }
+    if (best < 0)
+        return false;
+    *base = h->dcache[best].base;
+    *len = h->dcache[best].len;
+    h->dcache[best].len = 0;
+    h->dcache_bytes -= *len;
+    return true;
+}
+
+/* Keep a freed mapping for reuse; false: the cache has no room for it. */
+static bool cache_put_locked(slab_heap *h, uintptr_t base, size_t len)
+{
+    if (len > SLAB_DIRECT_CACHE_MAX || h->dcache_bytes + len > SLAB_DIRECT_CACHE_BYTES)
+        return false;
+    for (int i = 0; i < SLAB_DIRECT_CACHE; i++) {
+        if (h->dcache[i].len == 0) {
+            h->dcache[i].base = base;
+            h->dcache[i].len = len;
+            h->dcache_bytes += len;
+            return true;
+        }
+    }
+    return false;
+}
+
+void *slab_direct_map(slab_heap *h, size_t n, size_t align, bool *fresh)
 {
     if (align < 16)
         align = 16;
@@ -96,26 +137,55 @@ void *slab_direct_map(slab_heap *h, size_t n, size_t align)
         return NULL;
     }
     size_t len = (n + extra + h->page - 1) & ~(h->page - 1);
-    char *base = nf_pages_map(h->ps, len, 0);
-    if (!base)
-        return NULL;
-    uintptr_t p = ((uintptr_t)base + SLAB_DIRECT_HDR + align - 1) & ~(uintptr_t)(align - 1);
+    uintptr_t base = 0;
+    pthread_mutex_lock(&h->direct_lock);
+    *fresh = !cache_take_locked(h, len, &base, &len);
+    pthread_mutex_unlock(&h->direct_lock);
+    if (*fresh) {
+        void *m = nf_pages_map(h->ps, len, 0);
+        if (!m)
+            return NULL;
+        base = (uintptr_t)m;
+        slab_mapped_add(h, (int64_t)len);
+    } else {
+        __atomic_fetch_add(&h->retired_paths[SLAB_PATH_DIRECT_REUSE], 1, __ATOMIC_RELAXED);
+        slab_unpoison((void *)base, len);
+    }
+    uintptr_t p = (base + SLAB_DIRECT_HDR + align - 1) & ~(uintptr_t)(align - 1);
     direct_hdr *hd = (direct_hdr *)(p - SLAB_DIRECT_HDR);
     hd->check = h->secret ^ p ^ len;
-    hd->base = (uintptr_t)base;
+    hd->base = base;
     hd->len = len;
     pthread_mutex_lock(&h->direct_lock);
     bool ok = insert_locked(h, p);
     pthread_mutex_unlock(&h->direct_lock);
     if (!ok) {
-        nf_pages_unmap(h->ps, base, len);
+        nf_pages_unmap(h->ps, (void *)base, len);
+        slab_mapped_add(h, -(int64_t)len);
         errno = ENOMEM;
         return NULL;
     }
-    slab_mapped_add(h, (int64_t)len);
     __atomic_fetch_add(&h->held, len, __ATOMIC_RELAXED);
-    slab_poison(base, p - (uintptr_t)base);
+    slab_poison((void *)base, p - base);
     return (void *)p;
+}
+
+int slab_direct_trim(slab_heap *h)
+{
+    int released = 0;
+    pthread_mutex_lock(&h->direct_lock);
+    for (int i = 0; i < SLAB_DIRECT_CACHE; i++) {
+        if (h->dcache[i].len) {
+            slab_unpoison((void *)h->dcache[i].base, h->dcache[i].len);
+            nf_pages_unmap(h->ps, (void *)h->dcache[i].base, h->dcache[i].len);
+            slab_mapped_add(h, -(int64_t)h->dcache[i].len);
+            h->dcache[i].len = 0;
+            released = 1;
+        }
+    }
+    h->dcache_bytes = 0;
+    pthread_mutex_unlock(&h->direct_lock);
+    return released;
 }
 
 static const direct_hdr *checked_hdr(slab_heap *h, uintptr_t p)
@@ -144,13 +214,18 @@ size_t slab_direct_free(slab_heap *h, void *ptr)
     const direct_hdr *hd = checked_hdr(h, p);
     h->dtab[i] = p | 1;
     h->dlive--;
-    pthread_mutex_unlock(&h->direct_lock);
     uintptr_t base = hd->base;
     size_t len = hd->len;
-    slab_unpoison((void *)base, len);
-    nf_pages_unmap(h->ps, (void *)base, len);
-    slab_mapped_add(h, -(int64_t)len);
+    bool kept = cache_put_locked(h, base, len);
+    pthread_mutex_unlock(&h->direct_lock);
     __atomic_fetch_sub(&h->held, len, __ATOMIC_RELAXED);
+    if (kept) {
+        slab_poison((void *)base, len);
+    } else {
+        slab_unpoison((void *)base, len);
+        nf_pages_unmap(h->ps, (void *)base, len);
+        slab_mapped_add(h, -(int64_t)len);
+    }
     return base + len - p;
 }
 
@@ -177,6 +252,7 @@ void slab_direct_destroy(slab_heap *h)
             nf_pages_unmap(h->ps, (void *)hd->base, hd->len);
         }
     }
+    slab_direct_trim(h);
     if (h->dtab)
         nf_pages_unmap(h->ps, h->dtab, h->dcap * sizeof *h->dtab);
     h->dtab = NULL;

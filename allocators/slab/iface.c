@@ -16,7 +16,7 @@
 const char *const slab_path_names[SLAB_PATH_COUNT] = {
     "magazine", "depot", "slab", "new_slab", "direct",
     "free_magazine", "free_depot", "free_slab", "free_direct",
-    "slab_release", "region_unmap", "depot_flush", "trim",
+    "slab_release", "region_unmap", "depot_flush", "trim", "direct_reuse",
 };
 
 _Static_assert(SLAB_PATH_COUNT <= NF_ALLOC_MAX_PATHS, "paths fit the interface");
@@ -161,16 +161,20 @@ static inline void *class_alloc(slab_heap *h, unsigned cls)
     return p;
 }
 
-static __attribute__((noinline)) void *direct_alloc(slab_heap *h, size_t n, size_t align)
+static __attribute__((noinline)) void *direct_alloc(slab_heap *h, size_t n, size_t align, bool zero)
 {
-    void *p = slab_direct_map(h, n, align);
+    bool fresh;
+    void *p = slab_direct_map(h, n, align, &fresh);
     if (!p) {
         errno = ENOMEM;
         return NULL;
     }
     slab_tcache *tc = slab_tcache_fast(h);
     slab_count(h, tc, SLAB_PATH_DIRECT);
-    slab_live_add(h, tc, (int64_t)slab_direct_usable(h, p));
+    size_t usable = slab_direct_usable(h, p);
+    slab_live_add(h, tc, (int64_t)usable);
+    if (zero && !fresh)
+        memset(p, 0, n);
     return p;
 }
 
@@ -178,7 +182,7 @@ static void *slab_malloc(nf_heap *h, size_t n)
 {
     if (__builtin_expect(n <= SLAB_MAX_SIZE, 1))
         return class_alloc(h, slab_class_of(n));
-    return direct_alloc(h, n, 16);
+    return direct_alloc(h, n, 16, false);
 }
 
 static __attribute__((noinline)) void free_direct(slab_heap *h, void *p)
@@ -232,7 +236,7 @@ static void *slab_calloc(nf_heap *h, size_t n, size_t size)
         return NULL;
     }
     if (total > SLAB_MAX_SIZE)
-        return direct_alloc(h, total, 16);   /* fresh zero pages */
+        return direct_alloc(h, total, 16, true);
     void *p = class_alloc(h, slab_class_of(total));
     if (p)
         memset(p, 0, total);
@@ -255,7 +259,7 @@ static void *slab_memalign(nf_heap *h, size_t align, size_t n)
         size_t p2 = (size_t)1 << (64 - __builtin_clzll(need - 1));
         return class_alloc(h, slab_class_of(p2));
     }
-    return direct_alloc(h, n, align);
+    return direct_alloc(h, n, align, false);
 }
 
 /* The usable size of a block of h; aborts on a pointer not ours. */
@@ -315,6 +319,7 @@ static int slab_trim(nf_heap *h, size_t pad)
         pthread_mutex_unlock(&h->cls[c].lock);
     }
     released |= slab_regions_release(h, true);
+    released |= slab_direct_trim(h);
     if (released)
         slab_count(h, NULL, SLAB_PATH_TRIM);
     return released;

@@ -150,6 +150,7 @@ typedef enum slab_path {
     SLAB_PATH_REGION_UNMAP,                      /* a wholly empty region unmapped */
     SLAB_PATH_DEPOT_FLUSH,                       /* a full magazine emptied into slabs */
     SLAB_PATH_TRIM,                              /* trim gave something back */
+    SLAB_PATH_DIRECT_REUSE,                      /* a direct map served from the freed-map cache */
     SLAB_PATH_COUNT
 } slab_path;
 extern const char *const slab_path_names[SLAB_PATH_COUNT];
@@ -203,6 +204,8 @@ struct nf_heap {
      * 0 empty, p|1 a freed pointer (a tombstone that remembers it) */
     uintptr_t *dtab;
     size_t dcap, dlive, dused;
+    struct { uintptr_t base; size_t len; } dcache[SLAB_DIRECT_CACHE];   /* freed maps, len 0: none */
+    size_t dcache_bytes;
     /* statistics, atomics */
     uint64_t mapped, peak_mapped, held;
     int64_t live, peak_live;
@@ -248,7 +251,8 @@ void slab_slot_forget(slab_heap *h);
 void slab_count(slab_heap *h, slab_tcache *tc, slab_path p);
 void slab_live_add(slab_heap *h, slab_tcache *tc, int64_t delta);
 /* direct.c */
-void *slab_direct_map(slab_heap *h, size_t n, size_t align);
+void *slab_direct_map(slab_heap *h, size_t n, size_t align, bool *fresh);   /* fresh: zero pages */
+int slab_direct_trim(slab_heap *h);                    /* unmap the freed-map cache; 1 if any */
 size_t slab_direct_free(slab_heap *h, void *p);        /* its usable bytes; 0: not a live direct map of h */
 size_t slab_direct_usable(slab_heap *h, const void *p); /* aborts when not a live direct map */
 void slab_direct_destroy(slab_heap *h);

@@ -66,6 +66,9 @@
 /* ---- direct mapping ---- */
 #define SLAB_DIRECT_HDR ((size_t)32)      /* check words before a direct map's user pointer */
 #define SLAB_DIRECT_TABLE_MIN 1024        /* initial slots of the table of live direct maps */
+#define SLAB_DIRECT_CACHE 8               /* freed direct maps kept for reuse (no syscall, no fault) */
+#define SLAB_DIRECT_CACHE_MAX ((size_t)1 << 20)     /* only mappings up to this length are kept */
+#define SLAB_DIRECT_CACHE_BYTES ((size_t)4 << 20)   /* bytes the cache holds at most */
 
 /* ---- statistics ---- */
 #define SLAB_LIVE_FLUSH ((int64_t)64 * 1024)  /* a thread folds its live-byte delta into the heap's past this */
