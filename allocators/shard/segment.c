@@ -253,6 +253,8 @@ shard_page *shard_segment_page_alloc(shard_theap *th, shard_kind kind)
     return pg;
 }
 
+static void segment_unuse(shard_theap *th, shard_segment *s);
+
 void shard_segment_page_free(shard_theap *th, shard_page *pg)
 {
     shard_segment *s = shard_segment_of(pg);
@@ -276,6 +278,13 @@ void shard_segment_page_free(shard_theap *th, shard_page *pg)
     pg->reserved = 0;
     s->free_mask |= (uint64_t)1 << idx;
     avail_push(th, s);
+    segment_unuse(th, s);
+}
+
+/* One page fewer in use; an empty segment is kept (up to the cache) or
+ * unmapped. */
+static void segment_unuse(shard_theap *th, shard_segment *s)
+{
     if (--s->used_pages == 0 && ++th->empty_segments > SHARD_SEGMENT_CACHE) {
         for (size_t i = 0; i < s->npages; i++)
             if (s->pages[i].dirty) {
@@ -388,6 +397,7 @@ bool shard_reclaim(shard_theap *th)
         if (s->free_mask)
             avail_push(th, s);
         SHARD_INC(th->paths[SHARD_PATH_RECLAIM]);
+        s->used_pages++;   /* pinned: freeing its pages must not unmap it under us */
         for (size_t i = 0; i < s->npages; i++) {
             shard_page *pg = &s->pages[i];
             if (!pg->in_use)
@@ -395,6 +405,7 @@ bool shard_reclaim(shard_theap *th)
             __atomic_store_n(&pg->theap, th, __ATOMIC_RELEASE);
             shard_page_requeue(th, pg);
         }
+        segment_unuse(th, s);
     }
     return true;
 }
