@@ -18,5 +18,7 @@ int nf_cmd_run(int argc, char **argv);
 void nf_cmd_run_help(FILE *f);
 int nf_cmd_model(int argc, char **argv);
 void nf_cmd_model_help(FILE *f);
+int nf_cmd_alloc(int argc, char **argv);
+void nf_cmd_alloc_help(FILE *f);
 
 #endif

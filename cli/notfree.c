@@ -12,6 +12,8 @@ static const nf_command commands[] = {
      nf_cmd_run, nf_cmd_run_help},
     {"model", "run an address pattern through the kernel model (TLB presets, faults, swap)",
      nf_cmd_model, nf_cmd_model_help},
+    {"alloc", "the registered allocators, what they identify as, their drop-ins (--list)",
+     nf_cmd_alloc, nf_cmd_alloc_help},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
