@@ -1,0 +1,347 @@
+/* test_slab.c: what only slab promises:
+ *   paths     a workload made for each path, then each path counter > 0
+ *   depot     threads trade magazines through the depot: one thread
+ *             allocates, another frees (cross-thread), the first takes the
+ *             full magazines back
+ *   release   freeing everything gives empty slabs back (advise rises) and
+ *             trim unmaps empty regions (unmap rises, mapped falls)
+ *   corrupt   a freed object's encoded next pointer overwritten: the next
+ *             allocation from its slab aborts instead of handing out a wild
+ *             pointer (skipped under ASan: the write itself is reported)
+ *   misuse    double free (in a magazine, in a slab, a direct map) and
+ *             foreign pointers abort with "notfree-slab: ..." (in a child:
+ *             checks SIGABRT and the message read through a pipe)
+ *   asan      (built with AddressSanitizer only, else skipped) a use after
+ *             free and an overflow inside a slab heap are reported by ASan
+ * Usage: test_slab paths|depot|release|corrupt|misuse|asan */
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "notfree/alloc.h"
+
+static const nf_allocator *A = &nf_allocator_slab;
+
+static nf_alloc_stats stats(nf_heap *h)
+{
+    nf_alloc_stats s;
+    CHECK(A->stats(h, &s) == 0);
+    return s;
+}
+
+static int64_t path(nf_heap *h, const char *name)
+{
+    nf_alloc_stats s = stats(h);
+    int64_t v = nf_alloc_stats_path(&s, name);
+    CHECKF(v >= 0, "no path %s", name);
+    return v;
+}
+
+/* ---- paths ---- */
+static void *exit_then_free(void *arg)
+{
+    void **a = arg;
+    nf_heap *h = a[0];
+    void *p = A->malloc(h, 100);
+    A->thread_exit(h);          /* no cache from here on: straight to slabs */
+    A->free(h, p);
+    A->free(h, A->malloc(h, 100));
+    return NULL;
+}
+
+static void test_paths(void)
+{
+    nf_heap *h = A->create(NULL);
+    CHECK(h);
+    enum { N = 5000 };
+    static void *p[N];
+    for (int i = 0; i < N; i++)      /* new slabs, then refills from partial slabs */
+        CHECK((p[i] = A->malloc(h, 64)) != NULL);
+    for (int i = 0; i < N; i++)      /* magazines fill, trade with the depot, overflow it */
+        A->free(h, p[i]);
+    for (int i = 0; i < N; i++)      /* magazine pops, full ones from the depot */
+        CHECK((p[i] = A->malloc(h, 64)) != NULL);
+    for (int i = 0; i < N; i++)
+        A->free(h, p[i]);
+    void *big = A->malloc(h, 100000);   /* direct */
+    CHECK(big);
+    A->free(h, big);
+    big = A->malloc(h, 90000);          /* the freed map again */
+    CHECK(big);
+    A->free(h, big);
+    void *arg[1] = { h };
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, exit_then_free, arg) == 0);
+    pthread_join(t, NULL);
+    CHECK(A->trim(h, 0) == 1);          /* depot flush, slab release, region unmap */
+    nf_alloc_stats s = stats(h);
+    for (unsigned i = 0; i < s.npaths; i++) {
+        printf("  %-14s %llu\n", s.paths[i].name, (unsigned long long)s.paths[i].count);
+        CHECKF(s.paths[i].count > 0, "path %s never taken", s.paths[i].name);
+    }
+    CHECK(s.mallocs == s.frees && s.live_bytes == 0);
+    A->destroy(h);
+}
+
+/* ---- depot: a producer and a consumer ---- */
+enum { ROUNDS = 50, BATCH = 2000 };
+static void *handoff[BATCH];
+static pthread_barrier_t bar;
+static nf_heap *DH;
+
+static void *consumer(void *arg)
+{
+    (void)arg;
+    for (int r = 0; r < ROUNDS; r++) {
+        pthread_barrier_wait(&bar);      /* the producer filled handoff */
+        for (int i = 0; i < BATCH; i++) {
+            unsigned char *q = handoff[i];
+            CHECKF(q[0] == (unsigned char)i && q[47] == (unsigned char)r, "block %d corrupted", i);
+            A->free(DH, q);
+        }
+        pthread_barrier_wait(&bar);
+    }
+    A->thread_exit(DH);                  /* its magazines to the depot */
+    return NULL;
+}
+
+static void test_depot(void)
+{
+    DH = A->create(NULL);
+    CHECK(DH);
+    pthread_barrier_init(&bar, NULL, 2);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, consumer, NULL) == 0);
+    for (int r = 0; r < ROUNDS; r++) {
+        for (int i = 0; i < BATCH; i++) {
+            unsigned char *q = A->malloc(DH, 48);
+            CHECK(q);
+            q[0] = (unsigned char)i;
+            q[47] = (unsigned char)r;
+            handoff[i] = q;
+        }
+        pthread_barrier_wait(&bar);
+        pthread_barrier_wait(&bar);
+    }
+    pthread_join(t, NULL);
+    int64_t depot = path(DH, "depot"), free_depot = path(DH, "free_depot");
+    printf("  depot %lld free_depot %lld slab %lld new_slab %lld\n", (long long)depot,
+           (long long)free_depot, (long long)path(DH, "slab"), (long long)path(DH, "new_slab"));
+    CHECKF(depot > 0 && free_depot > 0, "no trade through the depot");
+    nf_alloc_stats s = stats(DH);
+    CHECK(s.mallocs == (uint64_t)ROUNDS * BATCH && s.frees == s.mallocs && s.live_bytes == 0);
+    /* the producer lives on the consumer's freed objects: few new slabs */
+    CHECKF(path(DH, "new_slab") * 1000 < ROUNDS * BATCH, "new slabs %lld", (long long)path(DH, "new_slab"));
+    pthread_barrier_destroy(&bar);
+    A->destroy(DH);
+}
+
+/* ---- release ---- */
+static void test_release(void)
+{
+    nf_heap *h = A->create(NULL);
+    CHECK(h);
+    enum { N = 40000 };
+    static void *p[N];
+    for (int i = 0; i < N; i++)
+        CHECK((p[i] = A->malloc(h, 200 + (size_t)(i % 4) * 700)) != NULL);   /* 4 classes, ~30 MB */
+    nf_alloc_stats before = stats(h);
+    for (int i = 0; i < N; i++)
+        A->free(h, p[i]);
+    nf_alloc_stats mid = stats(h);
+    printf("  advise %llu -> %llu, held %llu -> %llu\n",
+           (unsigned long long)before.page_calls[NF_PAGE_ADVISE], (unsigned long long)mid.page_calls[NF_PAGE_ADVISE],
+           (unsigned long long)before.held_bytes, (unsigned long long)mid.held_bytes);
+    CHECKF(mid.page_calls[NF_PAGE_ADVISE] > before.page_calls[NF_PAGE_ADVISE], "no empty slab dropped");
+    CHECK(mid.held_bytes < before.held_bytes / 2);
+    CHECK(path(h, "slab_release") > 0 && path(h, "depot_flush") > 0);
+    CHECK(A->trim(h, 0) == 1);
+    nf_alloc_stats after = stats(h);
+    printf("  unmap %llu -> %llu, mapped %llu -> %llu\n",
+           (unsigned long long)mid.page_calls[NF_PAGE_UNMAP], (unsigned long long)after.page_calls[NF_PAGE_UNMAP],
+           (unsigned long long)before.mapped_bytes, (unsigned long long)after.mapped_bytes);
+    CHECK(after.page_calls[NF_PAGE_UNMAP] > mid.page_calls[NF_PAGE_UNMAP]);
+    CHECK(after.mapped_bytes < before.mapped_bytes / 4 && after.held_bytes == 0);
+    CHECK(path(h, "region_unmap") > 0);
+    A->destroy(h);
+}
+
+/* ---- misuse: run the body in a child, read its stderr ---- */
+typedef void (*misuse_fn)(nf_heap *h);
+
+static void expect_abort(const char *what, misuse_fn fn, const char *message)
+{
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        dup2(fds[1], 2);
+        nf_heap *h = A->create(NULL);
+        fn(h);
+        _exit(0);   /* not reached if the allocator caught it */
+    }
+    close(fds[1]);
+    char buf[512];
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof buf - 1 && (r = read(fds[0], buf + n, sizeof buf - 1 - n)) > 0)
+        n += (size_t)r;
+    buf[n] = '\0';
+    close(fds[0]);
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECKF(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "%s: child did not abort (status %d)", what, status);
+    CHECKF(strstr(buf, message) != NULL, "%s: stderr was \"%s\", wanted \"%s\"", what, buf, message);
+    printf("  %-24s %s", what, buf);
+}
+
+static void df_magazine(nf_heap *h) { void *p = A->malloc(h, 64); A->free(h, p); A->free(h, p); }
+static void df_slab(nf_heap *h)
+{
+    void *keep = A->malloc(h, 64), *p = A->malloc(h, 64);
+    (void)keep;
+    A->free(h, p);
+    A->trim(h, 0);   /* p goes back to its slab, which stays (keep) */
+    A->free(h, p);
+}
+static void df_direct(nf_heap *h) { void *p = A->malloc(h, 1 << 21); A->free(h, p); A->free(h, p); }
+static void foreign_stack(nf_heap *h) { _Alignas(16) char buf[64]; A->free(h, buf + 16); }
+static void foreign_misaligned(nf_heap *h) { char *p = A->malloc(h, 100); A->free(h, p + 16); }
+static void foreign_other_heap(nf_heap *h)
+{
+    nf_heap *o = A->create(NULL);
+    void *p = A->malloc(o, 100);
+    A->free(h, p);
+}
+
+static void corrupt_body(nf_heap *h)
+{
+    enum { N = 200 };
+    void *p[N];
+    void *keep = A->malloc(h, 96);   /* keeps the slab from being released */
+    (void)keep;
+    for (int i = 0; i < N; i++)
+        p[i] = A->malloc(h, 96);
+    for (int i = 0; i < N; i++)
+        A->free(h, p[i]);
+    A->trim(h, 0);                         /* all of them onto their slab's free list */
+    for (int i = 0; i < N; i++)
+        memset(p[i], 0x41, 8);             /* a use after free overwrites the next pointers */
+    for (int i = 0; i < N; i++) {
+        void *q = A->malloc(h, 96);
+        ((volatile char *)q)[0] = 1;       /* a wild pointer would fault here */
+    }
+}
+
+static void test_corrupt(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    printf("  skipped: ASan reports the write into freed memory itself\n");
+#else
+    expect_abort("corrupted free list", corrupt_body, "notfree-slab: corrupted free list");
+#endif
+}
+
+static void test_misuse(void)
+{
+    expect_abort("double free (magazine)", df_magazine, "notfree-slab: double free of 0x");
+    expect_abort("double free (slab)", df_slab, "notfree-slab: double free of 0x");
+    expect_abort("double free (direct)", df_direct, "notfree-slab: double free of 0x");
+    expect_abort("foreign (stack)", foreign_stack, "notfree-slab: free of");
+    expect_abort("foreign (misaligned)", foreign_misaligned, "notfree-slab: free of");
+    expect_abort("foreign (other heap)", foreign_other_heap, "notfree-slab: free of");
+}
+
+/* ---- ASan sees inside our heaps ---- */
+#if defined(__SANITIZE_ADDRESS__)
+static void asan_child(void (*body)(void), const char *what)
+{
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        dup2(fds[1], 2);
+        body();
+        _exit(0);
+    }
+    close(fds[1]);
+    static char buf[65536];
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof buf - 1 && (r = read(fds[0], buf + n, sizeof buf - 1 - n)) > 0)
+        n += (size_t)r;
+    buf[n] = '\0';
+    close(fds[0]);
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECKF(!(WIFEXITED(status) && WEXITSTATUS(status) == 0), "%s: not caught", what);
+    CHECKF(strstr(buf, "AddressSanitizer") != NULL, "%s: no ASan report: %s", what, buf);
+    printf("  %s: caught by ASan\n", what);
+}
+
+static volatile char sink;
+static void use_after_free(void)
+{
+    nf_heap *h = A->create(NULL);
+    char *p = A->malloc(h, 64);
+    A->free(h, p);
+    sink = p[40];
+}
+static void overflow(void)
+{
+    nf_heap *h = A->create(NULL);
+    char *p = A->malloc(h, 64);
+    sink = p[64];   /* the next object, never handed out */
+}
+static void direct_uaf(void)
+{
+    nf_heap *h = A->create(NULL);
+    char *p = A->malloc(h, 100000);
+    A->free(h, p);   /* kept in the freed-map cache, poisoned */
+    sink = p[5000];
+}
+#endif
+
+static void test_asan(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    asan_child(use_after_free, "use after free");
+    asan_child(overflow, "overflow");
+    asan_child(direct_uaf, "use after free (direct map)");
+#else
+    printf("  skipped: not built with AddressSanitizer\n");
+#endif
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s paths|depot|release|corrupt|misuse|asan\n", argv[0]);
+        return 2;
+    }
+    const char *t = argv[1];
+    if (!strcmp(t, "paths"))
+        test_paths();
+    else if (!strcmp(t, "depot"))
+        test_depot();
+    else if (!strcmp(t, "release"))
+        test_release();
+    else if (!strcmp(t, "corrupt"))
+        test_corrupt();
+    else if (!strcmp(t, "misuse"))
+        test_misuse();
+    else if (!strcmp(t, "asan"))
+        test_asan();
+    else
+        CHECKF(0, "no test %s", t);
+    printf("slab %s: ok\n", t);
+    return 0;
+}
