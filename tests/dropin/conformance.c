@@ -353,6 +353,35 @@ static void test_mapped(const char *lib)
     CHECK(found, "%s is not in /proc/self/maps: run under LD_PRELOAD", lib);
 }
 
+/* Before main: a constructor allocates and looks a symbol up (dlsym
+ * allocates inside libc), as a library's constructor would. */
+static void *early_block;
+static int early_dlsym_ok;
+
+__attribute__((constructor)) static void early_alloc(void)
+{
+    early_block = malloc(1000);
+    if (early_block)
+        memset(early_block, 0x5a, 1000);
+    early_dlsym_ok = dlsym(RTLD_NEXT, "malloc") != NULL || dlsym(RTLD_DEFAULT, "malloc") != NULL;
+    char *s = strdup("before main");
+    free(s);
+}
+
+static void test_before_main(void)
+{
+    CHECK(early_block != NULL, "malloc in a constructor failed");
+    CHECK(early_dlsym_ok, "dlsym in a constructor");
+    if (early_block) {
+        unsigned char *b = early_block;
+        CHECK(b[0] == 0x5a && b[999] == 0x5a, "constructor's block changed");
+        CHECK(malloc_usable_size(early_block) >= 1000, "usable size of the constructor's block");
+        early_block = realloc(early_block, 100000);
+        CHECK(early_block && ((unsigned char *)early_block)[999] == 0x5a, "realloc of the constructor's block");
+        free(early_block);
+    }
+}
+
 static void test_fork_child(void)
 {
     void *before = malloc(1000);
@@ -435,6 +464,7 @@ int main(int argc, char **argv)
         if (check_failures)
             return check_done();
         run_common();
+        TEST(test_before_main);
         TEST(test_posix_memalign);
         TEST(test_other_aligned);
         TEST(test_reallocarray);
