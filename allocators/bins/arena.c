@@ -3,9 +3,31 @@
  * (trimming the top, dropping free pages inside bins). */
 #include <errno.h>
 #include <pthread.h>
+#include <linux/futex.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "bins.h"
+
+/* ---- the lock's slow paths (lock.h) ---- */
+void bins_lock_wait_slow(bins_lock *l)
+{
+    for (int spin = 0; spin < 100; spin++) {
+        int free_state = 0;
+        if (__atomic_load_n(&l->state, __ATOMIC_RELAXED) == 0 &&
+            __atomic_compare_exchange_n(&l->state, &free_state, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            return;
+        bins_cpu_relax();
+    }
+    while (__atomic_exchange_n(&l->state, 2, __ATOMIC_ACQUIRE) != 0)
+        syscall(SYS_futex, &l->state, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+}
+
+void bins_lock_wake_slow(bins_lock *l)
+{
+    syscall(SYS_futex, &l->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
 
 /* One bit per BINS_REGION_MAX of address space: set while a bins region of
  * any heap starts there. Lets free check a pointer without touching memory
@@ -51,7 +73,7 @@ static uintptr_t page_down(bins_heap *h, uintptr_t n) { return n & ~(uintptr_t)(
 void bins_arena_init(bins_arena *ar, bins_heap *h, bool is_main)
 {
     memset(ar, 0, sizeof *ar);
-    pthread_mutex_init(&ar->lock, NULL);
+    bins_lock_init(&ar->lock);
     ar->heap = h;
     ar->is_main = is_main;
     for (size_t i = 0; i < BINS_NBINS; i++)
@@ -445,7 +467,7 @@ int bins_trim_arena_locked(bins_arena *ar, size_t pad)
  * else a new one while under the limit, else the next in turn. */
 bins_arena *bins_arena_attach(bins_heap *h)
 {
-    pthread_mutex_lock(&h->lock);
+    bins_lock_take(&h->lock);
     bins_arena *ar = h->free_arenas;
     if (ar) {
         h->free_arenas = ar->next_free;
@@ -458,16 +480,16 @@ bins_arena *bins_arena_attach(bins_heap *h)
         h->next_reuse = ar->next;
     }
     ar->attached_threads++;
-    pthread_mutex_unlock(&h->lock);
+    bins_lock_give(&h->lock);
     return ar;
 }
 
 void bins_arena_detach(bins_heap *h, bins_arena *ar)
 {
-    pthread_mutex_lock(&h->lock);
+    bins_lock_take(&h->lock);
     if (ar->attached_threads > 0 && --ar->attached_threads == 0) {
         ar->next_free = h->free_arenas;
         h->free_arenas = ar;
     }
-    pthread_mutex_unlock(&h->lock);
+    bins_lock_give(&h->lock);
 }

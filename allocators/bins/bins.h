@@ -39,6 +39,7 @@
 #include <stdint.h>
 
 #include "bins_config.h"
+#include "lock.h"
 #include "notfree/alloc.h"
 
 /* ---- chunk layout ---- */
@@ -115,7 +116,7 @@ typedef struct nf_heap bins_heap;
  * set for an empty bin but is never clear for a non-empty one; fastbin
  * chunks have the size of their bin and count as in use. */
 typedef struct bins_arena {
-    pthread_mutex_t lock;
+    bins_lock lock;
     bins_heap *heap;
     bool is_main;
     bool have_fastchunks;
@@ -181,7 +182,7 @@ struct nf_heap {
     nf_pages own_ps;              /* used when created with ps == NULL */
     size_t page;
     size_t self_size;             /* bytes of this struct's own mapping */
-    pthread_mutex_t lock;         /* arena list, free arenas, tcache list, segments append */
+    bins_lock lock;         /* arena list, free arenas, tcache list, segments append */
     pthread_key_t key;            /* thread exit: returns the tcache */
     bool have_key;
     bins_arena main;
@@ -268,6 +269,31 @@ static inline bins_tcache *bins_tcache_fast(bins_heap *h)
     if (bins_tls[0].uid == h->uid && bins_tls[0].state == BINS_SLOT_LIVE)
         return bins_tls[0].tc;
     return bins_tcache_get(h);
+}
+
+/* The tcache fast paths: a handful of lines, no lock. */
+static inline void *bins_tcache_pop(bins_tcache *tc, size_t nb)
+{
+    size_t i = tc_idx(nb);
+    if (i >= BINS_TCACHE_BINS || !tc->entries[i])
+        return NULL;
+    bins_tentry *e = tc->entries[i];
+    if ((uintptr_t)e % BINS_ALIGN)
+        bins_die("malloc(): unaligned tcache chunk detected at", e);
+    tc->entries[i] = REVEAL_PTR(e->next);
+    tc->counts[i]--;
+    e->key = 0;
+    __atomic_store_n(&tc->paths[BINS_PATH_TCACHE], tc->paths[BINS_PATH_TCACHE] + 1, __ATOMIC_RELAXED);
+    return e;
+}
+
+static inline void bins_live_add_fast(bins_heap *h, bins_tcache *tc, int64_t delta)
+{
+    int64_t v = tc->live_local + delta;
+    if (v >= BINS_LIVE_FLUSH || v <= -BINS_LIVE_FLUSH)
+        bins_live_add(h, tc, delta);
+    else
+        __atomic_store_n(&tc->live_local, v, __ATOMIC_RELAXED);
 }
 
 static inline void bins_arena_count(bins_arena *ar, bins_path p)

@@ -46,6 +46,13 @@
 /* ---- statistics ---- */
 #define BINS_LIVE_FLUSH ((int64_t)64 * 1024)  /* a thread folds its live-byte delta into the heap's past this */
 
+/* ---- the CPU's spin-wait hint, for the lock's short spin ---- */
+#if defined(__x86_64__) || defined(__i386__)
+static inline void bins_cpu_relax(void) { __builtin_ia32_pause(); }
+#else
+static inline void bins_cpu_relax(void) {}
+#endif
+
 /* ---- AddressSanitizer: poison what the allocator holds ----
  * The allocator's own files are built without instrumentation (meson adds
  * -fno-sanitize=address -DNF_BINS_ASAN=1) so that it may touch what it

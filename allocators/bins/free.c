@@ -161,13 +161,13 @@ void bins_free_chunk(bins_heap *h, bins_tcache *tc, bins_chunk *c)
         }
     }
     bins_arena *ar = bins_arena_of(h, c);
-    pthread_mutex_lock(&ar->lock);
+    bins_lock_take(&ar->lock);
     if (!inuse_at(c, sz))
         bins_die("double free of", chunk2mem(c));
     if (sz <= BINS_MAX_FAST + BINS_ALIGN) {
         free_fast_locked(ar, c, sz);
         bins_arena_count(ar, BINS_PATH_FREE_FASTBIN);
-        pthread_mutex_unlock(&ar->lock);
+        bins_lock_give(&ar->lock);
         return;
     }
     bool to_top = bins_free_chunk_locked(ar, c);
@@ -178,5 +178,5 @@ void bins_free_chunk(bins_heap *h, bins_tcache *tc, bins_chunk *c)
         if (csize(ar->top) >= __atomic_load_n(&h->trim_threshold, __ATOMIC_RELAXED))
             bins_trim_top_locked(ar, __atomic_load_n(&h->top_pad, __ATOMIC_RELAXED));
     }
-    pthread_mutex_unlock(&ar->lock);
+    bins_lock_give(&ar->lock);
 }

@@ -61,7 +61,7 @@ static nf_heap *heap_create_on(nf_pages *ps, nf_brk_mode own_mode)
     h->uid = __atomic_fetch_add(&next_uid, 1, __ATOMIC_RELAXED);
     h->secret = random64(h);
     h->tcache_key = (uintptr_t)random64(&h);
-    pthread_mutex_init(&h->lock, NULL);
+    bins_lock_init(&h->lock);
     bins_arena_init(&h->main, h, true);
     h->arenas = &h->main;
     h->free_arenas = &h->main;
@@ -149,11 +149,14 @@ static void *handout(nf_heap *h, bins_tcache *tc, void *m)
 {
     size_t usable = chunk_usable(mem2chunk(m));
     bins_unpoison(m, usable);
-    bins_live_add(h, tc, (int64_t)usable);
+    if (tc)
+        bins_live_add_fast(h, tc, (int64_t)usable);
+    else
+        bins_live_add(h, tc, (int64_t)usable);
     return m;
 }
 
-static void count_call(nf_heap *h, bins_tcache *tc, uint64_t *tc_field, uint64_t *retired)
+static inline void count_call(nf_heap *h, bins_tcache *tc, uint64_t *tc_field, uint64_t *retired)
 {
     (void)h;
     if (tc)
@@ -170,7 +173,9 @@ static void *bins_malloc(nf_heap *h, size_t n)
         return NULL;
     }
     bins_tcache *tc = bins_tcache_fast(h);
-    void *m = bins_malloc_inner(h, tc, nb);
+    void *m = tc ? bins_tcache_pop(tc, nb) : NULL;
+    if (!m)
+        m = bins_malloc_slow(h, tc, nb);
     if (!m) {
         errno = ENOMEM;
         return NULL;
@@ -188,7 +193,10 @@ static void bins_free(nf_heap *h, void *p)
     size_t usable = chunk_usable(c);
     bins_tcache *tc = bins_tcache_fast(h);
     count_call(h, tc, tc ? &tc->frees : NULL, &h->retired_frees);
-    bins_live_add(h, tc, -(int64_t)usable);
+    if (tc)
+        bins_live_add_fast(h, tc, -(int64_t)usable);
+    else
+        bins_live_add(h, tc, -(int64_t)usable);
     bins_poison(p, usable);
     bins_free_chunk(h, tc, c);
     errno = saved;
@@ -236,7 +244,7 @@ static bool realloc_in_place(nf_heap *h, bins_chunk *c, size_t nb)
 {
     bins_arena *ar = bins_arena_of(h, c);
     size_t arena_bit = c->size & NON_MAIN_ARENA;
-    pthread_mutex_lock(&ar->lock);
+    bins_lock_take(&ar->lock);
     size_t sz = csize(c);
     bins_chunk *next = chunk_at(c, sz);
     if (sz < nb) {
@@ -245,11 +253,11 @@ static bool realloc_in_place(nf_heap *h, bins_chunk *c, size_t nb)
             c->size = nb | (c->size & PREV_INUSE) | arena_bit;
             ar->top = chunk_at(c, nb);
             ar->top->size = rest | PREV_INUSE | arena_bit;
-            pthread_mutex_unlock(&ar->lock);
+            bins_lock_give(&ar->lock);
             return true;
         }
         if (next == ar->top || inuse_at(next, csize(next)) || sz + csize(next) < nb) {
-            pthread_mutex_unlock(&ar->lock);
+            bins_lock_give(&ar->lock);
             return false;
         }
         bins_unlink_locked(ar, next);
@@ -263,7 +271,7 @@ static bool realloc_in_place(nf_heap *h, bins_chunk *c, size_t nb)
         r->size = (sz - nb) | PREV_INUSE | arena_bit;
         bins_free_chunk_locked(ar, r);
     }
-    pthread_mutex_unlock(&ar->lock);
+    bins_lock_give(&ar->lock);
     return true;
 }
 
@@ -325,13 +333,13 @@ static size_t bins_usable_size(nf_heap *h, const void *p)
 static int bins_trim(nf_heap *h, size_t pad)
 {
     int released = 0;
-    pthread_mutex_lock(&h->lock);
+    bins_lock_take(&h->lock);
     bins_arena *list = h->arenas;
-    pthread_mutex_unlock(&h->lock);
+    bins_lock_give(&h->lock);
     for (bins_arena *ar = list; ar; ar = ar->next) {
-        pthread_mutex_lock(&ar->lock);
+        bins_lock_take(&ar->lock);
         released |= bins_trim_arena_locked(ar, pad);
-        pthread_mutex_unlock(&ar->lock);
+        bins_lock_give(&ar->lock);
     }
     return released;
 }
@@ -352,7 +360,7 @@ static int bins_stats(nf_heap *h, nf_alloc_stats *out)
     out->reallocs = rl(&h->retired_reallocs);
     int64_t live = __atomic_load_n(&h->live, __ATOMIC_RELAXED);
     uint64_t tops = 0;
-    pthread_mutex_lock(&h->lock);
+    bins_lock_take(&h->lock);
     for (bins_tcache *tc = h->tcaches; tc; tc = tc->next) {
         for (size_t p = 0; p < BINS_PATH_COUNT; p++)
             paths[p] += rl(&tc->paths[p]);
@@ -362,13 +370,13 @@ static int bins_stats(nf_heap *h, nf_alloc_stats *out)
         live += __atomic_load_n(&tc->live_local, __ATOMIC_RELAXED);
     }
     for (bins_arena *ar = h->arenas; ar; ar = ar->next) {
-        pthread_mutex_lock(&ar->lock);
+        bins_lock_take(&ar->lock);
         for (size_t p = 0; p < BINS_PATH_COUNT; p++)
             paths[p] += ar->paths[p];
         tops += csize(ar->top);
-        pthread_mutex_unlock(&ar->lock);
+        bins_lock_give(&ar->lock);
     }
-    pthread_mutex_unlock(&h->lock);
+    bins_lock_give(&h->lock);
     out->live_bytes = live > 0 ? (uint64_t)live : 0;
     int64_t peak = __atomic_load_n(&h->peak_live, __ATOMIC_RELAXED);
     out->peak_live_bytes = (uint64_t)(peak > live ? peak : live > 0 ? live : 0);
@@ -398,9 +406,9 @@ static const char *bins_identify(nf_heap *h, char *buf, size_t len)
 /* ---- fork: every lock, in a fixed order (heap, then arenas in list order) ---- */
 static void bins_fork_prepare(nf_heap *h)
 {
-    pthread_mutex_lock(&h->lock);
+    bins_lock_take(&h->lock);
     for (bins_arena *ar = h->arenas; ar; ar = ar->next)
-        pthread_mutex_lock(&ar->lock);
+        bins_lock_take(&ar->lock);
     bins_direct_table_lock();
 }
 
@@ -408,16 +416,16 @@ static void bins_fork_parent(nf_heap *h)
 {
     bins_direct_table_unlock();
     for (bins_arena *ar = h->arenas; ar; ar = ar->next)
-        pthread_mutex_unlock(&ar->lock);
-    pthread_mutex_unlock(&h->lock);
+        bins_lock_give(&ar->lock);
+    bins_lock_give(&h->lock);
 }
 
 static void bins_fork_child(nf_heap *h)
 {
     bins_direct_table_unlock();
     for (bins_arena *ar = h->arenas; ar; ar = ar->next)
-        pthread_mutex_init(&ar->lock, NULL);
-    pthread_mutex_init(&h->lock, NULL);
+        bins_lock_init(&ar->lock);
+    bins_lock_init(&h->lock);
     __atomic_store_n(&h->ps->brk_lock, 0, __ATOMIC_RELEASE);
 }
 

@@ -206,32 +206,22 @@ __attribute__((noinline)) void *bins_malloc_slow(bins_heap *h, bins_tcache *tc, 
 {
     bins_arena *ar = tc ? tc->ar : bins_thread_arena(h);
     void *p = NULL;
-    pthread_mutex_lock(&ar->lock);
+    bins_lock_take(&ar->lock);
     p = bins_int_malloc_locked(ar, tc, nb);
-    pthread_mutex_unlock(&ar->lock);
+    bins_lock_give(&ar->lock);
     if (!p && ar != &h->main) {   /* glibc's arena_get_retry: try the main arena */
-        pthread_mutex_lock(&h->main.lock);
+        bins_lock_take(&h->main.lock);
         p = bins_int_malloc_locked(&h->main, NULL, nb);
-        pthread_mutex_unlock(&h->main.lock);
+        bins_lock_give(&h->main.lock);
     }
     return p;
 }
 
 void *bins_malloc_inner(bins_heap *h, bins_tcache *tc, size_t nb)
 {
-    if (tc) {
-        size_t i = tc_idx(nb);
-        if (i < BINS_TCACHE_BINS && tc->entries[i]) {
-            bins_tentry *e = tc->entries[i];
-            if ((uintptr_t)e % BINS_ALIGN)
-                bins_die("malloc(): unaligned tcache chunk detected at", e);
-            tc->entries[i] = REVEAL_PTR(e->next);
-            tc->counts[i]--;
-            e->key = 0;
-            bins_count(h, tc, BINS_PATH_TCACHE);
-            return e;
-        }
-    }
+    void *e;
+    if (tc && (e = bins_tcache_pop(tc, nb)) != NULL)
+        return e;
     return bins_malloc_slow(h, tc, nb);
 }
 
@@ -260,7 +250,7 @@ void *bins_int_memalign(bins_heap *h, bins_tcache *tc, size_t align, size_t nb)
     /* the headers touched below are shared with neighbours: under the lock */
     bins_arena *ar = bins_arena_of(h, c);
     size_t arena_bit = chunk_head(c) & NON_MAIN_ARENA;
-    pthread_mutex_lock(&ar->lock);
+    bins_lock_take(&ar->lock);
     if ((uintptr_t)m % align) {
         uintptr_t am = ((uintptr_t)m + align - 1) & ~(uintptr_t)(align - 1);
         if (am - (uintptr_t)m < BINS_MINSIZE)
@@ -279,6 +269,6 @@ void *bins_int_memalign(bins_heap *h, bins_tcache *tc, size_t align, size_t nb)
         c->size = nb | (chunk_head(c) & PREV_INUSE) | arena_bit;
         bins_free_chunk_locked(ar, r);
     }
-    pthread_mutex_unlock(&ar->lock);
+    bins_lock_give(&ar->lock);
     return chunk2mem(c);
 }

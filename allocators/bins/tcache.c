@@ -62,9 +62,9 @@ bins_tcache *bins_tcache_get(bins_heap *h)
     bins_arena *ar = s->ar;
     size_t nb;
     request2size(sizeof(bins_tcache), &nb);
-    pthread_mutex_lock(&ar->lock);
+    bins_lock_take(&ar->lock);
     bins_tcache *tc = bins_int_malloc_locked(ar, NULL, nb);
-    pthread_mutex_unlock(&ar->lock);
+    bins_lock_give(&ar->lock);
     if (!tc) {
         s = slot_for(h);
         s->state = BINS_SLOT_FREE;
@@ -74,12 +74,12 @@ bins_tcache *bins_tcache_get(bins_heap *h)
     memset(tc, 0, sizeof *tc);
     tc->heap = h;
     tc->ar = ar;
-    pthread_mutex_lock(&h->lock);
+    bins_lock_take(&h->lock);
     tc->next = h->tcaches;
     if (h->tcaches)
         h->tcaches->prev = tc;
     h->tcaches = tc;
-    pthread_mutex_unlock(&h->lock);
+    bins_lock_give(&h->lock);
     if (h->have_key)
         pthread_setspecific(h->key, tc);
     s = slot_for(h);
@@ -151,7 +151,7 @@ static void tcache_release(bins_tcache *tc)
         tc->entries[i] = NULL;
         tc->counts[i] = 0;
     }
-    pthread_mutex_lock(&h->lock);
+    bins_lock_take(&h->lock);
     for (size_t p = 0; p < BINS_PATH_COUNT; p++)
         __atomic_fetch_add(&h->retired_paths[p], tc->paths[p], __ATOMIC_RELAXED);
     __atomic_fetch_add(&h->retired_mallocs, tc->mallocs, __ATOMIC_RELAXED);
@@ -164,7 +164,7 @@ static void tcache_release(bins_tcache *tc)
         h->tcaches = tc->next;
     if (tc->next)
         tc->next->prev = tc->prev;
-    pthread_mutex_unlock(&h->lock);
+    bins_lock_give(&h->lock);
     bins_arena *ar = tc->ar;
     bins_tls_slot *s = slot_for(h);
     if (s) {
