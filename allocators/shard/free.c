@@ -1,6 +1,7 @@
 /* free.c: the generic free path (a page with flags, another thread's page,
  * a huge block), the checks that catch misuse, and the abort that names the
  * allocator. The fast local free is in iface.c. */
+#include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -108,7 +109,16 @@ static void free_mt(shard_theap *th, shard_page *pg, shard_block *b)
         __atomic_store_n(&owner->delayed_notice, 1, __ATOMIC_RELAXED);
 }
 
-void shard_free_generic(nf_heap *h, void *p)
+static void free_generic(nf_heap *h, void *p);
+
+SHARD_NOINLINE void shard_free_generic(nf_heap *h, void *p)
+{
+    int saved = errno;
+    free_generic(h, p);
+    errno = saved;
+}
+
+static void free_generic(nf_heap *h, void *p)
 {
     shard_segment *s;
     shard_page *pg = shard_check_ptr(h, p, &s);

@@ -302,7 +302,7 @@ static void shard_free(nf_heap *h, void *p)
             if (SHARD_UNLIKELY(b == pg->local_free))
                 shard_die("double free of", p);
             shard_poison(b, pg->bsize);
-            b->next = pg->local_free;
+            shard_set_next(pg, b, pg->local_free);
             pg->local_free = b;
             SHARD_INC(th->frees);
             SHARD_ADD(th->live_local, -(int64_t)pg->bsize);
@@ -311,9 +311,7 @@ static void shard_free(nf_heap *h, void *p)
             return;
         }
     }
-    int saved = errno;
-    shard_free_generic(h, p);
-    errno = saved;
+    shard_free_generic(h, p);   /* keeps errno; a tail call, so the fast path saves no register */
 }
 
 static void *shard_calloc(nf_heap *h, size_t n, size_t size)

@@ -349,7 +349,7 @@ void *shard_page_pop_slow(shard_theap *th, size_t size)
     return b;
 }
 
-void *shard_malloc_generic(nf_heap *h, size_t size)
+SHARD_NOINLINE void *shard_malloc_generic(nf_heap *h, size_t size)
 {
     shard_theap *th = shard_theap_get(h);
     if (!th) {

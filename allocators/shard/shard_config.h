@@ -40,7 +40,7 @@
 #define SHARD_RECLAIM_MAX 4                                 /* abandoned segments reclaimed per attempt */
 
 /* ---- giving memory back ---- */
-#define SHARD_PURGE_DELAY_NS ((uint64_t)10 * 1000 * 1000)   /* a free page is purged (MADV_DONTNEED) 10 ms after it was left */
+#define SHARD_PURGE_DELAY_NS ((uint64_t)250 * 1000 * 1000)  /* a free page is purged (MADV_DONTNEED) 250 ms after it was left: sooner costs refaults (expensive under a hypervisor) */
 #define SHARD_SEGMENT_CACHE 2                               /* empty segments a thread keeps (purged) before unmapping */
 
 /* ---- statistics ---- */
