@@ -80,8 +80,8 @@ static size_t page_queue(const shard_page *pg)
 static void page_extend(shard_theap *th, shard_page *pg)
 {
     size_t n = SHARD_EXTEND_BYTES / pg->bsize;
-    if (n < 1)
-        n = 1;
+    if (n < SHARD_EXTEND_MIN)
+        n = SHARD_EXTEND_MIN;
     if (n > pg->reserved - pg->capacity)
         n = pg->reserved - pg->capacity;
     uint8_t *start = pg->area + (size_t)pg->capacity * pg->bsize;

@@ -32,7 +32,8 @@
 #define SHARD_DIRECT_COUNT (SHARD_DIRECT_MAX / 8 + 1)       /* ... indexed by (size + 7) / 8 */
 
 /* ---- pages ---- */
-#define SHARD_EXTEND_BYTES ((size_t)4096)                   /* a page's free list grows by about this much at a time (lazy: untouched memory stays unfaulted) */
+#define SHARD_EXTEND_BYTES ((size_t)16384)                  /* a page's free list grows by about this much at a time (lazy: untouched memory stays unfaulted) ... */
+#define SHARD_EXTEND_MIN 4                                  /* ... but by at least this many blocks */
 #define SHARD_RETIRE_GENERIC 16                             /* an empty page, the only one of its bin, waits this many generic calls before going back to its segment */
 
 /* ---- the heartbeat (generic malloc path) ---- */
