@@ -140,14 +140,17 @@ static nf_heap *slab_default_heap(void)
     return heap;
 }
 
-/* ---- malloc and free ---- */
-/* An object of class cls, handed over: unpoisoned, key cleared, counted. */
-static inline void *class_alloc(slab_heap *h, unsigned cls)
+/* ---- malloc and free ----
+ * The fast paths (a magazine pop or push) are a handful of loads and
+ * stores; everything else (no cache, an empty or full magazine, ASan, a
+ * live-byte fold) leaves by a tail call to a _generic function, so the
+ * fast path saves no registers. */
+static __attribute__((noinline)) void *class_alloc_generic(slab_heap *h, unsigned cls)
 {
     slab_tcache *tc = slab_tcache_fast(h);
     void *p;
     slab_mag *m = tc ? tc->loaded[cls] : &slab_mag_none;
-    if (__builtin_expect(m->n != 0, 1)) {
+    if (m->n != 0) {
         p = m->rounds[--m->n];
         slab_relaxed_inc(&tc->paths[SLAB_PATH_MAGAZINE]);
     } else if (!(p = slab_malloc_slow(h, tc, cls))) {
@@ -158,6 +161,34 @@ static inline void *class_alloc(slab_heap *h, unsigned cls)
     slab_unpoison(p, size);
     ((uintptr_t *)p)[1] = 0;
     slab_live_add(h, tc, (int64_t)size);
+    return p;
+}
+
+static __attribute__((noinline)) void *live_fold_ret(slab_heap *h, slab_tcache *tc, int64_t v, void *p)
+{
+    slab_live_fold(h, v);
+    __atomic_store_n(&tc->live_local, 0, __ATOMIC_RELAXED);
+    return p;
+}
+
+/* An object of class cls, handed over: unpoisoned, key cleared, counted. */
+static inline void *class_alloc(slab_heap *h, unsigned cls)
+{
+    slab_tcache *tc = slab_tls[0].tc;
+    if (SLAB_ASAN || __builtin_expect(!tc || slab_tls[0].uid != h->uid, 0))
+        return class_alloc_generic(h, cls);
+    slab_mag *m = tc->loaded[cls];
+    uint32_t n = m->n;
+    if (__builtin_expect(n == 0, 0))
+        return class_alloc_generic(h, cls);
+    void *p = m->rounds[n - 1];
+    m->n = n - 1;
+    slab_relaxed_inc(&tc->paths[SLAB_PATH_MAGAZINE]);
+    ((uintptr_t *)p)[1] = 0;
+    int64_t v = tc->live_local + (int64_t)slab_geom_table[cls].size;
+    if (__builtin_expect(v >= SLAB_LIVE_FLUSH, 0))
+        return live_fold_ret(h, tc, v, p);
+    __atomic_store_n(&tc->live_local, v, __ATOMIC_RELAXED);
     return p;
 }
 
@@ -197,19 +228,21 @@ static __attribute__((noinline)) void free_direct(slab_heap *h, void *p)
     errno = saved;
 }
 
-static inline void class_free(slab_heap *h, slab *s, void *p)
+/* Object p of slab s (checked) back: the double-free check, the key, then
+ * a magazine or the slow path. */
+static __attribute__((noinline)) void class_free_generic(slab_heap *h, slab *s, void *p)
 {
     unsigned cls = s->cls;
     uintptr_t *w = p;
-    if (__builtin_expect(w[1] == slab_key(h, p), 0))
+    if (w[1] == slab_key(h, p))
         slab_die("double free of", p, NULL);
     w[1] = slab_key(h, p);
-    uint32_t size = slab_geom_table[cls].size;
+    uint32_t size = s->size;
     slab_poison(p, size);
     slab_tcache *tc = slab_tcache_fast(h);
     slab_live_add(h, tc, -(int64_t)size);
     slab_mag *m = tc ? tc->loaded[cls] : &slab_mag_none;
-    if (__builtin_expect(m->n < m->cap, 1)) {
+    if (m->n < m->cap) {
         m->rounds[m->n++] = p;
         slab_relaxed_inc(&tc->paths[SLAB_PATH_FREE_MAGAZINE]);
         return;
@@ -217,15 +250,37 @@ static inline void class_free(slab_heap *h, slab *s, void *p)
     slab_free_slow(h, tc, cls, s, p);
 }
 
+static __attribute__((noinline)) void live_fold_tc(slab_heap *h, slab_tcache *tc, int64_t v)
+{
+    slab_live_fold(h, v);
+    __atomic_store_n(&tc->live_local, 0, __ATOMIC_RELAXED);
+}
+
 static void slab_free(nf_heap *h, void *p)
 {
     if (!p)
         return;
     slab *s = slab_find(h, p);
-    if (__builtin_expect(s != NULL, 1))
-        class_free(h, s, p);
-    else
-        free_direct(h, p);
+    if (__builtin_expect(s == NULL, 0))
+        return free_direct(h, p);
+    slab_tcache *tc = slab_tls[0].tc;
+    if (SLAB_ASAN || __builtin_expect(!tc || slab_tls[0].uid != h->uid, 0))
+        return class_free_generic(h, s, p);
+    uintptr_t *w = p, key = slab_key(h, p);
+    if (__builtin_expect(w[1] == key, 0))
+        slab_die("double free of", p, NULL);
+    slab_mag *m = tc->loaded[s->cls];
+    uint32_t n = m->n;
+    if (__builtin_expect(n >= m->cap, 0))
+        return class_free_generic(h, s, p);
+    w[1] = key;
+    m->rounds[n] = p;
+    m->n = n + 1;
+    slab_relaxed_inc(&tc->paths[SLAB_PATH_FREE_MAGAZINE]);
+    int64_t v = tc->live_local - (int64_t)s->size;
+    if (__builtin_expect(v <= -SLAB_LIVE_FLUSH, 0))
+        return live_fold_tc(h, tc, v);
+    __atomic_store_n(&tc->live_local, v, __ATOMIC_RELAXED);
 }
 
 static void *slab_calloc(nf_heap *h, size_t n, size_t size)

@@ -100,29 +100,13 @@ void slab_count(slab_heap *h, slab_tcache *tc, slab_path p)
         __atomic_fetch_add(&h->retired_paths[p], 1, __ATOMIC_RELAXED);
 }
 
-static void live_fold(slab_heap *h, int64_t delta)
+__attribute__((noinline)) void slab_live_fold(slab_heap *h, int64_t delta)
 {
     int64_t now = __atomic_add_fetch(&h->live, delta, __ATOMIC_RELAXED);
     int64_t peak = __atomic_load_n(&h->peak_live, __ATOMIC_RELAXED);
     while (now > peak &&
            !__atomic_compare_exchange_n(&h->peak_live, &peak, now, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         ;
-}
-
-/* Live bytes are kept per thread and folded into the heap's past
- * SLAB_LIVE_FLUSH, so peak_live is exact to that much per thread. */
-void slab_live_add(slab_heap *h, slab_tcache *tc, int64_t delta)
-{
-    if (!tc) {
-        live_fold(h, delta);
-        return;
-    }
-    int64_t v = tc->live_local + delta;
-    if (v >= SLAB_LIVE_FLUSH || v <= -SLAB_LIVE_FLUSH) {
-        live_fold(h, v);
-        v = 0;
-    }
-    __atomic_store_n(&tc->live_local, v, __ATOMIC_RELAXED);
 }
 
 /* ---- magazines and the depot (class lock held) ---- */
@@ -344,7 +328,7 @@ static void tcache_release(slab_tcache *tc)
     for (size_t p = 0; p < SLAB_PATH_REQUESTS; p++)
         __atomic_fetch_add(&h->retired_paths[p], tc->paths[p], __ATOMIC_RELAXED);
     __atomic_fetch_add(&h->retired_reallocs, tc->reallocs, __ATOMIC_RELAXED);
-    live_fold(h, tc->live_local);
+    slab_live_fold(h, tc->live_local);
     if (tc->prev_tc)
         tc->prev_tc->next = tc->next;
     else

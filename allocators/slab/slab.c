@@ -65,6 +65,7 @@ static slab *slab_new_locked(slab_heap *h, unsigned cls)
     s->lim = g->lim;
     s->shift = (uint8_t)g->shift;
     s->count = g->count;
+    s->size = g->size;
     __atomic_store_n(&s->cls, (uint8_t)cls, __ATOMIC_RELAXED);
     return s;
 }

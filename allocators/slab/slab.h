@@ -98,6 +98,7 @@ typedef struct slab {
     uint8_t units;
     uint8_t list;         /* SLAB_LIST_* */
     uint32_t count;
+    uint32_t size;        /* the class's object size */
     /* under the class lock */
     struct slab *next, *prev;
     void *free;           /* head of the free list (raw: out of band) */
@@ -108,8 +109,10 @@ typedef struct slab {
 /* A region's header, at its start. Invariants (under region_lock): bit i
  * of free_units is set iff unit i belongs to no slab (bit 0 never set);
  * head[i] is the first unit of the slab unit i belongs to, SLAB_NO_HEAD
- * when free; slabs[i] is meaningful iff head[i] == i. */
-#define SLAB_NO_HEAD 0xff
+ * (0, the header's unit) when free; slabs[i] is meaningful iff
+ * head[i] == i; slabs[0] stays zero (start == end == 0), so a pointer into
+ * a free unit fails the boundary check with no test of its own. */
+#define SLAB_NO_HEAD 0
 typedef struct slab_region {
     uint64_t magic;       /* heap->secret ^ (uintptr_t)this */
     slab_heap *heap;
@@ -216,7 +219,7 @@ struct nf_heap {
 
 /* ---- shared internals (_locked: caller holds that class's lock) ---- */
 /* errors: never allocate, never return */
-_Noreturn void slab_die(const char *what, const void *p, const char *why);
+_Noreturn void slab_die(const char *what, const void *p, const char *why) __attribute__((cold));
 /* region.c */
 extern uint64_t slab_region_bits[];                    /* the region map */
 slab *slab_carve(slab_heap *h, unsigned units);        /* a new slab's units (descriptor: units set); NULL: no memory */
@@ -249,7 +252,6 @@ void slab_tcache_destructor(void *tc);
 void slab_tcache_shutdown(slab_heap *h);
 void slab_slot_forget(slab_heap *h);
 void slab_count(slab_heap *h, slab_tcache *tc, slab_path p);
-void slab_live_add(slab_heap *h, slab_tcache *tc, int64_t delta);
 /* direct.c */
 void *slab_direct_map(slab_heap *h, size_t n, size_t align, bool *fresh);   /* fresh: zero pages */
 int slab_direct_trim(slab_heap *h);                    /* unmap the freed-map cache; 1 if any */
@@ -281,24 +283,41 @@ static inline slab *slab_find(slab_heap *h, const void *p)
     if (!slab_region_mapped(a))
         return NULL;
     slab_region *r = slab_region_of(a);
-    if (r->heap != h || r->magic != (h->secret ^ (uintptr_t)r))
+    if (__builtin_expect(r->heap != h, 0))
         slab_die("free of", p, "a block of another heap");
     unsigned u = (unsigned)((a >> SLAB_UNIT_LOG2) & (SLAB_UNITS - 1));
-    unsigned hd = __atomic_load_n(&r->head[u], __ATOMIC_RELAXED);
-    if (hd == SLAB_NO_HEAD)
-        slab_die("free of", p, "not an allocated block (its slab is gone: a double free?)");
-    slab *s = &r->slabs[hd];
-    if (!slab_on_boundary(s, a))
-        slab_die("free of", p, "not the start of a block");
+    slab *s = &r->slabs[__atomic_load_n(&r->head[u], __ATOMIC_RELAXED)];
+    if (__builtin_expect(!slab_on_boundary(s, a), 0))
+        slab_die("free of", p, "not an allocated block");
     return s;
 }
 
-/* The fast lookup: the heap used last by this thread sits in slot 0. */
+/* The fast lookup: the heap used last by this thread sits in slot 0 (its
+ * tc is set only while the slot is live). */
 static inline slab_tcache *slab_tcache_fast(slab_heap *h)
 {
-    if (__builtin_expect(slab_tls[0].uid == h->uid && slab_tls[0].state == SLAB_SLOT_LIVE, 1))
-        return slab_tls[0].tc;
+    slab_tcache *tc = slab_tls[0].tc;
+    if (__builtin_expect(tc != NULL && slab_tls[0].uid == h->uid, 1))
+        return tc;
     return slab_tcache_get(h);
+}
+
+void slab_live_fold(slab_heap *h, int64_t delta);
+
+/* Live bytes are kept per thread and folded into the heap's past
+ * SLAB_LIVE_FLUSH, so peak_live is exact to that much per thread. */
+static inline void slab_live_add(slab_heap *h, slab_tcache *tc, int64_t delta)
+{
+    if (!tc) {
+        slab_live_fold(h, delta);
+        return;
+    }
+    int64_t v = tc->live_local + delta;
+    if (__builtin_expect(v >= SLAB_LIVE_FLUSH || v <= -SLAB_LIVE_FLUSH, 0)) {
+        slab_live_fold(h, v);
+        v = 0;
+    }
+    __atomic_store_n(&tc->live_local, v, __ATOMIC_RELAXED);
 }
 
 static inline void slab_relaxed_inc(uint64_t *p) { __atomic_store_n(p, *p + 1, __ATOMIC_RELAXED); }
