@@ -217,11 +217,11 @@ size_t slab_direct_free(slab_heap *h, void *ptr)
     uintptr_t base = hd->base;
     size_t len = hd->len;
     bool kept = cache_put_locked(h, base, len);
+    if (kept)   /* before the unlock: the next taker unpoisons it */
+        slab_poison((void *)base, len);
     pthread_mutex_unlock(&h->direct_lock);
     __atomic_fetch_sub(&h->held, len, __ATOMIC_RELAXED);
-    if (kept) {
-        slab_poison((void *)base, len);
-    } else {
+    if (!kept) {
         slab_unpoison((void *)base, len);
         nf_pages_unmap(h->ps, (void *)base, len);
         slab_mapped_add(h, -(int64_t)len);
