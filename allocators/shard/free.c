@@ -38,7 +38,7 @@ _Noreturn void shard_die(const char *what, const void *p)
 uint8_t *shard_block_start(const shard_page *pg, const void *p)
 {
     uintptr_t a = (uintptr_t)p, area = (uintptr_t)pg->area;
-    if (a < area || a >= area + (uintptr_t)pg->capacity * pg->bsize)
+    if (a < area || a >= area + (uintptr_t)pg->reserved * pg->bsize)   /* reserved: fixed while the page is in use (capacity grows under the owner) */
         return NULL;
     return pg->area + ((a - area) / pg->bsize) * pg->bsize;
 }
@@ -56,9 +56,8 @@ shard_page *shard_check_ptr(nf_heap *h, const void *p, shard_segment **segp)
     uintptr_t i = a >> SHARD_SEGMENT_SHIFT;
     while (m == SHARD_SEGMAP_MORE && i > 0)
         m = __atomic_load_n(&shard_segmap[--i], __ATOMIC_RELAXED);
-    if (m != SHARD_SEGMAP_START)
+    if (m != SHARD_SEGMAP_START || __atomic_load_n(&shard_segmap[i], __ATOMIC_ACQUIRE) != SHARD_SEGMAP_START)
         shard_die(NEVER_GAVE, p);
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
     shard_segment *s = (shard_segment *)(i << SHARD_SEGMENT_SHIFT);
     if (s->heap != h)
         shard_die(NEVER_GAVE, p);
