@@ -236,8 +236,18 @@ shard_page *shard_segment_page_alloc(shard_theap *th, shard_kind kind)
     shard_segment *s = th->avail[kind];
     if (!s && !(s = segment_for_kind(th, kind)))
         return NULL;
+    /* a dirty page first: it is still resident, a clean one faults again */
     size_t idx = (size_t)__builtin_ctzll(s->free_mask);
-    s->free_mask &= s->free_mask - 1;
+    if (th->dirty_pages) {
+        for (uint64_t m = s->free_mask; m; m &= m - 1) {
+            size_t i = (size_t)__builtin_ctzll(m);
+            if (s->pages[i].dirty) {
+                idx = i;
+                break;
+            }
+        }
+    }
+    s->free_mask &= ~((uint64_t)1 << idx);
     if (s->used_pages++ == 0)
         th->empty_segments--;
     if (!s->free_mask)
