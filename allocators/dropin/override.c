@@ -12,9 +12,12 @@
  *              heap is being made (pthread_atfork or pthread_setspecific may
  *              call malloc from inside our init); its blocks are never
  *              given back, and free/realloc/usable size recognise them.
- *   thread     state   per thread, initial-exec TLS: the heap pointer once the
+ *   thread state  per thread, initial-exec TLS: the heap pointer once the
  *              thread is registered (its pthread key value set, so that the
  *              key's destructor hands the thread's cache back at exit).
+ *   stats line  with NOTFREE_STATS=1 (the only tunable here; default 0, any
+ *              other value is reported once and ignored), one line per
+ *              process at normal exit, to a copy of stderr taken at load.
  *
  * Rules
  *   - Nothing on the path into the allocator calls malloc; a call that
@@ -82,9 +85,9 @@ static size_t env_uint(const char *name, size_t dflt, size_t max)
     size_t v = 0;
     for (const char *c = s; *c; c++) {
         if (*c < '0' || *c > '9' || v > max / 10) {
-            static const char msg[] = "notfree: malformed value of an environment variable, using its default: ";
-            if (write(2, msg, sizeof msg - 1) < 0 || write(2, name, strlen(name)) < 0 ||
-                write(2, "\n", 1) < 0)
+            static const char msg[] = ": malformed value (want a number), using the default\n";
+            if (write(2, "notfree: ", 9) < 0 || write(2, name, strlen(name)) < 0 ||
+                write(2, msg, sizeof msg - 1) < 0)
                 return dflt;
             return dflt;
         }
@@ -571,11 +574,13 @@ static void write_stats_line(int fd)
  * such as coreutils close stderr in their own atexit handler. */
 enum { STATS_FD_MIN = 200 };
 static int g_stats_fd = -1;
+static int g_stats_on;   /* NOTFREE_STATS, read once at load */
 
 __attribute__((constructor)) static void stats_at_load(void)
 {
     int saved = errno;
-    if (env_uint("NOTFREE_STATS", 0, 1) == 1)
+    g_stats_on = env_uint("NOTFREE_STATS", 0, 1) == 1;
+    if (g_stats_on)
         g_stats_fd = fcntl(2, F_DUPFD_CLOEXEC, STATS_FD_MIN);
     errno = saved;
 }
@@ -585,7 +590,7 @@ __attribute__((constructor)) static void stats_at_load(void)
 __attribute__((destructor)) static void stats_at_exit(void)
 {
     int saved = errno;
-    if (env_uint("NOTFREE_STATS", 0, 1) == 1)
+    if (g_stats_on)
         write_stats_line(g_stats_fd >= 0 ? g_stats_fd : 2);
     errno = saved;
 }
