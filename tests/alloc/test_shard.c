@@ -249,6 +249,14 @@ static void df_empty_page(nf_heap *h)
         A->free(h, A->malloc(h, 100 + 16 * (size_t)i));
     A->free(h, q);
 }
+static void df_deep(nf_heap *h)
+{
+    /* p is not at the head of local_free: only secure mode's scan sees it */
+    void *p = A->malloc(h, 64), *q = A->malloc(h, 64);
+    A->free(h, p);
+    A->free(h, q);
+    A->free(h, p);
+}
 static void foreign_stack(nf_heap *h) { _Alignas(16) char buf[64]; A->free(h, buf + 16); }
 static void foreign_libc(nf_heap *h)
 {
@@ -281,6 +289,11 @@ static void test_misuse(void)
     expect_abort("double free (immediate)", df_immediate, "notfree-shard: double free of 0x");
     expect_abort("double free (remote)", df_remote, "notfree-shard: double free");
     expect_abort("double free (page gone)", df_empty_page, "notfree-shard: ");
+    char id[128];
+    nf_heap *h = A->create(NULL);
+    if (strstr(A->identify(h, id, sizeof id), "secure"))
+        expect_abort("double free (deep, secure)", df_deep, "notfree-shard: double free of 0x");
+    A->destroy(h);
     expect_abort("foreign (stack)", foreign_stack, never);
     expect_abort("foreign (libc malloc)", foreign_libc, never);
     expect_abort("foreign (misaligned)", foreign_misaligned, never);
