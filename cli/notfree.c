@@ -14,6 +14,8 @@ static const nf_command commands[] = {
      nf_cmd_model, nf_cmd_model_help},
     {"alloc", "the registered allocators, what they identify as, their drop-ins (--list)",
      nf_cmd_alloc, nf_cmd_alloc_help},
+    {"compare", "allocators side by side, each preloaded in its own process: table, JSON, charts",
+     nf_cmd_compare, nf_cmd_compare_help},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

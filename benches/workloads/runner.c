@@ -13,11 +13,21 @@
 extern const nf_workload nf_wl_small_churn;
 extern const nf_workload nf_wl_random_mix;
 extern const nf_workload nf_wl_larson_like;
+extern const nf_workload nf_wl_producer_consumer;
+extern const nf_workload nf_wl_false_sharing;
+extern const nf_workload nf_wl_fragmentation;
+extern const nf_workload nf_wl_large;
+extern const nf_workload nf_wl_trim;
 
 static const nf_workload *const workloads[] = {
     &nf_wl_small_churn,
     &nf_wl_random_mix,
     &nf_wl_larson_like,
+    &nf_wl_producer_consumer,
+    &nf_wl_false_sharing,
+    &nf_wl_fragmentation,
+    &nf_wl_large,
+    &nf_wl_trim,
 };
 #define NWORKLOADS (sizeof workloads / sizeof workloads[0])
 

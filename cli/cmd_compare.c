@@ -1,0 +1,428 @@
+/* cli/cmd_compare.c: `notfree compare`: each workload under each
+ * allocator, each run in its own process under LD_PRELOAD, the way a user
+ * swaps allocators; a table, results/compare-<host>-<stamp>.json, charts.
+ *
+ * Order: repetition, then workload, then thread count, then allocator
+ * innermost, so the allocators take turns (A B C A B C ...) and drift on a
+ * noisy box hits all alike. The first repetition of each (allocator,
+ * workload, threads) is followed by its counting run (compare_syscalls.c),
+ * untimed. The JSON is rewritten after every run. */
+#include "commands.h"
+#include "compare.h"
+
+#include "notfree/workload.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Operations per thread of one run, by workload, at --scale 1: about a
+ * second or two each on this lab's box (a shared 2-PU VM). */
+typedef struct workload_ops { const char *name; unsigned long long ops; } workload_ops;
+static const workload_ops default_ops[] = {
+    {"small-churn", 4000000},
+    {"random-mix", 2000000},
+    {"larson-like", 2000000},
+    {"producer-consumer", 500000},
+    {"false-sharing", 2000000},
+    {"fragmentation", 98304 * 8},   /* whole cycles of 3 x 32768 */
+    {"large", 20000},
+    {"trim", 14744 * 5},            /* whole cycles of 2 x 7372 */
+};
+enum { OTHER_OPS = 1000000 };
+
+/* The quick comparison of `notfree run`. */
+static const char quick_workloads[] = "small-churn,random-mix,larson-like";
+static const char quick_threads[] = "1,2";
+static const char quick_scale[] = "0.25";
+
+static void help(FILE *f)
+{
+    fprintf(f,
+        "usage: notfree compare [--allocators LIST] [--workloads LIST] [--threads LIST] [--reps N]\n"
+        "                       [--out FILE] [--results DIR] [--timeout S] [--scale X] [--no-plots]\n\n"
+        "Runs each workload under each allocator, each run in its own process with the\n"
+        "allocator preloaded (LD_PRELOAD; glibc: none), and prints a table: time and RSS\n"
+        "relative to glibc, system calls per million operations. Writes\n"
+        "DIR/compare-<host>-<UTC stamp>.json ({\"context\", \"runs\"}), rewritten after every\n"
+        "run, and charts beside it (PNG and SVG).\n\n"
+        "  --allocators LIST  comma-separated: glibc jemalloc mimalloc tcmalloc bins slab shard\n"
+        "                     (default: all), or NAME=/path/to/lib.so for any other drop-in.\n"
+        "                     A missing library is listed as unavailable with what to install.\n"
+        "  --workloads LIST   default: all (notfree alloc --list shows them)\n"
+        "  --threads LIST     default: 1 and the number of PUs\n"
+        "  --reps N           repetitions, interleaved across allocators (default 5); the\n"
+        "                     table shows the median and the spread\n"
+        "  --out FILE         the JSON file (default DIR/compare-<host>-<stamp>.json)\n"
+        "  --results DIR      default: results\n"
+        "  --timeout S        seconds before a run is killed (default 120)\n"
+        "  --scale X          multiply every workload's operations by X (default 1)\n"
+        "  --no-plots         no charts\n\n"
+        "One operation is one malloc, free or realloc call. System calls (mmap, munmap,\n"
+        "mremap, brk, madvise, mprotect) are counted in a separate, untimed run with a\n"
+        "seccomp filter that stops only at those calls under ptrace. Exit: 0 every run\n"
+        "ok, 1 a run failed (checksum, crash, timeout), 2 bad flags.\n");
+}
+
+void nf_cmd_compare_help(FILE *f) { help(f); }
+
+static int bad(const char *fmt, const char *what)
+{
+    fprintf(stderr, "notfree compare: ");
+    fprintf(stderr, fmt, what);
+    fprintf(stderr, "\n(notfree compare --help shows the flags)\n");
+    return 2;
+}
+
+/* Splits a comma list into items (in place); returns the count. */
+static unsigned split(char *s, char **items, unsigned cap)
+{
+    unsigned n = 0;
+    for (char *save = NULL, *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+        if (*tok && n < cap)
+            items[n++] = tok;
+    return n;
+}
+
+static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v < lo || v > hi)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+static int mkdir_p(const char *dir)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", dir);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return (mkdir(tmp, 0777) != 0 && errno != EEXIST) ? -1 : 0;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void fmt_duration(double s, char *buf, size_t len)
+{
+    if (s >= 60)
+        snprintf(buf, len, "%dm%02ds", (int)(s / 60), (int)s % 60);
+    else
+        snprintf(buf, len, "%.0fs", s);
+}
+
+static void render(const char *json)
+{
+    if (!NF_PLOTS) {
+        fprintf(stderr, "notfree compare: charts unavailable: built without gnuplot\n");
+        return;
+    }
+    const char *plots = getenv("NOTFREE_PLOTS_DIR");
+    char script[PATH_MAX];
+    snprintf(script, sizeof script, "%s/compare_render.sh", plots ? plots : NF_SOURCE_DIR "/plots");
+    if (access(script, R_OK) != 0) {
+        fprintf(stderr, "notfree compare: charts unavailable: %s not found\n", script);
+        return;
+    }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execlp("bash", "bash", script, json, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fprintf(stderr, "notfree compare: charts failed (%s)\n", script);
+}
+
+int nf_cmd_compare(int argc, char **argv)
+{
+    char *alist = NULL, *wlist = NULL, *tlist = NULL;
+    const char *out = NULL, *results = "results";
+    unsigned reps = 5, plots = 1;
+    double timeout_s = 120, scale = 1;
+    for (int i = 1; i < argc; i++) {
+        char *a = argv[i], *v = NULL;
+        char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
+        if (eq) {
+            *eq = '\0';
+            v = eq + 1;
+        }
+        if (!strcmp(a, "--no-plots") && !eq) {
+            plots = 0;
+            continue;
+        }
+        static const char *const with_value[] = {"--allocators", "--workloads", "--threads", "--reps",
+                                                 "--out", "--results", "--timeout", "--scale"};
+        int known = 0;
+        for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
+            known |= !strcmp(a, with_value[k]);
+        if (!known)
+            return bad("unknown flag '%s'", a);
+        if (!v) {
+            if (i + 1 >= argc)
+                return bad("%s needs a value", a);
+            v = argv[++i];
+        }
+        char *end;
+        if (!strcmp(a, "--allocators"))
+            alist = v;
+        else if (!strcmp(a, "--workloads"))
+            wlist = v;
+        else if (!strcmp(a, "--threads"))
+            tlist = v;
+        else if (!strcmp(a, "--out"))
+            out = v;
+        else if (!strcmp(a, "--results"))
+            results = v;
+        else if (!strcmp(a, "--reps")) {
+            if (parse_uint(v, 1, 1000, &reps) != 0)
+                return bad("--reps: '%s' is not a whole number from 1 to 1000", v);
+        } else if (!strcmp(a, "--timeout")) {
+            timeout_s = strtod(v, &end);
+            if (*end || end == v || !(timeout_s > 0 && timeout_s <= 86400))
+                return bad("--timeout: '%s' is not a number of seconds (0 to 86400)", v);
+        } else {
+            scale = strtod(v, &end);
+            if (*end || end == v || !(scale > 0 && scale <= 1000))
+                return bad("--scale: '%s' is not a positive factor (up to 1000)", v);
+        }
+    }
+
+    /* Allocators */
+    char *items[64], defaults[256] = "";
+    for (unsigned k = 0; k < nf_cmp_nknown; k++)
+        snprintf(defaults + strlen(defaults), sizeof defaults - strlen(defaults), "%s%s", k ? "," : "",
+                 nf_cmp_known[k]);
+    if (!alist)
+        alist = defaults;
+    unsigned nallocs = split(alist, items, 64);
+    if (!nallocs)
+        return bad("%s: no allocators", "--allocators");
+    nf_cmp_alloc *allocs = calloc(nallocs, sizeof *allocs);
+    if (!allocs)
+        return 1;
+    for (unsigned k = 0; k < nallocs; k++) {
+        char err[512];
+        if (nf_cmp_alloc_resolve(items[k], &allocs[k], err, sizeof err) != 0) {
+            free(allocs);
+            return bad("--allocators: %s", err);
+        }
+        for (unsigned j = 0; j < k; j++)
+            if (!strcmp(allocs[j].name, allocs[k].name)) {
+                free(allocs);
+                return bad("--allocators: '%s' is listed twice", items[k]);
+            }
+    }
+
+    /* Workloads */
+    const char *wnames[64];
+    unsigned long long wops[64];
+    unsigned nw = 0;
+    if (wlist) {
+        char *w[64];
+        unsigned n = split(wlist, w, 64);
+        for (unsigned k = 0; k < n; k++) {
+            if (!nf_workload_find(w[k])) {
+                free(allocs);
+                return bad("--workloads: unknown workload '%s' (notfree alloc --list shows them)", w[k]);
+            }
+            wnames[nw++] = w[k];
+        }
+    } else {
+        for (size_t k = 0; k < nf_workload_count() && nw < 64; k++)
+            wnames[nw++] = nf_workload_name(nf_workload_at(k));
+    }
+    if (!nw) {
+        free(allocs);
+        return bad("%s: no workloads", "--workloads");
+    }
+    for (unsigned k = 0; k < nw; k++) {
+        unsigned long long base = OTHER_OPS;
+        for (size_t j = 0; j < sizeof default_ops / sizeof *default_ops; j++)
+            if (!strcmp(default_ops[j].name, wnames[k]))
+                base = default_ops[j].ops;
+        wops[k] = (unsigned long long)fmax(1, llround((double)base * scale));
+    }
+
+    /* Threads */
+    long pus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads[32], nt = 0;
+    if (tlist) {
+        char *t[32];
+        unsigned n = split(tlist, t, 32);
+        for (unsigned k = 0; k < n; k++)
+            if (parse_uint(t[k], 1, 1024, &threads[nt++]) != 0) {
+                free(allocs);
+                return bad("--threads: '%s' is not a thread count from 1 to 1024", t[k]);
+            }
+    } else {
+        threads[nt++] = 1;
+        if (pus > 1)
+            threads[nt++] = (unsigned)pus;
+    }
+    if (!nt) {
+        free(allocs);
+        return bad("%s: no thread counts", "--threads");
+    }
+
+    nf_cmp_session s = {0};
+    s.allocs = allocs;
+    s.nallocs = nallocs;
+    s.workloads = wnames;
+    s.ops = wops;
+    s.nworkloads = nw;
+    s.threads = threads;
+    s.nthreads = nt;
+    s.reps = reps;
+    s.timeout_s = timeout_s;
+    for (unsigned k = 0; k < nt; k++)
+        if (pus > 0 && threads[k] > (unsigned)pus && s.nwarnings < 4) {
+            snprintf(s.warnings[s.nwarnings++], sizeof s.warnings[0],
+                     "%u threads asked for on %ld PUs: threads share PUs, so times measure the scheduler too",
+                     threads[k], pus);
+            fprintf(stderr, "notfree compare: warning: %s\n", s.warnings[s.nwarnings - 1]);
+        }
+
+    /* The worker, beside this binary */
+    char dir[PATH_MAX], worker[PATH_MAX + 32];
+    nf_cmp_exe_dir(dir, sizeof dir);
+    const char *wenv = getenv("NOTFREE_WORKLOAD");
+    snprintf(worker, sizeof worker, "%s", wenv ? wenv : "");
+    if (!wenv)
+        snprintf(worker, sizeof worker, "%s/cli/notfree-workload", dir);
+    if (access(worker, X_OK) != 0) {
+        fprintf(stderr, "notfree compare: the worker %s is missing: build it with `ninja -C %s`\n", worker, dir);
+        free(allocs);
+        return 2;
+    }
+
+    /* The results file */
+    char path[PATH_MAX];
+    if (out) {
+        snprintf(path, sizeof path, "%s", out);
+    } else {
+        char host[256] = "unknown-host", stamp[32];
+        gethostname(host, sizeof host - 1);
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+        if (mkdir_p(results) != 0) {
+            fprintf(stderr, "notfree compare: cannot create %s: %s\n", results, strerror(errno));
+            free(allocs);
+            return 1;
+        }
+        snprintf(path, sizeof path, "%s/compare-%s-%s.json", results, host, stamp);
+    }
+
+    unsigned navail = 0;
+    for (unsigned k = 0; k < nallocs; k++) {
+        if (allocs[k].available)
+            navail++;
+        else
+            fprintf(stderr, "notfree compare: %s unavailable: %s\n", allocs[k].name, allocs[k].reason);
+    }
+    unsigned ntimed = navail * nw * nt * reps, ncount = navail * nw * nt, total = ntimed + ncount, done = 0;
+    s.recs = calloc(ntimed ? ntimed : 1, sizeof *s.recs);
+    if (!s.recs) {
+        free(allocs);
+        return 1;
+    }
+    fprintf(stderr, "notfree compare: %u allocators, %u workloads, %u thread counts, %u reps: %u runs + %u counting runs -> %s\n",
+            navail, nw, nt, reps, ntimed, ncount, path);
+    if (nf_cmp_write_json(path, &s) != 0) {
+        fprintf(stderr, "notfree compare: cannot write %s: %s\n", path, strerror(errno));
+        free(s.recs);
+        free(allocs);
+        return 1;
+    }
+    int failed = 0;
+    double t0 = now_s();
+    for (unsigned rep = 0; rep < reps; rep++)
+        for (unsigned w = 0; w < nw; w++)
+            for (unsigned t = 0; t < nt; t++)
+                for (unsigned a = 0; a < nallocs; a++) {
+                    if (!allocs[a].available)
+                        continue;
+                    nf_cmp_job job = {worker, &allocs[a], wnames[w], threads[t], wops[w], timeout_s};
+                    nf_cmp_record *rec = &s.recs[s.nrecs];
+                    *rec = (nf_cmp_record){.alloc = a, .workload = w, .threads = threads[t], .rep = rep};
+                    if (nf_cmp_run(&job, &rec->r) != 0 && !rec->r.error[0])
+                        snprintf(rec->r.error, sizeof rec->r.error, "cannot start the worker: %s", strerror(errno));
+                    failed |= !rec->r.ok;
+                    s.nrecs++;
+                    done++;
+                    char note[160] = "";
+                    if (rep == 0) {
+                        /* The counting run, untimed. */
+                        char *cargv[16], bufs[2][64], line[256], err[256];
+                        nf_cmp_argv(&job, cargv, 16, bufs);
+                        int rc = nf_cmp_count_syscalls(cargv, allocs[a].preload ? allocs[a].path : NULL, timeout_s,
+                                                       rec->syscalls, line, sizeof line, err, sizeof err);
+                        nf_cmp_result cr = {0};
+                        unsigned long long corrupt, fails;
+                        int mapped;
+                        if (rc == 0 && nf_cmp_parse_line(line, &cr, &corrupt, &fails, &mapped) == 7) {
+                            rec->counted = 1;
+                            rec->count_ops = cr.ops;
+                        } else if (!s.count_error[0]) {
+                            snprintf(s.count_error, sizeof s.count_error, "%s %s %u: %.150s", allocs[a].name,
+                                     wnames[w], threads[t], rc ? err : "no result line from the worker");
+                        }
+                        done++;
+                        snprintf(note, sizeof note, "; counted: %s", rec->counted ? "yes" : "no");
+                    }
+                    if (nf_cmp_write_json(path, &s) != 0)
+                        fprintf(stderr, "notfree compare: cannot write %s: %s\n", path, strerror(errno));
+                    double el = now_s() - t0;
+                    char left[32];
+                    fmt_duration(el / done * (total - done), left, sizeof left);
+                    if (rec->r.ok)
+                        fprintf(stderr, "[%u/%u] %-9s %-17s t=%u rep %u/%u: %7.2f Mops/s, %5.2f s%s%s; ~%s left\n",
+                                done, total, allocs[a].name, wnames[w], threads[t], rep + 1, reps,
+                                rec->r.ops_per_s / 1e6, rec->r.wall_s, rec->r.disturbed ? " (steal!)" : "", note, left);
+                    else
+                        fprintf(stderr, "[%u/%u] %-9s %-17s t=%u rep %u/%u: FAILED: %s%s; ~%s left\n", done, total,
+                                allocs[a].name, wnames[w], threads[t], rep + 1, reps, rec->r.error, note, left);
+                }
+    nf_cmp_table(stdout, &s);
+    printf("results: %s\n", path);
+    fflush(stdout);
+    if (plots && s.nrecs)
+        render(path);
+    free(s.recs);
+    free(allocs);
+    return failed ? 1 : 0;
+}
+
+int nf_compare_quick(const char *results_dir)
+{
+    char *argv[] = {"compare", "--workloads", (char *)quick_workloads, "--threads", (char *)quick_threads,
+                    "--reps", "1", "--scale", (char *)quick_scale, "--timeout", "30",
+                    "--results", (char *)results_dir, NULL};
+    static char copy[3][128];
+    snprintf(copy[0], sizeof copy[0], "%s", quick_workloads);   /* split() writes into its list */
+    snprintf(copy[1], sizeof copy[1], "%s", quick_threads);
+    argv[2] = copy[0];
+    argv[4] = copy[1];
+    return nf_cmd_compare((int)(sizeof argv / sizeof *argv) - 1, argv);
+}

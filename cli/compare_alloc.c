@@ -1,0 +1,152 @@
+/* cli/compare_alloc.c: the allocators `notfree compare` knows and where
+ * their libraries are.
+ *   glibc              no preload: the C library's own malloc (package libc6)
+ *   jemalloc           libjemalloc.so.2          (Debian libjemalloc2)
+ *   mimalloc           libmimalloc.so.2          (Debian libmimalloc2.0)
+ *   tcmalloc           libtcmalloc_minimal.so.4  (Debian libtcmalloc-minimal4)
+ *   bins, slab, shard  notfree's drop-ins, built beside the notfree binary:
+ *                      <builddir>/allocators/dropin/libnotfree-<name>.so
+ *   NAME=/path/to.so   any other drop-in a user brings
+ * A library that is not there leaves the allocator unavailable, with what
+ * to install or build; it is listed, never dropped. */
+#include "compare.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *const nf_cmp_known[] = {"glibc", "jemalloc", "mimalloc", "tcmalloc", "bins", "slab", "shard"};
+const unsigned nf_cmp_nknown = sizeof nf_cmp_known / sizeof nf_cmp_known[0];
+
+typedef struct system_lib {
+    const char *name, *file, *package;
+} system_lib;
+
+static const system_lib system_libs[] = {
+    {"jemalloc", "libjemalloc.so.2", "libjemalloc2"},
+    {"mimalloc", "libmimalloc.so.2", "libmimalloc2.0"},
+    {"tcmalloc", "libtcmalloc_minimal.so.4", "libtcmalloc-minimal4"},
+};
+
+/* Where Debian puts shared libraries (multiarch first). */
+static const char *const lib_dirs[] = {
+    "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib/x86_64-linux-gnu",
+    "/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib",
+};
+
+void nf_cmp_exe_dir(char *buf, size_t len)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        snprintf(buf, len, ".");
+        return;
+    }
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash)
+        *slash = '\0';
+    size_t k = strlen(exe) < len - 1 ? strlen(exe) : len - 1;
+    memcpy(buf, exe, k);
+    buf[k] = '\0';
+}
+
+/* dpkg-query's version of an installed package, or "" */
+static void package_version(const char *pkg, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "dpkg-query -W -f='${Version}' '%s' 2>/dev/null", pkg);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return;
+    if (!fgets(buf, (int)len, p))
+        buf[0] = '\0';
+    buf[strcspn(buf, "\n")] = '\0';
+    pclose(p);
+}
+
+static int find_lib(const char *file, char *buf, size_t len)
+{
+    for (size_t i = 0; i < sizeof lib_dirs / sizeof lib_dirs[0]; i++) {
+        snprintf(buf, len, "%s/%s", lib_dirs[i], file);
+        if (access(buf, R_OK) == 0)
+            return 0;
+    }
+    buf[0] = '\0';
+    return -1;
+}
+
+static int valid_name(const char *s, size_t n)
+{
+    if (n == 0 || n >= 64)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.'))
+            return 0;
+    }
+    return 1;
+}
+
+int nf_cmp_alloc_resolve(const char *item, nf_cmp_alloc *a, char *err, size_t errlen)
+{
+    memset(a, 0, sizeof *a);
+    const char *eq = strchr(item, '=');
+    if (eq) {
+        if (!valid_name(item, (size_t)(eq - item)) || eq[1] != '/') {
+            snprintf(err, errlen, "'%s': expected NAME=/absolute/path/to/lib.so (NAME: letters, digits, - _ .)", item);
+            return -1;
+        }
+        memcpy(a->name, item, (size_t)(eq - item));
+        snprintf(a->path, sizeof a->path, "%s", eq + 1);
+        a->preload = 1;
+        snprintf(a->package, sizeof a->package, "user");
+        a->available = access(a->path, R_OK) == 0;
+        if (!a->available)
+            snprintf(a->reason, sizeof a->reason, "%s: no such readable file", a->path);
+        return 0;
+    }
+    if (!valid_name(item, strlen(item))) {
+        snprintf(err, errlen, "'%s': not an allocator name", item);
+        return -1;
+    }
+    snprintf(a->name, sizeof a->name, "%s", item);
+    if (!strcmp(item, "glibc")) {
+        snprintf(a->package, sizeof a->package, "libc6");
+        package_version("libc6", a->version, sizeof a->version);
+        find_lib("libc.so.6", a->path, sizeof a->path);   /* for the context; not preloaded */
+        a->available = 1;
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof system_libs / sizeof system_libs[0]; i++) {
+        const system_lib *l = &system_libs[i];
+        if (strcmp(item, l->name) != 0)
+            continue;
+        snprintf(a->package, sizeof a->package, "%s", l->package);
+        a->available = find_lib(l->file, a->path, sizeof a->path) == 0;
+        a->preload = 1;
+        if (a->available)
+            package_version(l->package, a->version, sizeof a->version);
+        else
+            snprintf(a->reason, sizeof a->reason, "%s not found: install it with `sudo apt-get install %s`",
+                     l->file, l->package);
+        return 0;
+    }
+    if (!strcmp(item, "bins") || !strcmp(item, "slab") || !strcmp(item, "shard")) {
+        char dir[PATH_MAX - 64];
+        nf_cmp_exe_dir(dir, sizeof dir);
+        snprintf(a->package, sizeof a->package, "notfree");
+        snprintf(a->path, sizeof a->path, "%s/allocators/dropin/libnotfree-%s.so", dir, item);
+        a->preload = 1;
+        a->available = access(a->path, R_OK) == 0;
+        if (!a->available)
+            snprintf(a->reason, sizeof a->reason,
+                     "%.2000s not built (a sanitizer build has no drop-ins): build with `ninja -C %.1000s`", a->path, dir);
+        return 0;
+    }
+    snprintf(err, errlen, "unknown allocator '%s' (known: glibc jemalloc mimalloc tcmalloc bins slab shard,"
+             " or NAME=/path/to/lib.so)", item);
+    return -1;
+}
