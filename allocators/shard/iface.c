@@ -234,6 +234,10 @@ static void shard_destroy(nf_heap *h)
         next = s->next;
         shard_segment_release(h, s, NULL);
     }
+    for (shard_segment *s = h->cache; s; s = next) {
+        next = s->next;
+        shard_segment_release(h, s, NULL);
+    }
     nf_pages *ps = h->ps;
     void *cnext;
     for (void *c = h->chunks; c; c = cnext) {
@@ -431,7 +435,9 @@ static int shard_trim(nf_heap *h, size_t pad)
     while (shard_reclaim(th))
         ;
     shard_theap_collect(th, true);
-    shard_trim_segments(th);
+    shard_purge(th, true);
+    shard_trim_segments(th, false);
+    shard_cache_release(h);
     return given_back(h) > before;
 }
 

@@ -250,10 +250,8 @@ void shard_theap_collect(shard_theap *th, bool force)
                 shard_page_free(th, pg);
         }
     }
-    if (force) {
+    if (force)
         th->retired_bins = 0;
-        shard_purge(th, true);
-    }
 }
 
 void shard_live_flush(nf_heap *h, shard_theap *th)
@@ -306,6 +304,8 @@ static SHARD_NOINLINE shard_page *find_page(shard_theap *th, size_t bin)
         retired_collect(th);
     if (th->dirty_pages)
         shard_purge(th, false);
+    if (__atomic_load_n(&th->heap->cache_dirty, __ATOMIC_RELAXED))
+        shard_cache_purge(th->heap, false);
     for (int attempt = 0; attempt < 2; attempt++) {
         shard_page *next;
         for (shard_page *pg = th->queues[bin].first; pg; pg = next) {

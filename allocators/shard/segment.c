@@ -167,14 +167,42 @@ static void segments_remove(shard_theap *th, shard_segment *s)
         s->next->prev = s->prev;
 }
 
-static void purge_page(nf_heap *h, shard_theap *th, shard_segment *s, shard_page *pg)
+
+/* Purge the unused dirty pages of s left at least SHARD_PURGE_DELAY_NS
+ * before t (now: all of them); *due gets the earliest later stamp.
+ * Neighbouring pages go in one madvise: each call costs a TLB shootdown on
+ * every CPU the process runs on. Returns the pages purged. */
+static size_t purge_segment(nf_heap *h, shard_segment *s, bool now, uint64_t t, uint64_t *due, uint64_t *paths)
 {
-    size_t idx = (size_t)(pg - s->pages);
-    uint8_t *a = page_start(s, idx), *e = page_end(s, idx);
-    nf_pages_advise(h->ps, a, (size_t)(e - a), NF_ADVISE_DONTNEED);
-    pg->dirty = false;
-    th->dirty_pages--;
-    SHARD_INC(th->paths[SHARD_PATH_PURGE]);
+    size_t n = 0;
+    uint8_t *run = NULL, *run_end = NULL;
+    for (size_t i = 0; i < s->npages; i++) {
+        shard_page *pg = &s->pages[i];
+        bool go = false;
+        if (!pg->in_use && pg->dirty) {
+            if (now || pg->stamp + SHARD_PURGE_DELAY_NS <= t)
+                go = true;
+            else if (pg->stamp + SHARD_PURGE_DELAY_NS < *due)
+                *due = pg->stamp + SHARD_PURGE_DELAY_NS;
+        }
+        uint8_t *a = page_start(s, i), *e = page_end(s, i);
+        if (go) {
+            pg->dirty = false;
+            n++;
+            count(h, paths, SHARD_PATH_PURGE);
+            if (run && run_end == a) {
+                run_end = e;
+                continue;
+            }
+        }
+        if (run)
+            nf_pages_advise(h->ps, run, (size_t)(run_end - run), NF_ADVISE_DONTNEED);
+        run = go ? a : NULL;
+        run_end = go ? e : NULL;
+    }
+    if (run)
+        nf_pages_advise(h->ps, run, (size_t)(run_end - run), NF_ADVISE_DONTNEED);
+    return n;
 }
 
 void shard_purge(shard_theap *th, bool now)
@@ -185,24 +213,138 @@ void shard_purge(shard_theap *th, bool now)
     if (!now && t < th->purge_due)
         return;
     uint64_t due = UINT64_MAX;
-    for (shard_segment *s = th->segments; s && th->dirty_pages; s = s->next) {
-        uint64_t m = s->free_mask;
-        while (m) {
-            size_t i = (size_t)__builtin_ctzll(m);
-            m &= m - 1;
-            shard_page *pg = &s->pages[i];
-            if (!pg->dirty)
-                continue;
-            if (now || pg->stamp + SHARD_PURGE_DELAY_NS <= t)
-                purge_page(th->heap, th, s, pg);
-            else if (pg->stamp + SHARD_PURGE_DELAY_NS < due)
-                due = pg->stamp + SHARD_PURGE_DELAY_NS;
-        }
-    }
+    for (shard_segment *s = th->segments; s && th->dirty_pages; s = s->next)
+        th->dirty_pages -= purge_segment(th->heap, s, now, t, &due, th->paths);
     th->purge_due = due;
 }
 
-/* A new segment of this kind, or an empty one of ours made over. */
+/* ---- the heap's cache of empty segments ---- */
+static size_t dirty_count(const shard_segment *s, uint64_t *oldest)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->npages; i++)
+        if (!s->pages[i].in_use && s->pages[i].dirty) {
+            n++;
+            if (s->pages[i].stamp < *oldest)
+                *oldest = s->pages[i].stamp;
+        }
+    return n;
+}
+
+/* s (no page in use, off every theap list) into the cache, or unmapped. */
+static void cache_put(nf_heap *h, shard_segment *s, uint64_t *paths)
+{
+    uint64_t oldest = UINT64_MAX;
+    size_t dirty = dirty_count(s, &oldest);
+    pthread_mutex_lock(&h->lock);
+    if (h->cache_count < SHARD_HEAP_SEGMENT_CACHE) {
+        s->theap = NULL;
+        s->in_avail = false;
+        s->next = h->cache;
+        h->cache = s;
+        __atomic_store_n(&h->cache_count, h->cache_count + 1, __ATOMIC_RELAXED);
+        if (dirty) {
+            uint64_t due = oldest + SHARD_PURGE_DELAY_NS;
+            if (!__atomic_load_n(&h->cache_dirty, __ATOMIC_RELAXED) || due < h->cache_due)
+                __atomic_store_n(&h->cache_due, due, __ATOMIC_RELAXED);
+            __atomic_store_n(&h->cache_dirty, 1, __ATOMIC_RELAXED);
+        }
+        pthread_mutex_unlock(&h->lock);
+        return;
+    }
+    pthread_mutex_unlock(&h->lock);
+    shard_segment_release(h, s, paths);
+}
+
+static shard_segment *cache_take(nf_heap *h)
+{
+    if (!__atomic_load_n(&h->cache_count, __ATOMIC_RELAXED))
+        return NULL;
+    pthread_mutex_lock(&h->lock);
+    shard_segment *s = h->cache;
+    if (s) {
+        h->cache = s->next;
+        __atomic_store_n(&h->cache_count, h->cache_count - 1, __ATOMIC_RELAXED);
+    }
+    pthread_mutex_unlock(&h->lock);
+    return s;
+}
+
+void shard_cache_purge(nf_heap *h, bool now)
+{
+    uint64_t t = shard_now_ns();
+    if (!now && t < __atomic_load_n(&h->cache_due, __ATOMIC_RELAXED))
+        return;
+    if (now)
+        pthread_mutex_lock(&h->lock);
+    else if (pthread_mutex_trylock(&h->lock) != 0)
+        return;
+    uint64_t due = UINT64_MAX;
+    for (shard_segment *s = h->cache; s; s = s->next)
+        purge_segment(h, s, now, t, &due, NULL);
+    __atomic_store_n(&h->cache_due, due, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->cache_dirty, due != UINT64_MAX, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&h->lock);
+}
+
+int shard_cache_release(nf_heap *h)
+{
+    pthread_mutex_lock(&h->lock);
+    shard_segment *s = h->cache;
+    h->cache = NULL;
+    __atomic_store_n(&h->cache_count, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->cache_dirty, 0, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&h->lock);
+    int n = 0;
+    while (s) {
+        shard_segment *next = s->next;
+        shard_segment_release(h, s, NULL);
+        s = next;
+        n++;
+    }
+    return n;
+}
+
+/* th takes over the unused dirty pages of s (reclaimed or from the cache). */
+static void adopt_dirty(shard_theap *th, shard_segment *s)
+{
+    uint64_t oldest = UINT64_MAX;
+    size_t n = dirty_count(s, &oldest);
+    if (!n)
+        return;
+    if (!th->dirty_pages || oldest + SHARD_PURGE_DELAY_NS < th->purge_due)
+        th->purge_due = oldest + SHARD_PURGE_DELAY_NS;
+    th->dirty_pages += n;
+}
+
+/* An empty segment of th cut into pages of another kind. Which bytes are
+ * resident is not known page by page any more: if any were, every new page
+ * counts as dirty (a purge of an untouched range is only a wasted call). */
+static void segment_rekind(shard_theap *th, shard_segment *s, shard_kind kind)
+{
+    uint64_t stamp = 0;
+    size_t dirty = 0;
+    for (size_t i = 0; i < s->npages; i++)
+        if (s->pages[i].dirty) {
+            dirty++;
+            if (s->pages[i].stamp > stamp)
+                stamp = s->pages[i].stamp;
+        }
+    th->dirty_pages -= dirty;
+    segment_init_kind(s, kind);
+    if (dirty) {
+        for (size_t i = 0; i < s->npages; i++) {
+            s->pages[i].dirty = true;
+            s->pages[i].stamp = stamp;
+        }
+        if (!th->dirty_pages || stamp + SHARD_PURGE_DELAY_NS < th->purge_due)
+            th->purge_due = stamp + SHARD_PURGE_DELAY_NS;
+        th->dirty_pages += s->npages;
+    }
+}
+
+/* A segment of this kind with a free page: an empty one of ours made
+ * over, one from the heap's cache, or a new one. */
 static shard_segment *segment_for_kind(shard_theap *th, shard_kind kind)
 {
     nf_heap *h = th->heap;
@@ -211,15 +353,23 @@ static shard_segment *segment_for_kind(shard_theap *th, shard_kind kind)
             if (s->used_pages || s->kind == kind)
                 continue;
             avail_remove(th, s);
-            for (size_t i = 0; i < s->npages; i++)
-                if (s->pages[i].dirty)
-                    purge_page(h, th, s, &s->pages[i]);
-            segment_init_kind(s, kind);
+            segment_rekind(th, s, kind);
             avail_push(th, s);
             return s;
         }
     }
-    shard_segment *s = segment_map(h, SHARD_SEGMENT_SIZE, SHARD_SEGMENT_SIZE, th->paths);
+    shard_segment *s = shard_secure ? NULL : cache_take(h);
+    if (s) {
+        segments_push(th, s);
+        s->in_avail = false;
+        adopt_dirty(th, s);
+        if (s->kind != kind)
+            segment_rekind(th, s, kind);
+        avail_push(th, s);
+        th->empty_segments++;
+        return s;
+    }
+    s = segment_map(h, SHARD_SEGMENT_SIZE, SHARD_SEGMENT_SIZE, th->paths);
     if (!s)
         return NULL;
     s->in_avail = false;
@@ -291,25 +441,31 @@ void shard_segment_page_free(shard_theap *th, shard_page *pg)
     segment_unuse(th, s);
 }
 
-/* One page fewer in use; an empty segment is kept (up to the cache) or
- * unmapped. */
+/* s leaves th: its dirty pages stop counting for th. */
+static void segment_detach(shard_theap *th, shard_segment *s)
+{
+    uint64_t oldest = UINT64_MAX;
+    th->dirty_pages -= dirty_count(s, &oldest);
+    avail_remove(th, s);
+    segments_remove(th, s);
+}
+
+/* One page fewer in use; an empty segment beyond th's own cache goes to
+ * the heap's. */
 static void segment_unuse(shard_theap *th, shard_segment *s)
 {
     if (--s->used_pages == 0 && ++th->empty_segments > SHARD_SEGMENT_CACHE) {
-        for (size_t i = 0; i < s->npages; i++)
-            if (s->pages[i].dirty) {
-                s->pages[i].dirty = false;
-                th->dirty_pages--;
-            }
-        avail_remove(th, s);
-        segments_remove(th, s);
+        segment_detach(th, s);
         th->empty_segments--;
-        shard_segment_release(th->heap, s, th->paths);
+        if (shard_secure)
+            shard_segment_release(th->heap, s, th->paths);
+        else
+            cache_put(th->heap, s, th->paths);
     }
 }
 
-/* Give back every empty segment of th (trim, exit); returns how many. */
-int shard_trim_segments(shard_theap *th)
+/* Every empty segment of th to the heap's cache (exit) or unmapped (trim). */
+int shard_trim_segments(shard_theap *th, bool to_cache)
 {
     int n = 0;
     shard_segment *next;
@@ -317,15 +473,12 @@ int shard_trim_segments(shard_theap *th)
         next = s->next;
         if (s->used_pages)
             continue;
-        for (size_t i = 0; i < s->npages; i++)
-            if (s->pages[i].dirty) {
-                s->pages[i].dirty = false;
-                th->dirty_pages--;
-            }
-        avail_remove(th, s);
-        segments_remove(th, s);
+        segment_detach(th, s);
         th->empty_segments--;
-        shard_segment_release(th->heap, s, th->paths);
+        if (to_cache && !shard_secure)
+            cache_put(th->heap, s, th->paths);
+        else
+            shard_segment_release(th->heap, s, th->paths);
         n++;
     }
     return n;
@@ -346,7 +499,7 @@ void shard_abandon_all(shard_theap *th)
 {
     nf_heap *h = th->heap;
     shard_theap_collect(th, true);
-    shard_trim_segments(th);
+    shard_trim_segments(th, true);
     shard_segment *s = th->segments;
     while (s) {
         shard_segment *next = s->next;
@@ -406,6 +559,7 @@ bool shard_reclaim(shard_theap *th)
         s->in_avail = false;
         if (s->free_mask)
             avail_push(th, s);
+        adopt_dirty(th, s);
         SHARD_INC(th->paths[SHARD_PATH_RECLAIM]);
         s->used_pages++;   /* pinned: freeing its pages must not unmap it under us */
         for (size_t i = 0; i < s->npages; i++) {

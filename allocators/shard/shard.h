@@ -186,8 +186,9 @@ struct shard_theap {
 
 /* ---- the heap ---- */
 /* Invariants: theaps lists every theap ever made (they are recycled
- * through pool, never freed before destroy); abandoned and huge are lists
- * through segment->next under lock. */
+ * through pool, never freed before destroy); abandoned, huge and cache are
+ * lists through segment->next under lock; cache holds at most
+ * SHARD_HEAP_SEGMENT_CACHE segments, none with a page in use. */
 struct nf_heap {
     uint64_t uid;                 /* unique per heap in this process: the TLS key */
     uint64_t secret;
@@ -202,6 +203,10 @@ struct nf_heap {
     shard_segment *abandoned;
     size_t abandoned_count;       /* atomic: read without the lock to skip it */
     shard_segment *huge;
+    shard_segment *cache;         /* empty segments any thread may take (resident until purged) */
+    size_t cache_count;           /* atomic: read without the lock to skip it */
+    int cache_dirty;              /* atomic: some cached page waits for its purge ... */
+    uint64_t cache_due;           /* atomic: ... not before this (ns) */
     /* statistics, atomics */
     uint64_t mapped, peak_mapped, held;
     int64_t live, peak_live;
@@ -279,7 +284,7 @@ void shard_page_free(shard_theap *th, shard_page *pg);       /* back to its segm
 void shard_page_retire(shard_theap *th, shard_page *pg);     /* used reached 0 */
 void shard_page_unfull(shard_theap *th, shard_page *pg);
 void shard_page_requeue(shard_theap *th, shard_page *pg);    /* after reclaim: into its bin or the full queue */
-void shard_theap_collect(shard_theap *th, bool force);       /* every page; force: free empties, purge now */
+void shard_theap_collect(shard_theap *th, bool force);       /* every page; force: also free empty pages */
 void shard_live_flush(nf_heap *h, shard_theap *th);
 /* segment.c */
 bool shard_segmap_init(void);
@@ -291,7 +296,9 @@ bool shard_reclaim(shard_theap *th);                         /* true: took at le
 void shard_abandon_all(shard_theap *th);
 void *shard_huge_alloc(nf_heap *h, shard_theap *th, size_t size, size_t align);
 void shard_huge_free(nf_heap *h, shard_theap *th, shard_segment *s);
-int shard_trim_segments(shard_theap *th);
+int shard_trim_segments(shard_theap *th, bool to_cache);     /* th's empty segments: to the heap's cache, or unmapped */
+void shard_cache_purge(nf_heap *h, bool now);
+int shard_cache_release(nf_heap *h);                         /* unmap every cached segment */
 uint64_t shard_now_ns(void);
 void shard_mapped_add(nf_heap *h, int64_t delta);
 static inline shard_kind shard_kind_of(size_t bsize)

@@ -41,8 +41,9 @@
 #define SHARD_RECLAIM_MAX 4                                 /* abandoned segments reclaimed per attempt */
 
 /* ---- giving memory back ---- */
-#define SHARD_PURGE_DELAY_NS ((uint64_t)250 * 1000 * 1000)  /* a free page is purged (MADV_DONTNEED) 250 ms after it was left: sooner costs refaults (expensive under a hypervisor) */
+#define SHARD_PURGE_DELAY_NS ((uint64_t)1000 * 1000 * 1000) /* a free page is purged (MADV_DONTNEED) 1 s after it was left: sooner costs refaults and TLB shootdowns (dear under a hypervisor); neighbours go in one call */
 #define SHARD_SEGMENT_CACHE 2                               /* empty segments a thread keeps (purged) before unmapping */
+#define SHARD_HEAP_SEGMENT_CACHE 16                         /* empty segments the heap keeps for any thread (threads come and go), purged after the same delay */
 
 /* ---- statistics ---- */
 #define SHARD_LIVE_FLUSH ((int64_t)64 * 1024)               /* a thread folds its live-byte delta into the heap past this (peak_live is exact to this much per thread) */

@@ -158,7 +158,7 @@ static void test_purge(nf_heap *h)
         A->free(h, p[i]);
     uint64_t a0 = advises(h);
     int64_t pu0 = path(h, "purge");
-    sleep_ms(400);
+    sleep_ms(1100);   /* past SHARD_PURGE_DELAY_NS */
     /* generic calls (a new size class each) run the heartbeat */
     void *q[64];
     for (int i = 0; i < 64; i++)
