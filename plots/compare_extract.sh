@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# plots/compare_extract.sh COMPARE.json OUTDIR
+#
+# Turns one `notfree compare` results file ({"context", "runs"}) into the
+# TSV files the compare charts read. Every file has one column (series)
+# per allocator that ran, in the order of context.allocators, and a first
+# line "# <key> <allocator> <allocator> ..." naming them:
+#   compare_time.dat     workload and threads ("random-mix t=2"), then per
+#                        allocator the median time per operation over the
+#                        baseline's (glibc, else the first allocator)
+#   compare_rss.dat      the same rows, median peak RSS over the baseline's
+#   compare_threads.dat  one block per workload (two blank lines apart):
+#                        threads, then per allocator the median Mops/s;
+#                        written only when two or more thread counts ran
+#   compare_meta.txt     line 1: the baseline; line 2: the allocators;
+#                        line 3: the workloads (of compare_threads.dat)
+# Medians are over the repetitions that ended ok; a missing value is NaN.
+# Exit: 0 ok, 2 unusable input, 3 jq missing.
+set -euo pipefail
+
+die() { echo "compare_extract: $*" >&2; exit 2; }
+[[ $# -eq 2 ]] || die "usage: compare_extract.sh COMPARE.json OUTDIR"
+in=$1 out=$2
+command -v jq >/dev/null || { echo "compare_extract: jq not found (sudo apt-get install -y jq)" >&2; exit 3; }
+[[ -f $in && -r $in ]] || die "$in: no such readable file"
+jq empty "$in" 2>/dev/null || die "$in: not valid JSON"
+jq -e '(.runs | type == "array") and (.context.allocators | type == "array")' "$in" >/dev/null 2>&1 ||
+  die "$in: not a notfree compare file (no runs or no context.allocators)"
+mkdir -p "$out"
+
+# The medians, keyed by allocator, workload and threads.
+COMMON='
+def median: sort | if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor]
+            else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+def num: if . == null then "NaN" else . end;
+(.runs | map(select(.ok))) as $ok
+| [.context.allocators[].name | select(. as $n | $ok | any(.allocator == $n))] as $allocs
+| [.context.workloads[].name | select(. as $n | $ok | any(.workload == $n))] as $wls
+| ([.context.threads[] | select(. as $t | $ok | any(.threads == $t))]) as $threads
+| ($ok | group_by([.allocator, .workload, .threads])
+   | map({key: "\(.[0].allocator)|\(.[0].workload)|\(.[0].threads)",
+          value: {ops: (map(.ops_per_s) | median), rss: (map(.peak_rss_kib) | median)}})
+   | from_entries) as $m
+| (if ($allocs | index("glibc")) then "glibc" else ($allocs[0] // "") end) as $base
+'
+
+meta=$(jq -r "$COMMON"' | $base, ($allocs | join(" ")), ($wls | join(" "))' "$in")
+base=$(sed -n 1p <<<"$meta")
+allocs=$(sed -n 2p <<<"$meta")
+[[ -n $allocs ]] || die "$in: no run ended ok: nothing to chart"
+printf '%s\n' "$meta" >"$out/compare_meta.txt"
+
+# Grouped bars: one row per workload and thread count.
+bars() {
+  local chart=$1 field=$2 invert=$3
+  { printf '# workload'; printf '\t%s' $allocs; printf '\n'
+    jq -r --arg f "$field" --argjson inv "$invert" "$COMMON"'
+      | $wls[] as $w | $threads[] as $t
+      | ($m["\($base)|\($w)|\($t)"][$f]) as $b
+      | select([$allocs[] | $m["\(.)|\($w)|\($t)"][$f]] | any(. != null))
+      | ["\($w) t=\($t)"] + [$allocs[] | $m["\(.)|\($w)|\($t)"][$f] as $v
+          | if $v == null or $b == null or $v == 0 or $b == 0 then null
+            elif $inv then $b / $v else $v / $b end | num]
+      | @tsv' "$in"; } >"$out/$chart.dat"
+  echo "compare_extract: wrote $out/$chart.dat ($(($(wc -l <"$out/$chart.dat") - 1)) rows, baseline $base)" >&2
+}
+bars compare_time ops true    # time per op = 1 / ops_per_s
+bars compare_rss rss false
+
+nthreads=$(jq -r "$COMMON"' | $threads | length' "$in")
+if [[ $nthreads -ge 2 ]]; then
+  { printf '# threads'; printf '\t%s' $allocs; printf '\n'
+    jq -r "$COMMON"'
+      | $wls | to_entries[] | .key as $i | .value as $w
+      | (if $i > 0 then "\n" else empty end),
+        ($threads[] as $t | [$t] + [$allocs[] | ($m["\(.)|\($w)|\($t)"].ops // null)
+          | if . == null then "NaN" else . / 1e6 end] | @tsv)' "$in"; } >"$out/compare_threads.dat"
+  echo "compare_extract: wrote $out/compare_threads.dat" >&2
+else
+  rm -f "$out/compare_threads.dat"
+  echo "compare_extract: skipping compare_threads: only one thread count ran" >&2
+fi
