@@ -240,6 +240,8 @@ nf_model_result nf_fault(nf_model *m, nf_model_proc *p, uint64_t va, bool write)
 
 /* ---- accesses ---- */
 
+/* The MMU after a walk that found a usable leaf: count the walk (PWCs)
+ * and fill the TLB. */
 static inline void count_walk(nf_model *m, nf_model_proc *p, uint64_t va, bool huge)
 {
     m->c.walks++;
@@ -252,18 +254,21 @@ static inline void count_walk(nf_model *m, nf_model_proc *p, uint64_t va, bool h
     }
 }
 
-nf_model_result nf_access_slow(nf_model *m, nf_model_proc *p, uint64_t va, bool write, int tlb_hit)
+/* A fault, or a TLB hit whose leaf does not allow the store. Out of line:
+ * the walk path below stays small. */
+__attribute__((noinline)) static nf_model_result access_fault(nf_model *m, nf_model_proc *p, uint64_t va, bool write,
+                                                              int tlb_hit)
 {
     bool huge;
     uint64_t *pte;
     if (tlb_hit) {
-        pte = nf_pt_lookup(m, p, va, &huge);
+        pte = nf_pt_leaf(m, p, va, &huge);
         const uint64_t need = PTE_P | PTE_US | PTE_RW | PTE_D;
         if (pte && (*pte & need) == need)
             return NF_MODEL_OK;
         nf_tlb_invalidate_page(m->cfg.tlb, nf_asid(p), va);
     }
-    pte = nf_pt_lookup(m, p, va, &huge);
+    pte = nf_pt_leaf(m, p, va, &huge);
     uint64_t need = PTE_P | PTE_US | (write ? PTE_RW : 0);
     if (!pte || (*pte & need) != need || (*pte & PTE_SWAP)) {
         nf_model_result r = nf_fault(m, p, va, write);
@@ -276,20 +281,36 @@ nf_model_result nf_access_slow(nf_model *m, nf_model_proc *p, uint64_t va, bool 
             }
             return r;
         }
-        pte = nf_pt_lookup(m, p, va, &huge);
+        pte = nf_pt_leaf(m, p, va, &huge);
     }
     *pte |= PTE_A | (write ? PTE_D : 0);
     count_walk(m, p, va, huge);
     return NF_MODEL_OK;
 }
 
+nf_model_result nf_access_slow(nf_model *m, nf_model_proc *p, uint64_t va, bool write, int tlb_hit)
+{
+    if (!tlb_hit) {   /* a TLB miss: walk; fault only if the leaf does not allow it */
+        bool huge;
+        uint64_t *pte = nf_pt_leaf(m, p, va, &huge);
+        uint64_t need = PTE_P | PTE_US | (write ? PTE_RW : 0);
+        if (pte && (*pte & (need | PTE_SWAP)) == need) {
+            *pte |= PTE_A | (write ? PTE_D : 0);
+            count_walk(m, p, va, huge);
+            return NF_MODEL_OK;
+        }
+    }
+    return access_fault(m, p, va, write, tlb_hit);
+}
+
 nf_model_result nf_model_access(nf_model_proc *p, uint64_t va, int is_write)
 {
     nf_model *m = p->m;
-    if (!p->alive)
-        return NF_MODEL_KILLED;
-    if (p != m->cur)
+    if (__builtin_expect(p != m->cur || !p->alive, 0)) {
+        if (!p->alive)
+            return NF_MODEL_KILLED;
         nf_model_switch(p);
+    }
     m->c.accesses++;
     int hit = 0;
     if (m->cfg.tlb) {
@@ -298,6 +319,18 @@ nf_model_result nf_model_access(nf_model_proc *p, uint64_t va, int is_write)
             return NF_MODEL_OK;
     }
     return nf_access_slow(m, p, va, is_write, hit);
+}
+
+void nf_access_prefetch(nf_model *m, nf_model_proc *p, uint64_t va)
+{
+    if (m->cfg.tlb)
+        nf_tlb_prefetch(m->cfg.tlb, nf_asid(p), va);
+    uint64_t *pd = nf_pt_pd(m, p, va);
+    if (!pd)
+        return;
+    uint64_t e = pd[(va >> 21) & 511];
+    if ((e & (PTE_P | PTE_PS)) == PTE_P)
+        __builtin_prefetch((uint64_t *)nf_frame_mem(m, (uint32_t)PTE_PFN(e)) + ((va >> 12) & 511));
 }
 
 /* ---- data through the model ---- */

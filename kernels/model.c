@@ -100,6 +100,7 @@ nf_model_proc *nf_model_proc_create(nf_model *m, const char *name)
     p->id = (uint32_t)m->nprocs;
     p->alive = true;
     p->root = NIL;
+    p->pd_key = UINT64_MAX;
     snprintf(p->name, sizeof p->name, "%s", name ? name : "proc");
     m->procs[m->nprocs++] = p;
     uint32_t root = nf_frame_alloc(m, p, FR_PT);

@@ -79,6 +79,11 @@ struct nf_model_proc {
     nf_vma *vma;            /* sorted */
     size_t nvma, vcap;
     size_t vhint;           /* last VMA found */
+    /* The PD node of the last 1 GiB region walked (pd_key = va >> 30,
+     * UINT64_MAX: none). Valid while no upper table of p is freed:
+     * nf_pt_range and nf_pt_free_all reset it. */
+    uint64_t pd_key;
+    uint64_t *pd;
     uint64_t brk_start, brk;
     uint64_t mmap_base;     /* top-down placement starts below this */
     /* pages: */
@@ -144,6 +149,31 @@ void nf_frame_put(nf_model *m, uint32_t pfn);
 /* The leaf PTE for va, or NULL when a table on the way is missing. *huge
  * is set when the leaf is a 2 MiB PD entry. */
 uint64_t *nf_pt_lookup(const nf_model *m, const nf_model_proc *p, uint64_t va, bool *huge);
+/* The PD node for va (walking PML4 and PDP, then caching it in p), or
+ * NULL when a table on the way is missing. */
+uint64_t *nf_pt_pd_slow(const nf_model *m, nf_model_proc *p, uint64_t va);
+static inline uint64_t *nf_pt_pd(const nf_model *m, nf_model_proc *p, uint64_t va)
+{
+    if (__builtin_expect(p->pd_key == va >> 30, 1))
+        return p->pd;
+    return nf_pt_pd_slow(m, p, va);
+}
+/* nf_pt_lookup through the cached PD node: the access path's walk. */
+static inline uint64_t *nf_pt_leaf(const nf_model *m, nf_model_proc *p, uint64_t va, bool *huge)
+{
+    *huge = false;
+    uint64_t *pd = nf_pt_pd(m, p, va);
+    if (!pd)
+        return NULL;
+    uint64_t *e = &pd[(va >> 21) & 511];
+    if (!(*e & PTE_P))
+        return NULL;
+    if (*e & PTE_PS) {
+        *huge = true;
+        return e;
+    }
+    return (uint64_t *)(m->pool + (size_t)PTE_PFN(*e) * NF_MODEL_PAGE) + ((va >> 12) & 511);
+}
 /* The PT-level PTE for va, creating tables (frames from the pool); NULL
  * when no frame could be had (p may be dead). */
 uint64_t *nf_pt_ensure(nf_model *m, nf_model_proc *p, uint64_t va);
@@ -178,6 +208,9 @@ void nf_commit_uncharge(nf_model *m, nf_model_proc *p, uint64_t pages);
 nf_model_result nf_fault(nf_model *m, nf_model_proc *p, uint64_t va, bool write);
 /* The slow path of an access (TLB miss or write check). */
 nf_model_result nf_access_slow(nf_model *m, nf_model_proc *p, uint64_t va, bool write, int tlb_hit);
+/* A hint before an access of va: start loading what its TLB lookup and
+ * walk will read (the TLB sets, the PTE). Changes no state. */
+void nf_access_prefetch(nf_model *m, nf_model_proc *p, uint64_t va);
 static inline uint16_t nf_asid(const nf_model_proc *p) { return (uint16_t)(p->id + 1); }
 
 /* reclaim.c (swap slots too) */

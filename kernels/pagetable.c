@@ -40,6 +40,22 @@ uint64_t *nf_pt_lookup(const nf_model *m, const nf_model_proc *p, uint64_t va, b
     return &t[idx(va, 0)];
 }
 
+uint64_t *nf_pt_pd_slow(const nf_model *m, nf_model_proc *p, uint64_t va)
+{
+    if (p->root == NIL)
+        return NULL;
+    uint64_t *t = (uint64_t *)nf_frame_mem(m, p->root);
+    for (int level = 3; level > 1; level--) {
+        uint64_t e = t[idx(va, level)];
+        if (!(e & PTE_P))
+            return NULL;
+        t = node_of(m, e);
+    }
+    p->pd_key = va >> 30;
+    p->pd = t;
+    return t;
+}
+
 void nf_pt_note_set(nf_model *m, uint64_t *pte, uint64_t old, uint64_t new_)
 {
     if ((old != 0) == (new_ != 0))
@@ -135,6 +151,7 @@ static bool range_rec(nf_model *m, nf_model_proc *p, uint64_t *t, int level,
         uint64_t *child = node_of(m, *e);
         bool empty = range_rec(m, p, child, level - 1, lo, start, end, fn, u, flags);
         if (empty && free_empty) {
+            p->pd_key = UINT64_MAX;
             nf_frame_free(m, (uint32_t)PTE_PFN(*e));
             p->pt--;
             nf_pt_note_set(m, e, *e, 0);
@@ -168,6 +185,7 @@ void nf_pt_free_all(nf_model *m, nf_model_proc *p)
 {
     if (p->root == NIL)
         return;
+    p->pd_key = UINT64_MAX;
     free_rec(m, p, p->root, 3);
     p->root = NIL;
 }

@@ -10,11 +10,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* How far ahead the replay starts loading the TLB sets and PTEs of the
+ * stream (a random stream over a big table misses the cache at every
+ * PTE: ~8 in flight hide most of it). */
+enum { PREFETCH_AHEAD = 8 };
+
 size_t nf_model_replay(nf_model_proc *p, const uint64_t *refs, size_t n, nf_model_result *last)
 {
+    nf_model *m = p->m;
     nf_model_result r = NF_MODEL_OK;
     size_t i = 0;
+    for (size_t k = 0; k < n && k < PREFETCH_AHEAD; k++)
+        nf_access_prefetch(m, p, refs[k] & ~NF_MODEL_REF_WRITE);
     for (; i < n; i++) {
+        if (i + PREFETCH_AHEAD < n)
+            nf_access_prefetch(m, p, refs[i + PREFETCH_AHEAD] & ~NF_MODEL_REF_WRITE);
         uint64_t x = refs[i];
         r = nf_model_access(p, x & ~NF_MODEL_REF_WRITE, (x & NF_MODEL_REF_WRITE) != 0);
         if (r != NF_MODEL_OK)

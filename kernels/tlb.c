@@ -1,16 +1,27 @@
 /* kernels/tlb.c: the model's TLB hierarchy and page-walk caches.
  *
  * Data layout. Every store (a TLB array or a PWC) is `sets` x `ways`
- * slots of 64-bit tags, plus a hash index from tag to slot. A lookup never
- * scans a set: it hashes the tag and probes the index (open addressing,
- * linear probing, at most 1/4 full), so a 72-entry fully associative L1
- * costs the same as a 4-way one. The set structure matters only when a
- * slot is chosen for an insert: the victim is picked inside the tag's set
- * (set = vpn mod sets), by LRU stamps or a tree-PLRU.
+ * slots of 64-bit tags (set = vpn mod sets, its slots contiguous). A
+ * lookup never compares more than a few tags. A store of at most
+ * SCAN_WAYS ways keeps a one-byte fingerprint of each slot's tag, 16 bytes
+ * per set, and compares the set's fingerprints 8 at a time (SWAR); only
+ * the candidates' tags are read. A wider one (fully associative L1s, big
+ * PWCs) hashes the tag into buckets chained through the slots (at most
+ * 1/2 a slot per bucket), so a 72-entry fully associative L1 costs one
+ * probe. The victim of an insert is picked inside the tag's set: LRU keeps
+ * one circular list per set (O(1) touch and victim), PLRU a tree of bits
+ * per set.
  *
  * Tag: vpn << 18 | asid << 2 | page size. For a PWC, `vpn` is the address
  * bits above the level the entry maps and the size field holds the PWC
  * level. NF_TAG_NONE marks an empty slot.
+ *
+ * Fast paths. Each level keeps a mask of the page sizes it holds now
+ * (`present`), so nf_tlb_lookup_va probes only those (one probe per level
+ * when only 4K pages exist). A lookup that misses everywhere remembers the
+ * tag (`absent`): the insert after the walk then fills without looking
+ * again. Evictions, invalidations and flushes of the TLB levels (not the
+ * PWCs) are reported to the hook, if one is set.
  */
 #include <notfree/tlb.h>
 
@@ -18,43 +29,57 @@
 #include <string.h>
 
 #define NF_TAG_NONE UINT64_MAX
-#define HASH_EMPTY 0u
+#define SCAN_WAYS 16u   /* up to this many ways, fingerprints; more, a hash */
+#define BYTES_01 0x0101010101010101ull
+#define BYTES_80 0x8080808080808080ull
 
-/* One set-associative store. Invariants: hidx holds slot+1 for exactly the
- * slots whose tag != NF_TAG_NONE; valid counts them; for LRU, stamp of an
- * empty slot is 0 and every filled slot's stamp is > 0. */
+struct nf_tlb;
+
+/* One set-associative store. Invariants: the hash chains (when there is
+ * a hash) hold exactly the slots whose tag != NF_TAG_NONE, each in the
+ * bucket of its tag; otherwise fp[] holds fp_of(tag) for every filled slot
+ * (bytes of empty slots and padding are stale: a candidate is checked
+ * against its tag); valid counts the filled slots and cnt[k] those whose
+ * tag & 3 == k; for LRU, each set's list holds its ways, most recent
+ * first, empty slots at the tail. */
 typedef struct tlb_store {
     uint64_t *tag;          /* [sets * ways] */
-    uint64_t *stamp;        /* [sets * ways] LRU in sets: last use; 0 = empty */
-    uint32_t *prev, *next;  /* [entries + 1] LRU of one set: a circular list,
-                             * sentinel at index entries, most recent first,
-                             * empty slots at the tail */
-    uint8_t *plru;          /* [sets * pways] tree nodes 1..pways-1 (PLRU) */
-    uint32_t *hidx;         /* [hmask + 1] slot + 1, 0 = empty */
+    uint32_t *prev, *next;  /* LRU: [sets * ways + sets], the sentinel of set
+                             * s at index sets * ways + s */
+    uint8_t *plru;          /* PLRU: [sets * pways] tree nodes 1..pways-1 */
+    uint32_t *head;         /* hash: [hmask + 1] first slot + 1 of each bucket, 0 = none;
+                             * NULL when ways <= SCAN_WAYS */
+    uint32_t *chain;        /* hash: [sets * ways] next slot + 1 in the bucket */
+    uint64_t *fp;           /* no hash: [sets * 2] 16 fingerprint bytes per set */
     uint32_t hmask;
     unsigned hshift;        /* 64 - log2(hmask + 1) */
-    uint32_t sets, ways, pways; /* pways: ways rounded up to a power of 2 */
+    uint32_t sets, setmask, ways, pways; /* setmask: sets - 1 when sets is a power
+                                         * of 2, else 0 (then set = vpn % sets);
+                                         * pways: ways rounded up to a power of 2 */
+    bool sets_pow2;
     unsigned plevels;       /* log2(pways) */
     uint64_t div_magic;     /* ceil(2^40 / ways): slot / ways without a divide */
     uint32_t entries, valid;
+    uint32_t cnt[4];        /* valid entries by page size (PWC: by level) */
     uint32_t sizes;         /* NF_PGBIT mask (TLB arrays) */
     nf_tlb_repl repl;
-    int mode;               /* MODE_STAMP, MODE_LIST or MODE_PLRU */
-    uint64_t clock;
+    int level;              /* TLB level, -1 for a PWC (no reports) */
+    uint8_t *present;       /* the level's mask of sizes held; NULL for a PWC */
+    struct nf_tlb *owner;
 } tlb_store;
 
-/* How replacement is kept: LRU with stamps per slot when sets are small
- * (a victim scans its set), LRU as a list when the store is one big set
- * (fully associative: O(1) victim), tree bits for PLRU. */
-enum { MODE_STAMP, MODE_LIST, MODE_PLRU };
-
 struct nf_tlb {
-    /* hot: the per-level store for each page size, and the counters */
+    /* hot: the per-level store for each page size, the sizes each level
+     * holds now, the last full miss, and the counters */
     tlb_store *map[NF_TLB_MAX_LEVELS][NF_PG_NSIZES];
-    nf_tlb_stats st;
+    uint8_t present[NF_TLB_MAX_LEVELS];
     int nlevels;
     bool asid_on;
     uint16_t cur_asid;
+    uint64_t absent;        /* a tag held by no level (NF_TAG_NONE: none known) */
+    nf_tlb_evict_fn evict_fn;
+    void *evict_arg;
+    nf_tlb_stats st;
     int nstores;
     tlb_store store[NF_TLB_MAX_LEVELS * NF_TLB_MAX_ARRAYS];
     int nstores_level[NF_TLB_MAX_LEVELS];
@@ -76,18 +101,44 @@ static inline uint32_t hash_of(const tlb_store *s, uint64_t tag)
     return (uint32_t)((tag * 0x9E3779B97F4A7C15ull) >> s->hshift);
 }
 
+static inline uint32_t tag_set(const tlb_store *s, uint64_t tag)
+{
+    uint64_t key = tag >> 18;
+    return s->sets_pow2 ? (uint32_t)key & s->setmask : (uint32_t)(key % s->sets);
+}
+
+static inline uint8_t fp_of(uint64_t tag)
+{
+    return (uint8_t)((tag * 0x9E3779B97F4A7C15ull) >> 56);
+}
+
 /* Slot holding tag, or -1. */
 static inline int32_t store_find(const tlb_store *s, uint64_t tag)
 {
-    uint32_t h = hash_of(s, tag);
-    for (;;) {
-        uint32_t e = s->hidx[h];
-        if (e == HASH_EMPTY)
-            return -1;
-        if (s->tag[e - 1] == tag)
-            return (int32_t)(e - 1);
-        h = (h + 1) & s->hmask;
+    if (s->head) {
+        for (uint32_t e = s->head[hash_of(s, tag)]; e; e = s->chain[e - 1])
+            if (s->tag[e - 1] == tag)
+                return (int32_t)(e - 1);
+        return -1;
     }
+    uint32_t set = tag_set(s, tag), base = set * s->ways;
+    const uint64_t *f = s->fp + 2 * (size_t)set;
+    uint64_t pat = fp_of(tag) * BYTES_01;
+    for (uint32_t i = 0; i < 2; i++) {
+        /* bytes equal to the fingerprint become 0; flag them (and maybe a
+         * few above a zero byte: false candidates, checked) */
+        uint64_t x = f[i] ^ pat;
+        uint64_t z = (x - BYTES_01) & ~x & BYTES_80;
+        while (z) {
+            uint32_t w = i * 8 + (uint32_t)__builtin_ctzll(z) / 8;
+            if (w < s->ways && s->tag[base + w] == tag)
+                return (int32_t)(base + w);
+            z &= z - 1;
+        }
+        if (s->ways <= 8)
+            break;
+    }
+    return -1;
 }
 
 static inline uint32_t slot_set(const tlb_store *s, uint32_t slot)
@@ -106,6 +157,11 @@ static inline void plru_touch(tlb_store *s, uint32_t slot)
         t[leaf >> d] = (uint8_t)(((leaf >> (d - 1)) & 1) ^ 1);
 }
 
+static inline uint32_t sentinel_of(const tlb_store *s, uint32_t slot)
+{
+    return s->sets * s->ways + slot_set(s, slot);
+}
+
 static inline void list_unlink(tlb_store *s, uint32_t slot)
 {
     uint32_t p = s->prev[slot], n = s->next[slot];
@@ -116,7 +172,7 @@ static inline void list_unlink(tlb_store *s, uint32_t slot)
 /* Most recent first. Branch-free, also when slot is the head already. */
 static inline void list_to_head(tlb_store *s, uint32_t slot)
 {
-    uint32_t S = s->entries;
+    uint32_t S = sentinel_of(s, slot);
     list_unlink(s, slot);
     uint32_t h = s->next[S];
     s->next[slot] = h;
@@ -127,7 +183,7 @@ static inline void list_to_head(tlb_store *s, uint32_t slot)
 
 static inline void list_to_tail(tlb_store *s, uint32_t slot)
 {
-    uint32_t S = s->entries;
+    uint32_t S = sentinel_of(s, slot);
     list_unlink(s, slot);
     uint32_t tl = s->prev[S];
     s->prev[slot] = tl;
@@ -138,54 +194,82 @@ static inline void list_to_tail(tlb_store *s, uint32_t slot)
 
 static inline void store_touch(tlb_store *s, uint32_t slot)
 {
-    if (s->mode == MODE_STAMP)
-        s->stamp[slot] = ++s->clock;
-    else if (s->mode == MODE_LIST)
+    if (s->repl == NF_REPL_LRU)
         list_to_head(s, slot);
     else
         plru_touch(s, slot);
 }
 
-static void hash_insert(tlb_store *s, uint32_t slot)
+/* A filled slot enters the index: its bucket (hash) or its fingerprint. */
+static inline void index_add(tlb_store *s, uint64_t tag, uint32_t slot)
 {
-    uint32_t h = hash_of(s, s->tag[slot]);
-    while (s->hidx[h] != HASH_EMPTY)
-        h = (h + 1) & s->hmask;
-    s->hidx[h] = slot + 1;
-}
-
-/* Linear-probing delete by backward shift: no tombstones. */
-static void hash_delete(tlb_store *s, uint32_t slot)
-{
-    uint32_t i = hash_of(s, s->tag[slot]);
-    while (s->hidx[i] != slot + 1)
-        i = (i + 1) & s->hmask;
-    uint32_t j = i;
-    for (;;) {
-        s->hidx[i] = HASH_EMPTY;
-        for (;;) {
-            j = (j + 1) & s->hmask;
-            if (s->hidx[j] == HASH_EMPTY)
-                return;
-            uint32_t k = hash_of(s, s->tag[s->hidx[j] - 1]);
-            /* Can the entry at j move to i? Only if its home k is not in (i, j]. */
-            bool stays = (i <= j) ? (i < k && k <= j) : (i < k || k <= j);
-            if (!stays)
-                break;
-        }
-        s->hidx[i] = s->hidx[j];
-        i = j;
+    if (s->head) {
+        uint32_t h = hash_of(s, tag);
+        s->chain[slot] = s->head[h];
+        s->head[h] = slot + 1;
+    } else {
+        uint32_t set = slot_set(s, slot);
+        ((uint8_t *)(s->fp + 2 * (size_t)set))[slot - set * s->ways] = fp_of(tag);
     }
 }
 
+/* Unlink slot from its tag's bucket (a fingerprint goes stale instead). */
+static inline void index_del(tlb_store *s, uint64_t tag, uint32_t slot)
+{
+    if (!s->head)
+        return;
+    uint32_t *e = &s->head[hash_of(s, tag)];
+    while (*e != slot + 1)
+        e = &s->chain[*e - 1];
+    *e = s->chain[slot];
+}
+
+/* Out of line: only live mode sets a hook. */
+__attribute__((noinline)) static void report_slow(const tlb_store *s, uint64_t tag)
+{
+    const struct nf_tlb *t = s->owner;
+    t->evict_fn(t->evict_arg, s->level, (uint16_t)(tag >> 2), tag >> 18, (nf_page_size)(tag & 3));
+}
+
+static inline void report(const tlb_store *s, uint64_t tag)
+{
+    if (__builtin_expect(s->present && s->owner->evict_fn != NULL, 0))
+        report_slow(s, tag);
+}
+
+static inline void count_add(tlb_store *s, uint64_t tag)
+{
+    unsigned k = (unsigned)(tag & 3);
+    s->valid++;
+    if (s->cnt[k]++ == 0 && s->present)
+        *s->present |= (uint8_t)(1u << k);
+}
+
+static inline void count_sub(tlb_store *s, uint64_t tag)
+{
+    unsigned k = (unsigned)(tag & 3);
+    s->valid--;
+    if (--s->cnt[k] == 0 && s->present)
+        *s->present &= (uint8_t)~(1u << k);
+}
+
+/* Take the entry in slot out (reported), leaving the slot empty but where
+ * it is in the replacement order. */
+static inline void store_evict(tlb_store *s, uint32_t slot)
+{
+    uint64_t tag = s->tag[slot];
+    report(s, tag);
+    index_del(s, tag, slot);
+    s->tag[slot] = NF_TAG_NONE;
+    count_sub(s, tag);
+}
+
+/* Invalidation: the slot becomes empty and the next victim of its set. */
 static void store_remove(tlb_store *s, uint32_t slot)
 {
-    hash_delete(s, slot);
-    s->tag[slot] = NF_TAG_NONE;
-    s->stamp[slot] = 0;
-    if (s->mode == MODE_LIST)
-        list_to_tail(s, slot); /* the next victim */
-    s->valid--;
+    store_evict(s, slot);
+    if (s->repl == NF_REPL_LRU)
+        list_to_tail(s, slot);
 }
 
 static uint32_t plru_victim(const tlb_store *s, uint32_t set)
@@ -208,72 +292,45 @@ static uint32_t plru_victim(const tlb_store *s, uint32_t set)
     return lo;
 }
 
-/* The slot an insert of tag into `set` takes: an empty one, else the
- * policy's victim (evicted here). */
-static uint32_t store_victim(tlb_store *s, uint32_t set)
+/* The slot an insert into `set` takes: an empty one, else the policy's
+ * victim (LRU: the tail of the set's list, where empty slots also go). */
+static inline uint32_t store_victim(const tlb_store *s, uint32_t set)
 {
+    if (s->repl == NF_REPL_LRU)
+        return s->prev[s->sets * s->ways + set];
     uint32_t base = set * s->ways;
-    if (s->mode == MODE_LIST) {
-        uint32_t v = s->prev[s->entries];
-        if (s->tag[v] != NF_TAG_NONE)
-            store_remove(s, v);
-        return v;
-    }
-    if (s->mode == MODE_STAMP) {
-        /* Empty slots have stamp 0, so the minimum finds them first. Four
-         * independent minima keep the scan of a big set short. */
-        const uint64_t *st = s->stamp + base;
-        uint64_t m0 = UINT64_MAX, m1 = UINT64_MAX, m2 = UINT64_MAX, m3 = UINT64_MAX;
-        uint32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, w = 0;
-#define NF_MIN_STEP(m, a, i) do { uint64_t v_ = st[i]; bool lt_ = v_ < m; m = lt_ ? v_ : m; a = lt_ ? (i) : a; } while (0)
-        for (; w + 4 <= s->ways; w += 4) {
-            NF_MIN_STEP(m0, a0, w);
-            NF_MIN_STEP(m1, a1, w + 1);
-            NF_MIN_STEP(m2, a2, w + 2);
-            NF_MIN_STEP(m3, a3, w + 3);
-        }
-        for (; w < s->ways; w++)
-            NF_MIN_STEP(m0, a0, w);
-#undef NF_MIN_STEP
-        if (m1 < m0) { m0 = m1; a0 = a1; }
-        if (m3 < m2) { m2 = m3; a2 = a3; }
-        if (m2 < m0) { m0 = m2; a0 = a2; }
-        uint32_t best = base + a0;
-        if (s->tag[best] != NF_TAG_NONE)
-            store_remove(s, best);
-        return best;
-    }
     if (s->valid < s->entries)
         for (uint32_t w = 0; w < s->ways; w++)
             if (s->tag[base + w] == NF_TAG_NONE)
                 return base + w;
-    uint32_t v = base + plru_victim(s, set);
-    store_remove(s, v);
-    return v;
+    return base + plru_victim(s, set);
 }
 
 /* Installs tag, known absent. */
-static void store_fill(tlb_store *s, uint64_t tag, uint64_t setkey)
+static inline void store_fill(tlb_store *s, uint64_t tag)
 {
-    uint32_t set = s->sets == 1 ? 0 : (uint32_t)(setkey % s->sets);
-    uint32_t slot = store_victim(s, set);
+    uint32_t slot = store_victim(s, tag_set(s, tag));
+    if (s->tag[slot] != NF_TAG_NONE)
+        store_evict(s, slot);
     s->tag[slot] = tag;
-    s->valid++;
-    hash_insert(s, slot);
+    count_add(s, tag);
+    index_add(s, tag, slot);
     store_touch(s, slot);
 }
 
-static void store_insert(tlb_store *s, uint64_t tag, uint64_t setkey)
+static inline void store_insert(tlb_store *s, uint64_t tag)
 {
     int32_t hit = store_find(s, tag);
     if (hit >= 0)
         store_touch(s, (uint32_t)hit);
     else
-        store_fill(s, tag, setkey);
+        store_fill(s, tag);
 }
 
 static bool store_drop(tlb_store *s, uint64_t tag)
 {
+    if (!s->cnt[tag & 3])
+        return false;
     int32_t slot = store_find(s, tag);
     if (slot < 0)
         return false;
@@ -284,20 +341,32 @@ static bool store_drop(tlb_store *s, uint64_t tag)
 static void store_clear(tlb_store *s)
 {
     size_t n = (size_t)s->sets * s->ways;
+    if (s->valid && s->present && s->owner->evict_fn)
+        for (size_t i = 0; i < n; i++)
+            if (s->tag[i] != NF_TAG_NONE)
+                report_slow(s, s->tag[i]);
     for (size_t i = 0; i < n; i++)
         s->tag[i] = NF_TAG_NONE;
-    memset(s->stamp, 0, n * sizeof *s->stamp);
-    memset(s->hidx, 0, ((size_t)s->hmask + 1) * sizeof *s->hidx);
+    if (s->head)
+        memset(s->head, 0, ((size_t)s->hmask + 1) * sizeof *s->head);
+    else
+        memset(s->fp, 0, (size_t)s->sets * 16);
     if (s->plru)
         memset(s->plru, 0, (size_t)s->sets * s->pways);
-    if (s->prev) {
-        uint32_t S = s->entries;
-        for (uint32_t i = 0; i <= S; i++) {
-            s->next[i] = i == S ? 0 : i + 1;
-            s->prev[i] = i == 0 ? S : i - 1;
+    if (s->prev)
+        for (uint32_t set = 0; set < s->sets; set++) {
+            uint32_t base = set * s->ways, S = (uint32_t)n + set;
+            for (uint32_t w = 0; w < s->ways; w++) {
+                s->next[base + w] = w + 1 < s->ways ? base + w + 1 : S;
+                s->prev[base + w] = w > 0 ? base + w - 1 : S;
+            }
+            s->next[S] = base;
+            s->prev[S] = base + s->ways - 1;
         }
-    }
     s->valid = 0;
+    memset(s->cnt, 0, sizeof s->cnt);
+    if (s->present)
+        *s->present = 0;
 }
 
 static uint32_t pow2_at_least(uint32_t x)
@@ -311,35 +380,48 @@ static uint32_t pow2_at_least(uint32_t x)
 static int store_init(tlb_store *s, uint32_t entries, uint32_t ways, uint32_t sizes, nf_tlb_repl repl)
 {
     memset(s, 0, sizeof *s);
+    s->level = -1;
     s->entries = entries;
     s->ways = ways ? ways : entries;
     s->sets = entries / s->ways;
+    s->sets_pow2 = (s->sets & (s->sets - 1)) == 0;
+    s->setmask = s->sets_pow2 ? s->sets - 1 : 0;
     s->pways = pow2_at_least(s->ways);
     while ((1u << s->plevels) < s->pways)
         s->plevels++;
     s->div_magic = ((1ull << 40) + s->ways - 1) / s->ways;
     s->sizes = sizes;
     s->repl = repl;
-    uint32_t hsize = pow2_at_least(entries * 4u < 8u ? 8u : entries * 4u);
-    s->hmask = hsize - 1;
-    unsigned bits = 0;
-    while ((1u << bits) < hsize)
-        bits++;
-    s->hshift = 64u - bits;
     size_t n = (size_t)s->sets * s->ways;
     s->tag = malloc(n * sizeof *s->tag);
-    s->stamp = malloc(n * sizeof *s->stamp);
-    s->hidx = malloc((size_t)hsize * sizeof *s->hidx);
-    s->mode = repl == NF_REPL_PLRU ? MODE_PLRU : s->sets == 1 && s->ways > 8 ? MODE_LIST : MODE_STAMP;
-    if (s->mode == MODE_PLRU)
-        s->plru = malloc((size_t)s->sets * s->pways);
-    if (s->mode == MODE_LIST) {
-        s->prev = malloc(((size_t)entries + 1) * sizeof *s->prev);
-        s->next = malloc(((size_t)entries + 1) * sizeof *s->next);
-    }
-    if (!s->tag || !s->stamp || !s->hidx || (s->mode == MODE_PLRU && !s->plru) ||
-        (s->mode == MODE_LIST && (!s->prev || !s->next)))
+    if (!s->tag)
         return -1;
+    if (s->ways > SCAN_WAYS) {
+        uint32_t hsize = pow2_at_least(entries * 2u);
+        unsigned bits = 0;
+        while ((1u << bits) < hsize)
+            bits++;
+        s->hmask = hsize - 1;
+        s->hshift = 64u - bits;
+        s->head = malloc((size_t)hsize * sizeof *s->head);
+        s->chain = malloc(n * sizeof *s->chain);
+        if (!s->head || !s->chain)
+            return -1;
+    } else {
+        s->fp = malloc((size_t)s->sets * 16);
+        if (!s->fp)
+            return -1;
+    }
+    if (repl == NF_REPL_PLRU) {
+        s->plru = malloc((size_t)s->sets * s->pways);
+        if (!s->plru)
+            return -1;
+    } else {
+        s->prev = malloc((n + s->sets) * sizeof *s->prev);
+        s->next = malloc((n + s->sets) * sizeof *s->next);
+        if (!s->prev || !s->next)
+            return -1;
+    }
     store_clear(s);
     return 0;
 }
@@ -347,8 +429,9 @@ static int store_init(tlb_store *s, uint32_t entries, uint32_t ways, uint32_t si
 static void store_fini(tlb_store *s)
 {
     free(s->tag);
-    free(s->stamp);
-    free(s->hidx);
+    free(s->head);
+    free(s->chain);
+    free(s->fp);
     free(s->plru);
     free(s->prev);
     free(s->next);
@@ -481,6 +564,7 @@ nf_tlb *nf_tlb_create(const nf_tlb_geom *g, char *err, size_t cap)
     t->geom = *g;
     t->nlevels = g->nlevels;
     t->asid_on = g->asid;
+    t->absent = NF_TAG_NONE;
     for (int l = 0; l < g->nlevels; l++) {
         t->first_store_level[l] = t->nstores;
         for (int a = 0; a < g->level[l].narrays; a++) {
@@ -488,6 +572,9 @@ nf_tlb *nf_tlb_create(const nf_tlb_geom *g, char *err, size_t cap)
             tlb_store *s = &t->store[t->nstores++];
             if (store_init(s, ar->entries, ar->ways, ar->sizes, ar->repl) != 0)
                 goto oom;
+            s->level = l;
+            s->present = &t->present[l];
+            s->owner = t;
             for (int sz = 0; sz < NF_PG_NSIZES; sz++)
                 if (ar->sizes & NF_PGBIT(sz))
                     t->map[l][sz] = s;
@@ -498,6 +585,7 @@ nf_tlb *nf_tlb_create(const nf_tlb_geom *g, char *err, size_t cap)
         if (g->pwc_entries[p]) {
             if (store_init(&t->pwc[p], g->pwc_entries[p], 0, 0, NF_REPL_LRU) != 0)
                 goto oom;
+            t->pwc[p].owner = t;
             t->pwc_on[p] = true;
         }
     return t;
@@ -515,31 +603,39 @@ void nf_tlb_destroy(nf_tlb *t)
     for (int i = 0; i < t->nstores; i++)
         store_fini(&t->store[i]);
     for (int p = 0; p < NF_PWC_N; p++)
-        if (t->pwc_on[p])
-            store_fini(&t->pwc[p]);
+        store_fini(&t->pwc[p]);
     free(t);
 }
 
 const nf_tlb_geom *nf_tlb_geometry(const nf_tlb *t) { return &t->geom; }
 
+void nf_tlb_set_evict_hook(nf_tlb *t, nf_tlb_evict_fn fn, void *arg)
+{
+    t->evict_fn = fn;
+    t->evict_arg = fn ? arg : NULL;
+}
+
 static inline uint16_t eff_asid(const nf_tlb *t, uint16_t asid) { return t->asid_on ? asid : 0; }
 
 /* L1 missed: try L2, fill L1 on a hit. Out of line: the L1-hit path stays small. */
-__attribute__((noinline)) static int lookup_l2_slow(nf_tlb *t, uint64_t tag, uint64_t vpn, nf_page_size sz)
+__attribute__((noinline)) static int lookup_l2_slow(nf_tlb *t, uint64_t tag, nf_page_size sz)
 {
     if (t->nlevels < 2)
-        return NF_TLB_MISS;
+        goto miss;
     tlb_store *s = t->map[1][sz];
     int32_t slot = s ? store_find(s, tag) : -1;
     if (slot < 0) {
         t->st.misses[1]++;
-        return NF_TLB_MISS;
+        goto miss;
     }
     store_touch(s, (uint32_t)slot);
     t->st.hits[1]++;
     if (t->map[0][sz])
-        store_fill(t->map[0][sz], tag, vpn); /* it just missed there */
+        store_fill(t->map[0][sz], tag); /* it just missed there */
     return NF_TLB_L2;
+miss:
+    t->absent = tag;
+    return NF_TLB_MISS;
 }
 
 int nf_tlb_lookup(nf_tlb *t, uint16_t asid, uint64_t vpn, nf_page_size sz)
@@ -555,42 +651,58 @@ int nf_tlb_lookup(nf_tlb *t, uint16_t asid, uint64_t vpn, nf_page_size sz)
         }
     }
     t->st.misses[0]++;
-    return lookup_l2_slow(t, tag, vpn, sz);
+    return lookup_l2_slow(t, tag, sz);
+}
+
+/* One level of nf_tlb_lookup_va: probes only the sizes the level holds. */
+static inline int lookup_va_level(nf_tlb *t, int l, uint16_t a, uint64_t vaddr, nf_page_size *sz_out)
+{
+    unsigned mask = t->present[l];
+    while (mask) {
+        unsigned sz = (unsigned)__builtin_ctz(mask);
+        mask &= mask - 1;
+        tlb_store *s = t->map[l][sz];
+        uint64_t tag = make_tag(vaddr >> nf_page_shift((nf_page_size)sz), a, sz);
+        int32_t slot = store_find(s, tag);
+        if (slot < 0)
+            continue;
+        store_touch(s, (uint32_t)slot);
+        t->st.hits[l]++;
+        if (l == 1 && t->map[0][sz])
+            store_fill(t->map[0][sz], tag); /* L1 holds no size of vaddr */
+        if (sz_out)
+            *sz_out = (nf_page_size)sz;
+        return l;
+    }
+    t->st.misses[l]++;
+    return NF_TLB_MISS;
 }
 
 int nf_tlb_lookup_va(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size *sz_out)
 {
     uint16_t a = eff_asid(t, asid);
-    for (int l = 0; l < t->nlevels; l++) {
-        for (int sz = 0; sz < NF_PG_NSIZES; sz++) {
-            tlb_store *s = t->map[l][sz];
-            if (!s)
-                continue;
-            uint64_t vpn = vaddr >> nf_page_shift((nf_page_size)sz);
-            uint64_t tag = make_tag(vpn, a, (unsigned)sz);
-            int32_t slot = store_find(s, tag);
-            if (slot < 0)
-                continue;
-            store_touch(s, (uint32_t)slot);
-            t->st.hits[l]++;
-            if (l == 1 && t->map[0][sz])
-                store_insert(t->map[0][sz], tag, vpn);
-            if (sz_out)
-                *sz_out = (nf_page_size)sz;
+    for (int l = 0; l < t->nlevels; l++)
+        if (lookup_va_level(t, l, a, vaddr, sz_out) == l)
             return l;
-        }
-        t->st.misses[l]++;
-    }
+    t->absent = make_tag(vaddr >> 12, a, NF_PG_4K);
     return NF_TLB_MISS;
 }
 
 void nf_tlb_insert(nf_tlb *t, uint16_t asid, uint64_t vpn, nf_page_size sz)
 {
     uint64_t tag = make_tag(vpn, eff_asid(t, asid), (unsigned)sz);
+    bool absent = tag == t->absent;
+    t->absent = NF_TAG_NONE;
     t->st.inserts++;
-    for (int l = 0; l < t->nlevels; l++)
-        if (t->map[l][sz])
-            store_insert(t->map[l][sz], tag, vpn);
+    for (int l = 0; l < t->nlevels; l++) {
+        tlb_store *s = t->map[l][sz];
+        if (!s)
+            continue;
+        if (absent)
+            store_fill(s, tag);
+        else
+            store_insert(s, tag);
+    }
 }
 
 /* PWC level p keeps entries that map address bits above pwc_shift[p]:
@@ -608,21 +720,19 @@ unsigned nf_tlb_walk(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size sz)
     for (int p = deepest_nonleaf; p >= 0; p--) {
         if (!t->pwc_on[p])
             continue;
-        uint64_t tag = make_tag(vaddr >> pwc_shift[p], a, (unsigned)p);
-        int32_t slot = store_find(&t->pwc[p], tag);
+        int32_t slot = store_find(&t->pwc[p], make_tag(vaddr >> pwc_shift[p], a, (unsigned)p));
         if (slot >= 0) {
             store_touch(&t->pwc[p], (uint32_t)slot);
             hit = p;
             break;
         }
     }
-    /* A hit at PWC level p skips reading levels 0..p. */
+    /* A hit at PWC level p skips reading levels 0..p; the deeper ones
+     * missed above, so their entries go in without another look. */
     unsigned refs = nlev - (unsigned)(hit + 1);
     for (int p = hit + 1; p <= deepest_nonleaf; p++)
-        if (t->pwc_on[p]) {
-            uint64_t key = vaddr >> pwc_shift[p];
-            store_insert(&t->pwc[p], make_tag(key, a, (unsigned)p), key);
-        }
+        if (t->pwc_on[p])
+            store_fill(&t->pwc[p], make_tag(vaddr >> pwc_shift[p], a, (unsigned)p));
     t->st.walks++;
     t->st.walk_refs += refs;
     if (hit >= 0) {
@@ -643,6 +753,28 @@ int nf_tlb_access(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size sz)
     return r;
 }
 
+void nf_tlb_prefetch(const nf_tlb *t, uint16_t asid, uint64_t vaddr)
+{
+    uint64_t tag = make_tag(vaddr >> 12, eff_asid(t, asid), NF_PG_4K);
+    for (int l = 0; l < t->nlevels; l++) {
+        const tlb_store *s = t->map[l][NF_PG_4K];
+        if (!s)
+            continue;
+        if (s->head) {
+            __builtin_prefetch(&s->head[hash_of(s, tag)]);
+        } else {
+            uint32_t set = tag_set(s, tag);
+            __builtin_prefetch(&s->fp[2 * (size_t)set]);
+            __builtin_prefetch(&s->tag[(size_t)set * s->ways]);
+            if (s->prev) {
+                __builtin_prefetch(&s->prev[s->sets * s->ways + set]);
+                __builtin_prefetch(&s->prev[(size_t)set * s->ways]);
+                __builtin_prefetch(&s->next[(size_t)set * s->ways]);
+            }
+        }
+    }
+}
+
 void nf_tlb_invalidate_page(nf_tlb *t, uint16_t asid, uint64_t vaddr)
 {
     uint16_t a = eff_asid(t, asid);
@@ -657,7 +789,7 @@ void nf_tlb_invalidate_page(nf_tlb *t, uint16_t asid, uint64_t vaddr)
             t->st.invalidations += store_drop(&t->pwc[p], make_tag(vaddr >> pwc_shift[p], a, (unsigned)p));
 }
 
-/* Drops every entry of s for which keep() is false. */
+/* Drops every entry of s for which drop() is true. */
 static void store_filter(nf_tlb *t, tlb_store *s, bool (*drop)(uint64_t tag, const void *arg), const void *arg)
 {
     size_t n = (size_t)s->sets * s->ways;

@@ -149,6 +149,10 @@ unsigned nf_tlb_walk(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size sz);
 /* lookup; on a miss walk + insert. Returns what lookup returned. */
 int nf_tlb_access(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size sz);
 
+/* A hint: start loading the lines a lookup of vaddr (4K) will read. Changes
+ * no state and counts nothing. */
+void nf_tlb_prefetch(const nf_tlb *t, uint16_t asid, uint64_t vaddr);
+
 /* INVLPG: drop every entry (any size) translating vaddr for asid, and the
  * PWC entries on its path. */
 void nf_tlb_invalidate_page(nf_tlb *t, uint16_t asid, uint64_t vaddr);
@@ -162,6 +166,15 @@ void nf_tlb_flush_all(nf_tlb *t);
 /* Address-space switch (the model's CR3 load): flushes unless the geometry
  * has ASIDs. */
 void nf_tlb_switch(nf_tlb *t, uint16_t new_asid);
+
+/* Reports: fn is called for every entry that leaves a TLB level
+ * (replacement, invalidation, flush; PWC entries are not reported), with
+ * the level (0 = L1), the entry's tag asid (0 when the geometry has no
+ * ASIDs), its vpn and page size. fn must not call back into t. One hook
+ * per TLB; NULL removes it. Live mode uses it to re-protect the pages that
+ * leave L1. */
+typedef void (*nf_tlb_evict_fn)(void *arg, int level, uint16_t asid, uint64_t vpn, nf_page_size sz);
+void nf_tlb_set_evict_hook(nf_tlb *t, nf_tlb_evict_fn fn, void *arg);
 
 /* Counters. */
 const nf_tlb_stats *nf_tlb_get_stats(const nf_tlb *t);
