@@ -2,26 +2,31 @@
  *
  * Data layout. Every store (a TLB array or a PWC) is `sets` x `ways`
  * slots of 64-bit tags (set = vpn mod sets, its slots contiguous). A
- * lookup never compares more than a few tags. A store of at most
- * SCAN_WAYS ways keeps a one-byte fingerprint of each slot's tag, 16 bytes
- * per set, and compares the set's fingerprints 8 at a time (SWAR); only
- * the candidates' tags are read. A wider one (fully associative L1s, big
- * PWCs) hashes the tag into buckets chained through the slots (at most
- * 1/2 a slot per bucket), so a 72-entry fully associative L1 costs one
- * probe. The victim of an insert is picked inside the tag's set: LRU keeps
- * one circular list per set (O(1) touch and victim), PLRU a tree of bits
- * per set.
+ * lookup never compares more than a few tags. Two kinds of store:
+ *   narrow  at most 16 ways (set-associative arrays, small PWCs): per set,
+ *           one 32-byte meta: a one-byte fingerprint of each way's tag,
+ *           compared 8 at a time (SWAR), so only the candidates' tags are
+ *           read; and for LRU the order of the ways as 16 nibbles of one
+ *           word (rank 0 = most recent): touch and victim are a few shifts.
+ *   wide    more ways (fully associative L1s, big PWCs): the tags hashed
+ *           into buckets chained through the slots (at most 1/2 a slot per
+ *           bucket), so a 72-entry fully associative L1 costs one probe;
+ *           LRU as one circular list per set (O(1) touch and victim).
+ * PLRU keeps a tree of bits per set in both kinds. The victim of an
+ * insert is always picked inside the tag's set.
  *
  * Tag: vpn << 18 | asid << 2 | page size. For a PWC, `vpn` is the address
  * bits above the level the entry maps and the size field holds the PWC
- * level. NF_TAG_NONE marks an empty slot.
+ * level. NF_TAG_NONE marks an empty slot (no real tag has size bits 3).
  *
- * Fast paths. Each level keeps a mask of the page sizes it holds now
- * (`present`), so nf_tlb_lookup_va probes only those (one probe per level
- * when only 4K pages exist). A lookup that misses everywhere remembers the
- * tag (`absent`): the insert after the walk then fills without looking
- * again. Evictions, invalidations and flushes of the TLB levels (not the
- * PWCs) are reported to the hook, if one is set.
+ * Fast paths. A store remembers the tag it touched last (`mru`): hitting
+ * it again changes no replacement state, so it costs one compare. Each
+ * level keeps a mask of the page sizes it holds now (`present`), so
+ * nf_tlb_lookup_va probes only those (one probe per level when only 4K
+ * pages exist). A lookup that misses everywhere remembers the tag
+ * (`absent`): the insert after the walk then fills without looking again.
+ * Evictions, invalidations and flushes of the TLB levels (not the PWCs)
+ * are reported to the hook, if one is set.
  */
 #include <notfree/tlb.h>
 
@@ -29,41 +34,52 @@
 #include <string.h>
 
 #define NF_TAG_NONE UINT64_MAX
-#define SCAN_WAYS 16u   /* up to this many ways, fingerprints; more, a hash */
+#define HOT static inline __attribute__((always_inline))
+#define NARROW_WAYS 16u  /* up to this many ways: fingerprints and nibble LRU */
 #define BYTES_01 0x0101010101010101ull
 #define BYTES_80 0x8080808080808080ull
+#define NIBS_1 0x1111111111111111ull
+#define NIBS_8 0x8888888888888888ull
 
 struct nf_tlb;
 
-/* One set-associative store. Invariants: the hash chains (when there is
- * a hash) hold exactly the slots whose tag != NF_TAG_NONE, each in the
- * bucket of its tag; otherwise fp[] holds fp_of(tag) for every filled slot
- * (bytes of empty slots and padding are stale: a candidate is checked
- * against its tag); valid counts the filled slots and cnt[k] those whose
- * tag & 3 == k; for LRU, each set's list holds its ways, most recent
- * first, empty slots at the tail. */
+/* Per set of a narrow store. fp: byte w = fingerprint of way w's tag
+ * (stale for empty ways and past `ways`: candidates are checked against
+ * the tag). order (LRU): nibble r = the way of rank r, ranks 0..ways-1,
+ * the nibbles above zero. */
+typedef struct tlb_meta {
+    uint64_t fp[2];
+    uint64_t order;
+    uint64_t pad;
+} tlb_meta;
+
+/* One set-associative store. Invariants: valid counts the slots whose tag
+ * != NF_TAG_NONE and cnt[k] those whose tag & 3 == k; wide: the hash
+ * chains hold exactly those slots, each in its tag's bucket; LRU: the
+ * empty ways of a set rank after its filled ones; mru is NF_TAG_NONE or
+ * the tag of a filled slot that is the most recent of its set. */
 typedef struct tlb_store {
     uint64_t *tag;          /* [sets * ways] */
-    uint32_t *prev, *next;  /* LRU: [sets * ways + sets], the sentinel of set
-                             * s at index sets * ways + s */
+    tlb_meta *meta;         /* narrow: [sets] */
+    uint32_t *head;         /* wide: [hmask + 1] first slot + 1 of each bucket, 0 = none */
+    uint32_t *chain;        /* wide: [sets * ways] next slot + 1 in the bucket */
+    uint32_t *prev, *next;  /* wide LRU: [sets * ways + sets], the sentinel of
+                             * set s at index sets * ways + s, most recent first */
     uint8_t *plru;          /* PLRU: [sets * pways] tree nodes 1..pways-1 */
-    uint32_t *head;         /* hash: [hmask + 1] first slot + 1 of each bucket, 0 = none;
-                             * NULL when ways <= SCAN_WAYS */
-    uint32_t *chain;        /* hash: [sets * ways] next slot + 1 in the bucket */
-    uint64_t *fp;           /* no hash: [sets * 2] 16 fingerprint bytes per set */
+    uint64_t mru;
+    bool narrow, lru, sets_pow2, hooked;
     uint32_t hmask;
     unsigned hshift;        /* 64 - log2(hmask + 1) */
     uint32_t sets, setmask, ways, pways; /* setmask: sets - 1 when sets is a power
-                                         * of 2, else 0 (then set = vpn % sets);
-                                         * pways: ways rounded up to a power of 2 */
-    bool sets_pow2;
+                                         * of 2 (else set = vpn % sets); pways:
+                                         * ways rounded up to a power of 2 */
     unsigned plevels;       /* log2(pways) */
     uint64_t div_magic;     /* ceil(2^40 / ways): slot / ways without a divide */
     uint32_t entries, valid;
     uint32_t cnt[4];        /* valid entries by page size (PWC: by level) */
     uint32_t sizes;         /* NF_PGBIT mask (TLB arrays) */
     nf_tlb_repl repl;
-    int level;              /* TLB level, -1 for a PWC (no reports) */
+    int level;              /* TLB level, -1 for a PWC (never reported) */
     uint8_t *present;       /* the level's mask of sizes held; NULL for a PWC */
     struct nf_tlb *owner;
 } tlb_store;
@@ -91,88 +107,77 @@ struct nf_tlb {
 
 /* ---------- the store ---------- */
 
-static inline uint64_t make_tag(uint64_t vpn, uint16_t asid, unsigned sz)
+HOT uint64_t make_tag(uint64_t vpn, uint16_t asid, unsigned sz)
 {
     return vpn << 18 | (uint64_t)asid << 2 | sz;
 }
 
-static inline uint32_t hash_of(const tlb_store *s, uint64_t tag)
+HOT uint32_t hash_of(const tlb_store *s, uint64_t tag)
 {
     return (uint32_t)((tag * 0x9E3779B97F4A7C15ull) >> s->hshift);
 }
 
-static inline uint32_t tag_set(const tlb_store *s, uint64_t tag)
+HOT uint8_t fp_of(uint64_t tag)
+{
+    return (uint8_t)((tag * 0x9E3779B97F4A7C15ull) >> 56);
+}
+
+HOT uint32_t tag_set(const tlb_store *s, uint64_t tag)
 {
     uint64_t key = tag >> 18;
     return s->sets_pow2 ? (uint32_t)key & s->setmask : (uint32_t)(key % s->sets);
 }
 
-static inline uint8_t fp_of(uint64_t tag)
-{
-    return (uint8_t)((tag * 0x9E3779B97F4A7C15ull) >> 56);
-}
-
-/* Slot holding tag, or -1. */
-static inline int32_t store_find(const tlb_store *s, uint64_t tag)
-{
-    if (s->head) {
-        for (uint32_t e = s->head[hash_of(s, tag)]; e; e = s->chain[e - 1])
-            if (s->tag[e - 1] == tag)
-                return (int32_t)(e - 1);
-        return -1;
-    }
-    uint32_t set = tag_set(s, tag), base = set * s->ways;
-    const uint64_t *f = s->fp + 2 * (size_t)set;
-    uint64_t pat = fp_of(tag) * BYTES_01;
-    for (uint32_t i = 0; i < 2; i++) {
-        /* bytes equal to the fingerprint become 0; flag them (and maybe a
-         * few above a zero byte: false candidates, checked) */
-        uint64_t x = f[i] ^ pat;
-        uint64_t z = (x - BYTES_01) & ~x & BYTES_80;
-        while (z) {
-            uint32_t w = i * 8 + (uint32_t)__builtin_ctzll(z) / 8;
-            if (w < s->ways && s->tag[base + w] == tag)
-                return (int32_t)(base + w);
-            z &= z - 1;
-        }
-        if (s->ways <= 8)
-            break;
-    }
-    return -1;
-}
-
-static inline uint32_t slot_set(const tlb_store *s, uint32_t slot)
+HOT uint32_t slot_set(const tlb_store *s, uint32_t slot)
 {
     return (uint32_t)(((uint64_t)slot * s->div_magic) >> 40); /* slot / ways */
 }
 
-static inline void plru_touch(tlb_store *s, uint32_t slot)
+/* --- nibble LRU of a narrow set --- */
+
+HOT uint64_t nib_low(unsigned n) /* the nibbles of ranks 0..n-1 */
 {
-    uint32_t set = slot_set(s, slot), way = slot - set * s->ways;
-    uint8_t *t = s->plru + (size_t)set * s->pways;
-    /* Node ids along the root-to-leaf path are the prefixes of (pways + way);
-     * each node on it points away from the way just used. Branch-free. */
-    uint32_t leaf = s->pways + way;
-    for (unsigned d = s->plevels; d > 0; d--)
-        t[leaf >> d] = (uint8_t)(((leaf >> (d - 1)) & 1) ^ 1);
+    return n >= 16 ? ~0ull : (1ull << (4 * n)) - 1;
 }
 
-static inline uint32_t sentinel_of(const tlb_store *s, uint32_t slot)
+/* The rank of way w: the lowest nibble equal to w (SWAR zero-nibble test;
+ * a false flag can only sit above a true one). */
+HOT unsigned nib_rank(uint64_t order, unsigned w)
 {
-    return s->sets * s->ways + slot_set(s, slot);
+    uint64_t x = order ^ (w * NIBS_1);
+    return (unsigned)__builtin_ctzll((x - NIBS_1) & ~x & NIBS_8) >> 2;
 }
 
-static inline void list_unlink(tlb_store *s, uint32_t slot)
+HOT uint64_t nib_to_front(uint64_t order, unsigned w)
+{
+    unsigned r = nib_rank(order, w);
+    return (order & ~nib_low(r + 1)) | (order & nib_low(r)) << 4 | w;
+}
+
+static inline uint64_t nib_to_back(uint64_t order, unsigned w, unsigned ways)
+{
+    unsigned r = nib_rank(order, w);
+    uint64_t above = order & nib_low(ways) & ~nib_low(r + 1);
+    return (order & nib_low(r)) | above >> 4 | (uint64_t)w << (4 * (ways - 1));
+}
+
+/* --- wide LRU lists --- */
+
+HOT void list_unlink(tlb_store *s, uint32_t slot)
 {
     uint32_t p = s->prev[slot], n = s->next[slot];
     s->next[p] = n;
     s->prev[n] = p;
 }
 
-/* Most recent first. Branch-free, also when slot is the head already. */
-static inline void list_to_head(tlb_store *s, uint32_t slot)
+HOT uint32_t list_sentinel(const tlb_store *s, uint32_t slot)
 {
-    uint32_t S = sentinel_of(s, slot);
+    return s->sets == 1 ? s->ways : s->sets * s->ways + slot_set(s, slot);
+}
+
+HOT void list_to_head(tlb_store *s, uint32_t slot)
+{
+    uint32_t S = list_sentinel(s, slot);
     list_unlink(s, slot);
     uint32_t h = s->next[S];
     s->next[slot] = h;
@@ -183,7 +188,7 @@ static inline void list_to_head(tlb_store *s, uint32_t slot)
 
 static inline void list_to_tail(tlb_store *s, uint32_t slot)
 {
-    uint32_t S = sentinel_of(s, slot);
+    uint32_t S = list_sentinel(s, slot);
     list_unlink(s, slot);
     uint32_t tl = s->prev[S];
     s->prev[slot] = tl;
@@ -192,84 +197,17 @@ static inline void list_to_tail(tlb_store *s, uint32_t slot)
     s->prev[S] = slot;
 }
 
-static inline void store_touch(tlb_store *s, uint32_t slot)
-{
-    if (s->repl == NF_REPL_LRU)
-        list_to_head(s, slot);
-    else
-        plru_touch(s, slot);
-}
+/* --- PLRU --- */
 
-/* A filled slot enters the index: its bucket (hash) or its fingerprint. */
-static inline void index_add(tlb_store *s, uint64_t tag, uint32_t slot)
+__attribute__((noinline)) static void plru_touch(tlb_store *s, uint32_t slot)
 {
-    if (s->head) {
-        uint32_t h = hash_of(s, tag);
-        s->chain[slot] = s->head[h];
-        s->head[h] = slot + 1;
-    } else {
-        uint32_t set = slot_set(s, slot);
-        ((uint8_t *)(s->fp + 2 * (size_t)set))[slot - set * s->ways] = fp_of(tag);
-    }
-}
-
-/* Unlink slot from its tag's bucket (a fingerprint goes stale instead). */
-static inline void index_del(tlb_store *s, uint64_t tag, uint32_t slot)
-{
-    if (!s->head)
-        return;
-    uint32_t *e = &s->head[hash_of(s, tag)];
-    while (*e != slot + 1)
-        e = &s->chain[*e - 1];
-    *e = s->chain[slot];
-}
-
-/* Out of line: only live mode sets a hook. */
-__attribute__((noinline)) static void report_slow(const tlb_store *s, uint64_t tag)
-{
-    const struct nf_tlb *t = s->owner;
-    t->evict_fn(t->evict_arg, s->level, (uint16_t)(tag >> 2), tag >> 18, (nf_page_size)(tag & 3));
-}
-
-static inline void report(const tlb_store *s, uint64_t tag)
-{
-    if (__builtin_expect(s->present && s->owner->evict_fn != NULL, 0))
-        report_slow(s, tag);
-}
-
-static inline void count_add(tlb_store *s, uint64_t tag)
-{
-    unsigned k = (unsigned)(tag & 3);
-    s->valid++;
-    if (s->cnt[k]++ == 0 && s->present)
-        *s->present |= (uint8_t)(1u << k);
-}
-
-static inline void count_sub(tlb_store *s, uint64_t tag)
-{
-    unsigned k = (unsigned)(tag & 3);
-    s->valid--;
-    if (--s->cnt[k] == 0 && s->present)
-        *s->present &= (uint8_t)~(1u << k);
-}
-
-/* Take the entry in slot out (reported), leaving the slot empty but where
- * it is in the replacement order. */
-static inline void store_evict(tlb_store *s, uint32_t slot)
-{
-    uint64_t tag = s->tag[slot];
-    report(s, tag);
-    index_del(s, tag, slot);
-    s->tag[slot] = NF_TAG_NONE;
-    count_sub(s, tag);
-}
-
-/* Invalidation: the slot becomes empty and the next victim of its set. */
-static void store_remove(tlb_store *s, uint32_t slot)
-{
-    store_evict(s, slot);
-    if (s->repl == NF_REPL_LRU)
-        list_to_tail(s, slot);
+    uint32_t set = slot_set(s, slot), way = slot - set * s->ways;
+    uint8_t *t = s->plru + (size_t)set * s->pways;
+    /* Node ids along the root-to-leaf path are the prefixes of (pways + way);
+     * each node on it points away from the way just used. Branch-free. */
+    uint32_t leaf = s->pways + way;
+    for (unsigned d = s->plevels; d > 0; d--)
+        t[leaf >> d] = (uint8_t)(((leaf >> (d - 1)) & 1) ^ 1);
 }
 
 static uint32_t plru_victim(const tlb_store *s, uint32_t set)
@@ -292,13 +230,147 @@ static uint32_t plru_victim(const tlb_store *s, uint32_t set)
     return lo;
 }
 
-/* The slot an insert into `set` takes: an empty one, else the policy's
- * victim (LRU: the tail of the set's list, where empty slots also go). */
-static inline uint32_t store_victim(const tlb_store *s, uint32_t set)
+/* --- find, touch, fill, remove --- */
+
+/* Slot holding tag, or -1. */
+HOT int32_t store_find(const tlb_store *s, uint64_t tag)
 {
-    if (s->repl == NF_REPL_LRU)
-        return s->prev[s->sets * s->ways + set];
+    if (!s->narrow) {
+        for (uint32_t e = s->head[hash_of(s, tag)]; e; e = s->chain[e - 1])
+            if (s->tag[e - 1] == tag)
+                return (int32_t)(e - 1);
+        return -1;
+    }
+    uint32_t set = tag_set(s, tag), base = set * s->ways;
+    const uint64_t *f = s->meta[set].fp;
+    uint64_t pat = fp_of(tag) * BYTES_01;
+    for (uint32_t i = 0; i < 2; i++) {
+        uint64_t x = f[i] ^ pat;
+        uint64_t z = (x - BYTES_01) & ~x & BYTES_80; /* bytes equal to the fingerprint */
+        while (z) {
+            uint32_t w = i * 8 + (uint32_t)__builtin_ctzll(z) / 8;
+            if (w < s->ways && s->tag[base + w] == tag)
+                return (int32_t)(base + w);
+            z &= z - 1;
+        }
+        if (s->ways <= 8)
+            break;
+    }
+    return -1;
+}
+
+HOT void store_touch(tlb_store *s, uint32_t slot)
+{
+    s->mru = s->tag[slot];
+    if (!s->lru) {
+        plru_touch(s, slot);
+    } else if (s->narrow) {
+        uint32_t set = slot_set(s, slot);
+        s->meta[set].order = nib_to_front(s->meta[set].order, slot - set * s->ways);
+    } else {
+        list_to_head(s, slot);
+    }
+}
+
+/* A hit: true if tag is held (its replacement state updated). */
+HOT bool store_hit(tlb_store *s, uint64_t tag)
+{
+    if (tag == s->mru)
+        return true; /* the most recent of its set already */
+    int32_t slot = store_find(s, tag);
+    if (slot < 0)
+        return false;
+    store_touch(s, (uint32_t)slot);
+    return true;
+}
+
+/* store_hit for the lookups that usually hit (L1): the wide LRU store
+ * inline, the other kinds out of line, so the hit path stays short. */
+__attribute__((noinline)) static bool store_hit_ool(tlb_store *s, uint64_t tag) { return store_hit(s, tag); }
+
+HOT bool store_hit_l1(tlb_store *s, uint64_t tag)
+{
+    if (tag == s->mru)
+        return true;
+    if (s->narrow || !s->lru)
+        return store_hit_ool(s, tag);
+    for (uint32_t e = s->head[hash_of(s, tag)]; e; e = s->chain[e - 1])
+        if (s->tag[e - 1] == tag) {
+            s->mru = tag;
+            list_to_head(s, e - 1);
+            return true;
+        }
+    return false;
+}
+
+/* Out of line: only live mode sets a hook. */
+__attribute__((noinline)) static void report(const tlb_store *s, uint64_t tag)
+{
+    const struct nf_tlb *t = s->owner;
+    t->evict_fn(t->evict_arg, s->level, (uint16_t)(tag >> 2), tag >> 18, (nf_page_size)(tag & 3));
+}
+
+HOT void count_add(tlb_store *s, unsigned k)
+{
+    s->valid++;
+    if (s->cnt[k]++ == 0 && s->present)
+        *s->present |= (uint8_t)(1u << k);
+}
+
+HOT void count_sub(tlb_store *s, unsigned k)
+{
+    s->valid--;
+    if (--s->cnt[k] == 0 && s->present)
+        *s->present &= (uint8_t)~(1u << k);
+}
+
+HOT void hash_del(tlb_store *s, uint64_t tag, uint32_t slot)
+{
+    uint32_t *e = &s->head[hash_of(s, tag)];
+    while (*e != slot + 1)
+        e = &s->chain[*e - 1];
+    *e = s->chain[slot];
+}
+
+/* Takes the entry in slot out (reported); the slot keeps its place in the
+ * replacement order. */
+HOT void store_evict(tlb_store *s, uint32_t slot)
+{
+    uint64_t tag = s->tag[slot];
+    if (__builtin_expect(s->hooked, 0))
+        report(s, tag);
+    if (!s->narrow)
+        hash_del(s, tag, slot);
+    if (tag == s->mru)
+        s->mru = NF_TAG_NONE;
+    s->tag[slot] = NF_TAG_NONE;
+    count_sub(s, (unsigned)(tag & 3));
+}
+
+/* Invalidation: the slot becomes empty and the next victim of its set. */
+static void store_remove(tlb_store *s, uint32_t slot)
+{
+    store_evict(s, slot);
+    if (!s->lru)
+        return;
+    if (s->narrow) {
+        uint32_t set = slot_set(s, slot);
+        s->meta[set].order = nib_to_back(s->meta[set].order, slot - set * s->ways, s->ways);
+    } else {
+        list_to_tail(s, slot);
+    }
+}
+
+/* The slot an insert into `set` takes: an empty one, else the policy's
+ * victim (LRU: the last rank, where empty ways also go). */
+HOT uint32_t store_victim(const tlb_store *s, uint32_t set)
+{
     uint32_t base = set * s->ways;
+    if (s->lru) {
+        if (s->narrow)
+            return base + (uint32_t)(s->meta[set].order >> (4 * (s->ways - 1))) % 16;
+        return s->prev[s->sets * s->ways + set];
+    }
     if (s->valid < s->entries)
         for (uint32_t w = 0; w < s->ways; w++)
             if (s->tag[base + w] == NF_TAG_NONE)
@@ -307,23 +379,27 @@ static inline uint32_t store_victim(const tlb_store *s, uint32_t set)
 }
 
 /* Installs tag, known absent. */
-static inline void store_fill(tlb_store *s, uint64_t tag)
+HOT void store_fill(tlb_store *s, uint64_t tag)
 {
-    uint32_t slot = store_victim(s, tag_set(s, tag));
+    uint32_t set = tag_set(s, tag);
+    uint32_t slot = store_victim(s, set);
     if (s->tag[slot] != NF_TAG_NONE)
         store_evict(s, slot);
     s->tag[slot] = tag;
-    count_add(s, tag);
-    index_add(s, tag, slot);
+    count_add(s, (unsigned)(tag & 3));
+    if (s->narrow) {
+        ((uint8_t *)s->meta[set].fp)[slot - set * s->ways] = fp_of(tag);
+    } else {
+        uint32_t h = hash_of(s, tag);
+        s->chain[slot] = s->head[h];
+        s->head[h] = slot + 1;
+    }
     store_touch(s, slot);
 }
 
-static inline void store_insert(tlb_store *s, uint64_t tag)
+HOT void store_insert(tlb_store *s, uint64_t tag)
 {
-    int32_t hit = store_find(s, tag);
-    if (hit >= 0)
-        store_touch(s, (uint32_t)hit);
-    else
+    if (!store_hit(s, tag))
         store_fill(s, tag);
 }
 
@@ -341,16 +417,21 @@ static bool store_drop(tlb_store *s, uint64_t tag)
 static void store_clear(tlb_store *s)
 {
     size_t n = (size_t)s->sets * s->ways;
-    if (s->valid && s->present && s->owner->evict_fn)
+    if (s->valid && s->hooked)
         for (size_t i = 0; i < n; i++)
             if (s->tag[i] != NF_TAG_NONE)
-                report_slow(s, s->tag[i]);
+                report(s, s->tag[i]);
     for (size_t i = 0; i < n; i++)
         s->tag[i] = NF_TAG_NONE;
-    if (s->head)
+    if (s->narrow) {
+        uint64_t order = 0;
+        for (uint32_t w = 0; w < s->ways; w++)
+            order |= (uint64_t)w << (4 * w);
+        for (uint32_t set = 0; set < s->sets; set++)
+            s->meta[set] = (tlb_meta){{0, 0}, order, 0};
+    } else {
         memset(s->head, 0, ((size_t)s->hmask + 1) * sizeof *s->head);
-    else
-        memset(s->fp, 0, (size_t)s->sets * 16);
+    }
     if (s->plru)
         memset(s->plru, 0, (size_t)s->sets * s->pways);
     if (s->prev)
@@ -363,6 +444,7 @@ static void store_clear(tlb_store *s)
             s->next[S] = base;
             s->prev[S] = base + s->ways - 1;
         }
+    s->mru = NF_TAG_NONE;
     s->valid = 0;
     memset(s->cnt, 0, sizeof s->cnt);
     if (s->present)
@@ -392,11 +474,17 @@ static int store_init(tlb_store *s, uint32_t entries, uint32_t ways, uint32_t si
     s->div_magic = ((1ull << 40) + s->ways - 1) / s->ways;
     s->sizes = sizes;
     s->repl = repl;
+    s->lru = repl == NF_REPL_LRU;
+    s->narrow = s->ways <= NARROW_WAYS;
     size_t n = (size_t)s->sets * s->ways;
     s->tag = malloc(n * sizeof *s->tag);
     if (!s->tag)
         return -1;
-    if (s->ways > SCAN_WAYS) {
+    if (s->narrow) {
+        s->meta = malloc((size_t)s->sets * sizeof *s->meta);
+        if (!s->meta)
+            return -1;
+    } else {
         uint32_t hsize = pow2_at_least(entries * 2u);
         unsigned bits = 0;
         while ((1u << bits) < hsize)
@@ -407,19 +495,16 @@ static int store_init(tlb_store *s, uint32_t entries, uint32_t ways, uint32_t si
         s->chain = malloc(n * sizeof *s->chain);
         if (!s->head || !s->chain)
             return -1;
-    } else {
-        s->fp = malloc((size_t)s->sets * 16);
-        if (!s->fp)
-            return -1;
+        if (s->lru) {
+            s->prev = malloc((n + s->sets) * sizeof *s->prev);
+            s->next = malloc((n + s->sets) * sizeof *s->next);
+            if (!s->prev || !s->next)
+                return -1;
+        }
     }
-    if (repl == NF_REPL_PLRU) {
+    if (!s->lru) {
         s->plru = malloc((size_t)s->sets * s->pways);
         if (!s->plru)
-            return -1;
-    } else {
-        s->prev = malloc((n + s->sets) * sizeof *s->prev);
-        s->next = malloc((n + s->sets) * sizeof *s->next);
-        if (!s->prev || !s->next)
             return -1;
     }
     store_clear(s);
@@ -429,12 +514,12 @@ static int store_init(tlb_store *s, uint32_t entries, uint32_t ways, uint32_t si
 static void store_fini(tlb_store *s)
 {
     free(s->tag);
+    free(s->meta);
     free(s->head);
     free(s->chain);
-    free(s->fp);
-    free(s->plru);
     free(s->prev);
     free(s->next);
+    free(s->plru);
     memset(s, 0, sizeof *s);
 }
 
@@ -613,6 +698,8 @@ void nf_tlb_set_evict_hook(nf_tlb *t, nf_tlb_evict_fn fn, void *arg)
 {
     t->evict_fn = fn;
     t->evict_arg = fn ? arg : NULL;
+    for (int i = 0; i < t->nstores; i++)
+        t->store[i].hooked = fn != NULL;
 }
 
 static inline uint16_t eff_asid(const nf_tlb *t, uint16_t asid) { return t->asid_on ? asid : 0; }
@@ -623,12 +710,10 @@ __attribute__((noinline)) static int lookup_l2_slow(nf_tlb *t, uint64_t tag, nf_
     if (t->nlevels < 2)
         goto miss;
     tlb_store *s = t->map[1][sz];
-    int32_t slot = s ? store_find(s, tag) : -1;
-    if (slot < 0) {
+    if (!s || !store_hit(s, tag)) {
         t->st.misses[1]++;
         goto miss;
     }
-    store_touch(s, (uint32_t)slot);
     t->st.hits[1]++;
     if (t->map[0][sz])
         store_fill(t->map[0][sz], tag); /* it just missed there */
@@ -642,13 +727,9 @@ int nf_tlb_lookup(nf_tlb *t, uint16_t asid, uint64_t vpn, nf_page_size sz)
 {
     uint64_t tag = make_tag(vpn, eff_asid(t, asid), (unsigned)sz);
     tlb_store *s = t->map[0][sz];
-    if (__builtin_expect(s != NULL, 1)) {
-        int32_t slot = store_find(s, tag);
-        if (__builtin_expect(slot >= 0, 1)) {
-            store_touch(s, (uint32_t)slot);
-            t->st.hits[0]++;
-            return NF_TLB_L1;
-        }
+    if (__builtin_expect(s != NULL, 1) && __builtin_expect(store_hit_l1(s, tag), 1)) {
+        t->st.hits[0]++;
+        return NF_TLB_L1;
     }
     t->st.misses[0]++;
     return lookup_l2_slow(t, tag, sz);
@@ -663,10 +744,8 @@ static inline int lookup_va_level(nf_tlb *t, int l, uint16_t a, uint64_t vaddr, 
         mask &= mask - 1;
         tlb_store *s = t->map[l][sz];
         uint64_t tag = make_tag(vaddr >> nf_page_shift((nf_page_size)sz), a, sz);
-        int32_t slot = store_find(s, tag);
-        if (slot < 0)
+        if (!(l == 0 ? store_hit_l1(s, tag) : store_hit(s, tag)))
             continue;
-        store_touch(s, (uint32_t)slot);
         t->st.hits[l]++;
         if (l == 1 && t->map[0][sz])
             store_fill(t->map[0][sz], tag); /* L1 holds no size of vaddr */
@@ -720,9 +799,7 @@ unsigned nf_tlb_walk(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size sz)
     for (int p = deepest_nonleaf; p >= 0; p--) {
         if (!t->pwc_on[p])
             continue;
-        int32_t slot = store_find(&t->pwc[p], make_tag(vaddr >> pwc_shift[p], a, (unsigned)p));
-        if (slot >= 0) {
-            store_touch(&t->pwc[p], (uint32_t)slot);
+        if (store_hit(&t->pwc[p], make_tag(vaddr >> pwc_shift[p], a, (unsigned)p))) {
             hit = p;
             break;
         }
@@ -760,17 +837,13 @@ void nf_tlb_prefetch(const nf_tlb *t, uint16_t asid, uint64_t vaddr)
         const tlb_store *s = t->map[l][NF_PG_4K];
         if (!s)
             continue;
-        if (s->head) {
+        if (!s->narrow) {
             __builtin_prefetch(&s->head[hash_of(s, tag)]);
         } else {
             uint32_t set = tag_set(s, tag);
-            __builtin_prefetch(&s->fp[2 * (size_t)set]);
+            __builtin_prefetch(&s->meta[set]);
             __builtin_prefetch(&s->tag[(size_t)set * s->ways]);
-            if (s->prev) {
-                __builtin_prefetch(&s->prev[s->sets * s->ways + set]);
-                __builtin_prefetch(&s->prev[(size_t)set * s->ways]);
-                __builtin_prefetch(&s->next[(size_t)set * s->ways]);
-            }
+            __builtin_prefetch(&s->tag[(size_t)set * s->ways + s->ways - 1]);
         }
     }
 }
