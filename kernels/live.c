@@ -1,17 +1,32 @@
 /* live.c: live mode. Real code touches model addresses; the trap is the
  * model's page fault.
  *
- * The reservation [va_base, va_base + va_size) is PROT_NONE. Of the
- * current proc's present pages, at most `cap` are really mapped there
- * (mmap MAP_FIXED|MAP_SHARED of the frame's memfd page), read-only unless
- * the leaf is writable and dirty, so that every event the model must see
+ * The reservation [va_base, va_base + va_size) is PROT_NONE. Some of the
+ * current proc's present pages are really mapped there (mmap
+ * MAP_FIXED|MAP_SHARED of the frame's memfd page), read-only unless the
+ * leaf is writable and dirty, so that every event the model must see
  * (first touch, first write, COW, a page reclaimed or shot down) traps. A
  * trap (SIGSEGV with the x86 error code's write bit) becomes
  * nf_model_access() of the current proc, then the page is mapped and the
- * instruction restarts. Pages beyond cap are dropped oldest first (FIFO),
- * so the accessible set plays a TLB of cap entries. Dropping remaps the
- * page PROT_NONE (anonymous, NORESERVE) so it merges back into the
- * reservation and the real kernel's map count stays bounded.
+ * instruction restarts. Dropping a page remaps it PROT_NONE (anonymous,
+ * NORESERVE) so it merges back into the reservation and the real
+ * kernel's map count stays bounded.
+ *
+ * Which pages stay mapped: the accessible set plays the L1 TLB.
+ *   With a TLB: exactly the pages of the current proc that the TLB's L1
+ *   holds (a 2M entry covers the 4K pages of it that were touched). The
+ *   model's access on a trap leaves the page in L1 (a walk or an L2 hit
+ *   fills it), and the TLB's evict hook (nf_tlb_set_evict_hook) drops a
+ *   page when L1 evicts, invalidates or flushes its entry. So an access
+ *   to a mapped page is an L1 hit and needs no trap; a trap is an L1 miss
+ *   (then an L2 hit or a walk) or an L1 hit the model must see (a store to
+ *   a clean page, a page mapped again after a switch). What live mode
+ *   cannot see: the L1 hits themselves. It counts none of them, and they
+ *   do not refresh L1's LRU order. Live counts therefore equal those of an
+ *   explicit replay of one access per page visit whenever the replay's L1
+ *   hits need no refresh, e.g. passes over a working set larger than L1
+ *   (every visit misses L1 in both), with L2 hits and walks exact.
+ *   Without a TLB: at most `cap` pages, oldest out first (FIFO).
  *
  * One model per real process can be live (the handler is process-wide).
  */
@@ -101,6 +116,23 @@ void nf_live_unmap_all(nf_model *m)
     }
 }
 
+/* The TLB's evict hook: an L1 entry of the current proc is gone, so are
+ * its pages. (The model makes no 1G leaves: nothing to drop for them.) */
+static void live_evicted(void *arg, int level, uint16_t asid, uint64_t vpn, nf_page_size sz)
+{
+    nf_model *m = arg;
+    if (level != 0 || !m->live.on || !m->cur || m->live.n == 0)
+        return;
+    if (nf_tlb_geometry(m->cfg.tlb)->asid && asid != nf_asid(m->cur))
+        return;
+    if (sz == NF_PG_4K) {
+        nf_live_unmap(m, vpn << 12);
+    } else if (sz == NF_PG_2M) {
+        for (uint64_t i = 0; i < 512; i++)
+            nf_live_unmap(m, (vpn << 21) + (i << 12));
+    }
+}
+
 void nf_live_install(nf_model *m, nf_model_proc *p, uint64_t va)
 {
     nf_live *l = &m->live;
@@ -169,6 +201,21 @@ static void on_segv(int sig, siginfo_t *si, void *ucv)
     nf_live_install(m, m->cur, a);
 }
 
+/* The most pages L1 can keep accessible: each 4K entry one page, each 2M
+ * entry up to 512. */
+static uint32_t l1_pages(const nf_tlb_geom *g)
+{
+    uint64_t n = 0;
+    for (int a = 0; a < g->level[0].narrays; a++) {
+        const nf_tlb_array_geom *ar = &g->level[0].array[a];
+        if (ar->sizes & NF_PGBIT(NF_PG_2M))
+            n += (uint64_t)ar->entries * 512;
+        else if (ar->sizes & NF_PGBIT(NF_PG_4K))
+            n += ar->entries;
+    }
+    return n > (1u << 20) ? 1u << 20 : (uint32_t)n;
+}
+
 int nf_model_live_start(nf_model *m, nf_model_proc *p, size_t resident)
 {
     if (!m->reserve || (live_model && live_model != m)) {
@@ -177,9 +224,7 @@ int nf_model_live_start(nf_model *m, nf_model_proc *p, size_t resident)
     }
     nf_live *l = &m->live;
     if (!l->node) {
-        uint32_t cap = (uint32_t)resident;
-        if (!cap && m->cfg.tlb)
-            cap = nf_tlb_geom_entries(nf_tlb_geometry(m->cfg.tlb), 0, NF_PG_4K);
+        uint32_t cap = m->cfg.tlb ? l1_pages(nf_tlb_geometry(m->cfg.tlb)) : (uint32_t)resident;
         if (!cap)
             cap = 4096;
         if (cap > (1u << 20))
@@ -209,6 +254,9 @@ int nf_model_live_start(nf_model *m, nf_model_proc *p, size_t resident)
         return -1;
     live_model = m;
     l->on = true;
+    l->tlb_driven = m->cfg.tlb != NULL;
+    if (l->tlb_driven)
+        nf_tlb_set_evict_hook(m->cfg.tlb, live_evicted, m);
     nf_model_switch(p);
     return 0;
 }
@@ -218,7 +266,10 @@ void nf_model_live_stop(nf_model *m)
     if (!m->live.on)
         return;
     nf_live_unmap_all(m);
+    if (m->live.tlb_driven)
+        nf_tlb_set_evict_hook(m->cfg.tlb, NULL, NULL);
     m->live.on = false;
+    m->live.tlb_driven = false;
     sigaction(SIGSEGV, &old_segv, NULL);
     live_model = NULL;
 }

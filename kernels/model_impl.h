@@ -92,12 +92,21 @@ struct nf_model_proc {
 };
 
 /* ---- the live mode state ---- */
-/* The accessible pages of the current proc: a FIFO (doubly linked
- * through node indices) and a hash from vaddr to node. Invariant: a page
- * is really mapped in the reservation iff it is in the set. */
+/* The accessible pages of the current proc: a set in insertion order
+ * (doubly linked through node indices) and a hash from vaddr to node.
+ * Invariant: a page is really mapped in the reservation iff it is in the
+ * set. With a TLB (tlb_driven) the set follows the TLB's L1: a page
+ * enters when a trap leaves it in L1 and leaves when L1 drops its entry
+ * (the TLB's evict hook), so an access to an accessible page is an L1
+ * hit that needs no trap, and an access that traps is exactly an L1 miss
+ * (served as an L2 hit or a walk) or an L1 hit that needs the model (a
+ * first store to a clean page). The FIFO order only bounds the set: without
+ * a TLB (cap pages, oldest out first), or as a guard if L1 could not hold a
+ * page's entry. See live.c. */
 typedef struct nf_live_node { uint64_t va; uint32_t prev, next; } nf_live_node;
 typedef struct nf_live {
     bool on;
+    bool tlb_driven;
     nf_live_node *node;     /* cap nodes */
     uint32_t *hash;         /* hcap slots of node index, NIL empty */
     uint32_t cap, hcap, n, head, tail, freel;

@@ -187,14 +187,16 @@ int nf_model_mincore(nf_model_proc *p, uint64_t addr, uint64_t len, unsigned cha
  * Start: installs the SIGSEGV handler and makes p current in the
  * reservation. Between start and stop, real loads and stores to
  * [va_base, va_base + va_size) go through the model (each trap is one
- * access of the model, a TLB miss when a TLB is configured). The
- * accessible real pages play the TLB: at most `resident` of them stay
- * mapped (FIFO; 0 means the TLB's L1 entries for 4 KiB pages when a TLB
- * is configured, else 4096), or exactly the TLB's entries when it
- * reports evictions (notfree/tlb.h does not yet: so live TLB counts equal
- * an explicit replay's only when every page visit traps, e.g. a loop
- * wider than `resident`). A SEGV-like answer in live mode aborts with a
- * message. Under AddressSanitizer set ASAN_OPTIONS=allow_user_segv_handler=1. */
+ * access of the model). The accessible real pages play the L1 TLB: with
+ * a TLB configured, exactly the pages its L1 holds (`resident` is
+ * ignored): an access to one is an L1 hit without a trap, and a trap is
+ * an L1 miss (an L2 hit or a walk) or a store the model must see. L1 hits
+ * are invisible to live mode (not counted, no LRU refresh), so live TLB
+ * counts equal an explicit replay's (one access per page visit) when the
+ * replay's L1 hits need no refresh, e.g. passes over a working set larger
+ * than L1. Without a TLB, at most `resident` pages stay mapped (FIFO; 0
+ * means 4096). A SEGV-like answer in live mode aborts with a message.
+ * Under AddressSanitizer set ASAN_OPTIONS=allow_user_segv_handler=1. */
 int nf_model_live_start(nf_model *m, nf_model_proc *p, size_t resident);
 void nf_model_live_stop(nf_model *m);
 /* Real cost figures of live mode. */

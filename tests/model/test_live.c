@@ -2,6 +2,10 @@
  *   a loop over an array: the model's fault and TLB counts equal those of
  *   the same work replayed explicitly (one access per page touched, the
  *   accessible set smaller than the loop, so every page visit traps);
+ *   revisits: the accessible set is the L1 TLB's content: passes over a
+ *   working set between the L1 and the L2 reach trap at every visit and
+ *   match the replay exactly (L2 hits included); below the L1 reach, the
+ *   later passes take no trap at all;
  *   bins on the model page source: malloc and free through it, with the
  *   model's RSS, VSZ and faults matching what the allocator asked for.
  * Needs ASAN_OPTIONS=allow_user_segv_handler=1 under AddressSanitizer. */
@@ -66,7 +70,8 @@ static void array_loop(void)
     loop((int *)(uintptr_t)a, ints, 1);
     long sum = loop((int *)(uintptr_t)a, ints, 0);
     CHECK(sum == (long)ints * (long)(ints - 1) / 2, "the data is really there: %ld", sum);
-    CHECK(nf_model_live_mapped(m) <= RESIDENT, "accessible set bounded");
+    CHECK(nf_model_live_mapped(m) <= nf_tlb_geom_entries(nf_tlb_geometry(t1), 0, NF_PG_4K),
+          "accessible set bounded by L1: %llu", (unsigned long long)nf_model_live_mapped(m));
     nf_model_live_stop(m);
     nf_model_counters live = mc(m);
     nf_model_proc_counters lp = pc(p);
@@ -105,6 +110,97 @@ static void array_loop(void)
     nf_model_destroy(m);
     nf_tlb_destroy(t1);
     nf_tlb_destroy(t2);
+}
+
+static void touch_pages(volatile int *a, size_t pages, int write, long *sum)
+{
+    for (size_t i = 0; i < pages * (PG / sizeof(int)); i++) {
+        if (write)
+            a[i] = (int)i;
+        else
+            *sum += a[i];
+    }
+}
+
+/* `passes` passes over w pages (write, read, write, ...) live and
+ * replayed; the live TLB's stats and model counters out. */
+static void revisit_run(size_t w, int passes, nf_tlb_stats *ls, nf_tlb_stats *es, nf_model_counters *lc,
+                        nf_model_counters *ec, uint64_t *mapped, uint32_t *l1_held)
+{
+    nf_tlb *t1 = zen4(), *t2 = zen4();
+    nf_model_config cfg = { .frames = 4 * w + 64, .overcommit = 1, .live = 1, .tlb = t1 };
+    nf_model *m = nf_model_create(&cfg);
+    CHECK(m != NULL, "live model");
+    if (!m)
+        exit(1);
+    nf_model_proc *p = nf_model_proc_create(m, "live");
+    uint64_t a = nf_model_mmap(p, 0, w * PG, NF_MODEL_PROT_READ | NF_MODEL_PROT_WRITE, 0);
+    CHECK(nf_model_live_start(m, p, 0) == 0, "live start");
+    long sum = 0;
+    for (int pass = 0; pass < passes; pass++)
+        touch_pages((int *)(uintptr_t)a, w, pass % 2 == 0, &sum);
+    *mapped = nf_model_live_mapped(m);
+    *l1_held = nf_tlb_occupancy(t1, 0);
+    nf_model_live_stop(m);
+    *lc = mc(m);
+    *ls = *nf_tlb_get_stats(t1);
+    CHECK(passes < 2 || sum == (long)(w * PG / sizeof(int)) * (long)(w * PG / sizeof(int) - 1) / 2, "data");
+
+    cfg.live = 0;
+    cfg.tlb = t2;
+    nf_model *e = nf_model_create(&cfg);
+    nf_model_proc *q = nf_model_proc_create(e, "explicit");
+    uint64_t b = nf_model_mmap(q, 0, w * PG, NF_MODEL_PROT_READ | NF_MODEL_PROT_WRITE, 0);
+    nf_model_switch(q);
+    for (int pass = 0; pass < passes; pass++)
+        for (size_t i = 0; i < w; i++)
+            nf_model_access(q, b + i * PG, pass % 2 == 0);
+    *ec = mc(e);
+    *es = *nf_tlb_get_stats(t2);
+    nf_model_destroy(e);
+    nf_model_destroy(m);
+    nf_tlb_destroy(t1);
+    nf_tlb_destroy(t2);
+}
+
+static void live_revisits(void)
+{
+    /* zen4: L1 72 entries, L2 3072: 256 pages lie between the reaches */
+    enum { W = 256, PASSES = 3 };
+    nf_tlb_stats ls, es;
+    nf_model_counters lc, ec;
+    uint64_t mapped;
+    uint32_t held;
+    revisit_run(W, PASSES, &ls, &es, &lc, &ec, &mapped, &held);
+    printf("revisits %d pages x %d: live traps %llu, L1 %llu/%llu, L2 %llu/%llu, walks %llu; "
+           "explicit L1 %llu/%llu, L2 %llu/%llu, walks %llu\n", W, PASSES,
+           (unsigned long long)lc.live_traps, (unsigned long long)ls.hits[0], (unsigned long long)ls.misses[0],
+           (unsigned long long)ls.hits[1], (unsigned long long)ls.misses[1], (unsigned long long)lc.walks,
+           (unsigned long long)es.hits[0], (unsigned long long)es.misses[0], (unsigned long long)es.hits[1],
+           (unsigned long long)es.misses[1], (unsigned long long)ec.walks);
+    CHECK(lc.live_traps == (uint64_t)W * PASSES, "every visit traps: %llu", (unsigned long long)lc.live_traps);
+    CHECK(ls.hits[0] == es.hits[0] && ls.misses[0] == es.misses[0] && ls.hits[1] == es.hits[1] &&
+              ls.misses[1] == es.misses[1],
+          "TLB: live L1 %llu/%llu L2 %llu/%llu, explicit L1 %llu/%llu L2 %llu/%llu",
+          (unsigned long long)ls.hits[0], (unsigned long long)ls.misses[0], (unsigned long long)ls.hits[1],
+          (unsigned long long)ls.misses[1], (unsigned long long)es.hits[0], (unsigned long long)es.misses[0],
+          (unsigned long long)es.hits[1], (unsigned long long)es.misses[1]);
+    CHECK(es.hits[1] == (uint64_t)W * (PASSES - 1), "the later passes hit L2: %llu", (unsigned long long)es.hits[1]);
+    CHECK(lc.walks == ec.walks && lc.walk_refs == ec.walk_refs && lc.minor_faults == ec.minor_faults,
+          "walks %llu/%llu refs %llu/%llu minor %llu/%llu", (unsigned long long)lc.walks,
+          (unsigned long long)ec.walks, (unsigned long long)lc.walk_refs, (unsigned long long)ec.walk_refs,
+          (unsigned long long)lc.minor_faults, (unsigned long long)ec.minor_faults);
+    CHECK(mapped == held && held == 72, "accessible pages %llu = L1 entries %u = 72", (unsigned long long)mapped,
+          held);
+
+    /* below the L1 reach: the pages stay accessible, later passes do not trap */
+    enum { S = 32 };
+    revisit_run(S, PASSES, &ls, &es, &lc, &ec, &mapped, &held);
+    CHECK(lc.live_traps == S, "only the first pass traps: %llu", (unsigned long long)lc.live_traps);
+    CHECK(ls.misses[0] == S && ls.hits[0] == 0 && es.hits[0] == (uint64_t)S * (PASSES - 1),
+          "L1: live sees the misses only (%llu/%llu), the replay hits %llu", (unsigned long long)ls.hits[0],
+          (unsigned long long)ls.misses[0], (unsigned long long)es.hits[0]);
+    CHECK(mapped == S && held == S, "accessible %llu, L1 %u", (unsigned long long)mapped, held);
 }
 
 /* fork in live mode: the child's real stores are COW faults of the
@@ -209,6 +305,7 @@ static void allocators_on_model(void)
 int main(void)
 {
     TEST(array_loop);
+    TEST(live_revisits);
     TEST(live_fork_switch);
     TEST(allocators_on_model);
     return check_done();
