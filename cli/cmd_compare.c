@@ -31,7 +31,7 @@ static const workload_ops default_ops[] = {
     {"producer-consumer", 500000},
     {"false-sharing", 2000000},
     {"fragmentation", 98304 * 8},   /* whole cycles of 3 x 32768 */
-    {"large", 20000},
+    {"large", 2000},
     {"trim", 14744 * 5},            /* whole cycles of 2 x 7372 */
 };
 enum { OTHER_OPS = 1000000 };

@@ -74,7 +74,8 @@ typedef struct nf_cmp_result {
 /* The worker's argv for j (numbers formatted into bufs). */
 void nf_cmp_argv(const nf_cmp_job *j, char **argv, size_t cap, char bufs[][64]);
 /* In a child before exec: LD_PRELOAD set to preload, or removed when
- * NULL (glibc); MALLOC_PERTURB_ and NOTFREE_STATS removed. */
+ * NULL (glibc); MALLOC_PERTURB_ and NOTFREE_STATS removed; the child
+ * is killed if notfree dies. */
 void nf_cmp_child_env(const char *preload);
 /* Parses the worker's line into r (ops, seconds, final RSS); returns the
  * number of fields read (7 when complete), with corrupt/failed/mapped. */

@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -48,6 +49,7 @@ static double steal_now(void)
 
 void nf_cmp_child_env(const char *preload)
 {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);   /* no orphan left running if notfree dies */
     if (preload)
         setenv("LD_PRELOAD", preload, 1);
     else
