@@ -332,17 +332,23 @@ HOT void hash_del(tlb_store *s, uint64_t tag, uint32_t slot)
     *e = s->chain[slot];
 }
 
-/* Takes the entry in slot out (reported); the slot keeps its place in the
- * replacement order. */
-HOT void store_evict(tlb_store *s, uint32_t slot)
+/* Takes the entry in slot out of the index (reported); the slot keeps
+ * its place in the replacement order and its tag (the caller overwrites
+ * it and fixes the counts). */
+HOT void store_unindex(tlb_store *s, uint32_t slot, uint64_t tag)
 {
-    uint64_t tag = s->tag[slot];
     if (__builtin_expect(s->hooked, 0))
         report(s, tag);
     if (!s->narrow)
         hash_del(s, tag, slot);
     if (tag == s->mru)
         s->mru = NF_TAG_NONE;
+}
+
+HOT void store_evict(tlb_store *s, uint32_t slot)
+{
+    uint64_t tag = s->tag[slot];
+    store_unindex(s, slot, tag);
     s->tag[slot] = NF_TAG_NONE;
     count_sub(s, (unsigned)(tag & 3));
 }
@@ -383,10 +389,17 @@ HOT void store_fill(tlb_store *s, uint64_t tag)
 {
     uint32_t set = tag_set(s, tag);
     uint32_t slot = store_victim(s, set);
-    if (s->tag[slot] != NF_TAG_NONE)
-        store_evict(s, slot);
+    uint64_t old = s->tag[slot];
+    if (old == NF_TAG_NONE) {
+        count_add(s, (unsigned)(tag & 3));
+    } else {
+        store_unindex(s, slot, old);
+        if ((old ^ tag) & 3) { /* a size for a size: the counts stay */
+            count_sub(s, (unsigned)(old & 3));
+            count_add(s, (unsigned)(tag & 3));
+        }
+    }
     s->tag[slot] = tag;
-    count_add(s, (unsigned)(tag & 3));
     if (s->narrow) {
         ((uint8_t *)s->meta[set].fp)[slot - set * s->ways] = fp_of(tag);
     } else {
@@ -760,6 +773,29 @@ static inline int lookup_va_level(nf_tlb *t, int l, uint16_t a, uint64_t vaddr, 
 int nf_tlb_lookup_va(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size *sz_out)
 {
     uint16_t a = eff_asid(t, asid);
+    if (t->present[0] <= 1 && t->present[1] <= 1) {
+        /* Only 4K entries anywhere (the usual case): one probe per level. */
+        uint64_t tag = make_tag(vaddr >> 12, a, NF_PG_4K);
+        if (t->present[0] && store_hit_l1(t->map[0][NF_PG_4K], tag)) {
+            t->st.hits[0]++;
+            if (sz_out)
+                *sz_out = NF_PG_4K;
+            return NF_TLB_L1;
+        }
+        t->st.misses[0]++;
+        if (t->nlevels > 1) {
+            if (t->present[1] && store_hit(t->map[1][NF_PG_4K], tag)) {
+                t->st.hits[1]++;
+                store_fill(t->map[0][NF_PG_4K], tag);
+                if (sz_out)
+                    *sz_out = NF_PG_4K;
+                return NF_TLB_L2;
+            }
+            t->st.misses[1]++;
+        }
+        t->absent = tag;
+        return NF_TLB_MISS;
+    }
     for (int l = 0; l < t->nlevels; l++)
         if (lookup_va_level(t, l, a, vaddr, sz_out) == l)
             return l;
