@@ -1,8 +1,11 @@
 # plots/tlb_chase.gp: pointer-chase latency against working set (log-log),
-# 4 KiB pages and THP, with the TLB model's predicted reach (host preset,
-# from CPUID) drawn as vertical lines: where the model says each TLB level
-# stops covering the working set. The knees of the measured curves are
-# where the real TLBs run out.
+# 4 KiB pages and THP, with the TLB model's predicted reach drawn as
+# vertical lines: where the model says each TLB level stops covering the
+# working set, for the host preset (from CPUID, in the data) and for the
+# zen4 preset (the silicon this box runs on; kernels/presets.c: L1 72
+# entries, L2 3072, every size; override with -e 'zen4_l1=...; zen4_l2=...'
+# in entries). The knees of the measured curves are where the real TLBs
+# run out.
 # gnuplot -e 'datafile="f.dat"; outbase="out/x-tlb_chase"; host="h"; date="d"' tlb_chase.gp
 # Data (TSV, from extract.sh): KiB, ns_per_access 4K, ns_per_access THP,
 # model reach KiB: L1 4K, L2 4K, L1 2M, L2 2M (same on every row; NaN if absent).
@@ -40,12 +43,25 @@ rcolor(c) = (c <= 5 ? "#4878a8" : "#d08030")
 do for [c = 4:7] {
   if (reach[c] > 0 && reach[c] >= xlo && reach[c] <= xhi) {
     set arrow from reach[c], graph 0 to reach[c], graph 1 nohead dt 3 lw 1.5 lc rgb rcolor(c)
-    set label sprintf("model %s: %s", rname(c), kib(reach[c])) at reach[c], graph (c % 2 == 0 ? 0.97 : 0.90) \
+    set label sprintf("host %s: %s", rname(c), kib(reach[c])) at reach[c], graph (c % 2 == 0 ? 0.97 : 0.90) \
       rotate by 0 offset 0.5,0 font ",8" tc rgb rcolor(c)
   }
 }
 
-set title sprintf("Pointer chase, one line per page, pages in random order: ns per access (log-log)\nvertical lines: the TLB model's reach for the host preset (CPUID; a hypervisor may report other figures than the silicon has)\n%s, %s", host, date)
+# zen4's reach: entries x page size (KiB), 4K and 2M; drawn dashed, labels lower down.
+if (!exists("zen4_l1")) { zen4_l1 = 72 }
+if (!exists("zen4_l2")) { zen4_l2 = 3072 }
+array zreach[4] = [zen4_l1 * 4, zen4_l2 * 4, zen4_l1 * 2048, zen4_l2 * 2048]
+zname(i) = (i == 1 ? "L1 4K" : i == 2 ? "L2 4K" : i == 3 ? "L1 2M" : "L2 2M")
+do for [i = 1:4] {
+  if (zreach[i] >= xlo && zreach[i] <= xhi) {
+    set arrow from zreach[i], graph 0 to zreach[i], graph 1 nohead dt 2 lw 1 lc rgb (i <= 2 ? "#4878a8" : "#d08030")
+    set label sprintf("zen4 %s: %s", zname(i), kib(zreach[i])) at zreach[i], graph (i % 2 == 1 ? 0.83 : 0.76) \
+      rotate by 0 offset 0.5,0 font ",8" tc rgb (i <= 2 ? "#4878a8" : "#d08030")
+  }
+}
+
+set title sprintf("Pointer chase, one line per page, pages in random order: ns per access (log-log)\nvertical lines: the TLB model's reach, dotted for the host preset (CPUID; a hypervisor may report other figures than the silicon has), dashed for zen4\n%s, %s", host, date)
 set xlabel "working set (log scale)"
 set ylabel "ns per access (log scale)"
 set logscale x 2

@@ -10,7 +10,8 @@
  *              fully associative (list LRU) and set-associative (stamps).
  *   PLRU       skylake: ~0 below reach, rising with the working set, random
  *              near theory.
- *   invalidation, ASIDs, PWC walk references, geometry errors, presets.
+ *   invalidation, ASIDs, PWC walk references, geometry errors, presets,
+ *   the evict hook (victims, invalidations, flushes reported once each).
  */
 #include "../unit/check.h"
 
@@ -383,12 +384,58 @@ static void patterns(void)
     free(seen);
 }
 
+/* The evict hook: every entry that leaves a level is reported once, with
+ * its level, asid, vpn and size: LRU victims, invalidations, flushes. */
+typedef struct evlog {
+    int n[NF_TLB_MAX_LEVELS];
+    uint64_t last_vpn[NF_TLB_MAX_LEVELS];
+    uint16_t last_asid;
+    nf_page_size last_sz;
+} evlog;
+
+static void on_evict(void *arg, int level, uint16_t asid, uint64_t vpn, nf_page_size sz)
+{
+    evlog *e = arg;
+    e->n[level]++;
+    e->last_vpn[level] = vpn;
+    e->last_asid = asid;
+    e->last_sz = sz;
+}
+
+static void evict_hook(void)
+{
+    nf_tlb *t = make("zen4");   /* L1 72 fully associative LRU, L2 3072 12-way LRU */
+    evlog e = {{0}, {0}, 0, NF_PG_4K};
+    nf_tlb_set_evict_hook(t, on_evict, &e);
+    uint64_t base = BASE >> 12;
+    for (uint64_t i = 0; i < 72; i++)
+        nf_tlb_access(t, 3, (base + i) << 12, NF_PG_4K);
+    CHECK(e.n[0] == 0 && e.n[1] == 0, "no eviction while L1 fills: %d %d", e.n[0], e.n[1]);
+    nf_tlb_access(t, 3, base << 12, NF_PG_4K);            /* page 0 becomes most recent */
+    nf_tlb_access(t, 3, (base + 72) << 12, NF_PG_4K);     /* evicts the LRU: page 1 */
+    CHECK(e.n[0] == 1 && e.last_vpn[0] == base + 1 && e.last_asid == 3 && e.last_sz == NF_PG_4K,
+          "L1 victim reported: n %d vpn %llx", e.n[0], (unsigned long long)(e.last_vpn[0] - base));
+    nf_tlb_invalidate_page(t, 3, (base + 5) << 12);
+    CHECK(e.n[0] == 2 && e.last_vpn[0] == base + 5 && e.n[1] == 1 && e.last_vpn[1] == base + 5,
+          "invalidation reported at both levels: %d %d", e.n[0], e.n[1]);
+    uint32_t held0 = nf_tlb_occupancy(t, 0), held1 = nf_tlb_occupancy(t, 1);
+    nf_tlb_flush_all(t);
+    CHECK(e.n[0] == 2 + (int)held0 && e.n[1] == 1 + (int)held1, "flush reports every entry: %d/%u %d/%u", e.n[0],
+          held0, e.n[1], held1);
+    nf_tlb_set_evict_hook(t, NULL, NULL);
+    for (uint64_t i = 0; i < 200; i++)
+        nf_tlb_access(t, 3, (base + i) << 12, NF_PG_4K);
+    CHECK(e.n[0] == 2 + (int)held0, "no reports without a hook");
+    nf_tlb_destroy(t);
+}
+
 int main(void)
 {
     TEST(presets);
     TEST(geometry_errors);
     TEST(patterns);
     TEST(invalidation);
+    TEST(evict_hook);
     TEST(walk_refs);
     TEST(lru_matches_reference);
     TEST(zen4_random_theory);
