@@ -247,8 +247,7 @@ static inline void count_walk(nf_model *m, nf_model_proc *p, uint64_t va, bool h
     m->c.walks++;
     if (m->cfg.tlb) {
         nf_page_size sz = huge ? NF_PG_2M : NF_PG_4K;
-        m->c.walk_refs += nf_tlb_walk(m->cfg.tlb, nf_asid(p), va, sz);
-        nf_tlb_insert(m->cfg.tlb, nf_asid(p), va >> nf_page_shift(sz), sz);
+        m->c.walk_refs += nf_tlb_walk_fill(m->cfg.tlb, nf_asid(p), va, sz);
     } else {
         m->c.walk_refs += huge ? 3 : 4;
     }

@@ -803,7 +803,7 @@ int nf_tlb_lookup_va(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size *sz_
     return NF_TLB_MISS;
 }
 
-void nf_tlb_insert(nf_tlb *t, uint16_t asid, uint64_t vpn, nf_page_size sz)
+HOT void insert_impl(nf_tlb *t, uint16_t asid, uint64_t vpn, nf_page_size sz)
 {
     uint64_t tag = make_tag(vpn, eff_asid(t, asid), (unsigned)sz);
     bool absent = tag == t->absent;
@@ -824,7 +824,7 @@ void nf_tlb_insert(nf_tlb *t, uint16_t asid, uint64_t vpn, nf_page_size sz)
  * a PML4E covers 512 GiB (bit 39), a PDPTE 1 GiB (30), a PDE 2 MiB (21). */
 static const unsigned pwc_shift[NF_PWC_N] = {39, 30, 21};
 
-unsigned nf_tlb_walk(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size sz)
+HOT unsigned walk_impl(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size sz)
 {
     /* Levels read for a leaf of size sz: PML4, PDP, PD, PT for 4K. */
     unsigned nlev = 4u - (unsigned)sz;
@@ -852,6 +852,20 @@ unsigned nf_tlb_walk(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size sz)
         t->st.pwc_hits++;
         t->st.pwc_level_hits[hit]++;
     }
+    return refs;
+}
+
+void nf_tlb_insert(nf_tlb *t, uint16_t asid, uint64_t vpn, nf_page_size sz) { insert_impl(t, asid, vpn, sz); }
+
+unsigned nf_tlb_walk(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size sz)
+{
+    return walk_impl(t, asid, vaddr, sz);
+}
+
+unsigned nf_tlb_walk_fill(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size sz)
+{
+    unsigned refs = walk_impl(t, asid, vaddr, sz);
+    insert_impl(t, asid, vaddr >> nf_page_shift(sz), sz);
     return refs;
 }
 

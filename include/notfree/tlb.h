@@ -146,6 +146,10 @@ void nf_tlb_insert(nf_tlb *t, uint16_t asid, uint64_t vpn, nf_page_size sz);
 /* Count one page walk for vaddr ending at a leaf of size sz: consult the
  * PWCs, fill them, and return the memory references the walk makes. */
 unsigned nf_tlb_walk(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size sz);
+/* nf_tlb_walk, then nf_tlb_insert of the leaf (vpn = vaddr >> the size's
+ * shift): the MMU after a walk that found a usable leaf. Returns the walk's
+ * memory references. */
+unsigned nf_tlb_walk_fill(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size sz);
 /* lookup; on a miss walk + insert. Returns what lookup returned. */
 int nf_tlb_access(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size sz);
 
