@@ -101,7 +101,7 @@ void nf_cmp_table(FILE *f, const nf_cmp_session *s)
                     continue;
                 }
                 any_disturbed |= c.disturbed;
-                fprintf(f, "%8.2f %5.0f%% ", c.ops_per_s / 1e6, c.spread * 100);
+                fprintf(f, c.ops_per_s < 1e5 ? "%8.4f %5.0f%% " : "%8.2f %5.0f%% ", c.ops_per_s / 1e6, c.spread * 100);
                 if (b.n && c.ops_per_s > 0)
                     fprintf(f, "%6.2f", b.ops_per_s / c.ops_per_s);
                 else
