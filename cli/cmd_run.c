@@ -153,14 +153,17 @@ static int render_charts(const char *json, int want)
 void nf_cmd_run_help(FILE *f)
 {
     fprintf(f,
-        "usage: notfree run [--full] [--results DIR] [--no-plots] [--pin=PU] [--filter=REGEX]\n"
+        "usage: notfree run [--full] [--results DIR] [--no-plots] [--no-compare] [--pin=PU]\n"
+        "                   [--filter=REGEX]\n"
         "                   [--benchmark_* flags]\n\n"
-        "Runs the default suite (page faults, fork/COW, RSS, shim overhead) pinned,\n"
-        "writes DIR/<host>-<UTC timestamp>.json, charts next to it (PNG and SVG), and\n"
-        "prints a summary table naming each figure's source.\n\n"
+        "Runs the default suite (page faults, fork/COW, RSS, allocators, TLB and the\n"
+        "kernel model, shim overhead) pinned, writes DIR/<host>-<UTC timestamp>.json,\n"
+        "charts next to it (PNG and SVG), prints a summary table naming each figure's\n"
+        "source, then a quick allocator comparison (DIR/compare-<host>-<stamp>.json).\n\n"
         "  --full          the large sizes too (fork up to 4 GiB where memory allows)\n"
         "  --results DIR   where results go (default: ./results)\n"
         "  --no-plots      write no charts\n"
+        "  --no-compare    skip the quick allocator comparison that ends the run\n"
         "  --pin=PU        base PU for pinning (default: the last PU)\n"
         "  --filter=REGEX  only the benches matching REGEX\n"
         "Other --benchmark_* flags go to Google Benchmark.\n");
@@ -170,7 +173,7 @@ int nf_cmd_run(int argc, char **argv)
 {
     const char *dir = "results";
     const char *filter = NULL;
-    int plots = 1;
+    int plots = 1, compare = 1;
     char *pass[64];
     int npass = 0;
     pass[npass++] = "notfree run";
@@ -180,6 +183,8 @@ int nf_cmd_run(int argc, char **argv)
             setenv("NOTFREE_FULL", "1", 1);
         } else if (!strcmp(a, "--no-plots")) {
             plots = 0;
+        } else if (!strcmp(a, "--no-compare")) {
+            compare = 0;
         } else if (!strcmp(a, "--results") && i + 1 < argc) {
             dir = argv[++i];
         } else if (!strncmp(a, "--results=", 10)) {
@@ -234,5 +239,16 @@ int nf_cmd_run(int argc, char **argv)
         rc = rc ? rc : 1;
     }
     print_summary(json);
+    if (compare && !filter) {
+        /* The quick comparison: every allocator preloaded in its own
+         * process on three workloads (notfree compare, small scale). */
+        fprintf(stderr, "\nnotfree run: quick allocator comparison (notfree compare; --no-compare skips it)\n");
+        int crc = nf_compare_quick(dir);
+        if (crc != 0) {
+            fprintf(stderr, "notfree run: the quick comparison %s\n",
+                    crc == 1 ? "had a failed run (see its table)" : "could not run");
+            rc = rc ? rc : 1;
+        }
+    }
     return rc;
 }
