@@ -43,6 +43,12 @@
 
 struct nf_tlb;
 
+/* The kinds of store the hot paths are specialised for, chosen once by
+ * store_init from the geometry: narrow LRU (set-associative arrays, small
+ * PWCs), wide LRU (fully associative L1s, big PWCs), and PLRU of either
+ * width (the generic path). */
+typedef enum store_kind { SK_NARROW_LRU = 0, SK_WIDE_LRU = 1, SK_PLRU = 2 } store_kind;
+
 /* Per set of a narrow store. fp: byte w = fingerprint of way w's tag
  * (stale for empty ways and past `ways`: candidates are checked against
  * the tag). order (LRU): nibble r = the way of rank r, ranks 0..ways-1,
@@ -67,6 +73,7 @@ typedef struct tlb_store {
                              * set s at index sets * ways + s, most recent first */
     uint8_t *plru;          /* PLRU: [sets * pways] tree nodes 1..pways-1 */
     uint64_t mru;
+    store_kind kind;        /* which specialised path serves it (set once) */
     bool narrow, lru, sets_pow2, hooked;
     uint32_t hmask;
     unsigned hshift;        /* 64 - log2(hmask + 1) */
@@ -93,6 +100,11 @@ struct nf_tlb {
     bool asid_on;
     uint16_t cur_asid;
     uint64_t absent;        /* a tag held by no level (NF_TAG_NONE: none known) */
+    /* The common geometry (set once by nf_tlb_create): two levels, 4K pages
+     * in a fully associative LRU L1 (wide, one set) and a set-associative
+     * LRU L2 (narrow) apart from it. Its 4K paths skip the dispatch. */
+    bool fast;
+    tlb_store *fl1, *fl2;   /* fast: map[0][4K], map[1][4K] */
     nf_tlb_evict_fn evict_fn;
     void *evict_arg;
     nf_tlb_stats st;
@@ -232,16 +244,19 @@ static uint32_t plru_victim(const tlb_store *s, uint32_t set)
 
 /* --- find, touch, fill, remove --- */
 
-/* Slot holding tag, or -1. */
-HOT int32_t store_find(const tlb_store *s, uint64_t tag)
+/* Slot holding tag in a wide store, or -1. */
+HOT int32_t find_wide(const tlb_store *s, uint64_t tag)
 {
-    if (!s->narrow) {
-        for (uint32_t e = s->head[hash_of(s, tag)]; e; e = s->chain[e - 1])
-            if (s->tag[e - 1] == tag)
-                return (int32_t)(e - 1);
-        return -1;
-    }
-    uint32_t set = tag_set(s, tag), base = set * s->ways;
+    for (uint32_t e = s->head[hash_of(s, tag)]; e; e = s->chain[e - 1])
+        if (s->tag[e - 1] == tag)
+            return (int32_t)(e - 1);
+    return -1;
+}
+
+/* Way of set holding tag in a narrow store, or -1. */
+HOT int32_t find_narrow(const tlb_store *s, uint64_t tag, uint32_t set)
+{
+    uint32_t base = set * s->ways;
     const uint64_t *f = s->meta[set].fp;
     uint64_t pat = fp_of(tag) * BYTES_01;
     for (uint32_t i = 0; i < 2; i++) {
@@ -250,13 +265,23 @@ HOT int32_t store_find(const tlb_store *s, uint64_t tag)
         while (z) {
             uint32_t w = i * 8 + (uint32_t)__builtin_ctzll(z) / 8;
             if (w < s->ways && s->tag[base + w] == tag)
-                return (int32_t)(base + w);
+                return (int32_t)w;
             z &= z - 1;
         }
         if (s->ways <= 8)
             break;
     }
     return -1;
+}
+
+/* Slot holding tag, or -1. */
+HOT int32_t store_find(const tlb_store *s, uint64_t tag)
+{
+    if (!s->narrow)
+        return find_wide(s, tag);
+    uint32_t set = tag_set(s, tag);
+    int32_t w = find_narrow(s, tag, set);
+    return w < 0 ? -1 : (int32_t)(set * s->ways) + w;
 }
 
 HOT void store_touch(tlb_store *s, uint32_t slot)
@@ -272,11 +297,35 @@ HOT void store_touch(tlb_store *s, uint32_t slot)
     }
 }
 
-/* A hit: true if tag is held (its replacement state updated). */
-HOT bool store_hit(tlb_store *s, uint64_t tag)
+HOT bool hit_narrow_lru(tlb_store *s, uint64_t tag)
 {
     if (tag == s->mru)
         return true; /* the most recent of its set already */
+    uint32_t set = tag_set(s, tag);
+    int32_t w = find_narrow(s, tag, set);
+    if (w < 0)
+        return false;
+    s->mru = tag;
+    s->meta[set].order = nib_to_front(s->meta[set].order, (unsigned)w);
+    return true;
+}
+
+HOT bool hit_wide_lru(tlb_store *s, uint64_t tag)
+{
+    if (tag == s->mru)
+        return true;
+    int32_t slot = find_wide(s, tag);
+    if (slot < 0)
+        return false;
+    s->mru = tag;
+    list_to_head(s, (uint32_t)slot);
+    return true;
+}
+
+__attribute__((noinline)) static bool hit_plru(tlb_store *s, uint64_t tag)
+{
+    if (tag == s->mru)
+        return true;
     int32_t slot = store_find(s, tag);
     if (slot < 0)
         return false;
@@ -284,23 +333,17 @@ HOT bool store_hit(tlb_store *s, uint64_t tag)
     return true;
 }
 
-/* store_hit for the lookups that usually hit (L1): the wide LRU store
- * inline, the other kinds out of line, so the hit path stays short. */
-__attribute__((noinline)) static bool store_hit_ool(tlb_store *s, uint64_t tag) { return store_hit(s, tag); }
-
-HOT bool store_hit_l1(tlb_store *s, uint64_t tag)
+/* A hit: true if tag is held (its replacement state updated). */
+HOT bool store_hit(tlb_store *s, uint64_t tag)
 {
-    if (tag == s->mru)
-        return true;
-    if (s->narrow || !s->lru)
-        return store_hit_ool(s, tag);
-    for (uint32_t e = s->head[hash_of(s, tag)]; e; e = s->chain[e - 1])
-        if (s->tag[e - 1] == tag) {
-            s->mru = tag;
-            list_to_head(s, e - 1);
-            return true;
-        }
-    return false;
+    switch (s->kind) {
+    case SK_NARROW_LRU:
+        return hit_narrow_lru(s, tag);
+    case SK_WIDE_LRU:
+        return hit_wide_lru(s, tag);
+    default:
+        return hit_plru(s, tag);
+    }
 }
 
 /* Out of line: only live mode sets a hook. */
@@ -384,22 +427,58 @@ HOT uint32_t store_victim(const tlb_store *s, uint32_t set)
     return base + plru_victim(s, set);
 }
 
-/* Installs tag, known absent. */
-HOT void store_fill(tlb_store *s, uint64_t tag)
+/* Puts tag in slot, whose old entry (if any) leaves the index (reported)
+ * and the counts; the replacement state and mru are the caller's (every
+ * caller makes tag the mru). `wide` is a constant where it is inlined. */
+HOT void slot_replace(tlb_store *s, uint32_t slot, uint64_t tag, bool wide)
 {
-    uint32_t set = tag_set(s, tag);
-    uint32_t slot = store_victim(s, set);
     uint64_t old = s->tag[slot];
     if (old == NF_TAG_NONE) {
         count_add(s, (unsigned)(tag & 3));
     } else {
-        store_unindex(s, slot, old);
+        if (__builtin_expect(s->hooked, 0))
+            report(s, old);
+        if (wide)
+            hash_del(s, old, slot);
         if ((old ^ tag) & 3) { /* a size for a size: the counts stay */
             count_sub(s, (unsigned)(old & 3));
             count_add(s, (unsigned)(tag & 3));
         }
     }
     s->tag[slot] = tag;
+}
+
+/* Narrow LRU: the victim is the way of the last rank; it moves to rank 0
+ * (the nibbles shift up one rank, the top one falls off). */
+HOT void fill_narrow_lru(tlb_store *s, uint64_t tag)
+{
+    uint32_t set = tag_set(s, tag);
+    uint64_t order = s->meta[set].order;
+    uint32_t way = (uint32_t)(order >> (4 * (s->ways - 1))) & 15;
+    slot_replace(s, set * s->ways + way, tag, false);
+    ((uint8_t *)s->meta[set].fp)[way] = fp_of(tag);
+    s->meta[set].order = ((order << 4) & nib_low(s->ways)) | way;
+    s->mru = tag;
+}
+
+/* Wide LRU: the victim is the tail of the set's list; it moves to the head. */
+HOT void fill_wide_lru(tlb_store *s, uint64_t tag)
+{
+    uint32_t S = s->sets == 1 ? s->ways : s->sets * s->ways + tag_set(s, tag);
+    uint32_t slot = s->prev[S];
+    slot_replace(s, slot, tag, true);
+    uint32_t h = hash_of(s, tag);
+    s->chain[slot] = s->head[h];
+    s->head[h] = slot + 1;
+    s->mru = tag;
+    list_to_head(s, slot);
+}
+
+__attribute__((noinline)) static void fill_plru(tlb_store *s, uint64_t tag)
+{
+    uint32_t set = tag_set(s, tag);
+    uint32_t slot = store_victim(s, set);
+    slot_replace(s, slot, tag, !s->narrow);
     if (s->narrow) {
         ((uint8_t *)s->meta[set].fp)[slot - set * s->ways] = fp_of(tag);
     } else {
@@ -408,6 +487,21 @@ HOT void store_fill(tlb_store *s, uint64_t tag)
         s->head[h] = slot + 1;
     }
     store_touch(s, slot);
+}
+
+/* Installs tag, known absent. */
+HOT void store_fill(tlb_store *s, uint64_t tag)
+{
+    switch (s->kind) {
+    case SK_NARROW_LRU:
+        fill_narrow_lru(s, tag);
+        break;
+    case SK_WIDE_LRU:
+        fill_wide_lru(s, tag);
+        break;
+    default:
+        fill_plru(s, tag);
+    }
 }
 
 HOT void store_insert(tlb_store *s, uint64_t tag)
@@ -489,6 +583,7 @@ static int store_init(tlb_store *s, uint32_t entries, uint32_t ways, uint32_t si
     s->repl = repl;
     s->lru = repl == NF_REPL_LRU;
     s->narrow = s->ways <= NARROW_WAYS;
+    s->kind = !s->lru ? SK_PLRU : s->narrow ? SK_NARROW_LRU : SK_WIDE_LRU;
     size_t n = (size_t)s->sets * s->ways;
     s->tag = malloc(n * sizeof *s->tag);
     if (!s->tag)
@@ -679,6 +774,10 @@ nf_tlb *nf_tlb_create(const nf_tlb_geom *g, char *err, size_t cap)
         }
         t->nstores_level[l] = g->level[l].narrays;
     }
+    t->fl1 = t->map[0][NF_PG_4K];
+    t->fl2 = t->nlevels == 2 ? t->map[1][NF_PG_4K] : NULL;
+    t->fast = t->fl1 && t->fl2 && t->fl1->kind == SK_WIDE_LRU && t->fl1->sets == 1 &&
+              t->fl2->kind == SK_NARROW_LRU;
     for (int p = 0; p < NF_PWC_N; p++)
         if (g->pwc_entries[p]) {
             if (store_init(&t->pwc[p], g->pwc_entries[p], 0, 0, NF_REPL_LRU) != 0)
@@ -740,7 +839,7 @@ int nf_tlb_lookup(nf_tlb *t, uint16_t asid, uint64_t vpn, nf_page_size sz)
 {
     uint64_t tag = make_tag(vpn, eff_asid(t, asid), (unsigned)sz);
     tlb_store *s = t->map[0][sz];
-    if (__builtin_expect(s != NULL, 1) && __builtin_expect(store_hit_l1(s, tag), 1)) {
+    if (__builtin_expect(s != NULL, 1) && __builtin_expect(store_hit(s, tag), 1)) {
         t->st.hits[0]++;
         return NF_TLB_L1;
     }
@@ -757,7 +856,7 @@ static inline int lookup_va_level(nf_tlb *t, int l, uint16_t a, uint64_t vaddr, 
         mask &= mask - 1;
         tlb_store *s = t->map[l][sz];
         uint64_t tag = make_tag(vaddr >> nf_page_shift((nf_page_size)sz), a, sz);
-        if (!(l == 0 ? store_hit_l1(s, tag) : store_hit(s, tag)))
+        if (!(l == 0 ? store_hit(s, tag) : store_hit(s, tag)))
             continue;
         t->st.hits[l]++;
         if (l == 1 && t->map[0][sz])
@@ -770,13 +869,41 @@ static inline int lookup_va_level(nf_tlb *t, int l, uint16_t a, uint64_t vaddr, 
     return NF_TLB_MISS;
 }
 
+/* The L1 miss of the fast lookup_va: L2, then a full miss. */
+__attribute__((noinline)) static int lookup_va_l2_fast(nf_tlb *t, uint64_t tag, nf_page_size *sz_out)
+{
+    t->st.misses[0]++;
+    if (hit_narrow_lru(t->fl2, tag)) {
+        t->st.hits[1]++;
+        fill_wide_lru(t->fl1, tag);
+        if (sz_out)
+            *sz_out = NF_PG_4K;
+        return NF_TLB_L2;
+    }
+    t->st.misses[1]++;
+    t->absent = tag;
+    return NF_TLB_MISS;
+}
+
 int nf_tlb_lookup_va(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size *sz_out)
 {
     uint16_t a = eff_asid(t, asid);
+    if (t->fast && t->present[0] <= 1 && t->present[1] <= 1) {
+        /* The common geometry, only 4K entries: L1 and L2 probed directly
+         * (an empty store misses without a special case). */
+        uint64_t tag = make_tag(vaddr >> 12, a, NF_PG_4K);
+        if (__builtin_expect(hit_wide_lru(t->fl1, tag), 1)) {
+            t->st.hits[0]++;
+            if (sz_out)
+                *sz_out = NF_PG_4K;
+            return NF_TLB_L1;
+        }
+        return lookup_va_l2_fast(t, tag, sz_out);
+    }
     if (t->present[0] <= 1 && t->present[1] <= 1) {
         /* Only 4K entries anywhere (the usual case): one probe per level. */
         uint64_t tag = make_tag(vaddr >> 12, a, NF_PG_4K);
-        if (t->present[0] && store_hit_l1(t->map[0][NF_PG_4K], tag)) {
+        if (t->present[0] && store_hit(t->map[0][NF_PG_4K], tag)) {
             t->st.hits[0]++;
             if (sz_out)
                 *sz_out = NF_PG_4K;
@@ -864,6 +991,25 @@ unsigned nf_tlb_walk(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size sz)
 
 unsigned nf_tlb_walk_fill(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size sz)
 {
+    if (t->fast && sz == NF_PG_4K) {
+        /* walk_impl and insert_impl for a 4K leaf, the tag made once; a
+         * tag the lookup found absent fills both levels without a look. */
+        unsigned refs = walk_impl(t, asid, vaddr, NF_PG_4K);
+        uint64_t tag = make_tag(vaddr >> 12, eff_asid(t, asid), NF_PG_4K);
+        bool absent = tag == t->absent;
+        t->absent = NF_TAG_NONE;
+        t->st.inserts++;
+        if (absent) {
+            fill_wide_lru(t->fl1, tag);
+            fill_narrow_lru(t->fl2, tag);
+        } else {
+            if (!hit_wide_lru(t->fl1, tag))
+                fill_wide_lru(t->fl1, tag);
+            if (!hit_narrow_lru(t->fl2, tag))
+                fill_narrow_lru(t->fl2, tag);
+        }
+        return refs;
+    }
     unsigned refs = walk_impl(t, asid, vaddr, sz);
     insert_impl(t, asid, vaddr >> nf_page_shift(sz), sz);
     return refs;
@@ -883,6 +1029,14 @@ int nf_tlb_access(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size sz)
 void nf_tlb_prefetch(const nf_tlb *t, uint16_t asid, uint64_t vaddr)
 {
     uint64_t tag = make_tag(vaddr >> 12, eff_asid(t, asid), NF_PG_4K);
+    if (t->fast) { /* the L1 is small enough to stay in the cache */
+        const tlb_store *s = t->fl2;
+        uint32_t set = tag_set(s, tag);
+        __builtin_prefetch(&s->meta[set]);
+        __builtin_prefetch(&s->tag[(size_t)set * s->ways]);
+        __builtin_prefetch(&s->tag[(size_t)set * s->ways + s->ways - 1]);
+        return;
+    }
     for (int l = 0; l < t->nlevels; l++) {
         const tlb_store *s = t->map[l][NF_PG_4K];
         if (!s)
