@@ -12,10 +12,14 @@
  *   - ops_per_s: operations / timed seconds (a rate counter).
  *   - peak_rss_kib: the most resident memory the run added to the process,
  *     from /proc/self/statm read after each round (untimed), over the RSS
- *     before the workload started (after malloc_trim(0) for glibc). Within
- *     one process memory that an earlier bench left cached in the system
- *     allocator hides part of this; `notfree compare` runs each allocator
- *     in its own process for that reason.
+ *     before the workload started. The baseline is taken without
+ *     malloc_trim, for every allocator alike: a trim makes glibc, bins,
+ *     slab and shard give their cached pages back and fault them in again
+ *     inside the timed loop, while Debian's mimalloc 2.0.9, jemalloc and
+ *     tcmalloc export no malloc_trim (the call reaches glibc's, which trims
+ *     only glibc's idle arena), so trimming taxed only some of them. Within one process memory that an earlier bench left
+ *     cached in the system allocator hides part of this; `notfree compare`
+ *     runs each allocator in its own process for that reason.
  *   - A run whose checksum finds a damaged block, or whose malloc fails, is
  *     reported as an error, never as a time.
  *   - Worker i is pinned to online CPU i mod count.
@@ -28,7 +32,6 @@
 #include "notfree/workload.h"
 
 #include <dlfcn.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,8 +94,6 @@ static void bench_alloc(nf_state *st, void *user)
     }
     char label[160];
     label_of(c, h, label, sizeof label);
-    if (strcmp(c->a->name, "system") == 0)
-        malloc_trim(0);
     long base = rss_kib(), peak = base;
     nf_mem_heap_ctx ctx;
     nf_mem_api api = nf_mem_heap(&ctx, c->a, h);

@@ -3,7 +3,15 @@
  * Every libc-facing behaviour of our drop-in builds lives in this one file;
  * the allocator behind it is an nf_allocator (notfree/alloc.h) chosen at
  * build time with -DNF_DROPIN_ALLOCATOR=nf_allocator_<name> and
- * -DNF_DROPIN_NAME="<name>".
+ * -DNF_DROPIN_NAME="<name>". Since each library serves one allocator,
+ * malloc and free may also name the allocator's own entry points
+ * (-DNF_DROPIN_MALLOC=<name>_malloc -DNF_DROPIN_FREE=<name>_free): direct
+ * calls, and free becomes a tail call. -DNF_DROPIN_FREE_KEEPS_ERRNO=1 says
+ * the allocator's free leaves errno alone itself (its fast path makes no
+ * system call, its slow path saves errno), so this file does not save it;
+ * -DNF_DROPIN_MALLOC_SETS_ENOMEM=1 that its malloc sets ENOMEM whenever it
+ * returns NULL, so malloc becomes a tail call too.
+ * allocators/dropin/meson.build sets these per allocator.
  *
  * Glossary
  *   heap       the allocator's process-wide heap (default_heap(), on the
@@ -55,6 +63,26 @@
 
 extern const nf_allocator NF_DROPIN_ALLOCATOR;
 static const nf_allocator *const A = &NF_DROPIN_ALLOCATOR;
+
+/* ---- configuration: the only #ifs; the logic below reads these ---- */
+#ifdef NF_DROPIN_MALLOC
+__attribute__((visibility("hidden"))) void *NF_DROPIN_MALLOC(nf_heap *h, size_t n);
+#else
+#define NF_DROPIN_MALLOC(h, n) A->malloc(h, n)
+#endif
+#ifdef NF_DROPIN_FREE
+__attribute__((visibility("hidden"))) void NF_DROPIN_FREE(nf_heap *h, void *p);
+#else
+#define NF_DROPIN_FREE(h, p) A->free(h, p)
+#endif
+#ifndef NF_DROPIN_FREE_KEEPS_ERRNO
+#define NF_DROPIN_FREE_KEEPS_ERRNO 0
+#endif
+#ifndef NF_DROPIN_MALLOC_SETS_ENOMEM
+#define NF_DROPIN_MALLOC_SETS_ENOMEM 0
+#endif
+static const int free_keeps_errno = NF_DROPIN_FREE_KEEPS_ERRNO;
+static const int malloc_sets_enomem = NF_DROPIN_MALLOC_SETS_ENOMEM;
 
 /* ---- process and thread state ---- */
 enum { BOOT_BYTES = 256 << 10, BOOT_HDR = 16 };
@@ -228,17 +256,21 @@ static NF_NOINLINE void heap_leave_slow(nf_heap *h)
             heap_leave_slow(h);                                               \
     } while (0)
 
-/* ---- the family ---- */
-static NF_NOINLINE void *malloc_slow(size_t n)
+/* ---- the family ----
+ * The fast paths of malloc and free: one TLS load, one well-predicted
+ * branch for every rare case (no heap yet, perturb on; a bootstrap
+ * pointer), then the allocator by a direct call. */
+static NF_NOINLINE void *malloc_slow(size_t n, nf_heap *h)
 {
-    nf_heap *h = heap_slow();
-    if (!h)
+    int slow = !h;
+    if (slow && !(h = heap_slow()))
         return boot_alloc(n, 16);
-    void *p = A->malloc(h, n);
-    heap_leave_slow(h);
+    void *p = NF_DROPIN_MALLOC(h, n);
+    if (slow)
+        heap_leave_slow(h);
     if (!p)
         errno = ENOMEM;
-    else if (UNLIKELY(g_perturb))
+    else if (g_perturb)
         memset(p, g_perturb ^ 0xff, n);
     return p;
 }
@@ -246,40 +278,41 @@ static NF_NOINLINE void *malloc_slow(size_t n)
 NF_EXPORT void *malloc(size_t n)
 {
     nf_heap *h = t_heap;
-    if (UNLIKELY(!h))
-        return malloc_slow(n);
-    void *p = A->malloc(h, n);
+    if (UNLIKELY((h == NULL) | (g_perturb != 0)))
+        return malloc_slow(n, h);
+    if (malloc_sets_enomem)
+        return NF_DROPIN_MALLOC(h, n);
+    void *p = NF_DROPIN_MALLOC(h, n);
     if (UNLIKELY(!p))
         errno = ENOMEM;
-    else if (UNLIKELY(g_perturb))
-        memset(p, g_perturb ^ 0xff, n);
     return p;
 }
 
 static NF_NOINLINE void free_slow(void *p, nf_heap *h)
 {
-    if (boot_owns(p))
+    if (!p || boot_owns(p))
         return;
     int saved = errno, slow = !h;
     if (slow && !(h = heap_slow()))
         h = __atomic_load_n(&g_heap, __ATOMIC_ACQUIRE);
     if (h) {
-        A->free(h, p);
+        NF_DROPIN_FREE(h, p);
         if (slow)
             heap_leave_slow(h);
     }
     errno = saved;
 }
 
+/* free(NULL) goes to the allocator, whose free ignores NULL. */
 NF_EXPORT void free(void *p)
 {
-    if (!p)
-        return;
     nf_heap *h = t_heap;
-    if (UNLIKELY(!h || boot_owns(p)))
+    if (UNLIKELY((h == NULL) | boot_owns(p)))
         return free_slow(p, h);
+    if (free_keeps_errno)
+        return NF_DROPIN_FREE(h, p);
     int saved = errno;
-    A->free(h, p);
+    NF_DROPIN_FREE(h, p);
     errno = saved;
 }
 

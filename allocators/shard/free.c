@@ -117,6 +117,13 @@ SHARD_NOINLINE void shard_free_generic(nf_heap *h, void *p)
     errno = saved;
 }
 
+SHARD_NOINLINE void shard_page_retire_keep_errno(shard_theap *th, shard_page *pg)
+{
+    int saved = errno;
+    shard_page_retire(th, pg);
+    errno = saved;
+}
+
 static void free_generic(nf_heap *h, void *p)
 {
     shard_segment *s;

@@ -272,8 +272,10 @@ static nf_heap *shard_default_heap(void)
 }
 
 /* ---- the fast paths ---- */
-/* malloc: theap -> pages_direct[(size + 7) / 8] -> pop page->free. */
-static void *shard_malloc(nf_heap *h, size_t n)
+/* malloc: theap -> pages_direct[(size + 7) / 8] -> pop page->free.
+ * shard_malloc and shard_free are also the drop-in's direct entries
+ * (allocators/dropin/meson.build): free never changes errno. */
+SHARD_HIDDEN void *shard_malloc(nf_heap *h, size_t n)
 {
     shard_theap *th = shard_theap_fast(h);
     if (SHARD_LIKELY(th != NULL && n <= SHARD_DIRECT_MAX)) {
@@ -293,7 +295,7 @@ static void *shard_malloc(nf_heap *h, size_t n)
 
 /* free: segment = p & mask, page = segment->pages[idx]; our own page with
  * no flags: push onto local_free. */
-static void shard_free(nf_heap *h, void *p)
+SHARD_HIDDEN void shard_free(nf_heap *h, void *p)
 {
     if (!p)
         return;
@@ -311,7 +313,7 @@ static void shard_free(nf_heap *h, void *p)
             SHARD_INC(th->frees);
             SHARD_ADD(th->live_local, -(int64_t)pg->bsize);
             if (SHARD_UNLIKELY(--pg->used == 0))
-                shard_page_retire(th, pg);
+                shard_page_retire_keep_errno(th, pg);
             return;
         }
     }

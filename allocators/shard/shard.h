@@ -45,6 +45,7 @@
 #define SHARD_LIKELY(x) __builtin_expect(!!(x), 1)
 #define SHARD_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define SHARD_NOINLINE __attribute__((noinline))
+#define SHARD_HIDDEN __attribute__((visibility("hidden")))
 
 typedef struct shard_block { struct shard_block *next; } shard_block;
 typedef struct shard_theap shard_theap;
@@ -272,7 +273,10 @@ static inline shard_theap *shard_page_owner(const shard_page *pg)
 /* ---- shared internals ---- */
 /* free.c */
 _Noreturn void shard_die(const char *what, const void *p);
-void shard_free_generic(nf_heap *h, void *p);
+void shard_free_generic(nf_heap *h, void *p);                 /* keeps errno */
+void shard_page_retire_keep_errno(shard_theap *th, shard_page *pg);   /* free's retire: keeps errno */
+SHARD_HIDDEN void *shard_malloc(nf_heap *h, size_t n);
+SHARD_HIDDEN void shard_free(nf_heap *h, void *p);          /* keeps errno */
 shard_page *shard_check_ptr(nf_heap *h, const void *p, shard_segment **segp);   /* aborts on a pointer not ours */
 uint8_t *shard_block_start(const shard_page *pg, const void *p);
 /* page.c */

@@ -209,7 +209,12 @@ static __attribute__((noinline)) void *direct_alloc(slab_heap *h, size_t n, size
     return p;
 }
 
-static void *slab_malloc(nf_heap *h, size_t n)
+/* slab_malloc and slab_free are also the drop-in's direct entries
+ * (allocators/dropin/meson.build): free never changes errno. */
+__attribute__((visibility("hidden"))) void *slab_malloc(nf_heap *h, size_t n);
+__attribute__((visibility("hidden"))) void slab_free(nf_heap *h, void *p);
+
+void *slab_malloc(nf_heap *h, size_t n)
 {
     if (__builtin_expect(n <= SLAB_MAX_SIZE, 1))
         return class_alloc(h, slab_class_of(n));
@@ -230,7 +235,16 @@ static __attribute__((noinline)) void free_direct(slab_heap *h, void *p)
 
 /* Object p of slab s (checked) back: the double-free check, the key, then
  * a magazine or the slow path. */
+static void class_free_generic_impl(slab_heap *h, slab *s, void *p);
+
 static __attribute__((noinline)) void class_free_generic(slab_heap *h, slab *s, void *p)
+{
+    int saved = errno;   /* a cache may be made here */
+    class_free_generic_impl(h, s, p);
+    errno = saved;
+}
+
+static void class_free_generic_impl(slab_heap *h, slab *s, void *p)
 {
     unsigned cls = s->cls;
     uintptr_t *w = p;
@@ -256,7 +270,7 @@ static __attribute__((noinline)) void live_fold_tc(slab_heap *h, slab_tcache *tc
     __atomic_store_n(&tc->live_local, 0, __ATOMIC_RELAXED);
 }
 
-static void slab_free(nf_heap *h, void *p)
+void slab_free(nf_heap *h, void *p)
 {
     if (!p)
         return;
