@@ -187,9 +187,9 @@ HOT uint32_t list_sentinel(const tlb_store *s, uint32_t slot)
     return s->sets == 1 ? s->ways : s->sets * s->ways + slot_set(s, slot);
 }
 
-HOT void list_to_head(tlb_store *s, uint32_t slot)
+/* Moves slot to the head of the list of sentinel S. */
+HOT void list_to_head_at(tlb_store *s, uint32_t slot, uint32_t S)
 {
-    uint32_t S = list_sentinel(s, slot);
     list_unlink(s, slot);
     uint32_t h = s->next[S];
     s->next[slot] = h;
@@ -197,6 +197,8 @@ HOT void list_to_head(tlb_store *s, uint32_t slot)
     s->prev[h] = slot;
     s->next[S] = slot;
 }
+
+HOT void list_to_head(tlb_store *s, uint32_t slot) { list_to_head_at(s, slot, list_sentinel(s, slot)); }
 
 static inline void list_to_tail(tlb_store *s, uint32_t slot)
 {
@@ -310,7 +312,8 @@ HOT bool hit_narrow_lru(tlb_store *s, uint64_t tag)
     return true;
 }
 
-HOT bool hit_wide_lru(tlb_store *s, uint64_t tag)
+/* fa: the store is known to have one set (a constant where inlined). */
+HOT bool hit_wide_lru(tlb_store *s, uint64_t tag, bool fa)
 {
     if (tag == s->mru)
         return true;
@@ -318,7 +321,7 @@ HOT bool hit_wide_lru(tlb_store *s, uint64_t tag)
     if (slot < 0)
         return false;
     s->mru = tag;
-    list_to_head(s, (uint32_t)slot);
+    list_to_head_at(s, (uint32_t)slot, fa ? s->ways : list_sentinel(s, (uint32_t)slot));
     return true;
 }
 
@@ -340,7 +343,7 @@ HOT bool store_hit(tlb_store *s, uint64_t tag)
     case SK_NARROW_LRU:
         return hit_narrow_lru(s, tag);
     case SK_WIDE_LRU:
-        return hit_wide_lru(s, tag);
+        return hit_wide_lru(s, tag, false);
     default:
         return hit_plru(s, tag);
     }
@@ -462,16 +465,16 @@ HOT void fill_narrow_lru(tlb_store *s, uint64_t tag)
 }
 
 /* Wide LRU: the victim is the tail of the set's list; it moves to the head. */
-HOT void fill_wide_lru(tlb_store *s, uint64_t tag)
+HOT void fill_wide_lru(tlb_store *s, uint64_t tag, bool fa)
 {
-    uint32_t S = s->sets == 1 ? s->ways : s->sets * s->ways + tag_set(s, tag);
+    uint32_t S = fa || s->sets == 1 ? s->ways : s->sets * s->ways + tag_set(s, tag);
     uint32_t slot = s->prev[S];
     slot_replace(s, slot, tag, true);
     uint32_t h = hash_of(s, tag);
     s->chain[slot] = s->head[h];
     s->head[h] = slot + 1;
     s->mru = tag;
-    list_to_head(s, slot);
+    list_to_head_at(s, slot, S);
 }
 
 __attribute__((noinline)) static void fill_plru(tlb_store *s, uint64_t tag)
@@ -497,7 +500,7 @@ HOT void store_fill(tlb_store *s, uint64_t tag)
         fill_narrow_lru(s, tag);
         break;
     case SK_WIDE_LRU:
-        fill_wide_lru(s, tag);
+        fill_wide_lru(s, tag, false);
         break;
     default:
         fill_plru(s, tag);
@@ -835,16 +838,27 @@ miss:
     return NF_TLB_MISS;
 }
 
-int nf_tlb_lookup(nf_tlb *t, uint16_t asid, uint64_t vpn, nf_page_size sz)
+/* nf_tlb_lookup past the fast L1 hit. Out of line, so that hit path needs
+ * no stack frame. */
+__attribute__((noinline)) static int lookup_generic(nf_tlb *t, uint64_t tag, nf_page_size sz)
 {
-    uint64_t tag = make_tag(vpn, eff_asid(t, asid), (unsigned)sz);
     tlb_store *s = t->map[0][sz];
-    if (__builtin_expect(s != NULL, 1) && __builtin_expect(store_hit(s, tag), 1)) {
+    if (!(t->fast && sz == NF_PG_4K) && s && store_hit(s, tag)) {
         t->st.hits[0]++;
         return NF_TLB_L1;
     }
     t->st.misses[0]++;
     return lookup_l2_slow(t, tag, sz);
+}
+
+int nf_tlb_lookup(nf_tlb *t, uint16_t asid, uint64_t vpn, nf_page_size sz)
+{
+    uint64_t tag = make_tag(vpn, eff_asid(t, asid), (unsigned)sz);
+    if (t->fast && sz == NF_PG_4K && __builtin_expect(hit_wide_lru(t->fl1, tag, true), 1)) {
+        t->st.hits[0]++;
+        return NF_TLB_L1;
+    }
+    return lookup_generic(t, tag, sz);
 }
 
 /* One level of nf_tlb_lookup_va: probes only the sizes the level holds. */
@@ -875,7 +889,7 @@ __attribute__((noinline)) static int lookup_va_l2_fast(nf_tlb *t, uint64_t tag, 
     t->st.misses[0]++;
     if (hit_narrow_lru(t->fl2, tag)) {
         t->st.hits[1]++;
-        fill_wide_lru(t->fl1, tag);
+        fill_wide_lru(t->fl1, tag, true);
         if (sz_out)
             *sz_out = NF_PG_4K;
         return NF_TLB_L2;
@@ -885,21 +899,9 @@ __attribute__((noinline)) static int lookup_va_l2_fast(nf_tlb *t, uint64_t tag, 
     return NF_TLB_MISS;
 }
 
-int nf_tlb_lookup_va(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size *sz_out)
+/* nf_tlb_lookup_va when the fast path does not apply. */
+__attribute__((noinline)) static int lookup_va_generic(nf_tlb *t, uint16_t a, uint64_t vaddr, nf_page_size *sz_out)
 {
-    uint16_t a = eff_asid(t, asid);
-    if (t->fast && t->present[0] <= 1 && t->present[1] <= 1) {
-        /* The common geometry, only 4K entries: L1 and L2 probed directly
-         * (an empty store misses without a special case). */
-        uint64_t tag = make_tag(vaddr >> 12, a, NF_PG_4K);
-        if (__builtin_expect(hit_wide_lru(t->fl1, tag), 1)) {
-            t->st.hits[0]++;
-            if (sz_out)
-                *sz_out = NF_PG_4K;
-            return NF_TLB_L1;
-        }
-        return lookup_va_l2_fast(t, tag, sz_out);
-    }
     if (t->present[0] <= 1 && t->present[1] <= 1) {
         /* Only 4K entries anywhere (the usual case): one probe per level. */
         uint64_t tag = make_tag(vaddr >> 12, a, NF_PG_4K);
@@ -928,6 +930,24 @@ int nf_tlb_lookup_va(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size *sz_
             return l;
     t->absent = make_tag(vaddr >> 12, a, NF_PG_4K);
     return NF_TLB_MISS;
+}
+
+int nf_tlb_lookup_va(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size *sz_out)
+{
+    uint16_t a = eff_asid(t, asid);
+    if (t->fast && t->present[0] <= 1 && t->present[1] <= 1) {
+        /* The common geometry, only 4K entries: L1 and L2 probed directly
+         * (an empty store misses without a special case). */
+        uint64_t tag = make_tag(vaddr >> 12, a, NF_PG_4K);
+        if (__builtin_expect(hit_wide_lru(t->fl1, tag, true), 1)) {
+            t->st.hits[0]++;
+            if (sz_out)
+                *sz_out = NF_PG_4K;
+            return NF_TLB_L1;
+        }
+        return lookup_va_l2_fast(t, tag, sz_out);
+    }
+    return lookup_va_generic(t, a, vaddr, sz_out);
 }
 
 HOT void insert_impl(nf_tlb *t, uint16_t asid, uint64_t vpn, nf_page_size sz)
@@ -982,6 +1002,32 @@ HOT unsigned walk_impl(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size sz
     return refs;
 }
 
+/* walk_impl for a 4K leaf, unrolled: the three PWC tags made once. */
+HOT unsigned walk_4k(nf_tlb *t, uint16_t a, uint64_t vaddr)
+{
+    uint64_t at = (uint64_t)a << 2;
+    uint64_t tg[NF_PWC_N] = {(vaddr >> 39) << 18 | at | NF_PWC_PML4E, (vaddr >> 30) << 18 | at | NF_PWC_PDPTE,
+                             (vaddr >> 21) << 18 | at | NF_PWC_PDE};
+    int hit = -1;
+    if (t->pwc_on[NF_PWC_PDE] && store_hit(&t->pwc[NF_PWC_PDE], tg[NF_PWC_PDE]))
+        hit = NF_PWC_PDE;
+    else if (t->pwc_on[NF_PWC_PDPTE] && store_hit(&t->pwc[NF_PWC_PDPTE], tg[NF_PWC_PDPTE]))
+        hit = NF_PWC_PDPTE;
+    else if (t->pwc_on[NF_PWC_PML4E] && store_hit(&t->pwc[NF_PWC_PML4E], tg[NF_PWC_PML4E]))
+        hit = NF_PWC_PML4E;
+    for (int p = hit + 1; p < NF_PWC_N; p++)
+        if (t->pwc_on[p])
+            store_fill(&t->pwc[p], tg[p]);
+    unsigned refs = 4u - (unsigned)(hit + 1);
+    t->st.walks++;
+    t->st.walk_refs += refs;
+    if (hit >= 0) {
+        t->st.pwc_hits++;
+        t->st.pwc_level_hits[hit]++;
+    }
+    return refs;
+}
+
 void nf_tlb_insert(nf_tlb *t, uint16_t asid, uint64_t vpn, nf_page_size sz) { insert_impl(t, asid, vpn, sz); }
 
 unsigned nf_tlb_walk(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size sz)
@@ -994,17 +1040,18 @@ unsigned nf_tlb_walk_fill(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size
     if (t->fast && sz == NF_PG_4K) {
         /* walk_impl and insert_impl for a 4K leaf, the tag made once; a
          * tag the lookup found absent fills both levels without a look. */
-        unsigned refs = walk_impl(t, asid, vaddr, NF_PG_4K);
-        uint64_t tag = make_tag(vaddr >> 12, eff_asid(t, asid), NF_PG_4K);
+        uint16_t a = eff_asid(t, asid);
+        unsigned refs = walk_4k(t, a, vaddr);
+        uint64_t tag = make_tag(vaddr >> 12, a, NF_PG_4K);
         bool absent = tag == t->absent;
         t->absent = NF_TAG_NONE;
         t->st.inserts++;
         if (absent) {
-            fill_wide_lru(t->fl1, tag);
+            fill_wide_lru(t->fl1, tag, true);
             fill_narrow_lru(t->fl2, tag);
         } else {
-            if (!hit_wide_lru(t->fl1, tag))
-                fill_wide_lru(t->fl1, tag);
+            if (!hit_wide_lru(t->fl1, tag, true))
+                fill_wide_lru(t->fl1, tag, true);
             if (!hit_narrow_lru(t->fl2, tag))
                 fill_narrow_lru(t->fl2, tag);
         }
