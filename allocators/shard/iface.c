@@ -234,6 +234,10 @@ static void shard_destroy(nf_heap *h)
         next = s->next;
         shard_segment_release(h, s, NULL);
     }
+    for (shard_segment *s = h->huge_cache; s; s = next) {
+        next = s->next;
+        shard_segment_release(h, s, NULL);
+    }
     for (shard_segment *s = h->cache; s; s = next) {
         next = s->next;
         shard_segment_release(h, s, NULL);
@@ -328,7 +332,7 @@ static void *shard_calloc(nf_heap *h, size_t n, size_t size)
         return NULL;
     }
     void *p = shard_malloc(h, total);
-    if (p && total <= SHARD_LARGE_MAX)   /* huge blocks are fresh zero pages */
+    if (p && (total <= SHARD_LARGE_MAX || shard_segment_of(p)->pages[0].dirty))   /* huge blocks are fresh zero pages unless recycled */
         memset(p, 0, total);
     return p;
 }

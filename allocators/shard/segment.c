@@ -270,6 +270,98 @@ static shard_segment *cache_take(nf_heap *h)
     return s;
 }
 
+/* ---- the heap's cache of freed huge segments ---- */
+/* Take the cached huge segments freed before t - delay (all: now) off the
+ * cache; the caller unmaps them with huge_release_list after unlocking.
+ * due: lowered to when the next one expires. */
+static shard_segment *huge_cache_expire_locked(nf_heap *h, bool now, uint64_t t, uint64_t *due)
+{
+    shard_segment *out = NULL, **link = &h->huge_cache;
+    while (*link) {
+        shard_segment *s = *link;
+        if (now || s->pages[0].stamp + SHARD_PURGE_DELAY_NS <= t) {
+            *link = s->next;
+            __atomic_store_n(&h->huge_cache_count, h->huge_cache_count - 1, __ATOMIC_RELAXED);
+            h->huge_cache_bytes -= s->size;
+            s->next = out;
+            out = s;
+        } else {
+            if (due && s->pages[0].stamp + SHARD_PURGE_DELAY_NS < *due)
+                *due = s->pages[0].stamp + SHARD_PURGE_DELAY_NS;
+            link = &s->next;
+        }
+    }
+    return out;
+}
+
+static void huge_release_list(nf_heap *h, shard_segment *s)
+{
+    while (s) {
+        shard_segment *next = s->next;
+        shard_segment_release(h, s, NULL);
+        s = next;
+    }
+}
+
+/* A cached huge segment of at least total bytes and at most a quarter
+ * more, or NULL. */
+static shard_segment *huge_cache_take(nf_heap *h, size_t total)
+{
+    if (!__atomic_load_n(&h->huge_cache_count, __ATOMIC_RELAXED))
+        return NULL;
+    pthread_mutex_lock(&h->lock);
+    shard_segment *s = NULL, **link;
+    for (link = &h->huge_cache; *link; link = &(*link)->next)
+        if ((*link)->size >= total && (*link)->size - total <= total / 4) {
+            s = *link;
+            *link = s->next;
+            __atomic_store_n(&h->huge_cache_count, h->huge_cache_count - 1, __ATOMIC_RELAXED);
+            h->huge_cache_bytes -= s->size;
+            break;
+        }
+    pthread_mutex_unlock(&h->lock);
+    return s;
+}
+
+/* s (freed, off the huge list) into the cache; false: no room. */
+static bool huge_cache_put(nf_heap *h, shard_segment *s)
+{
+    if (shard_secure || s->size > SHARD_HUGE_CACHE_BYTES)
+        return false;
+    uint64_t t = shard_now_ns();
+    shard_segment *evict = NULL;
+    pthread_mutex_lock(&h->lock);
+    if (h->huge_cache_count == SHARD_HUGE_CACHE ||
+        h->huge_cache_bytes + s->size > SHARD_HUGE_CACHE_BYTES) {
+        /* make room by the oldest (the last ones) */
+        while (h->huge_cache && (h->huge_cache_count == SHARD_HUGE_CACHE ||
+                                 h->huge_cache_bytes + s->size > SHARD_HUGE_CACHE_BYTES)) {
+            shard_segment **link = &h->huge_cache;
+            while ((*link)->next)
+                link = &(*link)->next;
+            shard_segment *o = *link;
+            *link = NULL;
+            __atomic_store_n(&h->huge_cache_count, h->huge_cache_count - 1, __ATOMIC_RELAXED);
+            h->huge_cache_bytes -= o->size;
+            o->next = evict;
+            evict = o;
+        }
+    }
+    s->pages[0].in_use = false;
+    s->pages[0].stamp = t;
+    s->next = h->huge_cache;
+    h->huge_cache = s;
+    __atomic_store_n(&h->huge_cache_count, h->huge_cache_count + 1, __ATOMIC_RELAXED);
+    h->huge_cache_bytes += s->size;
+    uint64_t due = t + SHARD_PURGE_DELAY_NS;
+    if (!__atomic_load_n(&h->cache_dirty, __ATOMIC_RELAXED) || due < h->cache_due)
+        __atomic_store_n(&h->cache_due, due, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->cache_dirty, 1, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&h->lock);
+    huge_release_list(h, evict);
+    return true;
+}
+
 void shard_cache_purge(nf_heap *h, bool now)
 {
     uint64_t t = shard_now_ns();
@@ -282,20 +374,29 @@ void shard_cache_purge(nf_heap *h, bool now)
     uint64_t due = UINT64_MAX;
     for (shard_segment *s = h->cache; s; s = s->next)
         purge_segment(h, s, now, t, &due, NULL);
+    shard_segment *expired = huge_cache_expire_locked(h, now, t, &due);
     __atomic_store_n(&h->cache_due, due, __ATOMIC_RELAXED);
     __atomic_store_n(&h->cache_dirty, due != UINT64_MAX, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&h->lock);
+    huge_release_list(h, expired);
 }
 
 int shard_cache_release(nf_heap *h)
 {
+    pthread_mutex_lock(&h->lock);
+    shard_segment *expired = huge_cache_expire_locked(h, true, 0, NULL);
+    __atomic_store_n(&h->huge_cache_count, h->huge_cache_count, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&h->lock);
+    int n = 0;
+    for (shard_segment *e = expired; e; e = e->next)
+        n++;
+    huge_release_list(h, expired);
     pthread_mutex_lock(&h->lock);
     shard_segment *s = h->cache;
     h->cache = NULL;
     __atomic_store_n(&h->cache_count, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&h->cache_dirty, 0, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&h->lock);
-    int n = 0;
     while (s) {
         shard_segment *next = s->next;
         shard_segment_release(h, s, NULL);
@@ -588,8 +689,11 @@ void *shard_huge_alloc(nf_heap *h, shard_theap *th, size_t size, size_t align)
     }
     size_t total = (off + size + SHARD_OS_PAGE - 1) & ~(SHARD_OS_PAGE - 1);
     total += guard;
-    shard_segment *s = segment_map(h, total, seg_align, th ? th->paths : NULL);
-    if (!s)
+    shard_segment *s = seg_align == SHARD_SEGMENT_SIZE ? huge_cache_take(h, total) : NULL;
+    bool fresh = s == NULL;
+    if (s)
+        total = s->size;   /* the whole cached mapping is the block */
+    else if (!(s = segment_map(h, total, seg_align, th ? th->paths : NULL)))
         return NULL;
     if (guard)
         nf_pages_protect(h->ps, (uint8_t *)s + total - guard, guard, NF_PROT_NONE);
@@ -606,6 +710,7 @@ void *shard_huge_alloc(nf_heap *h, shard_theap *th, size_t size, size_t align)
     pg->area = (uint8_t *)s + off;
     pg->bsize = total - guard - off;
     pg->used = pg->capacity = pg->reserved = 1;
+    pg->dirty = !fresh;   /* a huge block: recycled, so not zero (calloc clears it) */
     pthread_mutex_lock(&h->lock);
     s->prev = NULL;
     s->next = h->huge;
@@ -613,7 +718,8 @@ void *shard_huge_alloc(nf_heap *h, shard_theap *th, size_t size, size_t align)
         h->huge->prev = s;
     h->huge = s;
     pthread_mutex_unlock(&h->lock);
-    segmap_set(s, total, SHARD_SEGMAP_START);
+    if (fresh)
+        segmap_set(s, total, SHARD_SEGMAP_START);
     __atomic_fetch_add(&h->held, pg->bsize, __ATOMIC_RELAXED);
     count(h, th ? th->paths : NULL, SHARD_PATH_HUGE);
     return pg->area;
@@ -631,5 +737,6 @@ void shard_huge_free(nf_heap *h, shard_theap *th, shard_segment *s)
     pthread_mutex_unlock(&h->lock);
     __atomic_fetch_sub(&h->held, s->pages[0].bsize, __ATOMIC_RELAXED);
     count(h, th ? th->paths : NULL, SHARD_PATH_FREE_HUGE);
-    shard_segment_release(h, s, th ? th->paths : NULL);
+    if (!huge_cache_put(h, s))
+        shard_segment_release(h, s, th ? th->paths : NULL);
 }

@@ -110,7 +110,7 @@ typedef struct shard_page {
     uint8_t flags;              /* SHARD_PAGE_*: non-zero sends a local free to the generic path */
     uint8_t bin;
     bool in_use;                /* serves a bin (or is a huge block) */
-    bool dirty;                 /* unused but touched: to purge */
+    bool dirty;                 /* unused but touched: to purge (a huge block in use: recycled, not zero) */
     size_t bsize;               /* block size */
     uint8_t *area;              /* first block */
     shard_theap *theap;         /* owner; atomic (read by other threads' frees) */
@@ -189,7 +189,9 @@ struct shard_theap {
 /* Invariants: theaps lists every theap ever made (they are recycled
  * through pool, never freed before destroy); abandoned, huge and cache are
  * lists through segment->next under lock; cache holds at most
- * SHARD_HEAP_SEGMENT_CACHE segments, none with a page in use. */
+ * SHARD_HEAP_SEGMENT_CACHE segments, none with a page in use; huge_cache
+ * at most SHARD_HUGE_CACHE huge segments of SHARD_HUGE_CACHE_BYTES in all,
+ * each with pages[0].in_use == false and stamp = when it was freed. */
 struct nf_heap {
     uint64_t uid;                 /* unique per heap in this process: the TLS key */
     uint64_t secret;
@@ -205,6 +207,8 @@ struct nf_heap {
     size_t abandoned_count;       /* atomic: read without the lock to skip it */
     shard_segment *huge;
     shard_segment *cache;         /* empty segments any thread may take (resident until purged) */
+    shard_segment *huge_cache;    /* freed huge segments (page 0 not in use, segmap kept), newest first */
+    size_t huge_cache_count, huge_cache_bytes;   /* under lock */
     size_t cache_count;           /* atomic: read without the lock to skip it */
     int cache_dirty;              /* atomic: some cached page waits for its purge ... */
     uint64_t cache_due;           /* atomic: ... not before this (ns) */
@@ -302,7 +306,7 @@ void *shard_huge_alloc(nf_heap *h, shard_theap *th, size_t size, size_t align);
 void shard_huge_free(nf_heap *h, shard_theap *th, shard_segment *s);
 int shard_trim_segments(shard_theap *th, bool to_cache);     /* th's empty segments: to the heap's cache, or unmapped */
 void shard_cache_purge(nf_heap *h, bool now);
-int shard_cache_release(nf_heap *h);                         /* unmap every cached segment */
+int shard_cache_release(nf_heap *h);                         /* unmap every cached segment (huge ones too) */
 uint64_t shard_now_ns(void);
 void shard_mapped_add(nf_heap *h, int64_t delta);
 static inline shard_kind shard_kind_of(size_t bsize)

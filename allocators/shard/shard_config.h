@@ -43,6 +43,8 @@
 /* ---- giving memory back ---- */
 #define SHARD_PURGE_DELAY_NS ((uint64_t)1000 * 1000 * 1000) /* a free page is purged (MADV_DONTNEED) 1 s after it was left: sooner costs refaults and TLB shootdowns (dear under a hypervisor); neighbours go in one call */
 #define SHARD_SEGMENT_CACHE 2                               /* empty segments a thread keeps (purged) before unmapping */
+#define SHARD_HUGE_CACHE 8                                  /* freed huge segments the heap keeps, resident, for the next huge block of about their size ... */
+#define SHARD_HUGE_CACHE_BYTES ((size_t)64 << 20)           /* ... at most this many bytes of them; each is unmapped SHARD_PURGE_DELAY_NS after it was freed (a fresh mapping faults every page again) */
 #define SHARD_HEAP_SEGMENT_CACHE 16                         /* empty segments the heap keeps for any thread (threads come and go), purged after the same delay */
 
 /* ---- statistics ---- */
