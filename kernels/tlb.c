@@ -67,8 +67,12 @@ typedef struct tlb_meta {
 typedef struct tlb_store {
     uint64_t *tag;          /* [sets * ways] */
     tlb_meta *meta;         /* narrow: [sets] */
-    uint32_t *head;         /* wide: [hmask + 1] first slot + 1 of each bucket, 0 = none */
-    uint32_t *chain;        /* wide: [sets * ways] next slot + 1 in the bucket */
+    uint32_t *chain;        /* wide: [sets * ways + hmask + 1] links: chain[slot] the next
+                             * slot + 1 in its bucket, 0 = none; then the buckets */
+    uint32_t *head;         /* wide: chain + sets * ways: the first slot + 1 of each bucket */
+    uint32_t *hprev;        /* wide: [-1 .. sets * ways - 1] the index in chain of the link
+                             * to slot (a slot, or sets * ways + its bucket); hprev[-1]
+                             * absorbs the writes for "no slot" (link 0) */
     uint32_t *prev, *next;  /* wide LRU: [sets * ways + sets], the sentinel of
                              * set s at index sets * ways + s, most recent first */
     uint8_t *plru;          /* PLRU: [sets * pways] tree nodes 1..pways-1 */
@@ -370,12 +374,21 @@ HOT void count_sub(tlb_store *s, unsigned k)
         *s->present &= (uint8_t)~(1u << k);
 }
 
-HOT void hash_del(tlb_store *s, uint64_t tag, uint32_t slot)
+/* Chains are doubly linked: a delete neither rehashes nor walks. */
+HOT void hash_del(tlb_store *s, uint32_t slot)
 {
-    uint32_t *e = &s->head[hash_of(s, tag)];
-    while (*e != slot + 1)
-        e = &s->chain[*e - 1];
-    *e = s->chain[slot];
+    uint32_t nx = s->chain[slot], pv = s->hprev[slot];
+    s->chain[pv] = nx;
+    s->hprev[(int32_t)nx - 1] = pv; /* nx == 0: the dummy hprev[-1] */
+}
+
+HOT void hash_add(tlb_store *s, uint32_t slot, uint32_t h)
+{
+    uint32_t first = s->head[h];
+    s->chain[slot] = first;
+    s->hprev[slot] = s->entries + h;
+    s->hprev[(int32_t)first - 1] = slot;
+    s->head[h] = slot + 1;
 }
 
 /* Takes the entry in slot out of the index (reported); the slot keeps
@@ -386,7 +399,7 @@ HOT void store_unindex(tlb_store *s, uint32_t slot, uint64_t tag)
     if (__builtin_expect(s->hooked, 0))
         report(s, tag);
     if (!s->narrow)
-        hash_del(s, tag, slot);
+        hash_del(s, slot);
     if (tag == s->mru)
         s->mru = NF_TAG_NONE;
 }
@@ -442,7 +455,7 @@ HOT void slot_replace(tlb_store *s, uint32_t slot, uint64_t tag, bool wide)
         if (__builtin_expect(s->hooked, 0))
             report(s, old);
         if (wide)
-            hash_del(s, old, slot);
+            hash_del(s, slot);
         if ((old ^ tag) & 3) { /* a size for a size: the counts stay */
             count_sub(s, (unsigned)(old & 3));
             count_add(s, (unsigned)(tag & 3));
@@ -470,9 +483,7 @@ HOT void fill_wide_lru(tlb_store *s, uint64_t tag, bool fa)
     uint32_t S = fa || s->sets == 1 ? s->ways : s->sets * s->ways + tag_set(s, tag);
     uint32_t slot = s->prev[S];
     slot_replace(s, slot, tag, true);
-    uint32_t h = hash_of(s, tag);
-    s->chain[slot] = s->head[h];
-    s->head[h] = slot + 1;
+    hash_add(s, slot, hash_of(s, tag));
     s->mru = tag;
     list_to_head_at(s, slot, S);
 }
@@ -485,9 +496,7 @@ __attribute__((noinline)) static void fill_plru(tlb_store *s, uint64_t tag)
     if (s->narrow) {
         ((uint8_t *)s->meta[set].fp)[slot - set * s->ways] = fp_of(tag);
     } else {
-        uint32_t h = hash_of(s, tag);
-        s->chain[slot] = s->head[h];
-        s->head[h] = slot + 1;
+        hash_add(s, slot, hash_of(s, tag));
     }
     store_touch(s, slot);
 }
@@ -602,10 +611,12 @@ static int store_init(tlb_store *s, uint32_t entries, uint32_t ways, uint32_t si
             bits++;
         s->hmask = hsize - 1;
         s->hshift = 64u - bits;
-        s->head = malloc((size_t)hsize * sizeof *s->head);
-        s->chain = malloc(n * sizeof *s->chain);
-        if (!s->head || !s->chain)
+        s->chain = malloc((n + hsize) * sizeof *s->chain);
+        uint32_t *hp = malloc((n + 1) * sizeof *hp);
+        s->hprev = hp ? hp + 1 : NULL;
+        if (!s->chain || !hp)
             return -1;
+        s->head = s->chain + n;
         if (s->lru) {
             s->prev = malloc((n + s->sets) * sizeof *s->prev);
             s->next = malloc((n + s->sets) * sizeof *s->next);
@@ -626,8 +637,8 @@ static void store_fini(tlb_store *s)
 {
     free(s->tag);
     free(s->meta);
-    free(s->head);
     free(s->chain);
+    free(s->hprev ? s->hprev - 1 : NULL);
     free(s->prev);
     free(s->next);
     free(s->plru);
