@@ -429,8 +429,13 @@ static uint64_t given_back(nf_heap *h)
     return c[NF_PAGE_ADVISE] + c[NF_PAGE_UNMAP];
 }
 
-/* malloc_trim: this thread's pages collected, empty pages purged now,
- * empty segments unmapped; abandoned segments reclaimed on the way. */
+/* malloc_trim: this thread's pages collected, abandoned segments
+ * reclaimed on the way. A full trim purges every empty page now, unmaps
+ * the empty segments and empties the heap's caches; a trim within
+ * SHARD_TRIM_INTERVAL_NS of the last full one only gives back what the
+ * delayed purge would (pages and cached segments free for the purge
+ * delay), so a program that trims in a loop does not refault its heap on
+ * every cycle. */
 static int shard_trim(nf_heap *h, size_t pad)
 {
     (void)pad;
@@ -438,12 +443,20 @@ static int shard_trim(nf_heap *h, size_t pad)
     if (!th)
         return 0;
     uint64_t before = given_back(h);
+    uint64_t t = shard_now_ns(), last = __atomic_load_n(&h->trim_last, __ATOMIC_RELAXED);
+    bool full = !last || t - last >= SHARD_TRIM_INTERVAL_NS;
     while (shard_reclaim(th))
         ;
-    shard_theap_collect(th, true);
-    shard_purge(th, true);
-    shard_trim_segments(th, false);
-    shard_cache_release(h);
+    shard_theap_collect(th, full);
+    if (full) {
+        __atomic_store_n(&h->trim_last, t, __ATOMIC_RELAXED);
+        shard_purge(th, true);
+        shard_trim_segments(th, false);
+        shard_cache_release(h);
+    } else {
+        shard_purge(th, false);
+        shard_cache_purge(h, false);
+    }
     return given_back(h) > before;
 }
 

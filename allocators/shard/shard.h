@@ -212,6 +212,7 @@ struct nf_heap {
     size_t cache_count;           /* atomic: read without the lock to skip it */
     int cache_dirty;              /* atomic: some cached page waits for its purge ... */
     uint64_t cache_due;           /* atomic: ... not before this (ns) */
+    uint64_t trim_last;           /* atomic: when the last full trim ran (ns; 0: never) */
     /* statistics, atomics */
     uint64_t mapped, peak_mapped, held;
     int64_t live, peak_live;
