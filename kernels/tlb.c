@@ -108,6 +108,9 @@ struct nf_tlb {
      * in a fully associative LRU L1 (wide, one set) and a set-associative
      * LRU L2 (narrow) apart from it. Its 4K paths skip the dispatch. */
     bool fast;
+    /* fastw: fast, and all three PWCs LRU: PML4E and PDPTE narrow, PDE wide
+     * with one set (zen4's 16, 16, 64). Its 4K walk is one straight path. */
+    bool fastw;
     tlb_store *fl1, *fl2;   /* fast: map[0][4K], map[1][4K] */
     nf_tlb_evict_fn evict_fn;
     void *evict_arg;
@@ -250,14 +253,17 @@ static uint32_t plru_victim(const tlb_store *s, uint32_t set)
 
 /* --- find, touch, fill, remove --- */
 
-/* Slot holding tag in a wide store, or -1. */
-HOT int32_t find_wide(const tlb_store *s, uint64_t tag)
+/* Slot holding tag in bucket h of a wide store, or -1. */
+HOT int32_t find_wide_at(const tlb_store *s, uint64_t tag, uint32_t h)
 {
-    for (uint32_t e = s->head[hash_of(s, tag)]; e; e = s->chain[e - 1])
+    for (uint32_t e = s->head[h]; e; e = s->chain[e - 1])
         if (s->tag[e - 1] == tag)
             return (int32_t)(e - 1);
     return -1;
 }
+
+/* Slot holding tag in a wide store, or -1. */
+HOT int32_t find_wide(const tlb_store *s, uint64_t tag) { return find_wide_at(s, tag, hash_of(s, tag)); }
 
 /* Way of set holding tag in a narrow store, or -1. */
 HOT int32_t find_narrow(const tlb_store *s, uint64_t tag, uint32_t set)
@@ -477,15 +483,21 @@ HOT void fill_narrow_lru(tlb_store *s, uint64_t tag)
     s->mru = tag;
 }
 
-/* Wide LRU: the victim is the tail of the set's list; it moves to the head. */
+/* Wide LRU: the victim is the tail of the list of sentinel S; it moves to
+ * the head, and into bucket h (tag's). */
+HOT void fill_wide_lru_at(tlb_store *s, uint64_t tag, uint32_t S, uint32_t h)
+{
+    uint32_t slot = s->prev[S];
+    slot_replace(s, slot, tag, true);
+    hash_add(s, slot, h);
+    s->mru = tag;
+    list_to_head_at(s, slot, S);
+}
+
 HOT void fill_wide_lru(tlb_store *s, uint64_t tag, bool fa)
 {
     uint32_t S = fa || s->sets == 1 ? s->ways : s->sets * s->ways + tag_set(s, tag);
-    uint32_t slot = s->prev[S];
-    slot_replace(s, slot, tag, true);
-    hash_add(s, slot, hash_of(s, tag));
-    s->mru = tag;
-    list_to_head_at(s, slot, S);
+    fill_wide_lru_at(s, tag, S, hash_of(s, tag));
 }
 
 __attribute__((noinline)) static void fill_plru(tlb_store *s, uint64_t tag)
@@ -799,6 +811,9 @@ nf_tlb *nf_tlb_create(const nf_tlb_geom *g, char *err, size_t cap)
             t->pwc[p].owner = t;
             t->pwc_on[p] = true;
         }
+    t->fastw = t->fast && t->pwc_on[NF_PWC_PML4E] && t->pwc_on[NF_PWC_PDPTE] && t->pwc_on[NF_PWC_PDE] &&
+               t->pwc[NF_PWC_PML4E].kind == SK_NARROW_LRU && t->pwc[NF_PWC_PDPTE].kind == SK_NARROW_LRU &&
+               t->pwc[NF_PWC_PDE].kind == SK_WIDE_LRU && t->pwc[NF_PWC_PDE].sets == 1;
     return t;
 oom:
     if (err && cap)
@@ -1039,6 +1054,50 @@ HOT unsigned walk_4k(nf_tlb *t, uint16_t a, uint64_t vaddr)
     return refs;
 }
 
+/* walk_4k for fastw: the PDE PWC probed first (its bucket kept for the fill
+ * after a miss), the upper PWCs only when it misses. Same order of hits,
+ * fills and counts as walk_impl. */
+HOT unsigned walk_4k_fastw(nf_tlb *t, uint64_t at, uint64_t vaddr)
+{
+    tlb_store *pd = &t->pwc[NF_PWC_PDE];
+    uint64_t tde = (vaddr >> 21) << 18 | at | NF_PWC_PDE;
+    unsigned refs = 1;
+    int hit = NF_PWC_PDE;
+    if (tde != pd->mru) {
+        uint32_t h = hash_of(pd, tde);
+        int32_t slot = find_wide_at(pd, tde, h);
+        if (slot >= 0) {
+            pd->mru = tde;
+            list_to_head_at(pd, (uint32_t)slot, pd->ways);
+        } else {
+            tlb_store *pdp = &t->pwc[NF_PWC_PDPTE];
+            uint64_t tdp = (vaddr >> 30) << 18 | at | NF_PWC_PDPTE;
+            refs = 2;
+            hit = NF_PWC_PDPTE;
+            if (!hit_narrow_lru(pdp, tdp)) {
+                tlb_store *pm = &t->pwc[NF_PWC_PML4E];
+                uint64_t tpm = (vaddr >> 39) << 18 | at | NF_PWC_PML4E;
+                refs = 3;
+                hit = NF_PWC_PML4E;
+                if (!hit_narrow_lru(pm, tpm)) {
+                    refs = 4;
+                    hit = -1;
+                    fill_narrow_lru(pm, tpm);
+                }
+                fill_narrow_lru(pdp, tdp);
+            }
+            fill_wide_lru_at(pd, tde, pd->ways, h);
+        }
+    }
+    t->st.walks++;
+    t->st.walk_refs += refs;
+    if (hit >= 0) {
+        t->st.pwc_hits++;
+        t->st.pwc_level_hits[hit]++;
+    }
+    return refs;
+}
+
 void nf_tlb_insert(nf_tlb *t, uint16_t asid, uint64_t vpn, nf_page_size sz) { insert_impl(t, asid, vpn, sz); }
 
 unsigned nf_tlb_walk(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size sz)
@@ -1052,7 +1111,7 @@ unsigned nf_tlb_walk_fill(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size
         /* walk_impl and insert_impl for a 4K leaf, the tag made once; a
          * tag the lookup found absent fills both levels without a look. */
         uint16_t a = eff_asid(t, asid);
-        unsigned refs = walk_4k(t, a, vaddr);
+        unsigned refs = t->fastw ? walk_4k_fastw(t, (uint64_t)a << 2, vaddr) : walk_4k(t, a, vaddr);
         uint64_t tag = make_tag(vaddr >> 12, a, NF_PG_4K);
         bool absent = tag == t->absent;
         t->absent = NF_TAG_NONE;
