@@ -11,7 +11,9 @@
  *   wide    more ways (fully associative L1s, big PWCs): the tags hashed
  *           into buckets chained through the slots (at most 1/2 a slot per
  *           bucket), so a 72-entry fully associative L1 costs one probe;
- *           LRU as one circular list per set (O(1) touch and victim).
+ *           the chains doubly linked, so replacing a victim unlinks it in
+ *           O(1) without rehashing its tag; LRU as one circular list per
+ *           set (O(1) touch and victim).
  * PLRU keeps a tree of bits per set in both kinds. The victim of an
  * insert is always picked inside the tag's set.
  *
