@@ -149,6 +149,8 @@ static __attribute__((noinline)) void *class_alloc_generic(slab_heap *h, unsigne
 {
     slab_tcache *tc = slab_tcache_fast(h);
     void *p;
+    if (tc)
+        slab_mag_sync(h, tc, cls);
     slab_mag *m = tc ? tc->loaded[cls] : &slab_mag_none;
     if (m->n != 0) {
         p = m->rounds[--m->n];
@@ -164,13 +166,6 @@ static __attribute__((noinline)) void *class_alloc_generic(slab_heap *h, unsigne
     return p;
 }
 
-static __attribute__((noinline)) void *live_fold_ret(slab_heap *h, slab_tcache *tc, int64_t v, void *p)
-{
-    slab_live_fold(h, v);
-    __atomic_store_n(&tc->live_local, 0, __ATOMIC_RELAXED);
-    return p;
-}
-
 /* An object of class cls, handed over: unpoisoned, key cleared, counted. */
 static inline void *class_alloc(slab_heap *h, unsigned cls)
 {
@@ -183,12 +178,8 @@ static inline void *class_alloc(slab_heap *h, unsigned cls)
         return class_alloc_generic(h, cls);
     void *p = m->rounds[n - 1];
     m->n = n - 1;
-    slab_relaxed_inc(&tc->paths[SLAB_PATH_MAGAZINE]);
+    slab_relaxed_inc(&tc->mag_out[cls]);
     ((uintptr_t *)p)[1] = 0;
-    int64_t v = tc->live_local + (int64_t)slab_geom_table[cls].size;
-    if (__builtin_expect(v >= SLAB_LIVE_FLUSH, 0))
-        return live_fold_ret(h, tc, v, p);
-    __atomic_store_n(&tc->live_local, v, __ATOMIC_RELAXED);
     return p;
 }
 
@@ -223,6 +214,8 @@ void *slab_malloc(nf_heap *h, size_t n)
 
 static __attribute__((noinline)) void free_direct(slab_heap *h, void *p)
 {
+    if (!p)
+        return;
     int saved = errno;
     size_t usable = slab_direct_free(h, p);   /* aborts on a remembered double free */
     if (!usable)
@@ -254,6 +247,8 @@ static void class_free_generic_impl(slab_heap *h, slab *s, void *p)
     uint32_t size = s->size;
     slab_poison(p, size);
     slab_tcache *tc = slab_tcache_fast(h);
+    if (tc)
+        slab_mag_sync(h, tc, cls);
     slab_live_add(h, tc, -(int64_t)size);
     slab_mag *m = tc ? tc->loaded[cls] : &slab_mag_none;
     if (m->n < m->cap) {
@@ -264,17 +259,9 @@ static void class_free_generic_impl(slab_heap *h, slab *s, void *p)
     slab_free_slow(h, tc, cls, s, p);
 }
 
-static __attribute__((noinline)) void live_fold_tc(slab_heap *h, slab_tcache *tc, int64_t v)
-{
-    slab_live_fold(h, v);
-    __atomic_store_n(&tc->live_local, 0, __ATOMIC_RELAXED);
-}
-
 void slab_free(nf_heap *h, void *p)
 {
-    if (!p)
-        return;
-    slab *s = slab_find(h, p);
+    slab *s = slab_find(h, p);   /* NULL is in no slab region: free_direct returns */
     if (__builtin_expect(s == NULL, 0))
         return free_direct(h, p);
     slab_tcache *tc = slab_tls[0].tc;
@@ -283,18 +270,15 @@ void slab_free(nf_heap *h, void *p)
     uintptr_t *w = p, key = slab_key(h, p);
     if (__builtin_expect(w[1] == key, 0))
         slab_die("double free of", p, NULL);
-    slab_mag *m = tc->loaded[s->cls];
+    unsigned cls = s->cls;
+    slab_mag *m = tc->loaded[cls];
     uint32_t n = m->n;
     if (__builtin_expect(n >= m->cap, 0))
         return class_free_generic(h, s, p);
     w[1] = key;
     m->rounds[n] = p;
     m->n = n + 1;
-    slab_relaxed_inc(&tc->paths[SLAB_PATH_FREE_MAGAZINE]);
-    int64_t v = tc->live_local - (int64_t)s->size;
-    if (__builtin_expect(v <= -SLAB_LIVE_FLUSH, 0))
-        return live_fold_tc(h, tc, v);
-    __atomic_store_n(&tc->live_local, v, __ATOMIC_RELAXED);
+    slab_relaxed_inc(&tc->mag_in[cls]);
 }
 
 static void *slab_calloc(nf_heap *h, size_t n, size_t size)
@@ -413,6 +397,12 @@ static int slab_stats(nf_heap *h, nf_alloc_stats *out)
             paths[p] += rl(&tc->paths[p]);
         out->reallocs += rl(&tc->reallocs);
         live += __atomic_load_n(&tc->live_local, __ATOMIC_RELAXED);
+        for (unsigned c = 0; c < SLAB_NCLASSES; c++) {
+            uint64_t o = rl(&tc->mag_out[c]), i = rl(&tc->mag_in[c]);
+            paths[SLAB_PATH_MAGAZINE] += o;
+            paths[SLAB_PATH_FREE_MAGAZINE] += i;
+            live += (int64_t)(o - i - rl(&tc->mag_synced[c])) * (int64_t)slab_geom_table[c].size;
+        }
     }
     pthread_mutex_unlock(&h->lock);
     for (size_t p = SLAB_PATH_MALLOC_FIRST; p < SLAB_PATH_MALLOC_END; p++)

@@ -325,6 +325,12 @@ static void tcache_release(slab_tcache *tc)
         tc->loaded[cls] = tc->prev[cls] = &slab_mag_none;
     }
     pthread_mutex_lock(&h->lock);
+    for (unsigned c = 0; c < SLAB_NCLASSES; c++) {
+        slab_mag_sync(h, tc, c);
+        tc->paths[SLAB_PATH_MAGAZINE] += tc->mag_out[c];
+        tc->paths[SLAB_PATH_FREE_MAGAZINE] += tc->mag_in[c];
+        tc->mag_out[c] = tc->mag_in[c] = tc->mag_synced[c] = 0;
+    }
     for (size_t p = 0; p < SLAB_PATH_REQUESTS; p++)
         __atomic_fetch_add(&h->retired_paths[p], tc->paths[p], __ATOMIC_RELAXED);
     __atomic_fetch_add(&h->retired_reallocs, tc->reallocs, __ATOMIC_RELAXED);

@@ -47,7 +47,6 @@ static void geom_compute(void)
         for (int i = 0; i < 6; i++)
             inv *= 2 - odd * inv;
         g->inv = inv;
-        g->lim = UINT64_MAX / odd;
     }
 }
 

@@ -62,7 +62,6 @@ static slab *slab_new_locked(slab_heap *h, unsigned cls)
     s->start = slab_base(s) + colour;
     s->end = s->start + (uintptr_t)g->count * g->size;
     s->inv = g->inv;
-    s->lim = g->lim;
     s->shift = (uint8_t)g->shift;
     s->count = g->count;
     s->size = g->size;

@@ -63,7 +63,7 @@ typedef struct slab_geom {
     uint32_t mag_cap;     /* rounds per magazine */
     uint32_t refill;      /* objects a refill from the slab layer loads */
     uint32_t shift;       /* size = odd << shift */
-    uint64_t inv, lim;    /* odd's inverse modulo 2^64, UINT64_MAX / odd: exact division test */
+    uint64_t inv;         /* odd's inverse modulo 2^64: exact division test */
 } slab_geom;
 extern slab_geom slab_geom_table[SLAB_NCLASSES];
 void slab_geom_init(void);   /* idempotent, thread-safe, never allocates */
@@ -91,8 +91,7 @@ enum { SLAB_LIST_NONE, SLAB_LIST_PARTIAL, SLAB_LIST_FULL, SLAB_LIST_EMPTY };
 typedef struct slab {
     uintptr_t start;      /* first object: unit base + colour */
     uintptr_t end;        /* start + count * size */
-    uint64_t inv;         /* inverse of size's odd part, modulo 2^64 */
-    uint64_t lim;         /* UINT64_MAX / size's odd part */
+    uint64_t inv;         /* inverse of size's odd part, modulo 2^64 (slab_on_boundary) */
     uint8_t shift;        /* size = odd part << shift */
     uint8_t cls;
     uint8_t units;
@@ -165,6 +164,14 @@ typedef struct slab_tcache {
     slab_heap *heap;
     struct slab_tcache *next, *prev_tc;   /* heap's live caches (under heap->lock) */
     uint64_t paths[SLAB_PATH_REQUESTS];   /* written by the owner (relaxed), read by stats */
+    /* The fast paths count only these (owner-written, relaxed): objects
+     * popped from and pushed to this class's magazine. They are added to
+     * paths[MAGAZINE] and [FREE_MAGAZINE] by stats, and their net, times
+     * the class size, is folded into the live bytes by slab_mag_sync on
+     * the class's slow path (so peak_live is exact to two magazines per
+     * class and thread), at thread exit, and by stats. */
+    uint64_t mag_out[SLAB_NCLASSES], mag_in[SLAB_NCLASSES];
+    uint64_t mag_synced[SLAB_NCLASSES];   /* mag_out - mag_in already folded into live_local */
     uint64_t reallocs;
     int64_t live_local;                   /* not yet folded into heap->live */
 } slab_tcache;
@@ -265,13 +272,18 @@ static inline uintptr_t slab_key(const slab_heap *h, const void *p)
 static inline void *slab_encode(const slab_heap *h, void *const *field, void *next)
 { return (void *)((uintptr_t)next ^ (uintptr_t)h->secret ^ (uintptr_t)field); }
 
-/* p is an object boundary of s (exact division by the class size). */
+/* p is an object boundary of s, in one multiply and one compare: with
+ * size = odd << shift and inv = odd^-1 mod 2^64, rotr(off * inv, shift)
+ * is off / size when size divides off, and above UINT64_MAX / size when
+ * it does not (Hacker's Delight, 10-17); either way it is below count iff
+ * off is the offset of one of the slab's objects (off below start wraps
+ * to a huge value). A free unit's descriptor has count 0. */
 static inline bool slab_on_boundary(const slab *s, uintptr_t p)
 {
-    uintptr_t off = p - s->start;
-    if (p >= s->end || p < s->start || (off & (((uintptr_t)1 << s->shift) - 1)))
-        return false;
-    return (off >> s->shift) * s->inv <= s->lim;
+    uint64_t q = (uint64_t)(p - s->start) * s->inv;
+    unsigned sh = s->shift;
+    q = (q >> sh) | (q << ((64 - sh) & 63));
+    return q < s->count;
 }
 
 /* The slab holding object p of heap h, or NULL when p is no object of a
@@ -321,5 +333,17 @@ static inline void slab_live_add(slab_heap *h, slab_tcache *tc, int64_t delta)
 }
 
 static inline void slab_relaxed_inc(uint64_t *p) { __atomic_store_n(p, *p + 1, __ATOMIC_RELAXED); }
+
+/* The fast paths' net of class cls since the last sync, in bytes, into
+ * the live bytes. */
+static inline void slab_mag_sync(slab_heap *h, slab_tcache *tc, unsigned cls)
+{
+    uint64_t net = tc->mag_out[cls] - tc->mag_in[cls];
+    int64_t d = (int64_t)(net - tc->mag_synced[cls]);
+    if (d) {
+        __atomic_store_n(&tc->mag_synced[cls], net, __ATOMIC_RELAXED);
+        slab_live_add(h, tc, d * (int64_t)slab_geom_table[cls].size);
+    }
+}
 
 #endif /* NF_SLAB_H */
