@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "notfree/model.h"
+#include "notfree/tlb.h"
 #include "../unit/check.h"
 
 #define PG 4096u
@@ -383,6 +384,52 @@ static void huge_under_pressure(void)
     nf_model_destroy(m);
 }
 
+/* nf_model_replay's inline path (current proc, with a TLB) against
+ * nf_model_access one by one: a random stream of reads and writes over
+ * more pages than frames (demand-zero, zero page, swap-outs and major
+ * faults) gives the same model counters and the same TLB counts. */
+static void replay_matches_access(void)
+{
+    enum { PAGES = 4096, N = 60000 };
+    unsigned rw = NF_MODEL_PROT_READ | NF_MODEL_PROT_WRITE;
+    nf_tlb_geom g;
+    char err[256];
+    CHECK(nf_tlb_preset("zen4", &g, err, sizeof err) == 0, "%s", err);
+    uint64_t *refs = malloc(N * sizeof *refs);
+    nf_model_counters c[2];
+    nf_tlb_stats ts[2];
+    for (int k = 0; k < 2; k++) {
+        nf_tlb *t = nf_tlb_create(&g, err, sizeof err);
+        nf_model_config cfg = { .frames = PAGES / 2, .swap_pages = 2 * PAGES, .overcommit = 1, .tlb = t };
+        nf_model *m = nf_model_create(&cfg);
+        nf_model_proc *p = nf_model_proc_create(m, "p");
+        uint64_t a = nf_model_mmap(p, 0, (uint64_t)PAGES * PG, rw, 0);
+        uint64_t s = 12345;
+        for (int i = 0; i < N; i++) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            uint64_t page = (s >> 33) % (i < N / 2 ? PAGES : 256); /* then mostly TLB hits */
+            refs[i] = (a + page * PG + ((s >> 20) % 64) * 64) | ((s >> 12) % 4 == 0 ? NF_MODEL_REF_WRITE : 0);
+        }
+        if (k == 0) {
+            CHECK(nf_model_replay(p, refs, N, NULL) == N, "replayed");
+        } else {
+            for (int i = 0; i < N; i++)
+                nf_model_access(p, refs[i] & ~NF_MODEL_REF_WRITE, (refs[i] & NF_MODEL_REF_WRITE) != 0);
+        }
+        c[k] = mc(m);
+        ts[k] = *nf_tlb_get_stats(t);
+        nf_model_destroy(m);
+        nf_tlb_destroy(t);
+    }
+    CHECK(c[0].major_faults > 0 && c[0].walks > 0 && c[0].accesses == N, "the stream swaps and walks");
+    CHECK(memcmp(&c[0], &c[1], sizeof c[0]) == 0, "model counters: walks %llu vs %llu, minor %llu vs %llu",
+          (unsigned long long)c[0].walks, (unsigned long long)c[1].walks, (unsigned long long)c[0].minor_faults,
+          (unsigned long long)c[1].minor_faults);
+    CHECK(memcmp(&ts[0], &ts[1], sizeof ts[0]) == 0, "TLB counts: l1 hits %llu vs %llu",
+          (unsigned long long)ts[0].hits[0], (unsigned long long)ts[1].hits[0]);
+    free(refs);
+}
+
 int main(void)
 {
     TEST(demand_zero_and_zero_page);
@@ -395,6 +442,7 @@ int main(void)
     TEST(madvise_brk_trace);
     TEST(huge_pages);
     TEST(replay_and_shared_swap);
+    TEST(replay_matches_access);
     TEST(huge_under_pressure);
     return check_done();
 }
