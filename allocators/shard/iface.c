@@ -128,8 +128,8 @@ shard_theap *shard_theap_get(nf_heap *h)
         }
         shard_t_slots[free_slot] = shard_t_cur;
     }
-    shard_t_cur.uid = h->uid;
     shard_t_cur.th = th;
+    shard_t_cur.uid = h->uid;
     /* after installing: setspecific may call malloc */
     if (h->have_key)
         pthread_setspecific(h->key, h);
@@ -281,8 +281,8 @@ static nf_heap *shard_default_heap(void)
  * (allocators/dropin/meson.build): free never changes errno. */
 SHARD_HIDDEN void *shard_malloc(nf_heap *h, size_t n)
 {
-    shard_theap *th = shard_theap_fast(h);
-    if (SHARD_LIKELY(th != NULL && n <= SHARD_DIRECT_MAX)) {
+    if (SHARD_LIKELY(shard_t_cur.uid == h->uid && n <= SHARD_DIRECT_MAX)) {
+        shard_theap *th = shard_t_cur.th;   /* a matching uid (>= 1) has its theap */
         shard_page *pg = th->pages_direct[(n + 7) >> 3];
         shard_block *b = pg->free;
         if (SHARD_LIKELY(b != NULL)) {
@@ -306,8 +306,8 @@ SHARD_HIDDEN void shard_free(nf_heap *h, void *p)
     if (SHARD_LIKELY(shard_segmap_at(p) == SHARD_SEGMAP_START && ((uintptr_t)p % SHARD_ALIGN) == 0)) {
         shard_segment *s = shard_segment_of(p);
         shard_page *pg = shard_page_of(s, p);
-        shard_theap *th = shard_theap_fast(h);
-        if (SHARD_LIKELY(th != NULL && shard_page_owner(pg) == th && pg->flags == 0)) {
+        shard_theap *th = shard_t_cur.th;   /* not NULL when the uid matches */
+        if (SHARD_LIKELY(shard_t_cur.uid == h->uid && shard_page_owner(pg) == th && pg->flags == 0)) {
             shard_block *b = p;
             if (SHARD_UNLIKELY(b == pg->local_free))
                 shard_die("double free of", p);

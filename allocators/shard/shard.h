@@ -220,6 +220,8 @@ struct nf_heap {
 };
 
 /* ---- thread-local state (initial-exec) ---- */
+/* Invariant: uid != 0 (heap uids start at 1) implies th != NULL; the fast
+ * paths rely on it and test only the uid. */
 typedef struct shard_tls { uint64_t uid; shard_theap *th; } shard_tls;
 extern __thread shard_tls shard_t_cur __attribute__((tls_model("initial-exec")));   /* the last heap used */
 extern __thread shard_tls shard_t_slots[SHARD_TLS_SLOTS] __attribute__((tls_model("initial-exec")));
