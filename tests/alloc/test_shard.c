@@ -7,7 +7,9 @@
  *   abandon   a thread exits holding blocks: its segments are abandoned,
  *             another thread reclaims them and can free the blocks
  *   purge     free pages are given back with madvise after the delay
- *             (advise count rises without any trim)
+ *             (advise count rises without any trim); the first trim gives
+ *             everything back, one right after it only what waited the
+ *             delay (trimming in a loop does not refault the heap)
  *   misuse    double free and pointers it never gave out abort with
  *             "notfree-shard: ..." (in a child: SIGABRT and the message)
  * Usage: test_shard paths|xthread|delayed|abandon|purge|misuse */
@@ -169,6 +171,25 @@ static void test_purge(nf_heap *h)
            (unsigned long long)a0, (unsigned long long)advises(h));
     for (int i = 0; i < 64; i++)
         A->free(h, q[i]);
+
+    /* trim: the first gives back now; another within the purge delay
+     * leaves just-freed memory alone (unless this box stalled a second) */
+    struct timespec t0, t1;
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < N; i++)
+            CHECK((p[i] = A->malloc(h, 3000)) != NULL);
+        for (int i = 0; i < N; i++)
+            A->free(h, p[i]);
+        if (round == 0)
+            clock_gettime(CLOCK_MONOTONIC, &t0);   /* before the full trim: a lower bound on its stamp */
+        int r = A->trim(h, 0);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double since = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+        if (round == 0)
+            CHECKF(r == 1, "the first trim gave nothing back");
+        else if (since < 0.9)
+            CHECKF(r == 0, "a trim %.3f s after a full one gave freshly freed memory back", since);
+    }
 }
 
 /* ---- paths ---- */
