@@ -169,9 +169,9 @@ static __attribute__((noinline)) void *class_alloc_generic(slab_heap *h, unsigne
 /* An object of class cls, handed over: unpoisoned, key cleared, counted. */
 static inline void *class_alloc(slab_heap *h, unsigned cls)
 {
-    slab_tcache *tc = slab_tls[0].tc;
-    if (SLAB_ASAN || __builtin_expect(!tc || slab_tls[0].uid != h->uid, 0))
+    if (SLAB_ASAN || __builtin_expect(slab_tls[0].live_uid != h->uid, 0))
         return class_alloc_generic(h, cls);
+    slab_tcache *tc = slab_tls[0].tc;   /* set while live_uid matches */
     slab_mag *m = tc->loaded[cls];
     uint32_t n = m->n;
     if (__builtin_expect(n == 0, 0))
@@ -264,12 +264,12 @@ void slab_free(nf_heap *h, void *p)
     slab *s = slab_find(h, p);   /* NULL is in no slab region: free_direct returns */
     if (__builtin_expect(s == NULL, 0))
         return free_direct(h, p);
-    slab_tcache *tc = slab_tls[0].tc;
-    if (SLAB_ASAN || __builtin_expect(!tc || slab_tls[0].uid != h->uid, 0))
+    if (SLAB_ASAN || __builtin_expect(slab_tls[0].live_uid != h->uid, 0))
         return class_free_generic(h, s, p);
     uintptr_t *w = p, key = slab_key(h, p);
     if (__builtin_expect(w[1] == key, 0))
         slab_die("double free of", p, NULL);
+    slab_tcache *tc = slab_tls[0].tc;   /* set while live_uid matches */
     unsigned cls = s->cls;
     slab_mag *m = tc->loaded[cls];
     uint32_t n = m->n;

@@ -88,6 +88,7 @@ slab_tcache *slab_tcache_get(slab_heap *h)
     s = slot_for(h);
     s->tc = tc;
     s->state = SLAB_SLOT_LIVE;
+    s->live_uid = h->uid;
     return tc;
 }
 
@@ -346,6 +347,7 @@ static void tcache_release(slab_tcache *tc)
     pthread_mutex_unlock(&h->lock);
     slab_tls_slot *s = slot_for(h);
     if (s) {
+        s->live_uid = 0;
         s->tc = NULL;
         s->state = SLAB_SLOT_DEAD;
     }

@@ -180,6 +180,7 @@ typedef struct slab_tls_slot {
     uint64_t uid;         /* the heap's uid; 0: free slot */
     slab_tcache *tc;
     int state;            /* SLAB_SLOT_* */
+    uint64_t live_uid;    /* uid while state is LIVE (tc set), else 0: the fast paths' one compare */
 } slab_tls_slot;
 enum { SLAB_SLOT_FREE, SLAB_SLOT_INIT, SLAB_SLOT_LIVE, SLAB_SLOT_DEAD };
 extern __thread slab_tls_slot slab_tls[SLAB_TLS_SLOTS] __attribute__((tls_model("initial-exec")));
