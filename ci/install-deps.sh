@@ -9,6 +9,7 @@ PACKAGES=(
   libbenchmark-dev libhwloc-dev          # the harness
   gnuplot-nox fonts-dejavu-core jq       # charts; jq reads results JSON
   procps                                  # ps/free for scripts
+  python3 perl git hostname               # real programs the preload suite runs
   libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4   # allocators `notfree compare` preloads
 )
 
