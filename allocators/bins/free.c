@@ -7,31 +7,12 @@
 #include <unistd.h>
 
 #include "bins.h"
+#include "../misuse.h"
 
-/* Write "notfree-bins: <what> 0x<p>\n" with write(2) and abort: no
- * allocation, no stdio. */
+/* Misuse: the report every allocator of ours gives (misuse.h). */
 _Noreturn void bins_die(const char *what, const void *p)
 {
-    char buf[256];
-    size_t n = 0;
-    const char *pre = "notfree-bins: ";
-    for (const char *s = pre; *s && n < 100; s++)
-        buf[n++] = *s;
-    for (const char *s = what; *s && n < 200; s++)
-        buf[n++] = *s;
-    buf[n++] = ' ';
-    buf[n++] = '0';
-    buf[n++] = 'x';
-    uintptr_t v = (uintptr_t)p;
-    int digits = 1;
-    while (digits < 16 && (v >> (4 * digits)))
-        digits++;
-    for (int i = digits - 1; i >= 0; i--)
-        buf[n++] = "0123456789abcdef"[(v >> (4 * i)) & 15];
-    buf[n++] = '\n';
-    ssize_t rc = write(2, buf, n);
-    (void)rc;
-    abort();
+    nf_alloc_die("bins", what, p, NULL);
 }
 
 bins_arena *bins_arena_of(bins_heap *h, bins_chunk *c)

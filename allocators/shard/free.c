@@ -6,30 +6,12 @@
 #include <unistd.h>
 
 #include "shard.h"
+#include "../misuse.h"
 
-/* Write "notfree-shard: <what> 0x<p>\n" with write(2) and abort: no
- * allocation, no stdio. */
+/* Misuse: the report every allocator of ours gives (misuse.h). */
 _Noreturn void shard_die(const char *what, const void *p)
 {
-    char buf[256];
-    size_t n = 0;
-    for (const char *s = "notfree-shard: "; *s; s++)
-        buf[n++] = *s;
-    for (const char *s = what; *s && n < 200; s++)
-        buf[n++] = *s;
-    buf[n++] = ' ';
-    buf[n++] = '0';
-    buf[n++] = 'x';
-    uintptr_t v = (uintptr_t)p;
-    int digits = 1;
-    while (digits < 16 && (v >> (4 * digits)))
-        digits++;
-    for (int i = digits - 1; i >= 0; i--)
-        buf[n++] = "0123456789abcdef"[(v >> (4 * i)) & 15];
-    buf[n++] = '\n';
-    ssize_t rc = write(2, buf, n);
-    (void)rc;
-    abort();
+    nf_alloc_die("shard", what, p, NULL);
 }
 
 #define NEVER_GAVE "free of a pointer it never gave out:"

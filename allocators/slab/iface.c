@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "slab.h"
+#include "../misuse.h"
 
 const char *const slab_path_names[SLAB_PATH_COUNT] = {
     "magazine", "depot", "slab", "new_slab", "direct",
@@ -21,34 +22,10 @@ const char *const slab_path_names[SLAB_PATH_COUNT] = {
 
 _Static_assert(SLAB_PATH_COUNT <= NF_ALLOC_MAX_PATHS, "paths fit the interface");
 
-/* ---- errors: write(2) only, then abort ---- */
+/* ---- errors: the report every allocator of ours gives (misuse.h) ---- */
 _Noreturn void slab_die(const char *what, const void *p, const char *why)
 {
-    char buf[256];
-    size_t n = 0;
-    const char *parts[] = { "notfree-slab: ", what, " 0x" };
-    for (size_t i = 0; i < 3; i++)
-        for (const char *c = parts[i]; *c && n < 200; c++)
-            buf[n++] = *c;
-    uintptr_t v = (uintptr_t)p;
-    char hex[16];
-    int k = 0;
-    do {
-        hex[k++] = "0123456789abcdef"[v & 15];
-        v >>= 4;
-    } while (v);
-    while (k)
-        buf[n++] = hex[--k];
-    if (why) {
-        buf[n++] = ':';
-        buf[n++] = ' ';
-        for (const char *c = why; *c && n < sizeof buf - 2; c++)
-            buf[n++] = *c;
-    }
-    buf[n++] = '\n';
-    ssize_t w = write(2, buf, n);
-    (void)w;
-    abort();
+    nf_alloc_die("slab", what, p, why);
 }
 
 /* ---- heaps ---- */
