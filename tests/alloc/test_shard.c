@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "child.h"
 #include "notfree/alloc.h"
 
 static const nf_allocator *A;
@@ -217,36 +218,6 @@ static void test_paths(void)
 }
 
 /* ---- misuse: run the body in a child, read its stderr ---- */
-typedef void (*misuse_fn)(nf_heap *h);
-
-static void expect_abort(const char *what, misuse_fn fn, const char *message)
-{
-    int fds[2];
-    CHECK(pipe(fds) == 0);
-    fflush(stdout);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        close(fds[0]);
-        dup2(fds[1], 2);
-        nf_heap *h = A->create(NULL);
-        fn(h);
-        _exit(0);   /* not reached if the allocator caught it */
-    }
-    close(fds[1]);
-    char buf[512];
-    size_t n = 0;
-    ssize_t r;
-    while (n < sizeof buf - 1 && (r = read(fds[0], buf + n, sizeof buf - 1 - n)) > 0)
-        n += (size_t)r;
-    buf[n] = '\0';
-    close(fds[0]);
-    int status;
-    CHECK(waitpid(pid, &status, 0) == pid);
-    CHECKF(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "%s: child did not abort (status %d)", what, status);
-    CHECKF(strstr(buf, message) != NULL, "%s: stderr was \"%s\", wanted \"%s\"", what, buf, message);
-    printf("  %-26s %s", what, buf);
-}
 
 static void df_immediate(nf_heap *h) { void *p = A->malloc(h, 64); A->free(h, p); A->free(h, p); }
 static void df_remote(nf_heap *h)
@@ -307,20 +278,20 @@ static void foreign_huge_interior(nf_heap *h)
 static void test_misuse(void)
 {
     const char *never = "notfree-shard: free of a pointer it never gave out: 0x";
-    expect_abort("double free (immediate)", df_immediate, "notfree-shard: double free of 0x");
-    expect_abort("double free (remote)", df_remote, "notfree-shard: double free");
-    expect_abort("double free (page gone)", df_empty_page, "notfree-shard: ");
+    expect_abort(A, "double free (immediate)", df_immediate, "notfree-shard: double free of 0x");
+    expect_abort(A, "double free (remote)", df_remote, "notfree-shard: double free");
+    expect_abort(A, "double free (page gone)", df_empty_page, "notfree-shard: ");
     char id[128];
     nf_heap *h = A->create(NULL);
     if (strstr(A->identify(h, id, sizeof id), "secure"))
-        expect_abort("double free (deep, secure)", df_deep, "notfree-shard: double free of 0x");
+        expect_abort(A, "double free (deep, secure)", df_deep, "notfree-shard: double free of 0x");
     A->destroy(h);
-    expect_abort("foreign (stack)", foreign_stack, never);
-    expect_abort("foreign (libc malloc)", foreign_libc, never);
-    expect_abort("foreign (misaligned)", foreign_misaligned, never);
-    expect_abort("foreign (interior)", foreign_interior, never);
-    expect_abort("foreign (other heap)", foreign_other_heap, never);
-    expect_abort("foreign (huge interior)", foreign_huge_interior, never);
+    expect_abort(A, "foreign (stack)", foreign_stack, never);
+    expect_abort(A, "foreign (libc malloc)", foreign_libc, never);
+    expect_abort(A, "foreign (misaligned)", foreign_misaligned, never);
+    expect_abort(A, "foreign (interior)", foreign_interior, never);
+    expect_abort(A, "foreign (other heap)", foreign_other_heap, never);
+    expect_abort(A, "foreign (huge interior)", foreign_huge_interior, never);
 }
 
 int main(int argc, char **argv)

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "child.h"
 #include "notfree/alloc.h"
 
 static const nf_allocator *A = &nf_allocator_slab;
@@ -171,35 +172,6 @@ static void test_release(void)
 }
 
 /* ---- misuse: run the body in a child, read its stderr ---- */
-typedef void (*misuse_fn)(nf_heap *h);
-
-static void expect_abort(const char *what, misuse_fn fn, const char *message)
-{
-    int fds[2];
-    CHECK(pipe(fds) == 0);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        close(fds[0]);
-        dup2(fds[1], 2);
-        nf_heap *h = A->create(NULL);
-        fn(h);
-        _exit(0);   /* not reached if the allocator caught it */
-    }
-    close(fds[1]);
-    char buf[512];
-    size_t n = 0;
-    ssize_t r;
-    while (n < sizeof buf - 1 && (r = read(fds[0], buf + n, sizeof buf - 1 - n)) > 0)
-        n += (size_t)r;
-    buf[n] = '\0';
-    close(fds[0]);
-    int status;
-    CHECK(waitpid(pid, &status, 0) == pid);
-    CHECKF(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "%s: child did not abort (status %d)", what, status);
-    CHECKF(strstr(buf, message) != NULL, "%s: stderr was \"%s\", wanted \"%s\"", what, buf, message);
-    printf("  %-24s %s", what, buf);
-}
 
 static void df_magazine(nf_heap *h) { void *p = A->malloc(h, 64); A->free(h, p); A->free(h, p); }
 static void df_slab(nf_heap *h)
@@ -246,48 +218,22 @@ static void test_corrupt(void)
 #if defined(__SANITIZE_ADDRESS__)
     printf("  skipped: ASan reports the write into freed memory itself\n");
 #else
-    expect_abort("corrupted free list", corrupt_body, "notfree-slab: corrupted free list");
+    expect_abort(A, "corrupted free list", corrupt_body, "notfree-slab: corrupted free list");
 #endif
 }
 
 static void test_misuse(void)
 {
-    expect_abort("double free (magazine)", df_magazine, "notfree-slab: double free of 0x");
-    expect_abort("double free (slab)", df_slab, "notfree-slab: double free of 0x");
-    expect_abort("double free (direct)", df_direct, "notfree-slab: double free of 0x");
-    expect_abort("foreign (stack)", foreign_stack, "notfree-slab: free of");
-    expect_abort("foreign (misaligned)", foreign_misaligned, "notfree-slab: free of");
-    expect_abort("foreign (other heap)", foreign_other_heap, "notfree-slab: free of");
+    expect_abort(A, "double free (magazine)", df_magazine, "notfree-slab: double free of 0x");
+    expect_abort(A, "double free (slab)", df_slab, "notfree-slab: double free of 0x");
+    expect_abort(A, "double free (direct)", df_direct, "notfree-slab: double free of 0x");
+    expect_abort(A, "foreign (stack)", foreign_stack, "notfree-slab: free of");
+    expect_abort(A, "foreign (misaligned)", foreign_misaligned, "notfree-slab: free of");
+    expect_abort(A, "foreign (other heap)", foreign_other_heap, "notfree-slab: free of");
 }
 
 /* ---- ASan sees inside our heaps ---- */
 #if defined(__SANITIZE_ADDRESS__)
-static void asan_child(void (*body)(void), const char *what)
-{
-    int fds[2];
-    CHECK(pipe(fds) == 0);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        close(fds[0]);
-        dup2(fds[1], 2);
-        body();
-        _exit(0);
-    }
-    close(fds[1]);
-    static char buf[65536];
-    size_t n = 0;
-    ssize_t r;
-    while (n < sizeof buf - 1 && (r = read(fds[0], buf + n, sizeof buf - 1 - n)) > 0)
-        n += (size_t)r;
-    buf[n] = '\0';
-    close(fds[0]);
-    int status;
-    CHECK(waitpid(pid, &status, 0) == pid);
-    CHECKF(!(WIFEXITED(status) && WEXITSTATUS(status) == 0), "%s: not caught", what);
-    CHECKF(strstr(buf, "AddressSanitizer") != NULL, "%s: no ASan report: %s", what, buf);
-    printf("  %s: caught by ASan\n", what);
-}
 
 static volatile char sink;
 static void use_after_free(void)
@@ -315,9 +261,9 @@ static void direct_uaf(void)
 static void test_asan(void)
 {
 #if defined(__SANITIZE_ADDRESS__)
-    asan_child(use_after_free, "use after free");
-    asan_child(overflow, "overflow");
-    asan_child(direct_uaf, "use after free (direct map)");
+    expect_asan_report(use_after_free, "use after free");
+    expect_asan_report(overflow, "overflow");
+    expect_asan_report(direct_uaf, "use after free (direct map)");
 #else
     printf("  skipped: not built with AddressSanitizer\n");
 #endif
