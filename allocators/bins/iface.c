@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "bins.h"
+#include "../once.h"
 
 const char *const bins_path_names[BINS_PATH_COUNT] = {
     "tcache", "fastbin", "unsorted", "smallbin", "largebin", "top", "mmap",
@@ -126,22 +127,15 @@ static void bins_destroy(nf_heap *h)
     }
 }
 
+static nf_heap *bins_make_default(void)
+{
+    return heap_create_on(nf_pages_real_sbrk(), NF_BRK_REAL);
+}
+
 static nf_heap *bins_default_heap(void)
 {
-    static nf_heap *heap;
-    static int state;
-    int s = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
-    if (s == 2)
-        return heap;
-    int expect = 0;
-    if (__atomic_compare_exchange_n(&state, &expect, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-        heap = heap_create_on(nf_pages_real_sbrk(), NF_BRK_REAL);
-        __atomic_store_n(&state, 2, __ATOMIC_RELEASE);
-        return heap;
-    }
-    while (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != 2)
-        sched_yield();
-    return heap;
+    static nf_heap_once once;
+    return nf_heap_once_get(&once, bins_make_default);
 }
 
 /* Hand a block to the caller: unpoison it, count it. */

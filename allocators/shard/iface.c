@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "shard.h"
+#include "../once.h"
 
 const char *const shard_path_names[SHARD_PATH_COUNT] = {
     "fast", "generic", "collect", "extend", "fresh_page", "full", "thread_free", "delayed",
@@ -257,22 +258,15 @@ static void shard_destroy(nf_heap *h)
     }
 }
 
+static nf_heap *shard_make_default(void)
+{
+    return heap_create_on(nf_pages_real());
+}
+
 static nf_heap *shard_default_heap(void)
 {
-    static nf_heap *heap;
-    static int state;
-    int s = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
-    if (s == 2)
-        return heap;
-    int expect = 0;
-    if (__atomic_compare_exchange_n(&state, &expect, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-        heap = heap_create_on(nf_pages_real());
-        __atomic_store_n(&state, 2, __ATOMIC_RELEASE);
-        return heap;
-    }
-    while (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != 2)
-        sched_yield();
-    return heap;
+    static nf_heap_once once;
+    return nf_heap_once_get(&once, shard_make_default);
 }
 
 /* ---- the fast paths ---- */

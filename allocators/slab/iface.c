@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "slab.h"
+#include "../once.h"
 #include "../misuse.h"
 
 const char *const slab_path_names[SLAB_PATH_COUNT] = {
@@ -99,22 +100,15 @@ static void slab_destroy(nf_heap *h)
     }
 }
 
+static nf_heap *slab_make_default(void)
+{
+    return slab_create(nf_pages_real());
+}
+
 static nf_heap *slab_default_heap(void)
 {
-    static nf_heap *heap;
-    static int state;
-    int s = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
-    if (s == 2)
-        return heap;
-    int expect = 0;
-    if (__atomic_compare_exchange_n(&state, &expect, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-        heap = slab_create(nf_pages_real());
-        __atomic_store_n(&state, 2, __ATOMIC_RELEASE);
-        return heap;
-    }
-    while (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != 2)
-        sched_yield();
-    return heap;
+    static nf_heap_once once;
+    return nf_heap_once_get(&once, slab_make_default);
 }
 
 /* ---- malloc and free ----
