@@ -29,6 +29,7 @@
 
 #include "notfree/alloc.h"
 #include "notfree/bench.h"
+#include "notfree/counters.h"
 #include "notfree/workload.h"
 
 #include <dlfcn.h>
@@ -58,16 +59,12 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* RSS now (KiB) from the counters module's /proc reader; -1 if unreadable. */
 static long rss_kib(void)
 {
-    FILE *f = fopen("/proc/self/statm", "r");
-    long size = 0, res = 0;
-    if (f) {
-        if (fscanf(f, "%ld %ld", &size, &res) != 2)
-            res = 0;
-        fclose(f);
-    }
-    return res * (sysconf(_SC_PAGESIZE) / 1024);
+    nf_proc_mem m;
+    nf_proc_mem_read(&m);
+    return (long)m.rss_kib;
 }
 
 /* Which allocator serves this heap: a preloaded drop-in of ours tells its
@@ -95,6 +92,11 @@ static void bench_alloc(nf_state *st, void *user)
     char label[160];
     label_of(c, h, label, sizeof label);
     long base = rss_kib(), peak = base;
+    if (base < 0) {
+        c->a->destroy(h);
+        nf_state_skip_with_error(st, "cannot read RSS from /proc/self/statm");
+        return;
+    }
     nf_mem_heap_ctx ctx;
     nf_mem_api api = nf_mem_heap(&ctx, c->a, h);
     nf_workload_params p = {.threads = c->threads, .seed = 42, .pin = 1};
