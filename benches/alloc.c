@@ -27,6 +27,7 @@
  */
 #include "registry.h"
 
+#include "notfree/clock.h"
 #include "notfree/alloc.h"
 #include "notfree/bench.h"
 #include "notfree/counters.h"
@@ -51,13 +52,6 @@ typedef struct alloc_case {
     const nf_workload *w;
     unsigned threads;
 } alloc_case;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* RSS now (KiB) from the counters module's /proc reader; -1 if unreadable. */
 static long rss_kib(void)
@@ -108,9 +102,9 @@ static void bench_alloc(nf_state *st, void *user)
     }
     uint64_t ops = 0;
     NF_BENCH_LOOP(st) {
-        double t0 = now_s();
+        double t0 = nf_now_s();
         ops += nf_workload_round(run, ROUND_OPS);
-        nf_state_set_iteration_time(st, now_s() - t0);
+        nf_state_set_iteration_time(st, nf_now_s() - t0);
         long r = rss_kib();
         peak = r > peak ? r : peak;
     }

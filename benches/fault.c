@@ -35,6 +35,7 @@
  */
 #include "registry.h"
 
+#include "notfree/clock.h"
 #include "notfree/bench.h"
 #include "notfree/context.h"
 #include "notfree/counters.h"
@@ -87,13 +88,6 @@ typedef struct fault_tally {
 static int sys_mlock(const void *p, size_t len)
 {
     return (int)syscall(SYS_mlock, p, len);
-}
-
-static double now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
 }
 
 /* Maps `bytes` anonymous private; huge: 2 MiB-aligned with MADV_HUGEPAGE,
@@ -262,9 +256,9 @@ static void fault_run(nf_state *st, void *user)
             sleep(COLD_WAIT_S);
         char *p = kept;
         if (k == FK_DONTNEED || k == FK_FREE) {
-            double a = now_ns();
+            double a = nf_now_ns();
             madvise(p, bytes, k == FK_DONTNEED ? MADV_DONTNEED : MADV_FREE);
-            t.advise_ns += now_ns() - a;
+            t.advise_ns += nf_now_ns() - a;
         } else if (!keep && k != FK_POPULATE) {
             p = region_map(bytes, huge, 0);
             if (!p) {
@@ -277,9 +271,9 @@ static void fault_run(nf_state *st, void *user)
             nf_proc_mem_read(&m0);
 
         nf_counters_start(&c);
-        double t0 = now_ns();
+        double t0 = nf_now_ns();
         int err = fault_op(k, &p, bytes);
-        double t1 = now_ns();
+        double t1 = nf_now_ns();
         nf_counters_stop(&c);
 
         if (err) {

@@ -28,6 +28,7 @@
  */
 #include "registry.h"
 
+#include "notfree/clock.h"
 #include "notfree/bench.h"
 #include "notfree/context.h"
 #include "notfree/counters.h"
@@ -62,13 +63,6 @@ typedef struct fork_case {
 typedef struct cow_report {
     double ns, minflt, perf_faults;
 } cow_report;
-
-static double now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
-}
 
 /* Anonymous private region; huge: 2 MiB-aligned with MADV_HUGEPAGE, else
  * MADV_NOHUGEPAGE. NULL on failure; munmap(p, bytes) undoes it. */
@@ -113,9 +107,9 @@ _Noreturn static void cow_child(char *r, size_t bytes, int fd)
     nf_counters c;
     nf_counters_open(&c, NF_CTR_BIT(NF_CTR_PERF_PAGE_FAULTS) | NF_CTR_BIT(NF_CTR_RU_MINFLT));
     nf_counters_start(&c);
-    double t0 = now_ns();
+    double t0 = nf_now_ns();
     touch_write(r, bytes);
-    double t1 = now_ns();
+    double t1 = nf_now_ns();
     nf_counters_stop(&c);
     cow_report rep = {t1 - t0, nf_counters_delta(&c, NF_CTR_RU_MINFLT), -1};
     if (nf_counters_available(&c, NF_CTR_PERF_PAGE_FAULTS, NULL))
@@ -161,9 +155,9 @@ static int cow_once(fork_kind k, char *r, size_t bytes, nf_counters *c, cow_repo
     } else {
         close(fds[0]);
         nf_counters_start(c);
-        double t0 = now_ns();
+        double t0 = nf_now_ns();
         touch_write(r, bytes);
-        double t1 = now_ns();
+        double t1 = nf_now_ns();
         nf_counters_stop(c);
         close(fds[1]);
         rep->ns = t1 - t0;
@@ -211,11 +205,11 @@ static void fork_run(nf_state *st, void *user)
     bool perf = true;
     const char *msg = NULL;
     if (!cow) { /* the first fork, which write-protects the parent's PTEs */
-        double t0 = now_ns();
+        double t0 = nf_now_ns();
         pid_t pid = fork();
         if (pid == 0)
             _exit(0);
-        first_ns = now_ns() - t0;
+        first_ns = nf_now_ns() - t0;
         if (pid < 0 || reap(pid) != 0)
             msg = "the first fork failed";
     }
@@ -232,16 +226,16 @@ static void fork_run(nf_state *st, void *user)
                     perf = false;
                 w_perf += rep.perf_faults;
             } else {
-                double t0 = now_ns();
+                double t0 = nf_now_ns();
                 pid_t pid = fork();
                 if (pid == 0)
                     _exit(0);
-                double t1 = now_ns();
+                double t1 = nf_now_ns();
                 if (pid < 0 || reap(pid) != 0) {
                     msg = pid < 0 ? "fork failed" : "the child did not exit cleanly";
                     goto out;
                 }
-                double t2 = now_ns();
+                double t2 = nf_now_ns();
                 nf_state_set_iteration_time(st, (t1 - t0) * 1e-9);
                 fork_ns += t1 - t0;
                 reap_ns += t2 - t0;

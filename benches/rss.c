@@ -20,6 +20,7 @@
  */
 #include "registry.h"
 
+#include "notfree/clock.h"
 #include "notfree/bench.h"
 #include "notfree/counters.h"
 
@@ -37,13 +38,6 @@ enum { RSS_PAGE = 4096, RSS_STAGES = 5 };
 static const char *const rss_stage[RSS_STAGES] = {
     "before", "after_malloc", "after_touch_half", "after_free", "after_trim",
 };
-
-static double now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
-}
 
 /* Not instrumented: ASan's shadow would add its own resident pages. */
 NF_NO_ASAN static void touch_write(char *p, size_t bytes)
@@ -64,25 +58,25 @@ static void rss_overcommit(nf_state *st, void *user)
         double t[RSS_STAGES];
         nf_proc_mem at[RSS_STAGES];
         int bad = nf_proc_mem_read(&at[0]);
-        t[0] = now_ns();
+        t[0] = nf_now_ns();
         char *p = malloc(bytes);
-        t[1] = now_ns();
+        t[1] = nf_now_ns();
         if (!p) {
             nf_state_skip_with_error(st, "malloc failed");
             return;
         }
         bad |= nf_proc_mem_read(&at[1]);
-        double a = now_ns();
+        double a = nf_now_ns();
         touch_write(p, bytes / 2);
-        t[2] = now_ns() - a;
+        t[2] = nf_now_ns() - a;
         bad |= nf_proc_mem_read(&at[2]);
-        a = now_ns();
+        a = nf_now_ns();
         free(p);
-        t[3] = now_ns() - a;
+        t[3] = nf_now_ns() - a;
         bad |= nf_proc_mem_read(&at[3]);
-        a = now_ns();
+        a = nf_now_ns();
         malloc_trim(0);
-        t[4] = now_ns() - a;
+        t[4] = nf_now_ns() - a;
         bad |= nf_proc_mem_read(&at[4]);
         if (bad) {
             nf_state_skip_with_error(st, "cannot read /proc/self/statm or smaps_rollup");

@@ -26,6 +26,7 @@
  */
 #include "registry.h"
 
+#include "notfree/clock.h"
 #include <notfree/bench.h>
 #include <notfree/context.h>
 #include <notfree/patterns.h>
@@ -40,13 +41,6 @@
 #define PAGE 4096u
 #define LINE 64u
 #define HUGE (2u << 20)
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* ---- the chase ---- */
 
@@ -201,9 +195,9 @@ static void chase_run(nf_state *st, void *user)
         return;
     }
     void **p = cur.start;
-    double t0 = now_s();
+    double t0 = nf_now_s();
     NF_BENCH_LOOP(st) { p = *p; }
-    double t1 = now_s();
+    double t1 = nf_now_s();
     nf_do_not_optimize(p);
     int64_t n = nf_state_iterations(st);
     if (n > 0)

@@ -7,6 +7,7 @@ set -euo pipefail
 PACKAGES=(
   meson ninja-build pkg-config gcc g++   # build
   libbenchmark-dev libhwloc-dev          # the harness
+  libjansson-dev                         # JSON, written and read
   gnuplot-nox fonts-dejavu-core jq       # charts; jq reads results JSON
   procps                                  # ps/free for scripts
   python3 perl git hostname               # real programs the preload suite runs

@@ -16,6 +16,7 @@
 #ifndef NOTFREE_CPUINFO_H
 #define NOTFREE_CPUINFO_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -62,6 +63,8 @@ const nf_tlb_level *nf_cpuinfo_tlb(const nf_cpuinfo *ci, int level, char kind, i
  * or {"unavailable": "reason"}. snprintf-like: returns the length the
  * whole text needs; writes at most cap bytes, always NUL-terminated. */
 size_t nf_cpuinfo_tlb_json(const nf_cpuinfo *ci, char *buf, size_t cap);
+/* The same object as a new jansson value (the caller owns the reference). */
+json_t *nf_cpuinfo_tlb_to_json(const nf_cpuinfo *ci);
 
 #ifdef __cplusplus
 }

@@ -15,7 +15,7 @@
 static void test_validator(void)
 {
     /* the validator itself must be able to say no */
-    static const char *bad[] = {"", "{", "{\"a\":NaN}", "[1,]", "{\"a\" 1}", "\"\x01\"",
+    static const char *bad[] = {"", "{", "{\"a\":NaN}", "{\"a\":1,\"a\":2}", "[1,]", "{\"a\" 1}", "\"\x01\"",
                                 "\"\\x\"", "\"\\u12g4\"", "01", "1.", "{} {}", "[nan]",
                                 "{\"a\":1,}", "tru", "\"abc"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)

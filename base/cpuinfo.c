@@ -6,11 +6,10 @@
  *   L2 assoc AMD 0x80000006/0x80000019 give a 4-bit code (amd_l2_ways).
  */
 #include "notfree/cpuinfo.h"
-#include "notfree/context.h"
+#include "notfree/json.h"
 
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -302,27 +301,6 @@ const nf_tlb_level *nf_cpuinfo_tlb(const nf_cpuinfo *ci, int level, char kind, i
 
 /* ---- JSON ---- */
 
-typedef struct { char *buf; size_t cap, len; } out;
-
-static void outf(out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void outf(out *o, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    size_t room = o->len < o->cap ? o->cap - o->len : 0;
-    int n = vsnprintf(room ? o->buf + o->len : NULL, room, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        o->len += (size_t)n;
-}
-
-static void out_str(out *o, const char *s)
-{
-    char tmp[512];
-    nf_json_escape(tmp, sizeof tmp, s);
-    outf(o, "%s", tmp);
-}
-
 static const char *kind_name(char k)
 {
     switch (k) {
@@ -335,29 +313,31 @@ static const char *kind_name(char k)
     }
 }
 
-size_t nf_cpuinfo_tlb_json(const nf_cpuinfo *ci, char *buf, size_t cap)
+json_t *nf_cpuinfo_tlb_to_json(const nf_cpuinfo *ci)
 {
-    out o = {buf, cap, 0};
-    if (cap)
-        buf[0] = '\0';
+    json_t *o = json_object();
     if (ci->ntlb == 0) {
-        outf(&o, "{\"unavailable\": ");
-        out_str(&o, ci->tlb_unavailable[0] ? ci->tlb_unavailable : "unknown");
-        outf(&o, "}");
-        return o.len;
+        nf_json_set_str(o, "unavailable", ci->tlb_unavailable[0] ? ci->tlb_unavailable : "unknown");
+        return o;
     }
-    outf(&o, "{\"source\": ");
-    out_str(&o, ci->tlb_source);
-    outf(&o, ", \"levels\": [");
+    nf_json_set_str(o, "source", ci->tlb_source);
+    json_t *levels = json_array();
     for (int i = 0; i < ci->ntlb; i++) {
         const nf_tlb_level *t = &ci->tlb[i];
-        outf(&o, "%s{\"name\":\"%s\",\"level\":%d,\"kind\":\"%s\",\"page_kib\":%d,"
-                 "\"entries\":%d,\"ways\":%d,\"fully_associative\":%s}",
-             i ? ", " : "", t->name, t->level, kind_name(t->kind), t->page_kib,
-             t->entries, t->ways, t->ways == 0 ? "true" : "false");
+        json_array_append_new(levels, json_pack("{s:s, s:i, s:s, s:i, s:i, s:i, s:b}",
+            "name", t->name, "level", t->level, "kind", kind_name(t->kind),
+            "page_kib", t->page_kib, "entries", t->entries, "ways", t->ways,
+            "fully_associative", t->ways == 0));
     }
-    outf(&o, "], \"note\": ");
-    out_str(&o, ci->note);
-    outf(&o, "}");
-    return o.len;
+    json_object_set_new(o, "levels", levels);
+    nf_json_set_str(o, "note", ci->note);
+    return o;
+}
+
+size_t nf_cpuinfo_tlb_json(const nf_cpuinfo *ci, char *buf, size_t cap)
+{
+    json_t *o = nf_cpuinfo_tlb_to_json(ci);
+    size_t n = nf_json_dump_buf(o, buf, cap);
+    json_decref(o);
+    return n;
 }

@@ -1,0 +1,36 @@
+/* notfree/clock.h: the one monotonic clock every layer reads.
+ *
+ * CLOCK_MONOTONIC, not CLOCK_MONOTONIC_RAW: the vDSO serves it without a
+ * system call on x86-64 (RAW takes the syscall on older kernels), and NTP's
+ * slewing is far below what any figure here resolves. Returned as double:
+ * a double holds every nanosecond exactly for 104 days of uptime.
+ */
+#ifndef NOTFREE_CLOCK_H
+#define NOTFREE_CLOCK_H
+
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Nanoseconds since an arbitrary start (boot, on Linux). */
+static inline double nf_now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+/* The same clock in seconds. */
+static inline double nf_now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif
