@@ -51,9 +51,57 @@ int nf_json_write_file(const json_t *j, const char *path)
     return rc;
 }
 
+/* Length of a valid UTF-8 sequence at s, or 0 if invalid (overlong forms,
+ * surrogates and code points past U+10FFFF are invalid). */
+static size_t utf8_len(const unsigned char *s)
+{
+    unsigned c = s[0];
+    size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 0;
+    if (c >= 0xF5)
+        n = 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    if (n == 3 && ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0)))
+        return 0;
+    if (n == 4 && ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90)))
+        return 0;
+    return n;
+}
+
+json_t *nf_json_string(const char *s)
+{
+    if (!s)
+        return json_null();
+    json_t *j = json_string(s);
+    if (j)
+        return j;
+    /* Not UTF-8 (a file name, a CPUID string): each invalid byte becomes
+     * U+FFFD, so the text stays readable and the JSON valid. */
+    size_t len = strlen(s), cap = 3 * len + 1, n = 0;
+    char *fixed = malloc(cap);
+    if (!fixed)
+        return NULL;
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t k = *p < 0x80 ? 1 : utf8_len(p);
+        if (k) {
+            memcpy(fixed + n, p, k);
+            n += k;
+            p += k;
+        } else {
+            memcpy(fixed + n, "\xEF\xBF\xBD", 3);
+            n += 3;
+            p++;
+        }
+    }
+    j = json_stringn(fixed, n);
+    free(fixed);
+    return j;
+}
+
 int nf_json_set_str(json_t *obj, const char *key, const char *s)
 {
-    return json_object_set_new(obj, key, s ? json_string(s) : json_null());
+    return json_object_set_new(obj, key, nf_json_string(s));
 }
 
 int nf_json_set_int(json_t *obj, const char *key, long long v)

@@ -8,6 +8,7 @@
 #include "notfree/counters.h"
 #include "notfree/cpuinfo.h"
 #include "notfree/pin.h"
+#include "notfree/json.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -234,71 +235,9 @@ long long nf_swap_total_kib(void)
 
 /* ---- the JSON document ---- */
 
-typedef struct sb { char *buf; size_t len, cap; bool oom; } sb;
-
-static void sb_reserve(sb *b, size_t more)
-{
-    if (b->oom || b->len + more + 1 <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 1024;
-    while (cap < b->len + more + 1)
-        cap *= 2;
-    char *nb = realloc(b->buf, cap);
-    if (!nb) {
-        b->oom = true;
-        return;
-    }
-    b->buf = nb;
-    b->cap = cap;
-}
-
-static void sb_printf(sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sb *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    sb_reserve(b, (size_t)n);
-    if (b->oom)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
-static void sb_str(sb *b, const char *s)
-{
-    size_t need = 2 + 6 * strlen(s ? s : "") + 1;
-    sb_reserve(b, need);
-    if (b->oom)
-        return;
-    b->len += nf_json_escape(b->buf + b->len, b->cap - b->len, s);
-}
-
-/* Emits `"key": ` preceded by a separator. */
-static void sb_key(sb *b, const char *key)
-{
-    if (b->len > 1)
-        sb_printf(b, ", ");
-    sb_str(b, key);
-    sb_printf(b, ": ");
-}
-
-static void sb_str_or_null(sb *b, const char *s)
-{
-    if (s)
-        sb_str(b, s);
-    else
-        sb_printf(b, "null");
-}
-
-/* A fact gathered once: pieces that do not change during the run. */
-static char g_topology[4096];
-static char g_tlb[4096];
+/* Facts gathered once: pieces that do not change during the run. */
+static json_t *g_topology;
+static json_t *g_tlb;
 static char g_kernel_release[128];
 static pthread_once_t g_facts_once = PTHREAD_ONCE_INIT;
 
@@ -306,16 +245,12 @@ static void facts_init_once(void)
 {
     char err[160];
     if (nf_pin_init(err, sizeof err) == 0) {
-        size_t n = nf_pin_topology_json(g_topology, sizeof g_topology);
-        if (n >= sizeof g_topology)
-            snprintf(g_topology, sizeof g_topology, "{\"unavailable\": \"topology text too long\"}");
+        g_topology = nf_pin_topology_to_json();
     } else {
         nf_context_unavailable("topology", err);
-        nf_json_escape(g_topology, sizeof g_topology, err);
+        g_topology = nf_json_string(err);
     }
-    size_t n = nf_cpuinfo_tlb_json(nf_cpuinfo_get(), g_tlb, sizeof g_tlb);
-    if (n >= sizeof g_tlb)
-        snprintf(g_tlb, sizeof g_tlb, "{\"unavailable\": \"TLB text too long\"}");
+    g_tlb = nf_cpuinfo_tlb_to_json(nf_cpuinfo_get());
     if (nf_cpuinfo_get()->ntlb == 0)
         nf_context_unavailable("tlb_geometry", nf_cpuinfo_get()->tlb_unavailable);
     struct utsname u;
@@ -331,106 +266,67 @@ static bool is_set_locked(const char *key)
     return kv_find_locked(&g_set, key) != NULL;
 }
 
-char *nf_context_json(void)
+/* obj[key] = v unless the caller set key (v is consumed either way). */
+static void builtin_locked(json_t *obj, const char *key, json_t *v)
+{
+    if (is_set_locked(key))
+        json_decref(v);
+    else
+        json_object_set_new(obj, key, v ? v : json_null());
+}
+
+static json_t *pinning_json(void)
+{
+    if (nf_pin_pu_count() <= 0)
+        return json_null();
+    char desc[128];
+    int cur = nf_pin_current(desc, sizeof desc);
+    json_t *p = json_pack("{s:i, s:i, s:s, s:i}", "pus", nf_pin_pu_count(),
+                          "base_pu", nf_pin_base(), "policy", "thread i on PU (base + i) mod pus",
+                          "caller_bound_pu", cur);
+    nf_json_set_str(p, "caller_binding", desc);
+    return p;
+}
+
+json_t *nf_context_to_json(void)
 {
     pthread_once(&g_facts_once, facts_init_once);
-    sb b = {0};
-    sb_printf(&b, "{");
+    json_t *o = json_object();
     pthread_mutex_lock(&g_lock);
-
-    if (!is_set_locked("topology")) {
-        sb_key(&b, "topology");
-        sb_printf(&b, "%s", g_topology);
-    }
-    if (!is_set_locked("cpu_model")) {
-        const nf_cpuinfo *ci = nf_cpuinfo_get();
-        sb_key(&b, "cpu_model");
-        sb_str_or_null(&b, ci->model[0] ? ci->model : NULL);
-    }
-    if (!is_set_locked("tlb")) {
-        sb_key(&b, "tlb");
-        sb_printf(&b, "%s", g_tlb);
-    }
-    if (!is_set_locked("kernel_release")) {
-        sb_key(&b, "kernel_release");
-        sb_str_or_null(&b, g_kernel_release[0] ? g_kernel_release : NULL);
-    }
-    if (!is_set_locked("thp_mode")) {
-        sb_key(&b, "thp_mode");
-        sb_str_or_null(&b, nf_thp_mode());
-    }
-    if (!is_set_locked("thp_defrag")) {
-        sb_key(&b, "thp_defrag");
-        sb_str_or_null(&b, thp_defrag());
-    }
-    if (!is_set_locked("overcommit_mode")) {
-        int oc = nf_overcommit_mode();
-        sb_key(&b, "overcommit_mode");
-        if (oc >= 0)
-            sb_printf(&b, "%d", oc);
-        else
-            sb_printf(&b, "null");
-    }
-    if (!is_set_locked("swap_total_kib")) {
-        long long sw = nf_swap_total_kib();
-        sb_key(&b, "swap_total_kib");
-        if (sw >= 0)
-            sb_printf(&b, "%lld", sw);
-        else
-            sb_printf(&b, "null");
-    }
-    if (!is_set_locked("counters_available")) {
-        uint64_t mask = nf_counters_probed_mask();
-        sb_key(&b, "counters_available");
-        sb_printf(&b, "[");
-        bool first = true;
-        for (int i = 0; i < NF_CTR_COUNT; i++) {
-            if (!(mask & NF_CTR_BIT(i)))
-                continue;
-            sb_printf(&b, "%s", first ? "" : ", ");
-            sb_str(&b, nf_counter_name((nf_counter_id)i));
-            first = false;
-        }
-        sb_printf(&b, "]");
-    }
-    if (!is_set_locked("memory_temperature")) {
-        sb_key(&b, "memory_temperature");
-        sb_str(&b, default_memory_temperature);
-    }
-    if (!is_set_locked("pinning")) {
-        sb_key(&b, "pinning");
-        char desc[128];
-        if (nf_pin_pu_count() > 0) {
-            int cur = nf_pin_current(desc, sizeof desc);
-            sb_printf(&b, "{\"pus\": %d, \"base_pu\": %d, \"policy\": "
-                          "\"thread i on PU (base + i) mod pus\", \"caller_bound_pu\": %d, "
-                          "\"caller_binding\": ",
-                      nf_pin_pu_count(), nf_pin_base(), cur);
-            sb_str(&b, desc);
-            sb_printf(&b, "}");
-        } else {
-            sb_printf(&b, "null");
-        }
-    }
-    for (size_t i = 0; i < g_set.n; i++) {
-        sb_key(&b, g_set.items[i].key);
-        sb_str(&b, g_set.items[i].value);
-    }
-    sb_key(&b, "unavailable");
-    sb_printf(&b, "{");
-    for (size_t i = 0; i < g_unavailable.n; i++) {
-        sb_printf(&b, "%s", i ? ", " : "");
-        sb_str(&b, g_unavailable.items[i].key);
-        sb_printf(&b, ": ");
-        sb_str(&b, g_unavailable.items[i].value);
-    }
-    sb_printf(&b, "}");
-
+    const nf_cpuinfo *ci = nf_cpuinfo_get();
+    int oc = nf_overcommit_mode();
+    long long sw = nf_swap_total_kib();
+    builtin_locked(o, "topology", json_deep_copy(g_topology));
+    builtin_locked(o, "cpu_model", nf_json_string(ci->model[0] ? ci->model : NULL));
+    builtin_locked(o, "tlb", json_deep_copy(g_tlb));
+    builtin_locked(o, "kernel_release",
+                   nf_json_string(g_kernel_release[0] ? g_kernel_release : NULL));
+    builtin_locked(o, "thp_mode", nf_json_string(nf_thp_mode()));
+    builtin_locked(o, "thp_defrag", nf_json_string(thp_defrag()));
+    builtin_locked(o, "overcommit_mode", oc >= 0 ? json_integer(oc) : json_null());
+    builtin_locked(o, "swap_total_kib", sw >= 0 ? json_integer(sw) : json_null());
+    uint64_t mask = nf_counters_probed_mask();
+    json_t *avail = json_array();
+    for (int i = 0; i < NF_CTR_COUNT; i++)
+        if (mask & NF_CTR_BIT(i))
+            json_array_append_new(avail, json_string(nf_counter_name((nf_counter_id)i)));
+    builtin_locked(o, "counters_available", avail);
+    builtin_locked(o, "memory_temperature", json_string(default_memory_temperature));
+    builtin_locked(o, "pinning", pinning_json());
+    for (size_t i = 0; i < g_set.n; i++)
+        nf_json_set_str(o, g_set.items[i].key, g_set.items[i].value);
+    json_t *un = json_object();
+    for (size_t i = 0; i < g_unavailable.n; i++)
+        nf_json_set_str(un, g_unavailable.items[i].key, g_unavailable.items[i].value);
+    json_object_set_new(o, "unavailable", un);
     pthread_mutex_unlock(&g_lock);
-    sb_printf(&b, "}");
-    if (b.oom) {
-        free(b.buf);
-        return NULL;
-    }
-    return b.buf;
+    return o;
+}
+
+char *nf_context_json(void)
+{
+    json_t *o = nf_context_to_json();
+    char *text = json_dumps(o, NF_JSON_FLAGS);
+    json_decref(o);
+    return text;
 }

@@ -4,6 +4,7 @@
  * locality; the OS number ("P#") is what taskset and /proc call a CPU.
  */
 #include "notfree/pin.h"
+#include "notfree/json.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -176,20 +177,6 @@ int nf_pin_current(char *desc, size_t desclen)
 
 /* ---- topology as JSON ---- */
 
-typedef struct { char *buf; size_t cap, len; } out;
-
-static void outf(out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void outf(out *o, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    size_t room = o->len < o->cap ? o->cap - o->len : 0;
-    int n = vsnprintf(room ? o->buf + o->len : NULL, room, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        o->len += (size_t)n;
-}
-
 static const char *cache_type_name(hwloc_obj_cache_type_t t)
 {
     switch (t) {
@@ -201,7 +188,7 @@ static const char *cache_type_name(hwloc_obj_cache_type_t t)
 
 /* Page sizes: hwloc's NUMA nodes list them; else the base page and
  * /sys/kernel/mm/hugepages (hwloc reads the same place). */
-static void page_sizes(out *o)
+static json_t *page_sizes(void)
 {
     unsigned long long sizes[16];
     int n = 0;
@@ -235,45 +222,46 @@ static void page_sizes(out *o)
             sizes[j] = sizes[j - 1];
             sizes[j - 1] = t;
         }
-    outf(o, "[");
+    json_t *a = json_array();
     for (int i = 0; i < n; i++)
-        outf(o, "%s%llu", i ? "," : "", sizes[i] / 1024);
-    outf(o, "]");
+        json_array_append_new(a, json_integer((json_int_t)(sizes[i] / 1024)));
+    return a;
 }
 
-size_t nf_pin_topology_json(char *buf, size_t cap)
+json_t *nf_pin_topology_to_json(void)
 {
-    out o = {buf, cap, 0};
-    if (cap)
-        buf[0] = '\0';
-    if (nf_pin_pu_count() <= 0) {
-        outf(&o, "{\"unavailable\": \"hwloc topology did not load\"}");
-        return o.len;
-    }
-    outf(&o, "{\"packages\":%d,\"cores\":%d,\"pus\":%d,\"numa_nodes\":%d,\"caches\":[",
-         hwloc_get_nbobjs_by_type(g_topo, HWLOC_OBJ_PACKAGE),
-         hwloc_get_nbobjs_by_type(g_topo, HWLOC_OBJ_CORE), g_pus,
-         hwloc_get_nbobjs_by_type(g_topo, HWLOC_OBJ_NUMANODE));
+    if (nf_pin_pu_count() <= 0)
+        return json_pack("{s:s}", "unavailable", "hwloc topology did not load");
+    json_t *o = json_pack("{s:i, s:i, s:i, s:i}",
+        "packages", hwloc_get_nbobjs_by_type(g_topo, HWLOC_OBJ_PACKAGE),
+        "cores", hwloc_get_nbobjs_by_type(g_topo, HWLOC_OBJ_CORE), "pus", g_pus,
+        "numa_nodes", hwloc_get_nbobjs_by_type(g_topo, HWLOC_OBJ_NUMANODE));
     /* One entry per cache kind (level and type), from its first instance. */
     static const hwloc_obj_type_t kinds[] = {
         HWLOC_OBJ_L1CACHE, HWLOC_OBJ_L1ICACHE, HWLOC_OBJ_L2CACHE, HWLOC_OBJ_L2ICACHE,
         HWLOC_OBJ_L3CACHE, HWLOC_OBJ_L3ICACHE, HWLOC_OBJ_L4CACHE, HWLOC_OBJ_L5CACHE,
     };
-    bool first = true;
+    json_t *caches = json_array();
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         int count = hwloc_get_nbobjs_by_type(g_topo, kinds[k]);
         hwloc_obj_t c = hwloc_get_obj_by_type(g_topo, kinds[k], 0);
         if (count <= 0 || !c)
             continue;
-        outf(&o, "%s{\"level\":%u,\"type\":\"%s\",\"size_kib\":%llu,\"line\":%u,\"ways\":%d,"
-                 "\"shared_by_pus\":%d,\"count\":%d}",
-             first ? "" : ",", c->attr->cache.depth, cache_type_name(c->attr->cache.type),
-             (unsigned long long)(c->attr->cache.size / 1024), c->attr->cache.linesize,
-             c->attr->cache.associativity, hwloc_bitmap_weight(c->cpuset), count);
-        first = false;
+        json_array_append_new(caches, json_pack("{s:i, s:s, s:I, s:i, s:i, s:i, s:i}",
+            "level", (int)c->attr->cache.depth, "type", cache_type_name(c->attr->cache.type),
+            "size_kib", (json_int_t)(c->attr->cache.size / 1024),
+            "line", (int)c->attr->cache.linesize, "ways", c->attr->cache.associativity,
+            "shared_by_pus", hwloc_bitmap_weight(c->cpuset), "count", count));
     }
-    outf(&o, "],\"page_sizes_kib\":");
-    page_sizes(&o);
-    outf(&o, "}");
-    return o.len;
+    json_object_set_new(o, "caches", caches);
+    json_object_set_new(o, "page_sizes_kib", page_sizes());
+    return o;
+}
+
+size_t nf_pin_topology_json(char *buf, size_t cap)
+{
+    json_t *o = nf_pin_topology_to_json();
+    size_t n = nf_json_dump_buf(o, buf, cap);
+    json_decref(o);
+    return n;
 }

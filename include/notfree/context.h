@@ -10,6 +10,7 @@
 #ifndef NOTFREE_CONTEXT_H
 #define NOTFREE_CONTEXT_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -28,6 +29,8 @@ void nf_context_set(const char *key, const char *value);
 /* The whole notfree context as a JSON object text (malloc'd; caller
  * frees). Gathers the box facts on first call. */
 char *nf_context_json(void);
+/* The same object as a new jansson value (the caller owns it). */
+json_t *nf_context_to_json(void);
 
 /* Small facts, also used by benches to decide what they can run. */
 /* "always", "madvise", "never", or NULL if unreadable. */

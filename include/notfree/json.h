@@ -33,7 +33,10 @@ size_t nf_json_dump_buf(const json_t *j, char *buf, size_t cap);
  * file. Returns 0, or -1 with errno set. */
 int nf_json_write_file(const json_t *j, const char *path);
 
-/* obj[key] = string s (JSON null for NULL). Returns 0 or -1. */
+/* A JSON string of s: NULL gives JSON null, and each byte that is not
+ * valid UTF-8 becomes U+FFFD (jansson refuses such strings outright). */
+json_t *nf_json_string(const char *s);
+/* obj[key] = nf_json_string(s). Returns 0 or -1. */
 int nf_json_set_str(json_t *obj, const char *key, const char *s);
 /* obj[key] = integer / real. Returns 0 or -1. A non-finite real is stored
  * as null: JSON has no NaN or infinity. */

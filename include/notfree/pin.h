@@ -8,6 +8,7 @@
 #ifndef NOTFREE_PIN_H
 #define NOTFREE_PIN_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -38,6 +39,8 @@ int nf_pin_current(char *desc, size_t desclen);
  * 0 unknown. snprintf-like: returns the length the text
  * needs, writes at most cap bytes (NUL-terminated). Initialises. */
 size_t nf_pin_topology_json(char *buf, size_t cap);
+/* The same object as a new jansson value (the caller owns it). */
+json_t *nf_pin_topology_to_json(void);
 
 #ifdef __cplusplus
 }
