@@ -15,11 +15,7 @@ void nf_register_all_benches(void)
     if (done)
         return;
     done = 1;
-    nf_register_shim_benches();
-    nf_register_fault_benches();
-    nf_register_fork_benches();
-    nf_register_rss_benches();
-    nf_register_model_benches();
-    nf_register_tlb_benches();
-    nf_register_alloc_benches();
+#define NF_BENCH_FAMILY(name) nf_register_##name##_benches();
+#include "bench_families.h"
+#undef NF_BENCH_FAMILY
 }
