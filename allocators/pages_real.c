@@ -11,28 +11,6 @@
 
 #define RELAXED __ATOMIC_RELAXED
 
-void nf_pages_count(nf_pages *ps, nf_page_call kind, size_t len, int failed)
-{
-    __atomic_fetch_add(&ps->calls[kind], 1, RELAXED);
-    __atomic_fetch_add(&ps->bytes[kind], len, RELAXED);
-    if (failed)
-        __atomic_fetch_add(&ps->failures, 1, RELAXED);
-}
-
-void nf_pages_calls(const nf_pages *ps, uint64_t *out)
-{
-    for (int k = 0; k < NF_PAGE_CALL_COUNT; k++)
-        out[k] = __atomic_load_n(&ps->calls[k], RELAXED);
-}
-
-const char *nf_page_call_name(nf_page_call kind)
-{
-    static const char *const names[NF_PAGE_CALL_COUNT] = {
-        "map", "unmap", "advise", "lock", "brk", "protect",
-    };
-    return (unsigned)kind < NF_PAGE_CALL_COUNT ? names[kind] : "?";
-}
-
 static size_t round_pages(const nf_pages *ps, size_t len)
 {
     return (len + ps->page_size - 1) & ~(ps->page_size - 1);
