@@ -59,7 +59,9 @@ static void help(FILE *f)
         "run, and charts beside it (PNG and SVG).\n\n"
         "  --allocators LIST  comma-separated: glibc jemalloc mimalloc tcmalloc bins slab shard\n"
         "                     (default: all), or NAME=/path/to/lib.so for any other drop-in.\n"
-        "                     A missing library is listed as unavailable with what to install.\n"
+        "                     A known allocator's missing library is listed as unavailable\n"
+        "                     with what to install; a NAME=/path that does not load, or in\n"
+        "                     which malloc does not resolve (not an allocator), is refused.\n"
         "  --workloads LIST   default: all (notfree alloc --list shows them)\n"
         "  --threads LIST     default: 1 and the number of PUs\n"
         "  --reps N           repetitions, interleaved across allocators (default 5); the\n"
@@ -89,9 +91,9 @@ static int bad(const char *fmt, const char *what)
     return 2;
 }
 
-/* Splits a comma list into items (in place); returns the count, or -1
- * when an item is empty ("a,", ",a", "a,,b", "") or there are more than
- * cap: a stray comma is a mistake to report, not to skip. */
+/* Splits a comma list into items (in place); returns the count, -1 when
+ * an item is empty ("a,", ",a", "a,,b", ""): a stray comma is a mistake
+ * to report, not to skip; -2 when there are more than cap. */
 static int split(char *s, char **items, unsigned cap)
 {
     unsigned n = 0;
@@ -99,8 +101,10 @@ static int split(char *s, char **items, unsigned cap)
         char *comma = strchr(p, ',');
         if (comma)
             *comma = '\0';
-        if (!*p || n >= cap)
+        if (!*p)
             return -1;
+        if (n >= cap)
+            return -2;
         items[n++] = p;
         if (!comma)
             return (int)n;
@@ -108,11 +112,15 @@ static int split(char *s, char **items, unsigned cap)
     }
 }
 
-/* bad() for a list split() refused. */
-static int bad_list(const char *flag, const char *list, unsigned cap)
+/* bad() for a list split() refused with rc. */
+static int bad_list(const char *flag, const char *list, int rc, unsigned cap)
 {
-    fprintf(stderr, "notfree compare: %s '%s': an empty item (a stray comma?) or more than %u items\n"
-                    "(notfree compare --help shows the flags)\n", flag, list, cap);
+    fprintf(stderr, "notfree compare: %s '%s': ", flag, list);
+    if (rc == -1)
+        fprintf(stderr, "an empty item (a stray comma?)\n");
+    else
+        fprintf(stderr, "more than %u items\n", cap);
+    fprintf(stderr, "(notfree compare --help shows the flags)\n");
     return 2;
 }
 
@@ -298,7 +306,7 @@ int nf_cmd_compare(int argc, char **argv)
     snprintf(alist_copy, sizeof alist_copy, "%s", alist);
     int nsplit = split(alist, items, 64);
     if (nsplit <= 0)
-        return bad_list("--allocators", alist_copy, 64);
+        return bad_list("--allocators", alist_copy, nsplit, 64);
     unsigned nallocs = (unsigned)nsplit;
     nf_cmp_alloc *allocs = calloc(nallocs, sizeof *allocs);
     if (!allocs)
@@ -334,7 +342,7 @@ int nf_cmd_compare(int argc, char **argv)
         int n = split(wlist, w, 64);
         if (n <= 0) {
             free(allocs);
-            return bad_list("--workloads", copy, 64);
+            return bad_list("--workloads", copy, n, 64);
         }
         for (int k = 0; k < n; k++) {
             if (!nf_workload_find(w[k])) {
@@ -368,7 +376,7 @@ int nf_cmd_compare(int argc, char **argv)
         int n = split(tlist, t, 32);
         if (n <= 0) {
             free(allocs);
-            return bad_list("--threads", copy, 32);
+            return bad_list("--threads", copy, n, 32);
         }
         for (int k = 0; k < n; k++)
             if (parse_uint(t[k], 1, 1024, &threads[nt++]) != 0) {

@@ -97,8 +97,8 @@ static inline uint64_t nf_wl_fill_word(uint64_t tag, size_t k)
 static inline void nf_wl_fill(void *p, size_t n, uint64_t tag)
 {
     unsigned char *b = p;
-    size_t k = 0;
-    for (; 8 * k + 8 <= n; k++) {
+    size_t k = 0, words = n / 8;
+    for (; k < words; k++) {
         uint64_t w = nf_wl_fill_word(tag, k);
         memcpy(b + 8 * k, &w, 8);
     }
@@ -108,8 +108,6 @@ static inline void nf_wl_fill(void *p, size_t n, uint64_t tag)
     }
 }
 
-/* The offset of the first byte of p[0, n) that differs from the fill, or
- * n when none does. */
 static inline size_t nf_wl_fill_first_diff(uint64_t x, uint64_t w, size_t off)
 {
     size_t i = 0;
@@ -118,11 +116,25 @@ static inline size_t nf_wl_fill_first_diff(uint64_t x, uint64_t w, size_t off)
     return off + i;
 }
 
+/* The offset of the first byte of p[0, n) that differs from the fill, or
+ * n when none does. Whole 64-byte chunks first, their differences ORed
+ * (no branch per word: the compiler vectorizes it); a chunk that differs
+ * and the tail word by word. */
 static inline size_t nf_wl_fill_check(const void *p, size_t n, uint64_t tag)
 {
     const unsigned char *b = p;
-    size_t k = 0;
-    for (; 8 * k + 8 <= n; k++) {
+    size_t k = 0, words = n / 8;
+    for (; k + 8 <= words; k += 8) {
+        uint64_t d = 0;
+        for (size_t j = 0; j < 8; j++) {
+            uint64_t x;
+            memcpy(&x, b + 8 * (k + j), 8);
+            d |= x ^ nf_wl_fill_word(tag, k + j);
+        }
+        if (d)
+            break;
+    }
+    for (; k < words; k++) {
         uint64_t w = nf_wl_fill_word(tag, k), x;
         memcpy(&x, b + 8 * k, 8);
         if (x != w)
