@@ -51,9 +51,14 @@ static int list(void)
                                            : "none (the process's own malloc)");
     }
     printf("workloads:\n");
+    int width = 0;   /* the longest name: every description starts in one column */
+    for (size_t i = 0; i < nf_workload_count(); i++) {
+        int n = (int)strlen(nf_workload_name(nf_workload_at(i)));
+        width = n > width ? n : width;
+    }
     for (size_t i = 0; i < nf_workload_count(); i++) {
         const nf_workload *w = nf_workload_at(i);
-        printf("  %-12s %s\n", nf_workload_name(w), nf_workload_description(w));
+        printf("  %-*s %s\n", width, nf_workload_name(w), nf_workload_description(w));
     }
     return 0;
 }

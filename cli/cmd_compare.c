@@ -5,8 +5,14 @@
  * Order: repetition, then workload, then thread count, then allocator
  * innermost, so the allocators take turns (A B C A B C ...) and drift on a
  * noisy box hits all alike. The first repetition of each (allocator,
- * workload, threads) is followed by its counting run (compare_syscalls.c),
- * untimed. The JSON is rewritten after every run. */
+ * workload, threads) is followed by its counting run (compare_syscalls.c)
+ * and its verification run (worker --verify: every byte of every block
+ * checked), both untimed. The JSON is rewritten after every run.
+ *
+ * Refused before any run (exit 2): an empty item in a list, an --out
+ * whose directory is missing or not writable, a NAME=/path library that
+ * does not load, or one in which malloc does not resolve (not an
+ * allocator). Nothing available to measure exits 1. */
 #include "commands.h"
 #include "compare.h"
 
@@ -53,7 +59,9 @@ static void help(FILE *f)
         "run, and charts beside it (PNG and SVG).\n\n"
         "  --allocators LIST  comma-separated: glibc jemalloc mimalloc tcmalloc bins slab shard\n"
         "                     (default: all), or NAME=/path/to/lib.so for any other drop-in.\n"
-        "                     A missing library is listed as unavailable with what to install.\n"
+        "                     A known allocator's missing library is listed as unavailable\n"
+        "                     with what to install; a NAME=/path that does not load, or in\n"
+        "                     which malloc does not resolve (not an allocator), is refused.\n"
         "  --workloads LIST   default: all (notfree alloc --list shows them)\n"
         "  --threads LIST     default: 1 and the number of PUs\n"
         "  --reps N           repetitions, interleaved across allocators (default 5); the\n"
@@ -65,8 +73,12 @@ static void help(FILE *f)
         "  --no-plots         no charts\n\n"
         "One operation is one malloc, free or realloc call. System calls (mmap, munmap,\n"
         "mremap, brk, madvise, mprotect) are counted in a separate, untimed run with a\n"
-        "seccomp filter that stops only at those calls under ptrace. Exit: 0 every run\n"
-        "ok, 1 a run failed (checksum, crash, timeout), 2 bad flags.\n");
+        "seccomp filter that stops only at those calls under ptrace. Another untimed run\n"
+        "fills every byte of every block and checks all of it at free: damage there fails\n"
+        "every run of that allocator, workload and thread count. Peak RSS is the worker's\n"
+        "own VmHWM. Exit: 0 every run ok, 1 a run failed (checksum, verification, crash,\n"
+        "timeout) or nothing could be measured, 2 bad flags or a library that is not an\n"
+        "allocator.\n");
 }
 
 void nf_cmd_compare_help(FILE *f) { help(f); }
@@ -79,14 +91,61 @@ static int bad(const char *fmt, const char *what)
     return 2;
 }
 
-/* Splits a comma list into items (in place); returns the count. */
-static unsigned split(char *s, char **items, unsigned cap)
+/* Splits a comma list into items (in place); returns the count, -1 when
+ * an item is empty ("a,", ",a", "a,,b", ""): a stray comma is a mistake
+ * to report, not to skip; -2 when there are more than cap. */
+static int split(char *s, char **items, unsigned cap)
 {
     unsigned n = 0;
-    for (char *save = NULL, *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-        if (*tok && n < cap)
-            items[n++] = tok;
-    return n;
+    for (char *p = s;;) {
+        char *comma = strchr(p, ',');
+        if (comma)
+            *comma = '\0';
+        if (!*p)
+            return -1;
+        if (n >= cap)
+            return -2;
+        items[n++] = p;
+        if (!comma)
+            return (int)n;
+        p = comma + 1;
+    }
+}
+
+/* bad() for a list split() refused with rc. */
+static int bad_list(const char *flag, const char *list, int rc, unsigned cap)
+{
+    fprintf(stderr, "notfree compare: %s '%s': ", flag, list);
+    if (rc == -1)
+        fprintf(stderr, "an empty item (a stray comma?)\n");
+    else
+        fprintf(stderr, "more than %u items\n", cap);
+    fprintf(stderr, "(notfree compare --help shows the flags)\n");
+    return 2;
+}
+
+/* Can path be created (its directory exists and is writable)? */
+static int writable_target(const char *path, char *err, size_t len)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        snprintf(err, len, "%.1000s is a directory, not a file", path);
+    else if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        snprintf(err, len, "the directory %.1000s does not exist", dir);
+    else if (access(dir, W_OK) != 0)
+        snprintf(err, len, "cannot write in %.1000s: %s", dir, strerror(errno));
+    else
+        return 0;
+    return -1;
 }
 
 static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
@@ -127,6 +186,31 @@ static void fmt_duration(double s, char *buf, size_t len)
         snprintf(buf, len, "%dm%02ds", (int)(s / 60), (int)s % 60);
     else
         snprintf(buf, len, "%.0fs", s);
+}
+
+/* The verification run of rec's triple, untimed: every byte checked. */
+static void verify(const nf_cmp_job *job, nf_cmp_record *rec)
+{
+    nf_cmp_job v = *job;
+    v.verify = 1;
+    rec->verified = 1;
+    if (nf_cmp_run(&v, &rec->verify) != 0 && !rec->verify.error[0])
+        snprintf(rec->verify.error, sizeof rec->verify.error, "cannot start the worker: %s", strerror(errno));
+}
+
+/* A triple whose verification run failed has no valid run: rec (one of
+ * its runs) is not ok, with the verification's error. */
+static void apply_verification(const nf_cmp_session *s, nf_cmp_record *rec)
+{
+    for (unsigned i = 0; i < s->nrecs; i++) {
+        const nf_cmp_record *v = &s->recs[i];
+        if (!v->verified || v->verify.ok || v->alloc != rec->alloc || v->workload != rec->workload ||
+            v->threads != rec->threads || !rec->r.ok)
+            continue;
+        rec->r.ok = 0;
+        rec->r.ops_per_s = 0;
+        snprintf(rec->r.error, sizeof rec->r.error, "verification run: %.480s", v->verify.error);
+    }
 }
 
 static void render(const char *json)
@@ -189,8 +273,12 @@ int nf_cmd_compare(int argc, char **argv)
             wlist = v;
         else if (!strcmp(a, "--threads"))
             tlist = v;
-        else if (!strcmp(a, "--out"))
+        else if (!strcmp(a, "--out")) {
+            char err[1200];
+            if (writable_target(v, err, sizeof err) != 0)
+                return bad("--out: %s", err);
             out = v;
+        }
         else if (!strcmp(a, "--results"))
             results = v;
         else if (!strcmp(a, "--reps")) {
@@ -214,9 +302,12 @@ int nf_cmd_compare(int argc, char **argv)
                  nf_cmp_known[k]);
     if (!alist)
         alist = defaults;
-    unsigned nallocs = split(alist, items, 64);
-    if (!nallocs)
-        return bad("%s: no allocators", "--allocators");
+    char alist_copy[1024];
+    snprintf(alist_copy, sizeof alist_copy, "%s", alist);
+    int nsplit = split(alist, items, 64);
+    if (nsplit <= 0)
+        return bad_list("--allocators", alist_copy, nsplit, 64);
+    unsigned nallocs = (unsigned)nsplit;
     nf_cmp_alloc *allocs = calloc(nallocs, sizeof *allocs);
     if (!allocs)
         return 1;
@@ -231,6 +322,14 @@ int nf_cmd_compare(int argc, char **argv)
                 free(allocs);
                 return bad("--allocators: '%s' is listed twice", items[k]);
             }
+        /* A library the user names must load: there is no package to
+         * suggest, and measuring nothing under its name helps no one. */
+        if (!allocs[k].available && !strcmp(allocs[k].package, "user")) {
+            static char msg[sizeof allocs[k].reason + 1024];
+            snprintf(msg, sizeof msg, "%.1000s: %s", items[k], allocs[k].reason);
+            free(allocs);
+            return bad("--allocators: %s", msg);
+        }
     }
 
     /* Workloads */
@@ -238,9 +337,14 @@ int nf_cmd_compare(int argc, char **argv)
     unsigned long long wops[64];
     unsigned nw = 0;
     if (wlist) {
-        char *w[64];
-        unsigned n = split(wlist, w, 64);
-        for (unsigned k = 0; k < n; k++) {
+        char *w[64], copy[1024];
+        snprintf(copy, sizeof copy, "%s", wlist);
+        int n = split(wlist, w, 64);
+        if (n <= 0) {
+            free(allocs);
+            return bad_list("--workloads", copy, n, 64);
+        }
+        for (int k = 0; k < n; k++) {
             if (!nf_workload_find(w[k])) {
                 free(allocs);
                 return bad("--workloads: unknown workload '%s' (notfree alloc --list shows them)", w[k]);
@@ -267,9 +371,14 @@ int nf_cmd_compare(int argc, char **argv)
     long pus = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads[32], nt = 0;
     if (tlist) {
-        char *t[32];
-        unsigned n = split(tlist, t, 32);
-        for (unsigned k = 0; k < n; k++)
+        char *t[32], copy[1024];
+        snprintf(copy, sizeof copy, "%s", tlist);
+        int n = split(tlist, t, 32);
+        if (n <= 0) {
+            free(allocs);
+            return bad_list("--threads", copy, n, 32);
+        }
+        for (int k = 0; k < n; k++)
             if (parse_uint(t[k], 1, 1024, &threads[nt++]) != 0) {
                 free(allocs);
                 return bad("--threads: '%s' is not a thread count from 1 to 1024", t[k]);
@@ -315,6 +424,17 @@ int nf_cmd_compare(int argc, char **argv)
         return 2;
     }
 
+    /* Is each library an allocator? Preloaded, malloc must resolve into it
+     * (a library without malloc would be measured as glibc under its name). */
+    for (unsigned k = 0; k < nallocs; k++) {
+        char err[1024];
+        if (allocs[k].available && nf_cmp_alloc_probe(worker, &allocs[k], err, sizeof err) == 1) {
+            fprintf(stderr, "notfree compare: --allocators: %s (%s) refused: %s\n", allocs[k].name, allocs[k].path, err);
+            free(allocs);
+            return 2;
+        }
+    }
+
     /* The results file */
     char path[PATH_MAX];
     if (out) {
@@ -341,14 +461,19 @@ int nf_cmd_compare(int argc, char **argv)
         else
             fprintf(stderr, "notfree compare: %s unavailable: %s\n", allocs[k].name, allocs[k].reason);
     }
-    unsigned ntimed = navail * nw * nt * reps, ncount = navail * nw * nt, total = ntimed + ncount, done = 0;
+    if (!navail) {
+        fprintf(stderr, "notfree compare: nothing to measure: none of the allocators asked for is available\n");
+        free(allocs);
+        return 1;
+    }
+    unsigned ntimed = navail * nw * nt * reps, ncount = navail * nw * nt, total = ntimed + 2 * ncount, done = 0;
     s.recs = calloc(ntimed ? ntimed : 1, sizeof *s.recs);
     if (!s.recs) {
         free(allocs);
         return 1;
     }
-    fprintf(stderr, "notfree compare: %u allocators, %u workloads, %u thread counts, %u reps: %u runs + %u counting runs -> %s\n",
-            navail, nw, nt, reps, ntimed, ncount, path);
+    fprintf(stderr, "notfree compare: %u allocators, %u workloads, %u thread counts, %u reps: %u runs + %u counting"
+            " and %u verification runs -> %s\n", navail, nw, nt, reps, ntimed, ncount, ncount, path);
     if (nf_cmp_write_json(path, &s) != 0) {
         fprintf(stderr, "notfree compare: cannot write %s: %s\n", path, strerror(errno));
         free(s.recs);
@@ -363,12 +488,11 @@ int nf_cmd_compare(int argc, char **argv)
                 for (unsigned a = 0; a < nallocs; a++) {
                     if (!allocs[a].available)
                         continue;
-                    nf_cmp_job job = {worker, &allocs[a], wnames[w], threads[t], wops[w], timeout_s};
+                    nf_cmp_job job = {worker, &allocs[a], wnames[w], threads[t], wops[w], timeout_s, 0};
                     nf_cmp_record *rec = &s.recs[s.nrecs];
                     *rec = (nf_cmp_record){.alloc = a, .workload = w, .threads = threads[t], .rep = rep};
                     if (nf_cmp_run(&job, &rec->r) != 0 && !rec->r.error[0])
                         snprintf(rec->r.error, sizeof rec->r.error, "cannot start the worker: %s", strerror(errno));
-                    failed |= !rec->r.ok;
                     s.nrecs++;
                     done++;
                     char note[160] = "";
@@ -389,8 +513,13 @@ int nf_cmd_compare(int argc, char **argv)
                                      wnames[w], threads[t], rc ? err : "no result line from the worker");
                         }
                         done++;
-                        snprintf(note, sizeof note, "; counted: %s", rec->counted ? "yes" : "no");
+                        verify(&job, rec);
+                        done++;
+                        snprintf(note, sizeof note, "; counted: %s; verified: %s", rec->counted ? "yes" : "no",
+                                 rec->verify.ok ? "yes" : "FAILED");
                     }
+                    apply_verification(&s, rec);
+                    failed |= !rec->r.ok;
                     if (nf_cmp_write_json(path, &s) != 0)
                         fprintf(stderr, "notfree compare: cannot write %s: %s\n", path, strerror(errno));
                     double el = now_s() - t0;

@@ -18,6 +18,9 @@
  *   count    the separate, untimed execution that counts system calls for
  *            an (allocator, workload, threads) triple; its counts go into
  *            every run of that triple.
+ *   verify   the separate, untimed execution (worker --verify) that fills
+ *            every byte of every block and checks all of it at free; when
+ *            it finds a damaged byte, every run of its triple is not ok.
  */
 #ifndef NOTFREE_CLI_COMPARE_H
 #define NOTFREE_CLI_COMPARE_H
@@ -44,9 +47,14 @@ extern const char *const nf_cmp_known[];
 extern const unsigned nf_cmp_nknown;
 
 /* Resolves one list item (a known name or NAME=/path/to/lib.so) into *a;
- * a missing library is available = 0 with the reason. Returns -1 (and a
- * message in err) when the item is neither. */
+ * a missing library is available = 0 with the reason (for NAME=/path: the
+ * dlopen error, tried in a child). Returns -1 (and a message in err) when
+ * the item is neither. */
 int nf_cmp_alloc_resolve(const char *item, nf_cmp_alloc *a, char *err, size_t errlen);
+/* Runs worker --probe under a's preload: does malloc resolve into a's
+ * library? Returns 0 yes (or a is not preloaded), 1 no (the worker's reason
+ * in err: not an allocator), -1 the probe could not tell (reason in err). */
+int nf_cmp_alloc_probe(const char *worker, const nf_cmp_alloc *a, char *err, size_t errlen);
 /* The directory of the running notfree binary (the build dir). */
 void nf_cmp_exe_dir(char *buf, size_t len);
 
@@ -58,14 +66,17 @@ typedef struct nf_cmp_job {
     unsigned threads;
     unsigned long long ops;      /* per thread */
     double timeout_s;
+    int verify;                  /* the verification run (worker --verify) */
 } nf_cmp_job;
 
 typedef struct nf_cmp_result {
     int ok;
     char error[512];
     double wall_s, cpu_s, ops_per_s, steal_s, seconds;
-    long peak_rss_kib, final_rss_kib, minflt, majflt;
+    long peak_rss_kib;           /* the worker's VmHWM; -1 when it did not say */
+    long final_rss_kib, minflt, majflt;
     unsigned long long ops;
+    unsigned long long bad_offset, bad_size;   /* verify: the first damaged block (size 0: none) */
     int disturbed;               /* steal_s > NF_CMP_STEAL_FRACTION * wall_s */
 } nf_cmp_result;
 
@@ -77,8 +88,9 @@ void nf_cmp_argv(const nf_cmp_job *j, char **argv, size_t cap, char bufs[][64]);
  * NULL (glibc); MALLOC_PERTURB_ and NOTFREE_STATS removed; the child
  * is killed if notfree dies. */
 void nf_cmp_child_env(const char *preload);
-/* Parses the worker's line into r (ops, seconds, final RSS); returns the
- * number of fields read (7 when complete), with corrupt/failed/mapped. */
+/* Parses the worker's line into r (ops, seconds, final and peak RSS, the
+ * first damaged block); returns the number of the seven required fields
+ * read (7 when complete), with corrupt/failed/mapped. */
 int nf_cmp_parse_line(const char *line, nf_cmp_result *r, unsigned long long *corrupt,
                       unsigned long long *failed, int *mapped);
 
@@ -104,6 +116,8 @@ typedef struct nf_cmp_record {
     int counted;                               /* syscalls filled */
     long long syscalls[NF_CMP_NSYS];
     unsigned long long count_ops;              /* ops of the counting run */
+    int verified;                              /* the verification run of this triple ran here */
+    nf_cmp_result verify;                      /* its result (verify.ok, error, bad_offset) */
 } nf_cmp_record;
 
 typedef struct nf_cmp_session {

@@ -8,11 +8,17 @@
  *                      <builddir>/allocators/dropin/libnotfree-<name>.so
  *   NAME=/path/to.so   any other drop-in a user brings
  * A library that is not there leaves the allocator unavailable, with what
- * to install or build; it is listed, never dropped. */
+ * to install or build; it is listed, never dropped. A NAME=/path library
+ * must load (dlopen, in a child) and, preloaded, must serve malloc
+ * (nf_cmp_alloc_probe): `cmd_compare.c` refuses it otherwise. */
 #include "compare.h"
 
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 const char *const nf_cmp_known[] = {"glibc", "jemalloc", "mimalloc", "tcmalloc", "bins", "slab", "shard"};
@@ -77,6 +83,92 @@ static int find_lib(const char *file, char *buf, size_t len)
     return -1;
 }
 
+/* dlopen(path) in a child (its constructors run there, not in notfree);
+ * 0, or -1 with dlerror's message in err. */
+static int loads(const char *path, char *err, size_t errlen)
+{
+    int fd[2];
+    if (pipe(fd) != 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        close(fd[0]);
+        close(fd[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(fd[0]);
+        const char *e = dlopen(path, RTLD_LAZY | RTLD_LOCAL) ? NULL : dlerror();
+        if (e && write(fd[1], e, strlen(e)) < 0)
+            _exit(2);
+        _exit(e ? 1 : 0);
+    }
+    close(fd[1]);
+    char msg[PATH_MAX + 128];
+    ssize_t n, used = 0;
+    while (used < (ssize_t)sizeof msg - 1 && (n = read(fd[0], msg + used, sizeof msg - 1 - (size_t)used)) > 0)
+        used += n;
+    msg[used] = '\0';
+    close(fd[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    snprintf(err, errlen, "%.4000s", used ? msg : WIFSIGNALED(status) ? "dlopen crashed the loading process" : "dlopen failed");
+    return -1;
+}
+
+int nf_cmp_alloc_probe(const char *worker, const nf_cmp_alloc *a, char *err, size_t errlen)
+{
+    if (!a->preload)
+        return 0;
+    int fd[2];
+    if (pipe(fd) != 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        close(fd[0]);
+        close(fd[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        dup2(fd[1], 2);
+        close(fd[0]);
+        close(fd[1]);
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0)
+            dup2(null, 1);
+        nf_cmp_child_env(a->path);
+        execl(worker, worker, "--probe", "--expect-lib", a->path, (char *)NULL);
+        _exit(127);
+    }
+    close(fd[1]);
+    char msg[1024];
+    ssize_t n, used = 0;
+    while (used < (ssize_t)sizeof msg - 1 && (n = read(fd[0], msg + used, sizeof msg - 1 - (size_t)used)) > 0)
+        used += n;
+    msg[used] = '\0';
+    msg[strcspn(msg, "\n")] = '\0';
+    close(fd[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    const char *m = strncmp(msg, "notfree-workload: ", 18) == 0 ? msg + 18 : msg;
+    snprintf(err, errlen, "%s", m[0] ? m : "the probe failed");
+    return WIFEXITED(status) && WEXITSTATUS(status) == 3 ? 1 : -1;
+}
+
 static int valid_name(const char *s, size_t n)
 {
     if (n == 0 || n >= 64)
@@ -103,9 +195,10 @@ int nf_cmp_alloc_resolve(const char *item, nf_cmp_alloc *a, char *err, size_t er
         snprintf(a->path, sizeof a->path, "%s", eq + 1);
         a->preload = 1;
         snprintf(a->package, sizeof a->package, "user");
-        a->available = access(a->path, R_OK) == 0;
+        char why[PATH_MAX + 64];
+        a->available = loads(a->path, why, sizeof why) == 0;
         if (!a->available)
-            snprintf(a->reason, sizeof a->reason, "%s: no such readable file", a->path);
+            snprintf(a->reason, sizeof a->reason, "cannot be loaded: %s", why);
         return 0;
     }
     if (!valid_name(item, strlen(item))) {

@@ -5,7 +5,11 @@
  * steal_s, syscalls ({name: count} from the counting run of the same
  * allocator, workload and threads; null while not counted or when the
  * counter could not run, with the reason in context.syscall_counter_error),
- * ok, and error when not ok. Written whole after every run to path.tmp,
+ * verification (from the verification run of the same triple: {ok,
+ * first_bad_offset, bad_block_size, error}, the offset and size null when
+ * no byte was found changed; null while not run), ok, and error when not
+ * ok. peak_rss_kib is the worker's own VmHWM, null when it did not say
+ * (a crash). Written whole after every run to path.tmp,
  * then renamed over path, so a reader never sees half a file and an
  * interrupted comparison keeps every run that ended. */
 #include "compare.h"
@@ -103,11 +107,16 @@ static void context(FILE *f, const nf_cmp_session *s)
 
 static void run(FILE *f, const nf_cmp_session *s, const nf_cmp_record *r)
 {
-    const nf_cmp_record *c = NULL;   /* the counting run of this triple */
-    for (unsigned i = 0; i < s->nrecs && !c; i++)
-        if (s->recs[i].counted && s->recs[i].alloc == r->alloc && s->recs[i].workload == r->workload &&
-            s->recs[i].threads == r->threads)
-            c = &s->recs[i];
+    const nf_cmp_record *c = NULL, *v = NULL;   /* the counting and verification runs of this triple */
+    for (unsigned i = 0; i < s->nrecs; i++) {
+        const nf_cmp_record *x = &s->recs[i];
+        if (x->alloc != r->alloc || x->workload != r->workload || x->threads != r->threads)
+            continue;
+        if (x->counted && !c)
+            c = x;
+        if (x->verified && !v)
+            v = x;
+    }
     fprintf(f, "{\"allocator\": ");
     str(f, s->allocs[r->alloc].name);
     fprintf(f, ", \"workload\": ");
@@ -118,14 +127,35 @@ static void run(FILE *f, const nf_cmp_session *s, const nf_cmp_record *r)
     num(f, r->r.cpu_s);
     fprintf(f, ", \"ops_per_s\": ");
     num(f, r->r.ops_per_s);
-    fprintf(f, ", \"peak_rss_kib\": %ld, \"final_rss_kib\": %ld, \"minflt\": %ld, \"majflt\": %ld, \"steal_s\": ",
-            r->r.peak_rss_kib, r->r.final_rss_kib, r->r.minflt, r->r.majflt);
+    fprintf(f, ", \"peak_rss_kib\": ");
+    if (r->r.peak_rss_kib >= 0)
+        fprintf(f, "%ld", r->r.peak_rss_kib);
+    else
+        fprintf(f, "null");
+    fprintf(f, ", \"final_rss_kib\": %ld, \"minflt\": %ld, \"majflt\": %ld, \"steal_s\": ",
+            r->r.final_rss_kib, r->r.minflt, r->r.majflt);
     num(f, r->r.steal_s);
     fprintf(f, ", \"syscalls\": ");
     if (c) {
         fprintf(f, "{");
         for (unsigned k = 0; k < NF_CMP_NSYS; k++)
             fprintf(f, "%s\"%s\": %lld", k ? ", " : "", nf_cmp_sys_names[k], c->syscalls[k]);
+        fprintf(f, "}");
+    } else {
+        fprintf(f, "null");
+    }
+    fprintf(f, ", \"verification\": ");
+    if (v) {
+        fprintf(f, "{\"ok\": %s, ", v->verify.ok ? "true" : "false");
+        if (v->verify.bad_size)
+            fprintf(f, "\"first_bad_offset\": %llu, \"bad_block_size\": %llu", v->verify.bad_offset,
+                    v->verify.bad_size);
+        else
+            fprintf(f, "\"first_bad_offset\": null, \"bad_block_size\": null");
+        if (!v->verify.ok) {
+            fprintf(f, ", \"error\": ");
+            str(f, v->verify.error);
+        }
         fprintf(f, "}");
     } else {
         fprintf(f, "null");

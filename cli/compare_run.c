@@ -6,7 +6,11 @@
  *   cpu_s          user + system time of the child, from wait4's rusage
  *   ops_per_s      the worker's operations over its own timed seconds
  *                  (workload start to its last round)
- *   peak_rss_kib   ru_maxrss (the kernel's high-water mark of the child)
+ *   peak_rss_kib   the worker's own VmHWM, read by it just before exit.
+ *                  Not wait4's ru_maxrss: a forked child's mm starts with
+ *                  its parent's high-water mark and exec keeps the larger
+ *                  in ru_maxrss, so every worker of a big process (`notfree
+ *                  run` at 270 MiB) reported that process's peak.
  *   final_rss_kib  the worker's /proc/self/statm after its last round
  *   minflt/majflt  ru_minflt, ru_majflt
  *   steal_s        the "steal" column of /proc/stat's cpu line, over all
@@ -74,15 +78,36 @@ void nf_cmp_argv(const nf_cmp_job *j, char **argv, size_t cap, char bufs[][64])
         argv[n++] = "--expect-lib";
         argv[n++] = (char *)j->alloc->path;
     }
+    if (j->verify && n + 2 < cap)
+        argv[n++] = "--verify";
     argv[n] = NULL;
+}
+
+/* The value of key in a line of key=value words, or NULL. */
+static const char *field(const char *line, const char *key)
+{
+    size_t k = strlen(key);
+    for (const char *p = line; (p = strstr(p, key)); p += k)
+        if ((p == line || p[-1] == ' ') && p[k] == '=')
+            return p + k + 1;
+    return NULL;
 }
 
 int nf_cmp_parse_line(const char *line, nf_cmp_result *r, unsigned long long *corrupt,
                       unsigned long long *failed, int *mapped)
 {
     unsigned long long checksum;
-    return sscanf(line, "ops=%llu checksum=%llu corrupt=%llu failed=%llu seconds=%lf final_rss_kib=%ld mapped=%d",
-                  &r->ops, &checksum, corrupt, failed, &r->seconds, &r->final_rss_kib, mapped);
+    int n = sscanf(line, "ops=%llu checksum=%llu corrupt=%llu failed=%llu seconds=%lf final_rss_kib=%ld mapped=%d",
+                   &r->ops, &checksum, corrupt, failed, &r->seconds, &r->final_rss_kib, mapped);
+    const char *v = field(line, "peak_rss_kib");
+    r->peak_rss_kib = v && sscanf(v, "%ld", &r->peak_rss_kib) == 1 ? r->peak_rss_kib : -1;
+    v = field(line, "bad_offset");
+    if (!v || sscanf(v, "%llu", &r->bad_offset) != 1)
+        r->bad_offset = 0;
+    v = field(line, "bad_size");
+    if (!v || sscanf(v, "%llu", &r->bad_size) != 1)
+        r->bad_size = 0;
+    return n;
 }
 
 /* Reads what is there into buf (keeps the first len-1 bytes). */
@@ -191,25 +216,26 @@ int nf_cmp_run(const nf_cmp_job *j, nf_cmp_result *r)
     r->disturbed = r->steal_s > NF_CMP_STEAL_FRACTION * r->wall_s;
     r->cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
                (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
-    r->peak_rss_kib = ru.ru_maxrss;
     r->minflt = ru.ru_minflt;
     r->majflt = ru.ru_majflt;
 
     unsigned long long corrupt = 0, failed = 0;
     int mapped = 0;
-    int fields = nf_cmp_parse_line(obuf, r, &corrupt, &failed, &mapped);
-    char last[256];
+    int fields = nf_cmp_parse_line(obuf, r, &corrupt, &failed, &mapped);   /* peak -1 when absent */
+    char last[480];
     last_line(ebuf, last, sizeof last);
     if (timed_out) {
         snprintf(r->error, sizeof r->error, "timeout: killed after %.0f s (deadlock or far too slow)", j->timeout_s);
     } else if (WIFSIGNALED(status)) {
         snprintf(r->error, sizeof r->error, "killed by signal %d (%s)%s%s", WTERMSIG(status),
                  strsignal(WTERMSIG(status)), last[0] ? ": " : "", last);
+    } else if (fields == 7 && corrupt > 0 && j->verify && r->bad_size) {
+        snprintf(r->error, sizeof r->error, "verification: %llu damaged blocks; the first changed at byte %llu of a"
+                 " %llu-byte block (the allocator corrupted data)", corrupt, r->bad_offset, r->bad_size);
     } else if (fields == 7 && corrupt > 0) {
         snprintf(r->error, sizeof r->error, "checksum: %llu damaged blocks (the allocator corrupted data)", corrupt);
     } else if (fields == 7 && !mapped) {
-        snprintf(r->error, sizeof r->error, "%.300s was not mapped in the worker (/proc/<pid>/maps): not preloaded",
-                 j->alloc->path);
+        snprintf(r->error, sizeof r->error, "%.400s", last[0] ? last : "malloc does not resolve into the library");
     } else if (fields == 7 && failed > 0) {
         snprintf(r->error, sizeof r->error, "%llu mallocs returned NULL", failed);
     } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || fields != 7) {

@@ -6,11 +6,13 @@
  *               ops/s of glibc over the allocator's; 1.00 is glibc, more
  *               is slower). Without glibc in the list: over the first
  *               allocator's.
- *   peak, RSS   median peak RSS (ru_maxrss) in MiB, and over glibc's
- *   final       median final RSS in MiB (the worker's, after its last round)
+ *   peak RSS    median peak RSS in MiB (the worker's own VmHWM), and
+ *               over glibc's
+ *   final RSS   median final RSS in MiB (the worker's, after its last round)
  *   minflt      median minor faults
  *   per Mop     system calls per million operations, from the counting run
- * A row that failed says why; a disturbed run (steal over 5% of its wall
+ * A row that failed says why (a failed verification run: the first
+ * changed byte of the first damaged block); a disturbed run (steal over 5% of its wall
  * time) is marked with '!'. */
 #include "compare.h"
 
@@ -79,12 +81,15 @@ void nf_cmp_table(FILE *f, const nf_cmp_session *s)
             break;
         }
     const char *bname = s->nallocs ? s->allocs[base].name : "glibc";
-    fprintf(f, "\n%-17s %3s %-10s %8s %6s %6s %8s %6s %8s %8s | per million ops:", "workload", "thr",
-            "allocator", "Mops/s", "spread", "time", "peak MiB", "RSS", "finalMiB", "minflt");
+    /* Two header lines, each column's words stacked; widths as the rows'. */
+    char over[16];
+    snprintf(over, sizeof over, "/%.6s", bname);
+    fprintf(f, "\n%-17s %3s %-10s %8s %7s %6s %9s %7s %10s %8s | per million ops:", "workload", "thr",
+            "allocator", "Mops/s", "spread", "time", "peak RSS", "peak", "final RSS", "minflt");
     for (unsigned k = 0; k < NF_CMP_NSYS; k++)
         fprintf(f, " %8s", nf_cmp_sys_names[k]);
-    fprintf(f, "\n%-17s %3s %-10s %8s %6s %6s %8s %6s %8s %8s |%17s\n", "", "", "", "(median)", "",
-            "/glibc", "", "/glibc", "", "", "");
+    fprintf(f, "\n%-17s %3s %-10s %8s %7s %6s %9s %7s %10s %8s |%17s\n", "", "", "", "(median)", "",
+            over, "MiB", over, "MiB", "", "");
     int any_disturbed = 0;
     for (unsigned w = 0; w < s->nworkloads; w++)
         for (unsigned t = 0; t < s->nthreads; t++) {
@@ -101,17 +106,17 @@ void nf_cmp_table(FILE *f, const nf_cmp_session *s)
                     continue;
                 }
                 any_disturbed |= c.disturbed;
-                fprintf(f, c.ops_per_s < 1e5 ? "%8.4f %5.0f%% " : "%8.2f %5.0f%% ", c.ops_per_s / 1e6, c.spread * 100);
+                fprintf(f, c.ops_per_s < 1e5 ? "%8.4f %6.0f%% " : "%8.2f %6.0f%% ", c.ops_per_s / 1e6, c.spread * 100);
                 if (b.n && c.ops_per_s > 0)
                     fprintf(f, "%6.2f", b.ops_per_s / c.ops_per_s);
                 else
                     fprintf(f, "%6s", "-");
-                fprintf(f, "%c%8.1f ", c.disturbed ? '!' : ' ', c.peak / 1024);
+                fprintf(f, "%c%9.1f ", c.disturbed ? '!' : ' ', c.peak / 1024);
                 if (b.n && b.peak > 0)
-                    fprintf(f, "%6.2f", c.peak / b.peak);
+                    fprintf(f, "%7.2f", c.peak / b.peak);
                 else
-                    fprintf(f, "%6s", "-");
-                fprintf(f, " %8.1f %8.0f |", c.final / 1024, c.minflt);
+                    fprintf(f, "%7s", "-");
+                fprintf(f, " %10.1f %8.0f |", c.final / 1024, c.minflt);
                 if (c.counted && c.counted->count_ops) {
                     for (unsigned k = 0; k < NF_CMP_NSYS; k++)
                         fprintf(f, " %8.1f", (double)c.counted->syscalls[k] * 1e6 / (double)c.counted->count_ops);

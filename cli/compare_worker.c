@@ -5,21 +5,35 @@
  * prints one line on stdout:
  *
  *   ops=<n> checksum=<n> corrupt=<n> failed=<n> seconds=<s> final_rss_kib=<n> mapped=<0|1>
+ *   peak_rss_kib=<n> bad_offset=<n> bad_size=<n>
  *
  *   seconds        the workload from the start of its threads to the end
  *                  of its last round (CLOCK_MONOTONIC)
  *   final_rss_kib  /proc/self/statm after the last round, the workload's
  *                  blocks still live (before the final cleanup)
- *   mapped         1 when --expect-lib names a file that /proc/self/maps
- *                  shows mapped (or no --expect-lib was given)
+ *   mapped         1 when malloc resolves into the library --expect-lib
+ *                  names (dlsym(RTLD_DEFAULT) then dladdr: the malloc this
+ *                  program's calls bind to), or no --expect-lib was given
+ *   peak_rss_kib   VmHWM of /proc/self/status just before exit: this
+ *                  process's own high-water mark since exec. Not the
+ *                  parent's ru_maxrss, which also counts the pre-exec copy
+ *                  of whatever process forked the worker (its whole RSS
+ *                  when that is a big `notfree run`); -1 when unreadable
+ *   bad_offset, bad_size   with --verify, the first damaged block: its
+ *                  first changed byte and its size (0 0 when none)
+ *
+ * --verify fills and checks every byte of every block (the verification
+ * run, untimed). --probe only checks --expect-lib and exits.
  *
  * getppid, called just before the workload starts and after its last
  * round, marks the window the system-call counter counts (compare_syscalls.c).
  *
  * Exit: 0 ok; 1 the checksum found damaged blocks or a malloc failed;
- * 2 bad flags; 3 the expected library is not mapped. */
+ * 2 bad flags; 3 malloc does not resolve into the expected library (the
+ * reason on stderr). */
 #include "notfree/workload.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -47,32 +61,54 @@ static long rss_kib(void)
     return res * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-/* Is a file with path (or the same inode's real path) mapped here? */
-static int lib_mapped(const char *path)
+/* VmHWM of /proc/self/status in KiB, or -1. */
+static long hwm_kib(void)
 {
-    char real[PATH_MAX], line[PATH_MAX + 256];
-    if (!realpath(path, real))
-        snprintf(real, sizeof real, "%s", path);
-    FILE *f = fopen("/proc/self/maps", "r");
-    if (!f)
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib;
+}
+
+static int same_file(const char *a, const char *b)
+{
+    char ra[PATH_MAX], rb[PATH_MAX];
+    if (!realpath(a, ra))
+        snprintf(ra, sizeof ra, "%s", a);
+    if (!realpath(b, rb))
+        snprintf(rb, sizeof rb, "%s", b);
+    return strcmp(ra, rb) == 0;
+}
+
+/* Does malloc, as this program's calls bind to it, live in path? A
+ * library that is preloaded but defines no malloc (libz) leaves it in
+ * libc: say where it is instead (why). */
+static int malloc_in(const char *path, char *why, size_t len)
+{
+    void *m = dlsym(RTLD_DEFAULT, "malloc");
+    Dl_info info;
+    if (!m || !dladdr(m, &info) || !info.dli_fname) {
+        const char *e = dlerror();
+        snprintf(why, len, "cannot find which library serves malloc (%s)", e ? e : "dladdr found none");
         return 0;
-    int found = 0;
-    while (!found && fgets(line, sizeof line, f)) {
-        char *p = strchr(line, '/');
-        if (!p)
-            continue;
-        p[strcspn(p, "\n")] = '\0';
-        found = strcmp(p, real) == 0 || strcmp(p, path) == 0;
     }
-    fclose(f);
-    return found;
+    if (same_file(info.dli_fname, path))
+        return 1;
+    snprintf(why, len, "malloc resolves into %s, not into %s: not an allocator (it defines no malloc) or not preloaded",
+             info.dli_fname, path);
+    return 0;
 }
 
 static int usage(const char *msg)
 {
     fprintf(stderr, "notfree-workload: %s\n"
                     "usage: notfree-workload --workload NAME [--threads N] [--ops N_PER_THREAD]\n"
-                    "                        [--round N] [--seed N] [--expect-lib PATH]\n", msg);
+                    "                        [--round N] [--seed N] [--expect-lib PATH] [--verify] [--probe]\n", msg);
     return 2;
 }
 
@@ -91,8 +127,13 @@ int main(int argc, char **argv)
 {
     const char *name = NULL, *expect = NULL;
     uint64_t threads = 1, ops = 100000, round = 20000, seed = 42;
+    int verify = 0, probe = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--verify") || !strcmp(a, "--probe")) {
+            *(a[2] == 'v' ? &verify : &probe) = 1;
+            continue;
+        }
         uint64_t *num = !strcmp(a, "--threads") ? &threads : !strcmp(a, "--ops") ? &ops
                       : !strcmp(a, "--round") ? &round : !strcmp(a, "--seed") ? &seed : NULL;
         if (!strcmp(a, "--workload") && v)
@@ -105,18 +146,22 @@ int main(int argc, char **argv)
             return usage("bad or incomplete flag");
         i++;
     }
+    char why[PATH_MAX * 2 + 128];
+    int mapped = expect ? malloc_in(expect, why, sizeof why) : 1;
+    if (!mapped) {
+        printf("ops=0 checksum=0 corrupt=0 failed=0 seconds=0 final_rss_kib=0 mapped=0 peak_rss_kib=%ld"
+               " bad_offset=0 bad_size=0\n", hwm_kib());
+        fprintf(stderr, "notfree-workload: %s\n", why);
+        return 3;
+    }
+    if (probe)
+        return 0;
     const nf_workload *w = nf_workload_find(name);
     if (!w)
         return usage(name ? "unknown workload" : "--workload is required");
     if (threads < 1 || threads > 1024 || round < 1)
         return usage("--threads must be 1..1024 and --round at least 1");
-    int mapped = expect ? lib_mapped(expect) : 1;
-    if (!mapped) {
-        printf("ops=0 checksum=0 corrupt=0 failed=0 seconds=0 final_rss_kib=0 mapped=0\n");
-        fprintf(stderr, "notfree-workload: %s is not mapped in this process\n", expect);
-        return 3;
-    }
-    nf_workload_params p = {.threads = (unsigned)threads, .seed = seed, .pin = 1};
+    nf_workload_params p = {.threads = (unsigned)threads, .seed = seed, .pin = 1, .verify = verify};
     getppid();   /* marker: the syscall counter starts counting here */
     double t0 = now_s();
     nf_workload_run *r = nf_workload_start(w, &p, &nf_mem_libc);
@@ -131,9 +176,11 @@ int main(int argc, char **argv)
     long rss = rss_kib();
     nf_workload_result res;
     int rc = nf_workload_finish(r, &res);
-    printf("ops=%llu checksum=%llu corrupt=%llu failed=%llu seconds=%.6f final_rss_kib=%ld mapped=%d\n",
+    printf("ops=%llu checksum=%llu corrupt=%llu failed=%llu seconds=%.6f final_rss_kib=%ld mapped=%d"
+           " peak_rss_kib=%ld bad_offset=%llu bad_size=%llu\n",
            (unsigned long long)res.ops, (unsigned long long)res.checksum,
-           (unsigned long long)res.corrupt, (unsigned long long)res.failed, secs, rss, mapped);
+           (unsigned long long)res.corrupt, (unsigned long long)res.failed, secs, rss, mapped, hwm_kib(),
+           (unsigned long long)res.bad_offset, (unsigned long long)res.bad_size);
     fflush(stdout);
     return rc == 0 ? 0 : 1;
 }

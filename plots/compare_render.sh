@@ -4,6 +4,7 @@
 # Renders the charts of one `notfree compare` results file, as PNG and SVG:
 #   OUTDIR/<results basename>-compare_time.{png,svg}     time relative to the baseline
 #   OUTDIR/<results basename>-compare_rss.{png,svg}      peak RSS relative to the baseline
+#     (these two only when two allocators or more ran: else a note)
 #   OUTDIR/<results basename>-compare_threads.{png,svg}  thread scaling (two thread counts or more)
 # (OUTDIR: next to COMPARE.json) and prints each file written; the .dat
 # files gnuplot read are kept beside them. Exit: 0 ok, 2 unusable input,
@@ -38,6 +39,10 @@ q() { local s=${1//\\/\\\\}; printf '"%s"' "${s//\"/\\\"}"; }
 status=0
 for chart in $CHARTS; do
   [[ -f $data/$chart.dat ]] || continue   # extract already said why
+  if [[ $chart != compare_threads && $(wc -w <<<"$allocs") -lt 2 ]]; then
+    echo "compare_render: one allocator ($allocs): no $chart chart (nothing to compare it with)" >&2
+    continue
+  fi
   ob="$out/$base-$chart"
   if gnuplot -e "datafile=$(q "$data/$chart.dat"); outbase=$(q "$ob"); host=$(q "$host"); date=$(q "$date"); base=$(q "$baseline"); allocs=$(q "$allocs"); workloads=$(q "$workloads")" \
       "$here/$chart.gp"; then

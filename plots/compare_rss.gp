@@ -16,7 +16,7 @@ stats datafile using (valid(2) ? 1 : 0) name "R" nooutput
 if (R_records < 1) { print "compare_rss.gp: no rows in ".datafile; exit status 2 }
 
 title = "Peak RSS relative to BASE, per workload (median of repetitions)"
-ylabel = "peak RSS (ru_maxrss) / BASE's (1 = BASE; log scale; lower is smaller)"
+ylabel = "peak RSS (the worker's VmHWM) / BASE's (1 = BASE; log scale; lower is smaller)"
 # BASE in the texts is the baseline's name.
 s_base(s) = (strstrt(s, "BASE") ? s[1:strstrt(s, "BASE") - 1].base.s_base(s[strstrt(s, "BASE") + 4:]) : s)
 set title sprintf("%s\n%s, %s", s_base(title), host, date)
@@ -27,6 +27,13 @@ set style histogram clustered gap 1
 set style fill solid 0.85 border rgb "#333333"
 set boxwidth 0.9
 set logscale y 2
+# Ratios that are all (nearly) equal, one allocator or all at 1, would make
+# an empty y range (a gnuplot warning): span at least 1/1.1 to 1.1 of them.
+colmax(i, m) = i > n + 1 ? m : colmax(i + 1, valid(i) && column(i) > m ? column(i) : m)
+colmin(i, m) = i > n + 1 ? m : colmin(i + 1, valid(i) && column(i) < m ? column(i) : m)
+stats datafile using (colmin(2, 1)) name "LO" nooutput
+stats datafile using (colmax(2, 1)) name "HI" nooutput
+if (HI_max < 1.1 * LO_min) { set yrange [LO_min / 1.1 : HI_max * 1.1] }
 set format y "%g"
 set grid ytics lc rgb "#dddddd"
 set xtics rotate by -30 nomirror

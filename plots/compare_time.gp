@@ -27,6 +27,13 @@ set style histogram clustered gap 1
 set style fill solid 0.85 border rgb "#333333"
 set boxwidth 0.9
 set logscale y 2
+# Ratios that are all (nearly) equal, one allocator or all at 1, would make
+# an empty y range (a gnuplot warning): span at least 1/1.1 to 1.1 of them.
+colmax(i, m) = i > n + 1 ? m : colmax(i + 1, valid(i) && column(i) > m ? column(i) : m)
+colmin(i, m) = i > n + 1 ? m : colmin(i + 1, valid(i) && column(i) < m ? column(i) : m)
+stats datafile using (colmin(2, 1)) name "LO" nooutput
+stats datafile using (colmax(2, 1)) name "HI" nooutput
+if (HI_max < 1.1 * LO_min) { set yrange [LO_min / 1.1 : HI_max * 1.1] }
 set format y "%g"
 set grid ytics lc rgb "#dddddd"
 set xtics rotate by -30 nomirror

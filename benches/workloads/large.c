@@ -37,7 +37,7 @@ static void *large_realloc(nf_wl_thread *t, void *p, size_t n)
 
 static void large_grow(nf_wl_thread *t, nf_wl_block *b)
 {
-    uint64_t tag = nf_wl_mix(b->id), head;
+    uint64_t tag = nf_wl_mix(b->id);
     size_t n = (size_t)b->size * 2;
     void *q = large_realloc(t, b->p, n);
     t->ops++;
@@ -45,15 +45,15 @@ static void large_grow(nf_wl_thread *t, nf_wl_block *b)
         t->failed++;
         return;   /* b is still valid */
     }
-    memcpy(&head, q, 8);
-    if (head != tag) {
+    /* realloc keeps the old bytes: the head (every byte in verify mode) */
+    if (!nf_wl_check(t, q, t->params->verify ? b->size : 8, n, tag)) {
         t->corrupt++;
         b->id = ++t->next_id;   /* retag as a new block */
         tag = nf_wl_mix(b->id);
     }
     b->p = q;
     b->size = (uint32_t)n;
-    nf_wl_tag(q, n, tag);
+    nf_wl_mark(t, q, n, tag);
 }
 
 static uint64_t large_step(nf_wl_thread *t, uint64_t ops)

@@ -190,6 +190,10 @@ int nf_workload_finish(nf_workload_run *r, nf_workload_result *out)
         res.checksum += r->threads[i].checksum;
         res.corrupt += r->threads[i].corrupt;
         res.failed += r->threads[i].failed;
+        if (r->threads[i].bad_size && !res.bad_size) {
+            res.bad_offset = r->threads[i].bad_offset;
+            res.bad_size = r->threads[i].bad_size;
+        }
     }
     pthread_barrier_destroy(&r->start);
     pthread_barrier_destroy(&r->done);

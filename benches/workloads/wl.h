@@ -22,6 +22,7 @@ typedef struct nf_wl_thread {
     const nf_mem_api *mem;
     uint64_t rng;
     uint64_t ops, checksum, corrupt, failed;
+    uint64_t bad_offset, bad_size;   /* verify mode: the first damaged block (bad_size 0: none) */
     uint64_t next_id;        /* ids of this thread's blocks: index << 48 | n */
     void *state;             /* the workload's, from calloc */
     char pad[64];
@@ -87,7 +88,93 @@ static inline bool nf_wl_tag_ok(const void *p, size_t n, uint64_t tag)
     return ok;
 }
 
-/* malloc n (>= 8) bytes into b, tagged; counts one op. */
+/* ---- verify mode: every byte of a block, word k = tag ^ k * golden ---- */
+static inline uint64_t nf_wl_fill_word(uint64_t tag, size_t k)
+{
+    return tag ^ ((uint64_t)k * 0x9e3779b97f4a7c15ULL);
+}
+
+static inline void nf_wl_fill(void *p, size_t n, uint64_t tag)
+{
+    unsigned char *b = p;
+    size_t k = 0, words = n / 8;
+    for (; k < words; k++) {
+        uint64_t w = nf_wl_fill_word(tag, k);
+        memcpy(b + 8 * k, &w, 8);
+    }
+    if (8 * k < n) {
+        uint64_t w = nf_wl_fill_word(tag, k);
+        memcpy(b + 8 * k, &w, n - 8 * k);
+    }
+}
+
+static inline size_t nf_wl_fill_first_diff(uint64_t x, uint64_t w, size_t off)
+{
+    size_t i = 0;
+    while (((const unsigned char *)&x)[i] == ((const unsigned char *)&w)[i])
+        i++;
+    return off + i;
+}
+
+/* The offset of the first byte of p[0, n) that differs from the fill, or
+ * n when none does. Whole 64-byte chunks first, their differences ORed
+ * (no branch per word: the compiler vectorizes it); a chunk that differs
+ * and the tail word by word. */
+static inline size_t nf_wl_fill_check(const void *p, size_t n, uint64_t tag)
+{
+    const unsigned char *b = p;
+    size_t k = 0, words = n / 8;
+    for (; k + 8 <= words; k += 8) {
+        uint64_t d = 0;
+        for (size_t j = 0; j < 8; j++) {
+            uint64_t x;
+            memcpy(&x, b + 8 * (k + j), 8);
+            d |= x ^ nf_wl_fill_word(tag, k + j);
+        }
+        if (d)
+            break;
+    }
+    for (; k < words; k++) {
+        uint64_t w = nf_wl_fill_word(tag, k), x;
+        memcpy(&x, b + 8 * k, 8);
+        if (x != w)
+            return nf_wl_fill_first_diff(x, w, 8 * k);
+    }
+    if (8 * k < n) {
+        uint64_t w = nf_wl_fill_word(tag, k), x = w;
+        memcpy(&x, b + 8 * k, n - 8 * k);
+        if (x != w)
+            return nf_wl_fill_first_diff(x, w, 8 * k);
+    }
+    return n;
+}
+
+/* Marks a new block: the tag, or in verify mode the full fill. */
+static inline void nf_wl_mark(nf_wl_thread *t, void *p, size_t n, uint64_t tag)
+{
+    if (t->params->verify)
+        nf_wl_fill(p, n, tag);
+    else
+        nf_wl_tag(p, n, tag);
+}
+
+/* Checks the first n bytes of a block of size bytes marked with tag;
+ * false (counted corrupt, the first in verify mode kept) when damaged. */
+static inline bool nf_wl_check(nf_wl_thread *t, const void *p, size_t n, size_t size, uint64_t tag)
+{
+    if (!t->params->verify)
+        return nf_wl_tag_ok(p, n, tag);
+    size_t off = nf_wl_fill_check(p, n, tag);
+    if (off == n)
+        return true;
+    if (!t->bad_size) {
+        t->bad_offset = off;
+        t->bad_size = size;
+    }
+    return false;
+}
+
+/* malloc n (>= 8) bytes into b, marked; counts one op. */
 static inline void nf_wl_alloc(nf_wl_thread *t, nf_wl_block *b, size_t n)
 {
     b->p = t->mem->malloc(t->mem->ctx, n);
@@ -98,7 +185,7 @@ static inline void nf_wl_alloc(nf_wl_thread *t, nf_wl_block *b, size_t n)
         t->failed++;
         return;
     }
-    nf_wl_tag(b->p, n, nf_wl_mix(b->id));
+    nf_wl_mark(t, b->p, n, nf_wl_mix(b->id));
 }
 
 /* Check and free b; counts one op when counted. */
@@ -107,7 +194,7 @@ static inline void nf_wl_release(nf_wl_thread *t, nf_wl_block *b, bool counted)
     if (!b->p)
         return;
     uint64_t tag = nf_wl_mix(b->id);
-    if (nf_wl_tag_ok(b->p, b->size, tag))
+    if (nf_wl_check(t, b->p, b->size, b->size, tag))
         t->checksum += tag;
     else
         t->corrupt++;

@@ -14,6 +14,12 @@
  *             8 bytes, one byte per 4 KiB); the tag is checked before the
  *             block is freed and summed into the checksum, so a run is
  *             deterministic for a seed and a damaged block is counted.
+ *   verify    params.verify: instead of the tag, every byte of every block
+ *             is filled with a pattern derived from its id and all of it is
+ *             checked before the free (and a realloc's kept bytes after
+ *             it), so a change anywhere in a block is caught; the first
+ *             changed byte is reported. Slower: for untimed runs. The
+ *             checksum is the same sum of tags in both modes.
  *
  * Workloads
  *   small-churn   fixed-size malloc then free in batches of 64 (16, 64 and
@@ -60,6 +66,7 @@ typedef struct nf_workload_params {
     int pin;            /* nonzero: worker i runs on online CPU i mod count (threads
                            otherwise inherit the caller's affinity, which a pinned
                            bench thread narrows to one CPU) */
+    int verify;         /* nonzero: fill and check every byte (see verify above) */
 } nf_workload_params;
 
 typedef struct nf_workload_result {
@@ -67,6 +74,10 @@ typedef struct nf_workload_result {
     uint64_t checksum;  /* sum of the tags of every block checked */
     uint64_t corrupt;   /* blocks whose tag was damaged */
     uint64_t failed;    /* mallocs that returned NULL */
+    /* With params.verify and corrupt > 0: the first damaged block found
+     * (by the lowest-numbered thread that found one): the offset of its
+     * first changed byte, and its size. Otherwise both are 0. */
+    uint64_t bad_offset, bad_size;
 } nf_workload_result;
 
 /* ---- the registry ---- */
