@@ -99,8 +99,7 @@ static nf_model_result huge_fault(nf_model *m, nf_model_proc *p, const nf_vma *v
     uint64_t *t = (uint64_t *)nf_frame_mem(m, node);
     uint64_t bits = leaf_bits(v, true);
     for (unsigned i = 0; i < 512; i++) {
-        uint32_t pfn = nf_frame_alloc(m, p, FR_ANON);   /* cannot reclaim: frames are free */
-        memset(nf_frame_mem(m, pfn), 0, NF_MODEL_PAGE);
+        uint32_t pfn = nf_frame_alloc_zeroed(m, p, FR_ANON);   /* cannot reclaim: frames are free */
         map_new_anon(m, p, v, lo + (uint64_t)i * NF_MODEL_PAGE, pfn);
         t[i] = PTE_MK(pfn, bits);
     }
@@ -158,13 +157,12 @@ nf_model_result nf_fault(nf_model *m, nf_model_proc *p, uint64_t va, bool write)
             p->c.zero_page_maps++;
             m->c.zero_page_maps++;
         } else {
-            uint32_t pfn = nf_frame_alloc(m, p, FR_ANON);
+            uint32_t pfn = nf_frame_alloc_zeroed(m, p, FR_ANON);
             if (pfn == NIL || !p->alive) {
                 if (pfn != NIL)
                     nf_frame_free(m, pfn);
                 return NF_MODEL_KILLED;
             }
-            memset(nf_frame_mem(m, pfn), 0, NF_MODEL_PAGE);
             map_new_anon(m, p, v, page, pfn);
             nf_pt_note_set(m, pte, 0, 1);
             *pte = PTE_MK(pfn, leaf_bits(v, true));
@@ -212,7 +210,7 @@ nf_model_result nf_fault(nf_model *m, nf_model_proc *p, uint64_t va, bool write)
     }
     if (src != ZERO_PFN)
         m->fr[src].flags |= FRF_PIN;
-    uint32_t pfn = nf_frame_alloc(m, p, FR_ANON);
+    uint32_t pfn = src == ZERO_PFN ? nf_frame_alloc_zeroed(m, p, FR_ANON) : nf_frame_alloc(m, p, FR_ANON);
     if (src != ZERO_PFN)
         m->fr[src].flags &= (uint8_t)~FRF_PIN;
     if (pfn == NIL || !p->alive) {
@@ -222,7 +220,6 @@ nf_model_result nf_fault(nf_model *m, nf_model_proc *p, uint64_t va, bool write)
     }
     e = *pte;   /* the killer may have taken the sharer, not this entry */
     if (src == ZERO_PFN) {
-        memset(nf_frame_mem(m, pfn), 0, NF_MODEL_PAGE);
         p->zero_mapped--;
         p->rss++;
     } else {
