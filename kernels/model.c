@@ -58,6 +58,15 @@ fail:;
     return NULL;
 }
 
+uint64_t nf_model_footprint(uint64_t frames, uint64_t written, uint64_t slots)
+{
+    /* a descriptor and a free-stack entry per frame; a count and a
+     * free-stack entry per slot; the model, its first VMAs and slack */
+    uint64_t per_frame = sizeof(nf_frame) + sizeof(uint32_t);
+    uint64_t per_slot = sizeof(uint16_t) + sizeof(uint32_t) + NF_MODEL_PAGE;
+    return frames * per_frame + written * NF_MODEL_PAGE + slots * per_slot + sizeof(nf_model) + (64u << 10);
+}
+
 void nf_model_destroy(nf_model *m)
 {
     if (!m)

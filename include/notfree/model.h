@@ -68,10 +68,21 @@ typedef struct nf_model_config {
     const char *swap_dir;    /* where the swap file goes; NULL: $TMPDIR or /tmp */
 } nf_model_config;
 
-/* A model, or NULL with errno. Allocates the pool (a memfd of frames *
- * 4 KiB) and the swap file now. */
+/* A model, or NULL with errno. Creates the pool (a memfd of frames *
+ * 4 KiB) and the swap file now, both sparse: real memory and disk are
+ * used as frames and slots are first taken and their bytes written. */
 nf_model *nf_model_create(const nf_model_config *cfg);
 void nf_model_destroy(nf_model *m);
+
+/* An upper bound, in bytes, on the real memory a model holds when its
+ * processes take at most `frames` distinct frames (data and page tables),
+ * the bytes of at most `written` of them become real (page tables, COW
+ * copies, swap-ins, stores through nf_model_write or live mode, and frames
+ * that reclaim wrote out), and at most `slots` swap slots are used (their
+ * bytes counted too: the swap file may be on tmpfs). A frame whose bytes
+ * were never written costs its descriptor only. */
+uint64_t nf_model_footprint(uint64_t frames, uint64_t written, uint64_t slots);
+#define NF_MODEL_MAX_FRAMES 0xfffffffeull   /* frames and swap slots are 32-bit numbers */
 
 /* ---- processes ---- */
 nf_model_proc *nf_model_proc_create(nf_model *m, const char *name);
