@@ -10,7 +10,7 @@
  * (nf_model_footprint of the frames and slots it can reach: at most one
  * page per access) and refuses a run whose bound exceeds half of the
  * box's MemAvailable unless --force. A run that lasts over 2 s shows its
- * progress on stderr when stderr is a terminal.
+ * progress on stderr when stderr is a terminal (see progress_show).
  */
 #include "commands.h"
 
@@ -450,31 +450,40 @@ static uint64_t now_ns(void)
 }
 
 /* Progress on stderr: a line rewritten in place at most 4 times a second,
- * once the run has lasted 2 s, only when stderr is a terminal (logs and
- * pipes stay clean); the last state stays on its own line at the end. */
+ * once the command has lasted 2 s, only when stderr is a terminal (logs
+ * and pipes stay clean); its last state stays on its own line at the end.
+ * Two phases can take that long: building a chase cycle over many pages,
+ * and the accesses. */
 typedef struct progress {
     bool tty, shown;
-    uint64_t start, next;
+    uint64_t start, next;   /* ns */
+    const char *what;       /* the unit of the current phase */
 } progress;
 
 static void progress_show(progress *pr, uint64_t done, uint64_t total, bool last)
 {
+    if (!pr->tty || (last && !pr->shown))
+        return;
     uint64_t t = now_ns();
-    if (!pr->tty || (!last && t < pr->next) || (last && !pr->shown))
+    if (!last && t < pr->next)
         return;
     pr->next = t + PROGRESS_EVERY_NS;
     pr->shown = true;
-    fprintf(stderr, "\rnotfree model: %" PRIu64 " of %" PRIu64 " accesses (%.0f%%), %.1f s%s", done, total,
+    fprintf(stderr, "\r\033[Knotfree model: %" PRIu64 " of %" PRIu64 " %s (%.0f%%), %.1f s%s", done, total, pr->what,
             100.0 * (double)done / (double)total, (double)(t - pr->start) / 1e9, last ? "\n" : "");
 }
 
-/* The replay; returns the accesses done and sets *stopped when it ended early. */
-static uint64_t run(const opts *o, nf_model_proc *p, nf_pattern *pat, const char **stopped)
+static void chase_progress(void *arg, uint64_t done, uint64_t total)
 {
-    progress pr = {.tty = isatty(2) == 1, .start = now_ns()};
-    pr.next = pr.start + PROGRESS_AFTER_NS;
+    progress_show(arg, done, total, false);
+}
+
+/* The replay; returns the accesses done and sets *stopped when it ended early. */
+static uint64_t run(const opts *o, nf_model_proc *p, nf_pattern *pat, progress *pr, const char **stopped)
+{
     uint64_t done = 0;
     *stopped = NULL;
+    pr->what = "accesses";
     while (done < o->accesses) {
         uint64_t chunk = min64(o->accesses - done, 1u << 16);
         for (uint64_t k = 0; k < chunk; k++, done++) {
@@ -483,13 +492,13 @@ static uint64_t run(const opts *o, nf_model_proc *p, nf_pattern *pat, const char
                 *stopped = r == NF_MODEL_KILLED
                                ? "the process was OOM-killed (frames ran out and nothing could be reclaimed)"
                                : nf_model_result_name(r);
-                progress_show(&pr, done, o->accesses, true);
+                progress_show(pr, done, o->accesses, true);
                 return done;
             }
         }
-        progress_show(&pr, done, o->accesses, false);
+        progress_show(pr, done, o->accesses, false);
     }
-    progress_show(&pr, done, o->accesses, true);
+    progress_show(pr, done, o->accesses, true);
     return done;
 }
 
@@ -507,6 +516,8 @@ int nf_cmd_model(int argc, char **argv)
             list_presets_text();
         return 0;
     }
+    progress pr = {.tty = isatty(2) == 1, .start = now_ns(), .what = ""};
+    pr.next = pr.start + PROGRESS_AFTER_NS;
     nf_tlb_geom g;
     rc = plan(&o, &g);
     if (rc)
@@ -540,14 +551,16 @@ int nf_cmd_model(int argc, char **argv)
         goto out;
     }
     nf_pattern pat;
-    if (nf_pattern_init(&pat, o.pattern, base, o.ws, o.page_shift, o.stride, o.seed) != 0) {
+    pr.what = "pages of the chase cycle";
+    if (nf_pattern_init_progress(&pat, o.pattern, base, o.ws, o.page_shift, o.stride, o.seed, chase_progress, &pr) !=
+        0) {
         fprintf(stderr, "notfree model: out of memory for the %s pattern\n", o.pattern_name);
         rc = 1;
         goto out;
     }
     nf_tlb_reset_stats(tlb);
     const char *stopped;
-    uint64_t done = run(&o, p, &pat, &stopped);
+    uint64_t done = run(&o, p, &pat, &pr, &stopped);
     nf_pattern_fini(&pat);
 
     /* ---- report ---- */

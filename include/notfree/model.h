@@ -6,7 +6,10 @@
  *              TLB (borrowed from notfree/tlb.h) and the counters.
  *   frame      4 KiB of physical memory: one page of a memfd mapped once.
  *              Frame 0 is the zero page. Page-table pages are frames of
- *              the same pool, so they compete with data (and count).
+ *              the same pool, so they compete with data (and count). A
+ *              frame never taken is a hole of the memfd: no real memory.
+ *   huge zero  a 2 MiB leaf whose 512 entries map the zero page, read-only:
+ *              what a load maps in an empty THP region (RSS unchanged).
  *   proc       a model process (nf_model_proc): an address space (VMAs and
  *              a 4-level page table whose root is a frame) and its counts.
  *   vaddr      a model address (uint64_t). Every process's addresses lie in
@@ -185,7 +188,8 @@ typedef struct nf_model_proc_counters {
     uint64_t swap_pages;   /* swap entries in its page table */
     uint64_t pt_pages;     /* its page-table pages, root included */
     uint64_t locked_pages; /* pages in locked VMAs */
-    uint64_t zero_mapped;  /* PTEs mapping the zero page (mincore counts them, RSS does not) */
+    uint64_t zero_mapped;  /* pages mapping the zero page, 512 per huge zero page (mincore
+                            * counts them, RSS does not) */
     nf_model_result last_segv;
     uint64_t last_segv_addr;
 } nf_model_proc_counters;

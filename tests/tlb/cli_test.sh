@@ -7,7 +7,8 @@
 #            stores fault each page once; RSS = pages
 #   swap     too few frames: with swap, swap-outs and major faults; without, an OOM kill
 #   bounds   the model's real memory follows what the run reaches: a 64 KiB working
-#            set with 1 TiB of swap, a 4 GiB one touched at 100000 pages (peak RSS)
+#            set with 1 TiB of swap, a 4 GiB one touched at 100000 pages (peak RSS);
+#            no progress lines when stderr is not a terminal
 #   budget   a run that may need more than half of MemAvailable is refused (exit 2,
 #            the size named) unless --force; an unreadable meminfo only warns
 #   sizes    T suffix accepted; garbage, negative and overflowing sizes rejected
@@ -128,6 +129,9 @@ PY
     # 100000 pages of a 4 GiB set: descriptors and tables, not 400 MB of zeroed frames
     kb=$(peak --preset zen4 --ws 4G --accesses 100000 --json) || die "4G run failed"
     [ "${kb:-999999999}" -le 131072 ] || die "--ws 4G, 100000 accesses: peak RSS $kb KiB, want <= 128 MiB"
+    # progress goes to a terminal only: a pipe gets nothing on stderr
+    err=$("$nf" model --preset zen4 --ws 4G --accesses 100000 --json 2>&1 >/dev/null) || die "4G run failed"
+    [ -z "$err" ] || die "stderr not a terminal, yet: $err"
     ;;
 budget)
     expect_err "refused" "available" --preset zen4 --ws 8T --accesses 3000000000 --swap 8T
