@@ -4,6 +4,7 @@
 #                   notfree's own allocators every `detected` message names
 #                   the allocator and the pointer; the JSON is valid
 #   fuzz ALLOC      the overflow fuzz and alignments up to 2^63: correct
+#   hang LIB        a preload that never returns from a double free: hang
 #   badflags [sanitized]   bad flags, unknown allocators, a library that is
 #                   not there or not an allocator: exit 2, one line
 # usage: check_test.sh CASE NOTFREE EXPECTED TMPDIR [ALLOC]
@@ -43,6 +44,18 @@ fuzz)
     [ $rc -eq 0 ] || die "exit $rc"
     [ "$(echo "$out" | wc -l)" -eq 4 ] || die "want 4 cells"
     echo "$out" | awk -F'\t' '$3 != "correct" { exit 1 }' || die "the fuzz is not correct under $alloc"
+    ;;
+hang)
+    # A preload whose free never returns on a double free: killed at the
+    # timeout, the cell is hang, and the run goes on to the next probe.
+    start=$(date +%s)
+    out=$("$nf" check --allocators "hang=$alloc" --probes double-free,malloc-zero --timeout 2 --format expected)
+    rc=$?
+    echo "$out"
+    [ $rc -eq 0 ] || die "exit $rc"
+    echo "$out" | grep -q "^double-free	hang	hang$" || die "double-free is not hang"
+    echo "$out" | grep -q "^malloc-zero	hang	correct$" || die "malloc-zero is not correct"
+    [ $(( $(date +%s) - start )) -lt 30 ] || die "the hung probe was not killed at its timeout"
     ;;
 badflags)
     sanitized=$alloc
