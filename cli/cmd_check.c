@@ -309,10 +309,11 @@ int nf_cmd_check(int argc, char **argv)
         cells[i] = jobs[i].out;
 
     nf_check_card card = {rows, nrows, cols, nal, cells, o.timeout_s};
+    const char *nc = getenv("NO_COLOR");   /* no-color.org: set and not empty */
     if (o.expected_format)
         nf_check_expected_format(stdout, &card);
     else
-        nf_check_table(stdout, &card, isatty(1) && !getenv("NO_COLOR"));
+        nf_check_table(stdout, &card, isatty(1) && !(nc && nc[0]));
     fflush(stdout);
     if (o.json && nf_check_write_json(o.json, &card) != 0) {
         fprintf(stderr, "notfree check: cannot write %s: %s\n", o.json, strerror(errno));

@@ -5,6 +5,7 @@
 #                   the allocator and the pointer; the JSON is valid
 #   fuzz ALLOC      the overflow fuzz and alignments up to 2^63: correct
 #   hang LIB        a preload that never returns from a double free: hang
+#   color           colored on a terminal, plain into a pipe
 #   badflags [sanitized]   bad flags, unknown allocators, a library that is
 #                   not there or not an allocator: exit 2, one line
 # usage: check_test.sh CASE NOTFREE EXPECTED TMPDIR [ALLOC]
@@ -56,6 +57,14 @@ hang)
     echo "$out" | grep -q "^double-free	hang	hang$" || die "double-free is not hang"
     echo "$out" | grep -q "^malloc-zero	hang	correct$" || die "malloc-zero is not correct"
     [ $(( $(date +%s) - start )) -lt 30 ] || die "the hung probe was not killed at its timeout"
+    ;;
+color)
+    # Colored on a terminal (script gives it one), plain into a pipe.
+    plain=$("$nf" check --allocators glibc --probes malloc-zero)
+    echo "$plain" | grep -q $'\033' && die "escape codes in piped output"
+    echo "$plain" | grep -q "^malloc-zero  *correct" || die "no malloc-zero row: $plain"
+    tty=$(NO_COLOR= script -qec "$nf check --allocators glibc --probes malloc-zero" /dev/null)
+    echo "$tty" | grep -q $'\033\[32mcorrect' || die "no green 'correct' on a terminal: $tty"
     ;;
 badflags)
     sanitized=$alloc
