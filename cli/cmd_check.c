@@ -191,10 +191,8 @@ static int pick_allocators(const opts *o, const nf_check_plan *pl, nf_cmp_alloc 
         int ok = a->available;
         if (ok && a->preload && nf_check_loadable(pl, a->path, why, sizeof why) != 0)
             ok = 0;
-        else if (!ok && user && nf_check_loadable(pl, a->path, why, sizeof why) != 0)
-            ;   /* the dynamic linker's reason, not just "no such file" */
-        else if (!ok)
-            snprintf(why, sizeof why, "%.1000s", a->reason);
+        else if (!ok && !(user && nf_check_loadable(pl, a->path, why, sizeof why) != 0))
+            snprintf(why, sizeof why, "%.1000s", a->reason);   /* else the dynamic linker's reason */
         if (!ok && named) {
             fprintf(stderr, "notfree check: allocator '%s' cannot be checked: %s\n", a->name, why);
             return 2;
