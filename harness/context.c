@@ -347,6 +347,11 @@ char *nf_context_json(void)
         sb_key(&b, "cpu_model");
         sb_str_or_null(&b, ci->model[0] ? ci->model : NULL);
     }
+    if (!is_set_locked("hypervisor")) {
+        const nf_cpuinfo *ci = nf_cpuinfo_get();
+        sb_key(&b, "hypervisor");
+        sb_str_or_null(&b, ci->hypervisor[0] ? ci->hypervisor : NULL);
+    }
     if (!is_set_locked("tlb")) {
         sb_key(&b, "tlb");
         sb_printf(&b, "%s", g_tlb);
@@ -428,6 +433,49 @@ char *nf_context_json(void)
 
     pthread_mutex_unlock(&g_lock);
     sb_printf(&b, "}");
+    if (b.oom) {
+        free(b.buf);
+        return NULL;
+    }
+    return b.buf;
+}
+
+/* ---- the console's short form ---- */
+
+static const char *set_value_locked(const char *key)
+{
+    kv *e = kv_find_locked(&g_set, key);
+    return e ? e->value : NULL;
+}
+
+char *nf_context_summary(void)
+{
+    pthread_once(&g_facts_once, facts_init_once);
+    const nf_cpuinfo *ci = nf_cpuinfo_get();
+    const char *thp = nf_thp_mode(), *defrag = thp_defrag();
+    sb b = {0};
+    sb_printf(&b, "notfree: CPU %s, %d PUs; kernel %s; hypervisor %s\n",
+              ci->model[0] ? ci->model : "unknown", nf_pin_pu_count(),
+              g_kernel_release[0] ? g_kernel_release : "unknown",
+              !ci->hypervisor[0] ? "unknown" : !strcmp(ci->hypervisor, "none") ? "none (bare metal)"
+                                                                            : ci->hypervisor);
+    pthread_mutex_lock(&g_lock);
+    const char *pinning = set_value_locked("pinning");
+    char pin_desc[160];
+    if (!pinning) {
+        snprintf(pin_desc, sizeof pin_desc, "thread i on PU (%d + i) mod %d", nf_pin_base(), nf_pin_pu_count());
+        pinning = pin_desc;
+    }
+    sb_printf(&b, "notfree: THP %s (defrag %s); pinning: %s\n", thp ? thp : "unreadable",
+              defrag ? defrag : "unreadable", pinning);
+    /* The PMU: any hardware event that opened, else the reason the first
+     * one gave. */
+    bool pmu = (nf_counters_probed_mask() & NF_CTR_SET_PERF_HW) != 0;
+    kv *why = kv_find_locked(&g_unavailable, "counter:perf_cycles");
+    sb_printf(&b, "notfree: PMU %s%s%s; the full context goes into the JSON output\n",
+              pmu ? "available (hardware counters)" : "unavailable",
+              !pmu && why ? ": " : "", !pmu && why ? why->value : "");
+    pthread_mutex_unlock(&g_lock);
     if (b.oom) {
         free(b.buf);
         return NULL;
