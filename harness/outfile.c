@@ -106,7 +106,7 @@ static void finish_interrupted(int sig)
         if (!bad && rename(g_tmp, g_final) == 0) {
             say(": the benches that finished are in ");
             say(g_final);
-            say(" (marked \"partial\": true)\n");
+            say(g_closing ? " (marked \"partial\": true)\n" : "\n");
         } else {
             unlink(g_tmp);
             say(": could not keep the partial results; nothing written\n");
