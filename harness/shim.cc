@@ -237,11 +237,14 @@ public:
             if (g_run_cb && primary_)
                 call_cb(r);
         }
-        if (g_progress && primary_ && !runs.empty()) {
+        // One line per bench: its repetitions and its aggregates come in
+        // two calls, under one run name.
+        if (g_progress && primary_ && !runs.empty() && runs.front().run_name.str() != last_done_) {
+            last_done_ = runs.front().run_name.str();
             done_++;
             auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
             std::fprintf(stderr, "notfree: [%zu/%zu] %s done (%.0f s elapsed)\n", done_, total_,
-                         runs.front().benchmark_name().c_str(), secs);
+                         last_done_.c_str(), secs);
         }
     }
 
@@ -311,6 +314,7 @@ private:
     bool to_outfile_;
     std::ostringstream buf_;  // the step being written, when to_outfile_
     size_t errors_ = 0, ok_ = 0, done_ = 0, total_ = 0;
+    std::string last_done_;  // the run name progress last counted
     std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
 };
 

@@ -75,6 +75,13 @@ run-summary)
   ! grep -Eq '[0-9]e[+-][0-9]' "$tmp/row" || fail "scientific notation in the row: $(cat "$tmp/row")"
   grep -q "notfree: CPU " "$tmp/err" || fail "no short context on the console"
   ! grep -q "notfree context: {" "$tmp/err" || fail "the console still gets the context JSON" ;;
+run-progress)
+  # One progress line per bench, repetitions and aggregates included.
+  run --filter='^shim/overhead_c$' --benchmark_min_time=0.01 --benchmark_repetitions=3 \
+    --results "$tmp/r" --no-plots --no-compare
+  expect_eq "$rc" 0 "exit status ($(tail -3 "$tmp/err"))"
+  expect_eq "$(grep -c 'notfree: \[[0-9]*/[0-9]*\] .* done' "$tmp/err")" 1 "progress lines for one bench"
+  grep -q 'notfree: \[1/1\] shim/overhead_c done' "$tmp/err" || fail "progress: $(grep done "$tmp/err")" ;;
 run-compare)
   # --filter filters the benches only: the closing comparison still starts
   # (only --no-compare skips it). Seen starting, the run is ended.
