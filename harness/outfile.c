@@ -38,6 +38,7 @@ static const int k_signals[] = {SIGINT, SIGTERM, SIGHUP};
 static atomic_int g_state = CLOSED;
 static char g_final[PATH_MAX];
 static char g_tmp[PATH_MAX];
+static int g_direct;                       /* a device or FIFO: written in place */
 static int g_fd = -1;
 static pid_t g_owner;                      /* the process that opened the file */
 static const char *volatile g_closing;     /* closes the file after the last step */
@@ -100,7 +101,12 @@ static void finish_interrupted(int sig)
 {
     say("\nnotfree: interrupted by ");
     say(sig_name(sig));
-    if (g_keep && !g_write_errno) {
+    if (g_direct) {
+        if (g_keep && g_closing)
+            write_all(g_fd, g_closing, strlen(g_closing));
+        close(g_fd);
+        say("\n");
+    } else if (g_keep && !g_write_errno) {
         int bad = g_closing ? write_all(g_fd, g_closing, strlen(g_closing)) : 0;
         close(g_fd);
         if (!bad && rename(g_tmp, g_final) == 0) {
@@ -218,17 +224,41 @@ int nf_outfile_clean_stale(const char *dir)
     return clean_stale(dir, NULL);
 }
 
+static int start(const char *final_path, int fd);
+
 int nf_outfile_open(const char *final_path, char *err, size_t errlen)
 {
     if (atomic_load(&g_state) != CLOSED) {
         snprintf(err, errlen, "cannot write %s: another output file is open", final_path);
         return -1;
     }
+    struct stat st;
+    int exists = stat(final_path, &st) == 0;
+    if (exists && S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "cannot write %s: %s", final_path, strerror(EISDIR));
+        return -1;
+    }
+    /* A device or FIFO (/dev/stdout) is written in place: a rename would
+     * replace it. A symlink to a file is followed, as a plain open would. */
+    g_direct = exists && !S_ISREG(st.st_mode);
+    char resolved[PATH_MAX];
+    if (exists && !g_direct && realpath(final_path, resolved))
+        final_path = resolved;
+    if (g_direct) {
+        int fd = open(final_path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || strlen(final_path) >= sizeof g_final) {
+            snprintf(err, errlen, "cannot write %s: %s", final_path, strerror(fd < 0 ? errno : ENAMETOOLONG));
+            if (fd >= 0)
+                close(fd);
+            return -1;
+        }
+        g_tmp[0] = '\0';
+        return start(final_path, fd);
+    }
     char dir[PATH_MAX];
     const char *base;
     split_path(final_path, dir, sizeof dir, &base);
-    struct stat st;
-    if (!*base || (stat(final_path, &st) == 0 && S_ISDIR(st.st_mode))) {
+    if (!*base) {
         snprintf(err, errlen, "cannot write %s: %s", final_path, strerror(EISDIR));
         return -1;
     }
@@ -243,6 +273,12 @@ int nf_outfile_open(const char *final_path, char *err, size_t errlen)
         snprintf(err, errlen, "cannot write %s: %s", final_path, strerror(errno));
         return -1;
     }
+    return start(final_path, fd);
+}
+
+/* The file is open: take the signals. */
+static int start(const char *final_path, int fd)
+{
     snprintf(g_final, sizeof g_final, "%s", final_path);
     g_fd = fd;
     g_owner = getpid();
@@ -325,10 +361,11 @@ int nf_outfile_commit(char *err, size_t errlen)
     int e = g_write_errno;
     if (!e && fsync(g_fd) != 0 && errno != EINVAL)
         e = errno;
-    if (!e && rename(g_tmp, g_final) != 0)
+    if (!e && !g_direct && rename(g_tmp, g_final) != 0)
         e = errno;
     if (e) {
-        unlink(g_tmp);
+        if (!g_direct)
+            unlink(g_tmp);
         snprintf(err, errlen, "cannot write %s: %s", g_final, strerror(e));
     }
     release();
@@ -339,6 +376,7 @@ void nf_outfile_discard(void)
 {
     if (take() != 0)
         return;
-    unlink(g_tmp);
+    if (!g_direct)
+        unlink(g_tmp);
     release();
 }

@@ -142,7 +142,21 @@ out)
   run '^t/args/' --benchmark_out="$tmp/ok.json"
   jq -e '.benchmarks | length == 1' "$tmp/ok.json" >/dev/null || fail "--benchmark_out not written"
   jq -e 'has("partial") | not' "$tmp/ok.json" >/dev/null || fail "a complete file is marked partial"
-  [ -z "$(ls -A "$tmp" | grep '\.tmp$')" ] || fail "a temporary file is left: $(ls -A "$tmp")" ;;
+  [ -z "$(ls -A "$tmp" | grep '\.tmp$')" ] || fail "a temporary file is left: $(ls -A "$tmp")"
+  # A FIFO (or /dev/stdout) is written in place, never renamed over; a
+  # symlink is followed.
+  mkfifo "$tmp/fifo"
+  cat "$tmp/fifo" >"$tmp/from-fifo" &
+  reader=$!
+  run '^t/args/' --benchmark_out="$tmp/fifo"
+  [ -p "$tmp/fifo" ] || { kill "$reader"; fail "the FIFO was replaced"; }
+  wait "$reader"
+  expect_eq "$rc" 0 "--benchmark_out to a FIFO"
+  jq -e '.benchmarks | length == 1' "$tmp/from-fifo" >/dev/null || fail "nothing valid came through the FIFO"
+  ln -s "$tmp/ok.json" "$tmp/link.json"
+  run '^t/args/' --benchmark_out="$tmp/link.json"
+  [ -L "$tmp/link.json" ] || fail "the symlink was replaced"
+  jq -e '.benchmarks | length == 1' "$tmp/ok.json" >/dev/null || fail "the symlink's file not written" ;;
 interrupt)
   for sig in INT TERM; do
     interrupt "$sig"
