@@ -208,10 +208,13 @@ struct nf_heap {
 /* ---- shared internals (_locked: caller holds ar->lock) ---- */
 /* errors: never allocate, never return */
 _Noreturn void bins_die(const char *what, const void *p);
+_Noreturn void bins_die_why(const char *what, const void *p, const char *why);
 /* free.c */
 bool bins_free_chunk_locked(bins_arena *ar, bins_chunk *c);      /* into bins or top (true), coalescing */
+bool bins_chunk_live_locked(bins_arena *ar, bins_chunk *c);      /* false: c is free in ar (double free) */
 void bins_free_chunk(bins_heap *h, bins_tcache *tc, bins_chunk *c); /* the whole free path */
-bins_chunk *bins_check_chunk(bins_heap *h, const void *mem);      /* aborts on a pointer not ours */
+const char *bins_chunk_problem(bins_heap *h, const void *mem);    /* NULL: a chunk of h; else why not */
+void bins_check_not_cached(bins_heap *h, bins_chunk *c, const char *what); /* aborts when c sits in a tcache */
 bins_arena *bins_arena_of(bins_heap *h, bins_chunk *c);
 /* malloc.c */
 void *bins_malloc_slow(bins_heap *h, bins_tcache *tc, size_t nb);
@@ -252,6 +255,16 @@ bins_arena *bins_thread_arena(bins_heap *h);
 void bins_tcache_shutdown(bins_heap *h);
 void bins_count(bins_heap *h, bins_tcache *tc, bins_path p);
 void bins_live_add(bins_heap *h, bins_tcache *tc, int64_t delta);
+
+/* The chunk of a pointer this heap gave out; aborts naming the call (what:
+ * "free of", "realloc of", ...) and the reason on any other pointer. */
+static inline bins_chunk *bins_check_chunk(bins_heap *h, const void *mem, const char *what)
+{
+    const char *why = bins_chunk_problem(h, mem);
+    if (__builtin_expect(why != NULL, 0))
+        bins_die_why(what, mem, why);
+    return mem2chunk(mem);
+}
 
 /* A thread's state for one heap. */
 typedef struct bins_tls_slot {
