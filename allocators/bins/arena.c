@@ -128,9 +128,9 @@ static void retire_top_locked(bins_arena *ar)
     if (t == &ar->top0 || tsz < 2 * BINS_HDR)
         return;
     size_t body = tsz - 2 * BINS_HDR;
-    chunk_at(t, body)->size = BINS_HDR | PREV_INUSE | arena_bit;
-    chunk_at(t, body + BINS_HDR)->size = BINS_HDR | PREV_INUSE | arena_bit;
-    t->size = body | PREV_INUSE | arena_bit;
+    set_head(chunk_at(t, body), BINS_HDR | PREV_INUSE | arena_bit);
+    set_head(chunk_at(t, body + BINS_HDR), BINS_HDR | PREV_INUSE | arena_bit);
+    set_head(t, body | PREV_INUSE | arena_bit);
     ar->top = &ar->top0;
     if (body >= BINS_MINSIZE)
         bins_free_chunk_locked(ar, t);
@@ -139,7 +139,7 @@ static void retire_top_locked(bins_arena *ar)
 static void set_top(bins_arena *ar, void *start, void *end)
 {
     bins_chunk *t = start;
-    t->size = ((uintptr_t)end - (uintptr_t)start) | PREV_INUSE | (ar->is_main ? 0 : NON_MAIN_ARENA);
+    set_head(t, ((uintptr_t)end - (uintptr_t)start) | PREV_INUSE | (ar->is_main ? 0 : NON_MAIN_ARENA));
     ar->top = t;
     bins_poison(start, (uintptr_t)end - (uintptr_t)start);
 }
@@ -361,7 +361,7 @@ void *bins_direct_map(bins_heap *h, size_t nb)
     bins_chunk *c = (bins_chunk *)(m + BINS_MMAP_PREFIX);
     *(uint64_t *)m = h->secret ^ (uintptr_t)c;
     c->prev_size = BINS_MMAP_PREFIX;
-    c->size = (len - BINS_MMAP_PREFIX) | IS_MMAPPED;
+    set_head(c, (len - BINS_MMAP_PREFIX) | IS_MMAPPED);
     bins_poison(m, len);
     bins_direct_table_lock();
     direct_insert_locked(h, (uintptr_t)c);

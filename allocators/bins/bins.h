@@ -61,9 +61,13 @@ typedef struct bins_chunk {
 
 /* A chunk's size field is read without the lock by the thread that owns
  * the chunk (free, usable size) while the arena's lock holder may flip its
- * PREV_INUSE bit (the neighbour before it changed state). So the bit flips
- * and the unlocked reads are relaxed atomics: plain moves on x86. */
+ * PREV_INUSE bit (the neighbour before it changed state), and the next
+ * chunk's is read by free without the lock (is this chunk still in use?)
+ * while the lock holder may rewrite it (split, coalesce, carve the top).
+ * So every write and the unlocked reads are relaxed atomics: plain moves
+ * on x86. */
 static inline size_t chunk_head(const bins_chunk *c) { return __atomic_load_n(&c->size, __ATOMIC_RELAXED); }
+static inline void set_head(bins_chunk *c, size_t v) { __atomic_store_n(&c->size, v, __ATOMIC_RELAXED); }
 static inline size_t csize(const bins_chunk *c) { return chunk_head(c) & ~SIZE_BITS; }
 static inline void *chunk2mem(bins_chunk *c) { return (char *)c + BINS_HDR; }
 static inline bins_chunk *mem2chunk(const void *m) { return (bins_chunk *)((char *)m - BINS_HDR); }

@@ -76,7 +76,7 @@ const char *bins_chunk_problem(bins_heap *h, const void *mem)
  * with odds of 2^-64). glibc looks only in the calling thread's tcache and
  * so misses the chunk another thread cached; its key was not random
  * before 2.34. Only tcache-sized chunks can carry the key. */
-void bins_check_not_cached(bins_heap *h, bins_chunk *c, const char *what)
+__attribute__((noinline)) void bins_check_not_cached(bins_heap *h, bins_chunk *c, const char *what)
 {
     if (tc_idx(csize(c)) < BINS_TCACHE_BINS && ((bins_tentry *)chunk2mem(c))->key == h->tcache_key)
         bins_die_why(what, chunk2mem(c), "a freed block (in a thread's tcache)");
@@ -98,7 +98,7 @@ bool bins_free_chunk_locked(bins_arena *ar, bins_chunk *c)
     }
     if (next == ar->top) {
         sz += csize(next);
-        c->size = sz | PREV_INUSE | arena_bit;
+        set_head(c, sz | PREV_INUSE | arena_bit);
         ar->top = c;
         return true;
     }
@@ -109,7 +109,7 @@ bool bins_free_chunk_locked(bins_arena *ar, bins_chunk *c)
     } else {
         clear_inuse_at(next, 0);
     }
-    c->size = sz | PREV_INUSE | arena_bit;
+    set_head(c, sz | PREV_INUSE | arena_bit);
     set_foot(c, sz);
     bins_to_unsorted_locked(ar, c);
     return false;
@@ -165,17 +165,22 @@ void bins_free_chunk(bins_heap *h, bins_tcache *tc, bins_chunk *c)
                 bins_die("double free of", e);
             bins_die_why("double free of", e, "it sits in another thread's tcache");
         }
-        /* No look at the next chunk here: its header belongs to the arena's
-         * lock. A double free whose first free went past the tcache is
-         * caught only on the locked paths (as in glibc). */
+        /* A chunk that went past the tcache into its arena's bins (the
+         * tcache was full, or its thread exited) has the next chunk's
+         * PREV_INUSE clear: read without the lock (a relaxed load; while c
+         * is in use nobody clears it). glibc misses this one. Fastbin
+         * chunks count as in use: those are caught only at a fastbin's
+         * head, on the locked path. */
+        if (sz > BINS_MAX_FAST + BINS_ALIGN && __builtin_expect(!inuse_at(c, sz), 0))
+            bins_die_why("double free of", e, "it is free in its arena");
         if (tc->counts[idx] < BINS_TCACHE_COUNT) {
             bins_tcache_put(h, tc, c, idx);
             bins_count(h, tc, BINS_PATH_FREE_TCACHE);
             return;
         }
     }
-    if (!tc && idx < BINS_TCACHE_BINS && ((bins_tentry *)chunk2mem(c))->key == h->tcache_key)
-        bins_die_why("double free of", chunk2mem(c), "it sits in a thread's tcache");
+    if (!tc)   /* a thread without a cache: its free has not looked at the key yet */
+        bins_check_not_cached(h, c, "double free of");
     bins_arena *ar = bins_arena_of(h, c);
     bins_lock_take(&ar->lock);
     if (!bins_chunk_live_locked(ar, c))

@@ -246,9 +246,9 @@ static bool realloc_in_place(nf_heap *h, bins_chunk *c, size_t nb)
     if (sz < nb) {
         if (next == ar->top && sz + csize(next) >= nb + BINS_MINSIZE) {
             size_t rest = sz + csize(next) - nb;
-            c->size = nb | (c->size & PREV_INUSE) | arena_bit;
+            set_head(c, nb | (c->size & PREV_INUSE) | arena_bit);
             ar->top = chunk_at(c, nb);
-            ar->top->size = rest | PREV_INUSE | arena_bit;
+            set_head(ar->top, rest | PREV_INUSE | arena_bit);
             bins_lock_give(&ar->lock);
             return true;
         }
@@ -258,13 +258,13 @@ static bool realloc_in_place(nf_heap *h, bins_chunk *c, size_t nb)
         }
         bins_unlink_locked(ar, next);
         sz += csize(next);
-        c->size = sz | (c->size & PREV_INUSE) | arena_bit;
+        set_head(c, sz | (c->size & PREV_INUSE) | arena_bit);
         set_inuse_at(c, sz);
     }
     if (sz - nb >= BINS_MINSIZE) {
         bins_chunk *r = chunk_at(c, nb);
-        c->size = nb | (c->size & PREV_INUSE) | arena_bit;
-        r->size = (sz - nb) | PREV_INUSE | arena_bit;
+        set_head(c, nb | (c->size & PREV_INUSE) | arena_bit);
+        set_head(r, (sz - nb) | PREV_INUSE | arena_bit);
         bins_free_chunk_locked(ar, r);
     }
     bins_lock_give(&ar->lock);

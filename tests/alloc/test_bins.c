@@ -169,6 +169,40 @@ static void df_xthread(nf_heap *h)
     CHECK(pthread_create(&t, NULL, free_xp, NULL) == 0);
     pthread_join(t, NULL);
 }
+/* p went past a full tcache into its arena's bins, then is freed again
+ * when the tcache has room: the next chunk's PREV_INUSE (read without the
+ * lock) says p is free. glibc 2.36 takes it into the tcache. */
+static void df_past_tcache(nf_heap *h)
+{
+    void *p[9];
+    for (int i = 0; i < 9; i++)   /* p[8] keeps p[7] off the top */
+        p[i] = A->malloc(h, 500);
+    for (int i = 0; i < 8; i++)   /* 7 fill the tcache, p[7] goes to the unsorted bin */
+        A->free(h, p[i]);
+    for (int i = 0; i < 7; i++)
+        A->malloc(h, 500);
+    A->free(h, p[7]);
+}
+/* another thread frees p into its tcache and exits (its tcache goes back
+ * to the arena), then this thread frees p */
+static void *free_xp_exit(void *arg)
+{
+    (void)arg;
+    A->free(XH, XP);
+    A->thread_exit(XH);
+    return NULL;
+}
+static void df_after_exit(nf_heap *h)
+{
+    XH = h;
+    XP = A->malloc(h, 1000);
+    void *guard = A->malloc(h, 10);
+    (void)guard;
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, free_xp_exit, NULL) == 0);
+    pthread_join(t, NULL);
+    A->free(h, XP);
+}
 static void realloc_cached(nf_heap *h)
 {
     void *p = A->malloc(h, 64);
@@ -209,6 +243,8 @@ static void test_misuse(void)
     expect_abort(A, "double free (bins)", df_bins, "notfree-bins: double free of 0x");
     expect_abort(A, "double free (top)", df_top, "notfree-bins: free of 0x");
     expect_abort(A, "double free (two threads)", df_xthread, "notfree-bins: double free of 0x");
+    expect_abort(A, "double free (past tcache)", df_past_tcache, "notfree-bins: double free of 0x");
+    expect_abort(A, "double free (thread exited)", df_after_exit, "notfree-bins: double free of 0x");
     expect_abort(A, "realloc of freed (tcache)", realloc_cached, "notfree-bins: realloc of 0x");
     expect_abort(A, "realloc of freed (bins)", realloc_binned, "notfree-bins: realloc of 0x");
     expect_abort(A, "usable size of freed", usable_cached, "notfree-bins: malloc_usable_size of 0x");
