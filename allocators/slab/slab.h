@@ -35,6 +35,26 @@
  *   path       how a request was served; counted per thread, folded into
  *              the heap when the thread exits.
  *
+ * Misuse slab catches (abort with "notfree-slab: <call> of 0x..."), and why
+ * it is cheap: the key is one compare and one store on free's fast path
+ * (callgrind, 64 B pairs: slab_free 60 instructions, slab_malloc 31).
+ *   - a double free of an object, immediate or after any number of other
+ *     frees and mallocs, whether it sits in a magazine, the depot or its
+ *     slab's free list, freed by the same or by another thread (one after
+ *     the other): the key;
+ *   - a double free after its slab was released (its pages, so its key,
+ *     dropped) and its unit left free or carved again: the object's index
+ *     is not below its slab's bumped ("not an allocated block");
+ *   - a double free of a direct map: its tombstone in the direct table
+ *     ("not a block of this heap" once the table has grown past it);
+ *   - realloc and malloc_usable_size of a freed block: the key, the
+ *     tombstone;
+ *   - a pointer that is no object start, of another heap, or foreign.
+ * What it misses: two threads freeing one object at the same instant (both
+ * read the key before either writes it); a double free after a use after
+ * free overwrote the object's second word (the key); and a free of a
+ * block handed out again since (then live: nothing tells it apart).
+ *
  * Locks (taken in this order, never the reverse)
  *   class lock    its depot, its slab lists, its slabs' free lists and counts
  *   region_lock   the region list and every region's unit bitmap and heads
