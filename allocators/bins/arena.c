@@ -169,7 +169,7 @@ static bool grow_region_locked(bins_arena *ar, size_t nb)
     if (r->size + need <= BINS_REGION_MAX &&
         nf_pages_protect(h->ps, (char *)r + r->size, need, NF_PROT_READ | NF_PROT_WRITE) == 0) {
         bins_poison((char *)r + r->size, need);
-        ar->top->size += need;
+        set_head(ar->top, chunk_head(ar->top) + need);
         __atomic_store_n(&r->size, r->size + need, __ATOMIC_RELAXED);
         bins_mapped_add(h, (int64_t)need);
         return true;
@@ -227,7 +227,7 @@ static bool grow_main_locked(bins_arena *ar, size_t nb)
         bins_mapped_add(h, (int64_t)size);
         bins_poison(old, size);
         if (contiguous) {
-            ar->top->size += size;
+            set_head(ar->top, chunk_head(ar->top) + size);
         } else {
             retire_top_locked(ar);
             set_top(ar, old, old + size);
@@ -432,7 +432,7 @@ int bins_trim_top_locked(bins_arena *ar, size_t pad)
         bins_arena_count(ar, BINS_PATH_TRIM);
         return 1;
     }
-    t->size -= extra;
+    set_head(t, chunk_head(t) - extra);
     bins_mapped_add(h, -(int64_t)extra);
     bins_arena_count(ar, BINS_PATH_TRIM);
     return 1;
