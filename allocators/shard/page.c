@@ -291,8 +291,8 @@ static void page_keys(shard_theap *th, shard_page *pg)
         uint64_t z = shard_rotr(0 - k0, k0);   /* decode(0) = z ^ k1 */
         k1 = (((k1 ^ z) & ~top) | ten) ^ z;
     }
-    pg->keys[0] = k0;
-    pg->keys[1] = k1;
+    pg->key = k0;
+    pg->key2 = k1;
 }
 
 /* A fresh page for bin from a segment. */

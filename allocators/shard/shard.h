@@ -104,26 +104,32 @@ enum { SHARD_TF_NORMAL = 0, SHARD_TF_DELAYED = 1, SHARD_TF_NOTIFIED = 2, SHARD_T
  * and belongs to no queue. theap and
  * thread_free are read by other threads (atomics); every other field is
  * the owner's. */
-typedef struct shard_page {
+typedef struct __attribute__((aligned(64))) shard_page {
+    /* the first cache line: what the fast paths read */
     shard_block *free;
     shard_block *local_free;
-    uint32_t used;
-    uint32_t capacity;          /* blocks carved into the lists so far */
-    uint32_t reserved;          /* blocks the page can hold */
+    uint8_t *area;              /* first block */
+    uintptr_t key;              /* free-list encoding key (shard_encode), new for each use of the page */
+    uint64_t divmagic;          /* UINT64_MAX / bsize + 1: a block-start test by one multiply (shard_is_block_offset) */
+    size_t bsize;               /* block size */
+    shard_theap *theap;         /* owner; atomic (read by other threads' frees) */
     uint32_t span;              /* bytes of blocks from area: reserved * bsize (< 4 MiB) */
+    uint16_t used;              /* <= reserved: at most 4096 (64 KiB of 16 B blocks) */
     uint8_t flags;              /* SHARD_PAGE_*: non-zero sends a local free to the generic path */
     uint8_t bin;
+    /* the second */
     bool in_use;                /* serves a bin (or is a huge block) */
     bool dirty;                 /* unused but touched: to purge (a huge block in use: recycled, not zero) */
-    size_t bsize;               /* block size */
-    uint8_t *area;              /* first block */
-    uint64_t divmagic;          /* UINT64_MAX / bsize + 1: a block-start test by one multiply (shard_is_block_offset) */
-    uintptr_t keys[2];          /* free-list encoding keys (shard_encode), new for each use of the page */
-    shard_theap *theap;         /* owner; atomic (read by other threads' frees) */
+    uint32_t capacity;          /* blocks carved into the lists so far */
+    uint32_t reserved;          /* blocks the page can hold */
+    uintptr_t key2;             /* secure mode's second key */
     uintptr_t thread_free;      /* atomic: block pointer | SHARD_TF_* */
     uint64_t stamp;             /* unused: when it was left (ns); in a queue: generic count when it retired */
     struct shard_page *next, *prev;   /* in its queue */
 } shard_page;
+/* Two cache lines: a page's index in its segment is a shift. */
+_Static_assert(sizeof(shard_page) == 128, "shard_page is two cache lines");
+_Static_assert(((size_t)1 << SHARD_SMALL_PAGE_SHIFT) / SHARD_ALIGN <= UINT16_MAX, "used fits 16 bits");
 
 /* ---- segments ---- */
 typedef enum shard_kind { SHARD_SMALL, SHARD_MEDIUM, SHARD_LARGE, SHARD_HUGE, SHARD_KINDS } shard_kind;
@@ -256,24 +262,24 @@ static inline size_t shard_bin_size(size_t bin)
 }
 
 /* ---- free lists: encoded links and the checks on them ----
- * (shard_config.h, hardening). Default: link ^ keys[0], whose top bits are
- * 10, so 0, small integers and canonical pointers decode to non-canonical
- * addresses. Secure: mimalloc's form, rotl(link ^ keys[1], keys[0]) +
- * keys[0], with keys[1] chosen so that 0 decodes non-canonical too. */
+ * (shard_config.h, hardening). Default: link ^ key, whose top bits are 10,
+ * so 0, small integers and canonical pointers decode to non-canonical
+ * addresses. Secure: mimalloc's form, rotl(link ^ key2, key) + key, with
+ * key2 chosen so that 0 decodes non-canonical too. */
 static inline uintptr_t shard_rotl(uintptr_t x, uintptr_t s) { return (x << (s & 63)) | (x >> (-s & 63)); }
 static inline uintptr_t shard_rotr(uintptr_t x, uintptr_t s) { return (x >> (s & 63)) | (x << (-s & 63)); }
 static inline uintptr_t shard_encode(const shard_page *pg, const shard_block *p)
 {
     uintptr_t x = (uintptr_t)p;
     if (shard_secure)
-        return shard_rotl(x ^ pg->keys[1], pg->keys[0]) + pg->keys[0];
-    return shard_checks ? x ^ pg->keys[0] : x;
+        return shard_rotl(x ^ pg->key2, pg->key) + pg->key;
+    return shard_checks ? x ^ pg->key : x;
 }
 static inline shard_block *shard_decode(const shard_page *pg, uintptr_t x)
 {
     if (shard_secure)
-        return (shard_block *)(shard_rotr(x - pg->keys[0], pg->keys[0]) ^ pg->keys[1]);
-    return (shard_block *)(shard_checks ? x ^ pg->keys[0] : x);
+        return (shard_block *)(shard_rotr(x - pg->key, pg->key) ^ pg->key2);
+    return (shard_block *)(shard_checks ? x ^ pg->key : x);
 }
 static inline shard_block *shard_next(const shard_page *pg, const shard_block *b)
 { return shard_decode(pg, b->next); }
