@@ -266,6 +266,21 @@ static void uaf_write(void)
     nf_probe_bad("write %p into the first 8 bytes of the freed %p", chosen, p);
     memcpy(nf_opaque_ptr(p), &chosen, sizeof chosen);
     nf_probe_done();
+    /* An allocator whose thread frees go to a list apart from the one
+     * malloc pops (mimalloc's and shard's local_free) hands the corrupted
+     * block out only once the fresh blocks of its page are gone: keep
+     * allocating 32 B blocks, as a program would, up to a few pages'
+     * worth, watching for the chosen address. */
+    for (int i = 0; i < 4096; i++) {
+        if (i % 512 == 0)
+            nf_probe_call("malloc(32) #%d of 4096 after the misuse", i + 1);
+        unsigned char *q = malloc(32);
+        if (q && q + 32 > uaf_target && q < uaf_target + sizeof uaf_target) {
+            nf_probe_result(NF_CELL_CORRUPT, "malloc(32) #%d returned %p, inside %s", i + 1,
+                            (void *)q, "the global whose address was written");
+            return;
+        }
+    }
     aftermath(&s, 32);
 }
 
