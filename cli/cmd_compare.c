@@ -27,21 +27,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Operations per thread of one run, by workload, at --scale 1: about a
- * second or two each on this lab's box (a shared 2-PU VM). */
-typedef struct workload_ops { const char *name; unsigned long long ops; } workload_ops;
-static const workload_ops default_ops[] = {
-    {"small-churn", 4000000},
-    {"random-mix", 2000000},
-    {"larson-like", 2000000},
-    {"producer-consumer", 500000},
-    {"false-sharing", 2000000},
-    {"fragmentation", 98304 * 8},   /* whole cycles of 3 x 32768 */
-    {"large", 2000},
-    {"trim", 14744 * 5},            /* whole cycles of 2 x 7372 */
-};
-enum { OTHER_OPS = 1000000 };
-
 /* The quick comparison of `notfree run`. */
 static const char quick_workloads[] = "small-churn,random-mix,larson-like";
 static const char quick_threads[] = "1,2";
@@ -360,10 +345,7 @@ int nf_cmd_compare(int argc, char **argv)
         return bad("%s: no workloads", "--workloads");
     }
     for (unsigned k = 0; k < nw; k++) {
-        unsigned long long base = OTHER_OPS;
-        for (size_t j = 0; j < sizeof default_ops / sizeof *default_ops; j++)
-            if (!strcmp(default_ops[j].name, wnames[k]))
-                base = default_ops[j].ops;
+        unsigned long long base = nf_workload_default_ops(nf_workload_find(wnames[k]));
         wops[k] = (unsigned long long)fmax(1, llround((double)base * scale));
     }
 
