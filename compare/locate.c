@@ -46,14 +46,18 @@ void nf_cmp_exe_dir(char *buf, size_t len)
     buf[k] = '\0';
 }
 
-/* The first of dirs[i]/name that passes access(mode), into buf; else
- * the first and -1. */
+/* The first of dirs[i]/name that passes access(mode), into buf (without
+ * its "..": bin/../lib reads as lib); else the first and -1. */
 static int first_of(char dirs[][PATH_MAX], size_t n, const char *name, int mode, char *buf, size_t len)
 {
     for (size_t i = 0; i < n; i++) {
         snprintf(buf, len, "%s/%s", dirs[i], name);
-        if (access(buf, mode) == 0)
+        char real[PATH_MAX];
+        if (access(buf, mode) == 0) {
+            if (realpath(buf, real) && strlen(real) < len)
+                memcpy(buf, real, strlen(real) + 1);
             return 0;
+        }
     }
     snprintf(buf, len, "%s/%s", dirs[0], name);
     return -1;
