@@ -27,7 +27,7 @@
  * and exits: the check `notfree compare` and `notfree check` share.
  *
  * getppid, called just before the workload starts and after its last
- * round, marks the window the system-call counter counts (compare_syscalls.c).
+ * round, marks the window the system-call counter counts (syscalls.c).
  *
  * Exit: 0 ok; 1 the checksum found damaged blocks or a malloc failed;
  * 2 bad flags; 3 malloc does not resolve into the expected library (the
