@@ -90,17 +90,6 @@ static int writable_target(const char *path, char *err, size_t len)
     return -1;
 }
 
-static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || v < lo || v > hi)
-        return -1;
-    *out = (unsigned)v;
-    return 0;
-}
-
 /* Parse: the flags into o (lists checked by the plan). 0, or 2 after
  * the message. */
 static int parse(int argc, char **argv, nf_cmp_options *o, int *plots)
@@ -146,7 +135,7 @@ static int parse(int argc, char **argv, nf_cmp_options *o, int *plots)
         else if (!strcmp(a, "--results"))
             o->results = v;
         else if (!strcmp(a, "--reps")) {
-            if (parse_uint(v, 1, 1000, &o->reps) != 0)
+            if (nf_cmp_parse_uint(v, 1, 1000, &o->reps) != 0)
                 return bad("--reps: '%s' is not a whole number from 1 to 1000", v);
         } else if (!strcmp(a, "--timeout")) {
             o->timeout_s = strtod(v, &end);

@@ -230,6 +230,9 @@ typedef struct nf_cmp_plan {
     char lists[3][1024];                   /* the lists, split in place */
 } nf_cmp_plan;
 
+/* A whole number from lo to hi (no sign, nothing after it) into *out;
+ * 0, or -1. */
+int nf_cmp_parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out);
 /* Plans o into p: resolves and checks the allocators (a NAME=/path that
  * does not load or is not an allocator is refused), the workloads and
  * their operations, the threads, the worker, the results file. Names the

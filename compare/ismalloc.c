@@ -5,6 +5,7 @@
  * answer it through owner.c) and read its line. A library without malloc
  * would otherwise be measured, or scored, as glibc under its name. */
 #include "compare.h"
+#include "owner.h"
 
 #include "notfree/clock.h"
 
@@ -16,12 +17,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static int same_file(const char *a, const char *b)
-{
-    char ra[PATH_MAX], rb[PATH_MAX];
-    return realpath(a, ra) && realpath(b, rb) && strcmp(ra, rb) == 0;
-}
 
 int nf_cmp_is_malloc(const char *exe, const char *path, double timeout_s, char *why, size_t len)
 {
@@ -105,7 +100,7 @@ int nf_cmp_is_malloc(const char *exe, const char *path, double timeout_s, char *
         return -1;
     }
     const char *obj = buf[0] + 10;
-    if (same_file(obj, path))
+    if (nf_same_file(obj, path))
         return 0;
     snprintf(why, len, "malloc resolves into %s, not into %s: not an allocator (not a malloc replacement: it"
              " defines no malloc, or it was not preloaded)", obj, path);

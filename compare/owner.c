@@ -21,7 +21,7 @@ int nf_malloc_owner(char *obj, size_t len)
     return 0;
 }
 
-static int same_file(const char *a, const char *b)
+int nf_same_file(const char *a, const char *b)
 {
     char ra[PATH_MAX], rb[PATH_MAX];
     if (!realpath(a, ra))
@@ -38,7 +38,7 @@ int nf_malloc_in(const char *path, char *why, size_t len)
         snprintf(why, len, "%s", obj);
         return 0;
     }
-    if (same_file(obj, path))
+    if (nf_same_file(obj, path))
         return 1;
     snprintf(why, len, "malloc resolves into %s, not into %s", obj, path);
     return 0;

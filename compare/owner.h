@@ -24,6 +24,9 @@ int nf_malloc_owner(char *obj, size_t len);
 /* 1 when malloc lives in path (same file after realpath), else 0 with
  * where it lives instead in why. */
 int nf_malloc_in(const char *path, char *why, size_t len);
+/* Are a and b the same file (after realpath; as given when one cannot be
+ * resolved)? */
+int nf_same_file(const char *a, const char *b);
 /* `--whoami [PATH]`: prints the answer line; returns the exit status (0). */
 int nf_whoami_main(const char *path);
 

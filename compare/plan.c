@@ -51,7 +51,7 @@ static int bad_list(const char *flag, const char *list, int rc, unsigned cap, ch
     return 2;
 }
 
-static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
+int nf_cmp_parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 {
     char *end;
     errno = 0;
@@ -142,7 +142,7 @@ static int plan_threads(const nf_cmp_options *o, nf_cmp_plan *p, char *err, size
         if (n <= 0)
             return bad_list("--threads", o->threads, n, 32, err, len);
         for (int k = 0; k < n; k++)
-            if (parse_uint(t[k], 1, 1024, &p->threads[nt++]) != 0) {
+            if (nf_cmp_parse_uint(t[k], 1, 1024, &p->threads[nt++]) != 0) {
                 snprintf(err, len, "--threads: '%.200s' is not a thread count from 1 to 1024", t[k]);
                 return 2;
             }
