@@ -56,11 +56,6 @@ typedef struct nf_check_plan {
  * not be started (errno). */
 int nf_check_run(const nf_check_plan *pl, nf_check_job *jobs, size_t n);
 
-/* Runs `notfree-probe --whoami PATH` under preload and checks that malloc
- * resolves into PATH. 0, or -1 with the reason (the dlopen error, or
- * where malloc resolves instead). */
-int nf_check_loadable(const nf_check_plan *pl, const char *path, char *why, size_t len);
-
 /* ---- expected.c: check/expected.tsv, `probe<TAB>allocator<TAB>cell` ---- */
 typedef struct nf_check_expect {
     char probe[64], alloc[64];

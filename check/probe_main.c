@@ -6,31 +6,16 @@
  *   notfree-probe --list         name, family and summary of every probe
  *   notfree-probe --whoami PATH  where malloc resolves; with PATH, also
  *                                dlopen PATH and say why it fails
+ *                                (compare/owner.h: the one check that
+ *                                `notfree compare` shares)
  * Exit: 0 the probe ended on its own (its verdict in the result line);
  * 2 bad arguments. */
+#include "owner.h"
 #include "probe.h"
 
-#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int whoami(const char *path)
-{
-    void *s = dlsym(RTLD_DEFAULT, "malloc");
-    Dl_info info;
-    const char *obj = s && dladdr(s, &info) && info.dli_fname ? info.dli_fname : "?";
-    if (path) {
-        void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-        if (!h) {
-            const char *e = dlerror();
-            printf("dlopen-error %s\n", e ? e : "unknown");
-            return 0;
-        }
-    }
-    printf("malloc-in %s\n", obj);
-    return 0;
-}
 
 int main(int argc, char **argv)
 {
@@ -42,7 +27,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if ((argc == 2 || argc == 3) && !strcmp(argv[1], "--whoami"))
-        return whoami(argc == 3 ? argv[2] : NULL);
+        return nf_whoami_main(argc == 3 ? argv[2] : NULL);
     const nf_probe *p = argc == 2 ? nf_probe_find(argv[1]) : NULL;
     if (!p) {
         fprintf(stderr, "usage: notfree-probe NAME | --list | --whoami [PATH]%s%s\n",

@@ -7,6 +7,8 @@
  * ("free(): double free detected ...") go to stderr, not to /dev/tty. */
 #include "check.h"
 
+#include "notfree/clock.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -17,13 +19,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* One running child. Invariant: fd[i] >= 0 until that pipe reached EOF. */
 typedef struct slot {
@@ -74,7 +69,7 @@ static int spawn(const nf_check_plan *pl, slot *s, char *const argv[])
     s->pid = pid;
     s->fd[0] = out[0];
     s->fd[1] = err[0];
-    s->start = now_s();
+    s->start = nf_now_s();
     s->killed = 0;
     s->nline = s->nerr = 0;
     s->err[0] = '\0';
@@ -138,7 +133,7 @@ static void finish(const nf_check_plan *pl, slot *s)
     }
     nf_check_outcome *o = &s->job->out;
     nf_check_classify(s->job->probe, &s->trace, st, s->killed, pl->timeout_s, s->err, o);
-    o->seconds = now_s() - s->start;
+    o->seconds = nf_now_s() - s->start;
     s->job = NULL;
 }
 
@@ -194,7 +189,7 @@ int nf_check_run(const nf_check_plan *pl, nf_check_job *jobs, size_t n)
                 running--;
             }
         }
-        double t = now_s();
+        double t = nf_now_s();
         for (unsigned k = 0; k < par; k++)
             if (slots[k].job && !slots[k].killed && t - slots[k].start > pl->timeout_s) {
                 kill(slots[k].pid, SIGKILL);   /* its pipes close; drain() ends it */
@@ -203,61 +198,4 @@ int nf_check_run(const nf_check_plan *pl, nf_check_job *jobs, size_t n)
     }
     free(slots);
     return rc;
-}
-
-int nf_check_loadable(const nf_check_plan *pl, const char *path, char *why, size_t len)
-{
-    nf_check_job job = {0};
-    static const nf_probe whoami = {"--whoami", NF_PROBE_API, "", NULL};
-    job.probe = &whoami;
-    job.preload = path;
-    slot s = {0};
-    s.job = &job;
-    char *argv[] = {(char *)pl->probe_exe, "--whoami", (char *)path, NULL};
-    if (spawn(pl, &s, argv) != 0) {
-        snprintf(why, len, "cannot run %s: %s", pl->probe_exe, strerror(errno));
-        return -1;
-    }
-    /* Both pipes to EOF (the answer is one line), then the status. */
-    struct pollfd pfd[2];
-    double start = now_s();
-    while (s.fd[0] >= 0 || s.fd[1] >= 0) {
-        nfds_t np = 0;
-        int which[2];
-        for (int w = 0; w < 2; w++)
-            if (s.fd[w] >= 0) {
-                pfd[np] = (struct pollfd){s.fd[w], POLLIN, 0};
-                which[np++] = w;
-            }
-        poll(pfd, np, 100);
-        for (nfds_t i = 0; i < np; i++)
-            if (pfd[i].revents)
-                drain(&s, which[i]);
-        if (!s.killed && now_s() - start > pl->timeout_s) {
-            kill(s.pid, SIGKILL);
-            s.killed = 1;
-        }
-    }
-    int st = 0;
-    waitpid(s.pid, &st, 0);
-    const char *line = s.first;
-    char real_lib[4096], real_obj[4096];
-    if (!strncmp(line, "dlopen-error ", 13)) {
-        snprintf(why, len, "%s", line + 13);
-        return -1;
-    }
-    if (strncmp(line, "malloc-in ", 10) != 0) {
-        char first[256];
-        nf_check_first_line(s.err, first, sizeof first);
-        snprintf(why, len, "%s gave no answer under LD_PRELOAD=%s (status %#x)%s%s", pl->probe_exe, path, st,
-                 first[0] ? ": " : "", first);
-        return -1;
-    }
-    const char *obj = line + 10;
-    if (!realpath(path, real_lib) || !realpath(obj, real_obj) || strcmp(real_lib, real_obj) != 0) {
-        snprintf(why, len, "malloc does not resolve into %s under LD_PRELOAD (it is %s's): not a malloc replacement",
-                 path, obj);
-        return -1;
-    }
-    return 0;
 }

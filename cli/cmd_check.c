@@ -189,9 +189,9 @@ static int pick_allocators(const opts *o, const nf_check_plan *pl, nf_cmp_alloc 
                 return bad("allocator '%s' named twice", a->name);
         int user = strchr(items[k], '=') != NULL;
         int ok = a->available;
-        if (ok && a->preload && nf_check_loadable(pl, a->path, why, sizeof why) != 0)
+        if (ok && a->preload && nf_cmp_is_malloc(pl->probe_exe, a->path, pl->timeout_s, why, sizeof why) != 0)
             ok = 0;
-        else if (!ok && !(user && nf_check_loadable(pl, a->path, why, sizeof why) != 0))
+        else if (!ok && !(user && nf_cmp_is_malloc(pl->probe_exe, a->path, pl->timeout_s, why, sizeof why) != 0))
             snprintf(why, sizeof why, "%.1000s", a->reason);   /* else the dynamic linker's reason */
         if (!ok && named) {
             fprintf(stderr, "notfree check: allocator '%s' cannot be checked: %s\n", a->name, why);
@@ -266,11 +266,7 @@ int nf_cmd_check(int argc, char **argv)
 
     char dir[PATH_MAX], probe[PATH_MAX + 32];
     nf_cmp_exe_dir(dir, sizeof dir);
-    const char *penv = getenv("NOTFREE_PROBE");
-    snprintf(probe, sizeof probe, "%s", penv ? penv : "");
-    if (!penv)
-        snprintf(probe, sizeof probe, "%s/check/notfree-probe", dir);
-    if (access(probe, X_OK) != 0) {
+    if (nf_cmp_locate_program("notfree-probe", "check", "NOTFREE_PROBE", probe, sizeof probe) != 0) {
         fprintf(stderr, "notfree check: the probe program %s is missing: build it with `ninja -C %s`\n", probe, dir);
         free(rows);
         return 2;

@@ -9,14 +9,8 @@
  * peak, spread over the whole heap) and the allocator has just trimmed:
  * compare final RSS with peak RSS.
  *
- * The trim: on a heap of an nf_allocator, its trim; through the
- * process's malloc, the allocator's own purge when one is loaded
- * (jemalloc: mallctl "arena.<all>.purge"; mimalloc: mi_collect(true);
- * tcmalloc: MallocExtension_ReleaseFreeMemory), else malloc_trim(0)
- * (glibc, and notfree's drop-ins). */
-#include <dlfcn.h>
-#include <malloc.h>
-#include <stdio.h>
+ * The trim is the memory interface's (nf_mem_api.trim): a heap's trim, or
+ * for the process's malloc the allocator's own purge (allocators/system.c). */
 #include <stdlib.h>
 
 #include "wl.h"
@@ -52,38 +46,6 @@ static bool trim_init(nf_wl_thread *t)
     return true;
 }
 
-/* The process allocator's purge, looked up once. */
-static void trim_process(void)
-{
-    static int (*mallctl_fn)(const char *, void *, size_t *, void *, size_t);
-    static void (*mi_collect_fn)(bool);
-    static void (*tc_release_fn)(void);
-    static int looked;
-    if (!__atomic_load_n(&looked, __ATOMIC_ACQUIRE)) {
-        *(void **)&mallctl_fn = dlsym(RTLD_DEFAULT, "mallctl");
-        *(void **)&mi_collect_fn = dlsym(RTLD_DEFAULT, "mi_collect");
-        *(void **)&tc_release_fn = dlsym(RTLD_DEFAULT, "MallocExtension_ReleaseFreeMemory");
-        __atomic_store_n(&looked, 1, __ATOMIC_RELEASE);
-    }
-    if (mallctl_fn)
-        mallctl_fn("arena.4096.purge", NULL, NULL, NULL, 0);   /* 4096: MALLCTL_ARENAS_ALL */
-    else if (mi_collect_fn)
-        mi_collect_fn(true);
-    else if (tc_release_fn)
-        tc_release_fn();
-    else
-        malloc_trim(0);
-}
-
-static void trim_now(nf_wl_thread *t)
-{
-    const nf_mem_heap_ctx *c = t->mem->ctx;   /* NULL for nf_mem_libc */
-    if (c && t->mem->malloc != nf_mem_libc.malloc)
-        c->a->trim(c->h, 0);
-    else
-        trim_process();
-}
-
 static uint64_t trim_step(nf_wl_thread *t, uint64_t ops)
 {
     trim_state *s = t->state;
@@ -98,7 +60,7 @@ static uint64_t trim_step(nf_wl_thread *t, uint64_t ops)
             done++;
         }
         if (++s->i == 2 * s->n) {
-            trim_now(t);
+            t->mem->trim(t->mem->ctx);
             s->i = 0;
         }
     }
@@ -116,5 +78,6 @@ static void trim_fini(nf_wl_thread *t)
 
 const nf_workload nf_wl_trim = {
     "trim", "8192 slots of 256 B-4 KiB: fill nine in ten, free them, trim (survivors pin 1/10)",
+    14744 * 5,   /* whole cycles: a cycle is 2 x 7372 ops (0.9 x 8192 slots, twice) */
     trim_init, trim_step, NULL, trim_fini,
 };

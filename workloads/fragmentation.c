@@ -100,5 +100,6 @@ static void frag_fini(nf_wl_thread *t)
 
 const nf_workload nf_wl_fragmentation = {
     "fragmentation", "fill 32768 x 64 B, free every other, add 16384 x 128 B, drain (3 MiB live at the peak)",
+    98304 * 8,   /* whole cycles: a cycle is 3 x 32768 ops */
     frag_init, frag_step, NULL, frag_fini,
 };

@@ -72,5 +72,6 @@ static void larson_fini(nf_wl_thread *t)
 
 const nf_workload nf_wl_larson_like = {
     "larson-like", "threads replace random 8-1000 B blocks in slots handed to the next thread each round",
+    2000000,
     larson_init, larson_step, larson_between, larson_fini,
 };

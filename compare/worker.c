@@ -1,4 +1,4 @@
-/* cli/compare_worker.c: notfree-workload, the program `notfree compare`
+/* compare/worker.c: notfree-workload, the program `notfree compare`
  * runs once per measurement, under LD_PRELOAD of the allocator compared.
  * It runs one workload through the process's plain malloc and free
  * (nf_mem_libc), so whatever the preload put in place serves it, then
@@ -23,17 +23,20 @@
  *                  first changed byte and its size (0 0 when none)
  *
  * --verify fills and checks every byte of every block (the verification
- * run, untimed). --probe only checks --expect-lib and exits.
+ * run, untimed). --whoami PATH answers "is PATH the malloc?" (owner.h)
+ * and exits: the check `notfree compare` and `notfree check` share.
  *
  * getppid, called just before the workload starts and after its last
- * round, marks the window the system-call counter counts (compare_syscalls.c).
+ * round, marks the window the system-call counter counts (syscalls.c).
  *
  * Exit: 0 ok; 1 the checksum found damaged blocks or a malloc failed;
  * 2 bad flags; 3 malloc does not resolve into the expected library (the
  * reason on stderr). */
+#include "owner.h"
+
+#include "notfree/clock.h"
 #include "notfree/workload.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -41,13 +44,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static long rss_kib(void)
 {
@@ -75,32 +71,15 @@ static long hwm_kib(void)
     return kib;
 }
 
-static int same_file(const char *a, const char *b)
-{
-    char ra[PATH_MAX], rb[PATH_MAX];
-    if (!realpath(a, ra))
-        snprintf(ra, sizeof ra, "%s", a);
-    if (!realpath(b, rb))
-        snprintf(rb, sizeof rb, "%s", b);
-    return strcmp(ra, rb) == 0;
-}
-
 /* Does malloc, as this program's calls bind to it, live in path? A
  * library that is preloaded but defines no malloc (libz) leaves it in
  * libc: say where it is instead (why). */
 static int malloc_in(const char *path, char *why, size_t len)
 {
-    void *m = dlsym(RTLD_DEFAULT, "malloc");
-    Dl_info info;
-    if (!m || !dladdr(m, &info) || !info.dli_fname) {
-        const char *e = dlerror();
-        snprintf(why, len, "cannot find which library serves malloc (%s)", e ? e : "dladdr found none");
-        return 0;
-    }
-    if (same_file(info.dli_fname, path))
+    char where[PATH_MAX * 2 + 64];
+    if (nf_malloc_in(path, where, sizeof where))
         return 1;
-    snprintf(why, len, "malloc resolves into %s, not into %s: not an allocator (it defines no malloc) or not preloaded",
-             info.dli_fname, path);
+    snprintf(why, len, "%s: not an allocator (it defines no malloc) or not preloaded", where);
     return 0;
 }
 
@@ -108,7 +87,8 @@ static int usage(const char *msg)
 {
     fprintf(stderr, "notfree-workload: %s\n"
                     "usage: notfree-workload --workload NAME [--threads N] [--ops N_PER_THREAD]\n"
-                    "                        [--round N] [--seed N] [--expect-lib PATH] [--verify] [--probe]\n", msg);
+                    "                        [--round N] [--seed N] [--expect-lib PATH] [--verify]\n"
+                    "       notfree-workload --whoami PATH\n", msg);
     return 2;
 }
 
@@ -127,11 +107,13 @@ int main(int argc, char **argv)
 {
     const char *name = NULL, *expect = NULL;
     uint64_t threads = 1, ops = 100000, round = 20000, seed = 42;
-    int verify = 0, probe = 0;
+    int verify = 0;
+    if (argc == 3 && !strcmp(argv[1], "--whoami"))
+        return nf_whoami_main(argv[2]);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--verify") || !strcmp(a, "--probe")) {
-            *(a[2] == 'v' ? &verify : &probe) = 1;
+        if (!strcmp(a, "--verify")) {
+            verify = 1;
             continue;
         }
         uint64_t *num = !strcmp(a, "--threads") ? &threads : !strcmp(a, "--ops") ? &ops
@@ -154,8 +136,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "notfree-workload: %s\n", why);
         return 3;
     }
-    if (probe)
-        return 0;
     const nf_workload *w = nf_workload_find(name);
     if (!w)
         return usage(name ? "unknown workload" : "--workload is required");
@@ -163,7 +143,7 @@ int main(int argc, char **argv)
         return usage("--threads must be 1..1024 and --round at least 1");
     nf_workload_params p = {.threads = (unsigned)threads, .seed = seed, .pin = 1, .verify = verify};
     getppid();   /* marker: the syscall counter starts counting here */
-    double t0 = now_s();
+    double t0 = nf_now_s();
     nf_workload_run *r = nf_workload_start(w, &p, &nf_mem_libc);
     if (!r) {
         fprintf(stderr, "notfree-workload: cannot start %s: %s\n", name, strerror(errno));
@@ -171,7 +151,7 @@ int main(int argc, char **argv)
     }
     for (uint64_t done = 0; done < ops; done += round)
         nf_workload_round(r, ops - done < round ? ops - done : round);
-    double secs = now_s() - t0;
+    double secs = nf_now_s() - t0;
     getppid();   /* marker: ... and stops here */
     long rss = rss_kib();
     nf_workload_result res;

@@ -1,21 +1,21 @@
-/* cli/compare_alloc.c: the allocators `notfree compare` knows and where
- * their libraries are.
+/* compare/alloc.c: the allocators `notfree compare` (and `notfree check`)
+ * know and where their libraries are.
  *   glibc              no preload: the C library's own malloc (package libc6)
  *   jemalloc           libjemalloc.so.2          (Debian libjemalloc2)
  *   mimalloc           libmimalloc.so.2          (Debian libmimalloc2.0)
  *   tcmalloc           libtcmalloc_minimal.so.4  (Debian libtcmalloc-minimal4)
- *   bins, slab, shard  notfree's drop-ins, built beside the notfree binary:
- *                      <builddir>/allocators/dropin/libnotfree-<name>.so
+ *   bins, slab, shard  notfree's drop-ins (the registry's allocators with a
+ *                      process-wide heap), libnotfree-<name>.so in the
+ *                      build tree or the install tree (locate.c)
  *   NAME=/path/to.so   any other drop-in a user brings
  * A library that is not there leaves the allocator unavailable, with what
  * to install or build; it is listed, never dropped. A NAME=/path library
  * must load (dlopen, in a child) and, preloaded, must serve malloc
- * (nf_cmp_alloc_probe): `cmd_compare.c` refuses it otherwise. */
+ * (nf_cmp_alloc_probe): the plan refuses it otherwise. */
 #include "compare.h"
 
 #include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -39,23 +39,6 @@ static const char *const lib_dirs[] = {
     "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib/x86_64-linux-gnu",
     "/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib",
 };
-
-void nf_cmp_exe_dir(char *buf, size_t len)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) {
-        snprintf(buf, len, ".");
-        return;
-    }
-    exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (slash)
-        *slash = '\0';
-    size_t k = strlen(exe) < len - 1 ? strlen(exe) : len - 1;
-    memcpy(buf, exe, k);
-    buf[k] = '\0';
-}
 
 /* dpkg-query's version of an installed package, or "" */
 static void package_version(const char *pkg, char *buf, size_t len)
@@ -127,46 +110,7 @@ int nf_cmp_alloc_probe(const char *worker, const nf_cmp_alloc *a, char *err, siz
 {
     if (!a->preload)
         return 0;
-    int fd[2];
-    if (pipe(fd) != 0) {
-        snprintf(err, errlen, "pipe: %s", strerror(errno));
-        return -1;
-    }
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(err, errlen, "fork: %s", strerror(errno));
-        close(fd[0]);
-        close(fd[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        dup2(fd[1], 2);
-        close(fd[0]);
-        close(fd[1]);
-        int null = open("/dev/null", O_WRONLY);
-        if (null >= 0)
-            dup2(null, 1);
-        nf_cmp_child_env(a->path);
-        execl(worker, worker, "--probe", "--expect-lib", a->path, (char *)NULL);
-        _exit(127);
-    }
-    close(fd[1]);
-    char msg[1024];
-    ssize_t n, used = 0;
-    while (used < (ssize_t)sizeof msg - 1 && (n = read(fd[0], msg + used, sizeof msg - 1 - (size_t)used)) > 0)
-        used += n;
-    msg[used] = '\0';
-    msg[strcspn(msg, "\n")] = '\0';
-    close(fd[0]);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return 0;
-    const char *m = strncmp(msg, "notfree-workload: ", 18) == 0 ? msg + 18 : msg;
-    snprintf(err, errlen, "%s", m[0] ? m : "the probe failed");
-    return WIFEXITED(status) && WEXITSTATUS(status) == 3 ? 1 : -1;
+    return nf_cmp_is_malloc(worker, a->path, 60, err, errlen);
 }
 
 static int valid_name(const char *s, size_t n)
@@ -233,13 +177,12 @@ int nf_cmp_alloc_resolve(const char *item, nf_cmp_alloc *a, char *err, size_t er
                      l->file, l->package);
         return 0;
     }
-    if (!strcmp(item, "bins") || !strcmp(item, "slab") || !strcmp(item, "shard")) {
+    if (nf_cmp_is_dropin(item)) {
         char dir[PATH_MAX - 64];
         nf_cmp_exe_dir(dir, sizeof dir);
         snprintf(a->package, sizeof a->package, "notfree");
-        snprintf(a->path, sizeof a->path, "%s/allocators/dropin/libnotfree-%s.so", dir, item);
         a->preload = 1;
-        a->available = access(a->path, R_OK) == 0;
+        a->available = nf_cmp_locate_dropin(item, a->path, sizeof a->path) == 0;
         if (!a->available)
             snprintf(a->reason, sizeof a->reason,
                      "%.2000s not built (a sanitizer build has no drop-ins): build with `ninja -C %.1000s`", a->path, dir);

@@ -80,5 +80,6 @@ static void fs_fini(nf_wl_thread *t)
 
 const nf_workload nf_wl_false_sharing = {
     "false-sharing", "24 B blocks freed by another thread, then written 64 times by the thread that got them",
+    2000000,
     fs_init, fs_step, fs_between, fs_fini,
 };

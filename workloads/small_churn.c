@@ -41,5 +41,6 @@ static void churn_fini(nf_wl_thread *t)
 
 const nf_workload nf_wl_small_churn = {
     "small-churn", "fixed-size malloc and free in batches of 64 (16, 64, 256 B in turn)",
+    4000000,
     churn_init, churn_step, NULL, churn_fini,
 };

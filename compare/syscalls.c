@@ -1,4 +1,4 @@
-/* cli/compare_syscalls.c: counts mmap, munmap, mremap, brk, madvise and
+/* compare/syscalls.c: counts mmap, munmap, mremap, brk, madvise and
  * mprotect of a program and all its threads, whoever makes them (the
  * allocator, glibc inside, the loader).
  *

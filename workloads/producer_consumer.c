@@ -117,5 +117,6 @@ static void pc_fini(nf_wl_thread *t)
 
 const nf_workload nf_wl_producer_consumer = {
     "producer-consumer", "thread pairs: one mallocs 16-512 B blocks into a ring, the other frees them",
+    500000,
     pc_init, pc_step, NULL, pc_fini,
 };

@@ -1,4 +1,4 @@
-/* cli/compare_run.c: one timed run of the worker, in its own process,
+/* compare/run.c: one timed run of the worker, in its own process,
  * under LD_PRELOAD of the allocator compared (none for glibc).
  *
  *   wall_s         fork to reaping, CLOCK_MONOTONIC (process start and
@@ -19,6 +19,8 @@
  * allocator can deadlock. */
 #include "compare.h"
 
+#include "notfree/clock.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -29,13 +31,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* Steal time of all CPUs so far, in seconds; -1 when unreadable. */
 static double steal_now(void)
@@ -150,7 +145,7 @@ int nf_cmp_run(const nf_cmp_job *j, nf_cmp_result *r)
         close(out[1]);
         return -1;
     }
-    double steal0 = steal_now(), t0 = now_s();
+    double steal0 = steal_now(), t0 = nf_now_s();
     pid_t pid = fork();
     if (pid < 0) {
         snprintf(r->error, sizeof r->error, "fork: %s", strerror(errno));
@@ -175,7 +170,7 @@ int nf_cmp_run(const nf_cmp_job *j, nf_cmp_result *r)
     int open_out = 1, open_err = 1, timed_out = 0;
     double deadline = t0 + j->timeout_s;
     while (open_out || open_err) {
-        double left = deadline - now_s();
+        double left = deadline - nf_now_s();
         if (left <= 0) {
             timed_out = 1;
             kill(pid, SIGKILL);
@@ -202,7 +197,7 @@ int nf_cmp_run(const nf_cmp_job *j, nf_cmp_result *r)
         pid_t w = wait4(pid, &status, timed_out ? 0 : WNOHANG, &ru);
         if (w == pid || (w < 0 && errno != EINTR))
             break;
-        if (w == 0 && now_s() >= deadline) {
+        if (w == 0 && nf_now_s() >= deadline) {
             timed_out = 1;
             kill(pid, SIGKILL);
         } else if (w == 0) {
@@ -210,7 +205,7 @@ int nf_cmp_run(const nf_cmp_job *j, nf_cmp_result *r)
             nanosleep(&ts, NULL);
         }
     }
-    r->wall_s = now_s() - t0;
+    r->wall_s = nf_now_s() - t0;
     double steal1 = steal_now();
     r->steal_s = steal0 >= 0 && steal1 >= steal0 ? steal1 - steal0 : 0;
     r->disturbed = r->steal_s > NF_CMP_STEAL_FRACTION * r->wall_s;

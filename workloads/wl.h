@@ -1,12 +1,12 @@
-/* wl.h: what a workload file sees (benches/workloads/<name>.c). The runner
+/* wl.h: what a workload file sees (workloads/<name>.c). The runner
  * (runner.c) owns the threads, the rounds and the counting; a workload is a
  * table of per-thread callbacks.
  *
  * Adding a workload: one file defining `const nf_workload nf_wl_<name>` and
  * one line in runner.c's list.
  */
-#ifndef NF_BENCHES_WORKLOADS_WL_H
-#define NF_BENCHES_WORKLOADS_WL_H
+#ifndef NF_WORKLOADS_WL_H
+#define NF_WORKLOADS_WL_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -31,6 +31,10 @@ typedef struct nf_wl_thread {
 struct nf_workload {
     const char *name;
     const char *description;
+    /* Operations per thread of one `notfree compare` run at --scale 1:
+     * about a second or two on a shared 2-PU VM; whole cycles where the
+     * workload has them, so every run ends at the same point. */
+    uint64_t default_ops;
     /* Set up t->state (untimed, not counted); false on failure. */
     bool (*init)(nf_wl_thread *t);
     /* About ops operations; returns the number performed. */

@@ -35,6 +35,7 @@ size_t nf_workload_count(void) { return NWORKLOADS; }
 const nf_workload *nf_workload_at(size_t i) { return i < NWORKLOADS ? workloads[i] : NULL; }
 const char *nf_workload_name(const nf_workload *w) { return w->name; }
 const char *nf_workload_description(const nf_workload *w) { return w->description; }
+uint64_t nf_workload_default_ops(const nf_workload *w) { return w->default_ops; }
 
 const nf_workload *nf_workload_find(const char *name)
 {
@@ -42,30 +43,6 @@ const nf_workload *nf_workload_find(const char *name)
         if (strcmp(workloads[i]->name, name) == 0)
             return workloads[i];
     return NULL;
-}
-
-/* ---- mem apis ---- */
-static void *libc_malloc(void *ctx, size_t n) { (void)ctx; return malloc(n); }
-static void libc_free(void *ctx, void *p) { (void)ctx; free(p); }
-const nf_mem_api nf_mem_libc = {libc_malloc, libc_free, NULL};
-
-static void *heap_malloc(void *ctx, size_t n)
-{
-    nf_mem_heap_ctx *c = ctx;
-    return c->a->malloc(c->h, n);
-}
-
-static void heap_free(void *ctx, void *p)
-{
-    nf_mem_heap_ctx *c = ctx;
-    c->a->free(c->h, p);
-}
-
-nf_mem_api nf_mem_heap(nf_mem_heap_ctx *storage, const nf_allocator *a, nf_heap *h)
-{
-    storage->a = a;
-    storage->h = h;
-    return (nf_mem_api){heap_malloc, heap_free, storage};
 }
 
 /* ---- the runner ---- */
