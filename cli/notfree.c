@@ -16,6 +16,8 @@ static const nf_command commands[] = {
      nf_cmd_alloc, nf_cmd_alloc_help},
     {"compare", "allocators side by side, each preloaded in its own process: table, JSON, charts",
      nf_cmd_compare, nf_cmd_compare_help},
+    {"tour", "the claims of \"malloc Is Not Free\" measured on this box, each with a verdict",
+     nf_cmd_tour, nf_cmd_tour_help},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

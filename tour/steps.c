@@ -1,0 +1,37 @@
+/* tour/steps.c: the step table, in the article's order. Adding a step:
+ * a file step_<name>.c with its run function, one line here, one line
+ * in tour/meson.build. */
+#include "tour.h"
+
+void nf_tour_step_batches(nf_tour_run *r);
+void nf_tour_step_virtual(nf_tour_run *r);
+void nf_tour_step_overcommit(nf_tour_run *r);
+void nf_tour_step_fault(nf_tour_run *r);
+void nf_tour_step_mlock(nf_tour_run *r);
+void nf_tour_step_fork(nf_tour_run *r);
+void nf_tour_step_stack(nf_tour_run *r);
+
+const nf_tour_step nf_tour_steps[] = {
+    {1, "batches", "the allocator batches",
+     "malloc(64) rarely reaches the kernel: the allocator asks for memory in big batches",
+     "ptrace + seccomp (the system-call counter)", nf_tour_step_batches},
+    {3, "virtual", "virtual is not resident",
+     "malloc(1 GiB) costs address space, not RAM: pages become resident one fault at a time as they are touched",
+     "a memory cgroup (or 12 GiB MemAvailable)", nf_tour_step_virtual},
+    {4, "overcommit", "overcommit's bet",
+     "Linux overcommits: malloc(500 GB) succeeds on an 8 GB machine; mode 2 returns NULL instead of a kill later",
+     "nothing (children, the kernel model)", nf_tour_step_overcommit},
+    {5, "fault", "the page fault and zeroing",
+     "the first write to a page faults: the kernel takes a frame, zeroes it and fills a page-table entry",
+     "nothing", nf_tour_step_fault},
+    {10, "mlock", "mlock",
+     "mlock faults pages in at once and pins them (VmLck), within RLIMIT_MEMLOCK; mlockall covers later mappings",
+     "nothing (root bypasses RLIMIT_MEMLOCK: a child drops to nobody to show it)", nf_tour_step_mlock},
+    {11, "fork", "fork and copy-on-write",
+     "a thousand-page process forks in microseconds: no page is copied until one side writes",
+     "a memory cgroup (or 24 GiB MemAvailable)", nf_tour_step_fork},
+    {12, "stack", "the stack and its guard",
+     "the stack grows on demand and ends in a guard page: 8,000 to 16,000 frames with an 8 MB stack",
+     "a finite RLIMIT_STACK", nf_tour_step_stack},
+};
+const unsigned nf_tour_nsteps = sizeof nf_tour_steps / sizeof nf_tour_steps[0];
