@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
+#include <unistd.h>
 
 static long field_kib(const char *path, const char *field)
 {
@@ -57,4 +60,19 @@ double nf_tour_median(double *v, size_t n)
         return 0.0 / 0.0;
     qsort(v, n, sizeof *v, cmp_d);
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int nf_tour_disk_dir(char *buf, size_t cap)
+{
+    const char *tries[] = {getenv("TMPDIR"), "/var/tmp", "."};
+    for (size_t i = 0; i < sizeof tries / sizeof tries[0]; i++) {
+        struct statfs fs;
+        if (!tries[i] || statfs(tries[i], &fs) != 0 || access(tries[i], W_OK) != 0)
+            continue;
+        if (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC)
+            continue;   /* shmem pages are swap-backed, not file cache */
+        snprintf(buf, cap, "%s", tries[i]);
+        return 0;
+    }
+    return -1;
 }

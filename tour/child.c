@@ -152,6 +152,16 @@ double nf_tour_get(const char *out, const char *key)
     return NAN;
 }
 
+double nf_tour_get_last(const char *out, const char *key)
+{
+    double v = NAN;
+    size_t k = strlen(key);
+    for (const char *p = out; (p = strstr(p, key)) != NULL; p += k)
+        if ((p == out || p[-1] == ' ' || p[-1] == '\n') && p[k] == '=')
+            v = strtod(p + k + 1, NULL);
+    return v;
+}
+
 int nf_tour_child(nf_tour_child_fn fn, void *arg, const nf_tour_cgroup *cg, double timeout_s,
                   char *out, size_t cap)
 {

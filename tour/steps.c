@@ -7,6 +7,8 @@ void nf_tour_step_batches(nf_tour_run *r);
 void nf_tour_step_virtual(nf_tour_run *r);
 void nf_tour_step_overcommit(nf_tour_run *r);
 void nf_tour_step_fault(nf_tour_run *r);
+void nf_tour_step_reclaim(nf_tour_run *r);
+void nf_tour_step_oom(nf_tour_run *r);
 void nf_tour_step_mlock(nf_tour_run *r);
 void nf_tour_step_fork(nf_tour_run *r);
 void nf_tour_step_stack(nf_tour_run *r);
@@ -24,6 +26,13 @@ const nf_tour_step nf_tour_steps[] = {
     {5, "fault", "the page fault and zeroing",
      "the first write to a page faults: the kernel takes a frame, zeroes it and fills a page-table entry",
      "nothing", nf_tour_step_fault},
+    {8, "reclaim", "reclaim",
+     "under memory pressure the kernel drops clean page-cache pages (read back later as major faults) and "
+     "swaps anonymous ones out",
+     "a memory cgroup, a file system with a page cache", nf_tour_step_reclaim},
+    {9, "oom", "the OOM killer",
+     "when nothing can be reclaimed the OOM killer sends SIGKILL to the process with the highest oom_score",
+     "a memory cgroup (refused without one)", nf_tour_step_oom},
     {10, "mlock", "mlock",
      "mlock faults pages in at once and pins them (VmLck), within RLIMIT_MEMLOCK; mlockall covers later mappings",
      "nothing (root bypasses RLIMIT_MEMLOCK: a child drops to nobody to show it)", nf_tour_step_mlock},

@@ -94,6 +94,11 @@ long nf_tour_minflt(void);
 long nf_tour_majflt(void);
 /* A value "key=<number>" from a child's output; NAN if absent. */
 double nf_tour_get(const char *out, const char *key);
+/* The last "key=<number>" of a child's output; NAN if absent. */
+double nf_tour_get_last(const char *out, const char *key);
+/* A directory on a file system with a page cache (not tmpfs) for a
+ * scratch file: $TMPDIR, /var/tmp or the current directory. -1 if none. */
+int nf_tour_disk_dir(char *buf, size_t cap);
 
 /* The registries the SIGINT handler walks. */
 void nf_tour_register_pid(pid_t pid);
