@@ -4,6 +4,7 @@
 #include "tour.h"
 
 void nf_tour_step_batches(nf_tour_run *r);
+void nf_tour_step_threshold(nf_tour_run *r);
 void nf_tour_step_virtual(nf_tour_run *r);
 void nf_tour_step_overcommit(nf_tour_run *r);
 void nf_tour_step_fault(nf_tour_run *r);
@@ -17,6 +18,9 @@ const nf_tour_step nf_tour_steps[] = {
     {1, "batches", "the allocator batches",
      "malloc(64) rarely reaches the kernel: the allocator asks for memory in big batches",
      "ptrace + seccomp (the system-call counter)", nf_tour_step_batches},
+    {2, "threshold", "brk below the threshold, mmap above",
+     "glibc serves small requests from the brk heap and maps each one over 128 KiB with mmap; the threshold moves",
+     "ptrace + seccomp; gnuplot for the chart", nf_tour_step_threshold},
     {3, "virtual", "virtual is not resident",
      "malloc(1 GiB) costs address space, not RAM: pages become resident one fault at a time as they are touched",
      "a memory cgroup (or 12 GiB MemAvailable)", nf_tour_step_virtual},
