@@ -8,6 +8,7 @@ void nf_tour_step_threshold(nf_tour_run *r);
 void nf_tour_step_virtual(nf_tour_run *r);
 void nf_tour_step_overcommit(nf_tour_run *r);
 void nf_tour_step_fault(nf_tour_run *r);
+void nf_tour_step_tlb(nf_tour_run *r);
 void nf_tour_step_reclaim(nf_tour_run *r);
 void nf_tour_step_oom(nf_tour_run *r);
 void nf_tour_step_mlock(nf_tour_run *r);
@@ -31,6 +32,10 @@ const nf_tour_step nf_tour_steps[] = {
     {5, "fault", "the page fault and zeroing",
      "the first write to a page faults: the kernel takes a frame, zeroes it and fills a page-table entry",
      "nothing", nf_tour_step_fault},
+    {6, "tlb", "the walk and the TLB",
+     "a TLB miss costs a page walk of 4 memory references (walk caches cut them); past the TLB's reach every "
+     "access pays it",
+     "nothing (the model, a pointer chase)", nf_tour_step_tlb},
     {8, "reclaim", "reclaim",
      "under memory pressure the kernel drops clean page-cache pages (read back later as major faults) and "
      "swaps anonymous ones out",
