@@ -9,6 +9,7 @@ void nf_tour_step_virtual(nf_tour_run *r);
 void nf_tour_step_overcommit(nf_tour_run *r);
 void nf_tour_step_fault(nf_tour_run *r);
 void nf_tour_step_tlb(nf_tour_run *r);
+void nf_tour_step_shootdown(nf_tour_run *r);
 void nf_tour_step_reclaim(nf_tour_run *r);
 void nf_tour_step_oom(nf_tour_run *r);
 void nf_tour_step_mlock(nf_tour_run *r);
@@ -36,6 +37,10 @@ const nf_tour_step nf_tour_steps[] = {
      "a TLB miss costs a page walk of 4 memory references (walk caches cut them); past the TLB's reach every "
      "access pays it",
      "nothing (the model, a pointer chase)", nf_tour_step_tlb},
+    {7, "shootdown", "a PTE change costs a TLB flush",
+     "changing a mapping flushes the TLB: other CPUs running the process get an interrupt (the shootdown), and "
+     "a switch to another process leaves a TLB to warm again",
+     "two CPUs for the shootdown", nf_tour_step_shootdown},
     {8, "reclaim", "reclaim",
      "under memory pressure the kernel drops clean page-cache pages (read back later as major faults) and "
      "swaps anonymous ones out",
