@@ -128,8 +128,8 @@ static void free_part(nf_tour_run *r, char *summary, size_t cap)
     nf_tour_figure(r, "madv_dontneed_rss_drop", nf_tour_get(o2, "rss_drop"), "KiB", "proc");
     nf_tour_figure(r, "madv_dontneed_refaults", nf_tour_get(o2, "refaults"), "faults", "rusage");
     snprintf(summary, cap, "MADV_DONTNEED dropped %.0f KiB of RSS at once and cost %.0f faults to touch again, "
-                           "MADV_FREE dropped %.0f KiB (freed only under pressure) and cost %.0f",
-             nf_tour_get(o2, "rss_drop"), nf_tour_get(o2, "refaults"), nf_tour_get(o1, "rss_drop"),
+                           "MADV_FREE moved RSS by %+.0f KiB (its pages go only under pressure) and cost %.0f",
+             nf_tour_get(o2, "rss_drop"), nf_tour_get(o2, "refaults"), -nf_tour_get(o1, "rss_drop"),
              nf_tour_get(o1, "refaults"));
 }
 

@@ -92,6 +92,7 @@ void nf_tour_step_fork(nf_tour_run *r)
         return;
     }
     nf_tour_figure(r, "fork_us_1000_pages", f_small, "us", "timing");
+    nf_tour_figure(r, "rss_of_1000_page_child", nf_tour_get(out, "rss_kib"), "KiB", "proc");
     nf_tour_figure(r, "fork_us_large", f_big, "us", "timing");
     nf_tour_figure(r, "large_resident", (double)(big >> 20), "MiB", "count");
     nf_tour_figure(r, "fork_large_over_small", f_big / f_small, "ratio", "timing");
@@ -105,7 +106,8 @@ void nf_tour_step_fork(nf_tour_run *r)
     nf_tour_verdict_kind v = f_small < 1000 ? (f_big > 10 * f_small ? NF_TOUR_NUANCE : NF_TOUR_HOLDS)
                                             : NF_TOUR_NOT_HERE;
     nf_tour_verdict(r, v,
-                    "fork took %.0f us with 1,000 pages resident and %.0f us with %zu MiB (%.0fx: the page tables "
+                    "fork took %.0f us (%s a millisecond) with 1,000 pages touched (RSS %.0f KiB: the page tables "
+                    "of the forking process come along) and %.0f us with %zu MiB (%.0fx: the page tables "
                     "are copied, the pages are not); each page written afterwards took %.2f COW faults at %.0f ns",
-                    f_small, f_big, big >> 20, f_big / f_small, cf / (double)cow, cns);
+                    f_small, f_small < 1000 ? "under" : "over", nf_tour_get(out, "rss_kib"), f_big, big >> 20, f_big / f_small, cf / (double)cow, cns);
 }
