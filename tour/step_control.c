@@ -215,7 +215,7 @@ static void preload_part(nf_tour_run *r, char *summary, size_t cap, double *best
     }
     nf_cmp_alloc a[16];
     int n = nf_tour_allocs(a, 16);
-    int rounds = r->quick ? 40 : 150;
+    int rounds = r->quick ? 20 : 150;
     nf_tour_did(r, "python3 (PYTHONMALLOC=malloc) builds and drops dicts and lists for %d rounds under each "
                    "allocator's LD_PRELOAD; wall time and peak RSS from wait4", rounds);
     double glibc_s = NAN, best = NAN, warm_s;

@@ -157,6 +157,8 @@ typedef struct nf_tour_options {
 /* Checks a comma list of step names; -1 and the bad name in bad. */
 int nf_tour_check_steps(const char *list, char *bad, size_t badlen);
 void nf_tour_list(FILE *f);
+/* The Markdown report of doc ({context, steps}) at path, atomically (report.c). */
+int nf_tour_write_report(const char *path, json_t *doc);
 /* Runs the tour; 0 ok, 1 a step failed to give a verdict, 2 could not run. */
 int nf_tour_main(const nf_tour_options *o);
 
