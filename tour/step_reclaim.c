@@ -97,7 +97,7 @@ static void model_swap(nf_tour_run *r, char *summary, size_t cap)
 
 void nf_tour_step_reclaim(nf_tour_run *r)
 {
-    size_t limit = r->quick ? (8u << 20) : (16u << 20);   /* a major fault can cost 0.7 ms here */
+    size_t limit = r->quick ? (4u << 20) : (16u << 20);   /* a major fault can cost 0.7 ms here */
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     char dir[256], path[512], why[256];
     if (nf_tour_disk_dir(dir, sizeof dir) != 0) {

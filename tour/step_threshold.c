@@ -72,12 +72,12 @@ void nf_tour_step_threshold(nf_tour_run *r)
         nf_tour_skip(r, "glibc's malloc could not be resolved");
         return;
     }
-    /* 16 B to 64 MiB by 4x; --quick: glibc, jemalloc and bins only. */
+    /* 16 B to 64 MiB by 4x; --quick: glibc, jemalloc and bins by 16x. */
     char dat[4096];
     snprintf(dat, sizeof dat, "%s/%s-threshold.dat", r->report_dir, r->stamp);
     FILE *f = fopen(dat, "w");
-    nf_tour_did(r, "one fresh process per allocator and size (16 B to 64 MiB by 4x) makes one malloc; the counter "
-                   "says which call served it%s", r->quick ? " (--quick: glibc, jemalloc, bins)" : "");
+    nf_tour_did(r, "one fresh process per allocator and size (16 B to 64 MiB) makes one malloc; the counter "
+                   "says which call served it%s", r->quick ? " (--quick: glibc, jemalloc, bins, by 16x)" : "");
     int row = 0;
     for (int i = 0; i < n; i++) {
         if (!a[i].available || (r->quick && strcmp(a[i].name, "glibc") && strcmp(a[i].name, "jemalloc") &&
@@ -85,7 +85,7 @@ void nf_tour_step_threshold(nf_tour_run *r)
             continue;
         char line[512] = "";
         size_t used = 0;
-        for (int lg = 4; lg <= 26; lg += 2) {
+        for (int lg = 4; lg <= 26; lg += r->quick ? 4 : 2) {
             char sz[32];
             snprintf(sz, sizeof sz, "%llu", 1ull << lg);
             char *args[] = {"size", sz, NULL};
