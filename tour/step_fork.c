@@ -2,7 +2,7 @@
  * memory cgroup): fork latency with 1,000 pages resident, then with
  * 1 GiB (256 MiB with --quick); then the grandchild writes to pages it
  * shares and each write takes one COW fault, timed per page. */
-#include "tour.h"
+#include "syscalls.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -86,7 +86,7 @@ void nf_tour_step_fork(nf_tour_run *r)
         return;
     }
     char helper[4200];
-    snprintf(helper, sizeof helper, "%s/tour/notfree-tour-fork", r->exe_dir);
+    nf_tour_helper(r, "notfree-tour-fork", helper, sizeof helper);
     nf_tour_did(r, "a fresh small process (notfree-tour-fork) touches 1,000 pages and forks %d times (the fork call "
                    "timed in the parent, median)", REPS);
     int st1 = nf_tour_child(small_child, helper, cg.path[0] ? &cg : NULL, 60, out, sizeof out);

@@ -6,7 +6,8 @@
 #include "tour.h"
 #include "../cli/compare.h"
 
-/* "<exe_dir>/tour/<name>" into buf. */
+/* A helper's path into buf: "<exe_dir>/tour/<name>" in the build tree,
+ * else "<exe_dir>/<name>" (installed beside notfree). */
 const char *nf_tour_helper(const nf_tour_run *r, const char *name, char *buf, size_t cap);
 /* Compare's known allocators, resolved into out (a->available says
  * whether its library is there, a->reason why not). */
