@@ -24,6 +24,8 @@ int nf_cmd_compare(int argc, char **argv);
 void nf_cmd_compare_help(FILE *f);
 int nf_cmd_check(int argc, char **argv);
 void nf_cmd_check_help(FILE *f);
+int nf_cmd_tour(int argc, char **argv);
+void nf_cmd_tour_help(FILE *f);
 /* A quick `notfree compare` into results_dir (for `notfree run`); 0 ok,
  * 1 a run failed, 2 it could not run. Declared in compare/compare.h too. */
 int nf_compare_quick(const char *results_dir);

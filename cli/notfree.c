@@ -18,6 +18,8 @@ static const nf_command commands[] = {
      nf_cmd_compare, nf_cmd_compare_help},
     {"check", "a misuse and conformance scorecard for any allocator, each probe in its own process",
      nf_cmd_check, nf_cmd_check_help},
+    {"tour", "the claims of \"malloc Is Not Free\" measured on this box, each with a verdict",
+     nf_cmd_tour, nf_cmd_tour_help},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
