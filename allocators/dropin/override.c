@@ -14,8 +14,9 @@
  * allocators/dropin/meson.build sets these per allocator.
  *
  * Glossary
- *   heap       the allocator's process-wide heap (default_heap(), on the
- *              real program break), made on the first call of any entry.
+ *   heap       the allocator's process-wide heap (default_heap(): bins' on
+ *              the real program break, slab's and shard's on mmap), made
+ *              on the first call of any entry.
  *   bootstrap  a static buffer that serves the few requests made while the
  *              heap is being made (pthread_atfork or pthread_setspecific may
  *              call malloc from inside our init); its blocks are never

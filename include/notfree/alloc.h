@@ -2,7 +2,7 @@
  *
  * Glossary
  *   allocator  a named table of functions (nf_allocator), found by name in
- *              the registry: ours ("bins", later "slab", "shard") and the
+ *              the registry: ours ("bins", "slab", "shard") and the
  *              adapter "system" over the process's own malloc.
  *   heap       one instance of an allocator (nf_heap, opaque), created on a
  *              page source (notfree/pages.h) that supplies all its memory.
@@ -93,8 +93,10 @@ typedef struct nf_allocator {
     const char *(*identify)(nf_heap *h, char *buf, size_t len);
 
     /* ---- for drop-in builds (NULL where they do not apply) ---- */
-    /* The process-wide heap on nf_pages_real_sbrk(), created on first call
-     * without calling malloc; NULL if it cannot be made. */
+    /* The process-wide heap of a drop-in, created on first call without
+     * calling malloc; NULL if it cannot be made. bins makes it on
+     * nf_pages_real_sbrk() (its main arena grows the program break, as
+     * glibc's does); slab and shard on nf_pages_real() (mmap only). */
     nf_heap *(*default_heap)(void);
     /* pthread_atfork: prepare takes every lock of h, parent releases them,
      * child reinitialises them (only the forking thread survives). */

@@ -1,5 +1,5 @@
-/* notfree/workload.h: the allocation workloads that benches and the
- * comparison share (issue 6's names).
+/* notfree/workload.h: the allocation workloads (workloads/) that the
+ * benches, `notfree compare`'s worker and the tests share.
  *
  * Glossary
  *   mem api   malloc, free and trim with a context (nf_mem_api): the
@@ -32,6 +32,17 @@
  *   larson-like   every thread replaces random blocks (8 to 1000 B) in its
  *                 slots; after each round each thread's slots go to the
  *                 next thread, which frees what another allocated
+ *   producer-consumer  thread 2k mallocs 16-512 B blocks into a ring,
+ *                 thread 2k+1 frees them (cross-thread frees)
+ *   false-sharing small blocks allocated by one thread and written by
+ *                 another (Hoard's cache-scratch and cache-thrash)
+ *   fragmentation fill with 64 B blocks, free every other one, then ask
+ *                 for larger blocks that do not fit the holes
+ *   large         64 KiB to 16 MiB blocks with realloc growth (around and
+ *                 above the mmap threshold)
+ *   trim          reach a peak, free 90%, give memory back (the mem api's
+ *                 trim), in cycles
+ * Each file of workloads/ opens with its exact loop.
  */
 #ifndef NOTFREE_WORKLOAD_H
 #define NOTFREE_WORKLOAD_H
