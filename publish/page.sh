@@ -58,7 +58,7 @@ header a { color: #9fe3d6; }
 nav { background: #fff; border-bottom: 1px solid var(--line); padding: 8px 40px; position: sticky; top: 0; z-index: 1; }
 nav a { margin-right: 18px; color: var(--mute); text-decoration: none; font-size: 14px; }
 nav a:hover { color: var(--accent); }
-main { max-width: 1180px; margin: 0 auto; padding: 8px 40px 60px; }
+main { max-width: 1400px; margin: 0 auto; padding: 8px 40px 60px; }
 h2 { margin: 36px 0 12px; font-size: 20px; border-bottom: 2px solid var(--accent); display: inline-block; padding-bottom: 2px; }
 .cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: 12px; }
 .card { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; }
@@ -70,7 +70,7 @@ h2 { margin: 36px 0 12px; font-size: 20px; border-bottom: 2px solid var(--accent
 dl.box { display: grid; grid-template-columns: max-content 1fr; gap: 4px 18px; background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 14px 18px; margin: 0; }
 dl.box dt { color: var(--mute); }
 dl.box dd { margin: 0; }
-.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 16px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(600px, 1fr)); gap: 16px; }
 figure.chart { margin: 0; background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 10px; }
 figure.chart img { width: 100%; height: auto; display: block; }
 figcaption { font-size: 13.5px; color: var(--mute); padding: 6px 4px 0; }

@@ -103,7 +103,7 @@ fi
 echo "ok: all $n images loaded (natural width > 0), no error, no console message"
 
 shot=$build/report-screenshot.png
-chrome --window-size=1280,2000 --screenshot="$shot" "file://$tmp/report/index.html" >/dev/null 2>&1 ||
+chrome --window-size=1440,2200 --screenshot="$shot" "file://$tmp/report/index.html" >/dev/null 2>&1 ||
   fail "chromium could not take the screenshot"
 [[ $(head -c 8 "$shot" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] || fail "$shot: not a PNG"
 [[ $(stat -c %s "$shot") -gt 50000 ]] || fail "$shot: $(stat -c %s "$shot") bytes: a blank page?"
