@@ -12,7 +12,8 @@
 #                    draw the trend charts, and copy DIR into OUTDIR/history
 # The run's files are the ones the run printed ("notfree summary (FILE)",
 # "results: FILE"), never guessed from the directory. The commit is
-# $NF_PUBLISH_COMMIT, else $GITHUB_SHA, else git's HEAD.
+# $NF_PUBLISH_COMMIT, else $GITHUB_SHA, else git's HEAD. NF_PUBLISH_LAB
+# names another ./lab (the tests' stand-in for a run).
 # Exit: the run's status if it failed; else 1 if a chart or the history
 # could not be written (a corrupt history is reported and left untouched),
 # 2 bad usage or no results, 0 ok.
@@ -41,7 +42,7 @@ out=$(cd "$out" && pwd)
 
 rc=0
 if [[ -z $run ]]; then
-  "$here/lab" run --results "$here/results" "${runflags[@]}" 2>&1 | tee "$out/run.log"
+  "${NF_PUBLISH_LAB:-$here/lab}" run --results "$here/results" "${runflags[@]}" 2>&1 | tee "$out/run.log"
   rc=${PIPESTATUS[0]}
   run=$(sed -n 's/^notfree summary (\(.*\))$/\1/p' "$out/run.log" | tail -1)
   cmp=$(sed -n 's/^results: \(.*\.json\)$/\1/p' "$out/run.log" | tail -1)

@@ -57,6 +57,28 @@ cmp -s "$tmp/hist/history.json" "$tmp/corrupt.json" || fail "the corrupt history
 grep -q "History not updated" "$tmp/r3/index.html" || fail "the report does not say the history was not updated"
 echo "ok: a corrupt history is reported (exit $rc) and left untouched"
 
+# A run: the files are the ones the run printed, not the newest or the
+# last by name in the results directory (a stand-in for ./lab prints the
+# sample files and leaves decoys that sort after them, newer).
+mkdir -p "$tmp/results"
+cp "$here/run-sample.json" "$tmp/results/a-run.json"
+cp "$here/compare-sample.json" "$tmp/results/a-compare.json"
+cat >"$tmp/lab" <<EOF2
+#!/usr/bin/env bash
+echo "notfree run: 2 benches; results go to $tmp/results/a-run.json" >&2
+cp "$here/run-sample.json" "$tmp/results/zz-compare-decoy.json"
+cp "$here/run-sample.json" "$tmp/results/zz-run-decoy.json"
+printf '\nnotfree summary (%s)\nbench  time\n' "$tmp/results/a-run.json"
+echo "results: $tmp/results/a-compare.json"
+EOF2
+chmod +x "$tmp/lab"
+NF_PUBLISH_LAB=$tmp/lab "$root/ci/publish.sh" "$tmp/r5" >"$tmp/log5" 2>&1 || { cat "$tmp/log5"; fail "publish after a run exited $?"; }
+[[ -f $tmp/r5/a-run.json && -f $tmp/r5/a-compare.json && -f $tmp/r5/a-compare-compare_time.svg ]] ||
+  fail "the report does not hold the files the run printed: $(ls "$tmp/r5" | tr '\n' ' ')"
+! ls "$tmp/r5" | grep -q decoy || fail "the report took a file the run did not print"
+grep -q 'href="a-compare.json"' "$tmp/r5/index.html" || fail "the page does not link the comparison the run printed"
+echo "ok: after a run, the report holds the files the run printed, not the newest ones"
+
 # Bad usage: exit 2, nothing published.
 rc=0; "$root/ci/publish.sh" --compare "$here/compare-sample.json" "$tmp/r4" 2>/dev/null || rc=$?
 [[ $rc -eq 2 ]] || fail "--compare without --run: exit $rc, not 2"
