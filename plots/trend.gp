@@ -28,12 +28,12 @@ set style line 100 lc rgb "#888888" dt 2
 
 plotcmd = "1 with lines ls 100 notitle"
 do for [c = 2:nl + 1] {
-  plotcmd = plotcmd . sprintf(", datafile using 0:%d:xtic(1) with linespoints lw 2 pt 7 ps 0.8 title label(%d)", c, c - 1)
+  plotcmd = plotcmd . sprintf(", datafile using 0:%d:xtic(1) with linespoints lw 2 pt %d dt %d ps 0.8 title label(%d)", c, (c > 9 ? 5 : 7), (c > 9 ? 2 : 1), c - 1)
 }
 
-set terminal pngcairo size 1100,520 font "DejaVu Sans,10"
+set terminal pngcairo size 1100,520 noenhanced font "DejaVu Sans,10"
 set output outbase.".png"
 eval "plot ".plotcmd
-set terminal svg size 1100,520 font "DejaVu Sans,10" background rgb "white"
+set terminal svg size 1100,520 noenhanced font "DejaVu Sans,10" background rgb "white"
 set output outbase.".svg"
 eval "plot ".plotcmd
