@@ -18,10 +18,10 @@ cb=${cmp:+$(basename "$cmp" .json)}
 h() { jq -Rr @html <<<"$1"; }
 
 # One chart: the SVG shown, both formats linked, what to read from it.
-chart() {   # file-base title caption
+chart() {   # file-base title caption [class]
   [[ -f $out/$1.svg ]] || return 0
   cat <<HTML
-<figure class=chart id="$1"><a href="$1.svg"><img src="$1.svg" alt="$(h "$2")" loading=eager></a>
+<figure class="chart ${4:-}" id="$1"><a href="$1.svg"><img src="$1.svg" alt="$(h "$2")" loading=eager></a>
 <figcaption><b>$(h "$2").</b> $3 <span class=fmt><a href="$1.png">PNG</a> · <a href="$1.svg">SVG</a></span></figcaption></figure>
 HTML
 }
@@ -72,6 +72,10 @@ dl.box dt { color: var(--mute); }
 dl.box dd { margin: 0; }
 .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(600px, 1fr)); gap: 16px; }
 figure.chart { margin: 0; background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 10px; }
+figure.chart.wide { grid-column: 1 / -1; }
+.scroll { overflow-x: auto; }
+td.box { font-size: 12px; color: var(--mute); min-width: 210px; }
+th.num { white-space: normal !important; min-width: 80px; }
 figure.chart img { width: 100%; height: auto; display: block; }
 figcaption { font-size: 13.5px; color: var(--mute); padding: 6px 4px 0; }
 figcaption b { color: var(--ink); }
@@ -79,7 +83,7 @@ figcaption b { color: var(--ink); }
 table { border-collapse: collapse; background: #fff; border: 1px solid var(--line); margin: 8px 0 18px; font-size: 13.5px; width: 100%; }
 caption { text-align: left; color: var(--mute); padding: 4px 0; caption-side: top; }
 th, td { padding: 5px 10px; border-bottom: 1px solid var(--line); vertical-align: top; text-align: left; }
-th { background: #eef1f5; cursor: pointer; user-select: none; white-space: nowrap; }
+th { background: #eef1f5; cursor: pointer; user-select: none; }
 th.num, td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.lo { color: #0a7d6b; } td.hi { color: #b23b1e; } td.na { color: #a05a00; }
 td.name { font-family: "DejaVu Sans Mono", monospace; font-size: 12.5px; }
@@ -170,20 +174,20 @@ if [[ -f $out/history/history.json ]]; then
   echo '<p class=note>Every published run this history keeps (newest first), with its headline figures and its results files. Trend charts: each figure over its first value on the box.</p><div class=charts>'
   if [[ -f $out/trend.tsv ]]; then
     while IFS=$'\t' read -r tb key n; do
-      chart "$tb" "Trend on $key" "$n published runs of this box; a line above 1.0 is a figure that grew (slower for times and time ratios, faster for the model's replay speeds)."
+      chart "$tb" "Trend on $key" "$n published runs of this box; a line above 1.0 is a figure that grew (slower for times and time ratios, faster for the model's replay speeds)." wide
     done <"$out/trend.tsv"
   fi
   echo '</div>'
   jq -r '.records as $rs | ($rs[-1].figures | keys_unsorted) as $n
-    | "<table class=sortable><thead><tr><th>#</th><th>date</th><th>commit</th><th>box</th>"
+    | "<div class=scroll><table class=sortable><thead><tr><th>#</th><th>date</th><th>commit</th><th>box</th>"
       + ($n | map("<th class=num>\($rs[-1].figures[.].label | @html)<br><small>\($rs[-1].figures[.].unit | @html)</small></th>") | join(""))
       + "<th>files</th></tr></thead><tbody>",
       ($rs | to_entries | reverse[] | .key as $i | .value as $r
-       | "<tr><td class=num data-v=\"\($i + 1)\">\($i + 1)</td><td>\($r.date | @html)</td><td><code>\($r.commit[0:10] | @html)</code></td><td>\($r.box_key | @html)</td>"
+       | "<tr><td class=num data-v=\"\($i + 1)\">\($i + 1)</td><td>\($r.date[0:16] | sub("T"; " ") | @html)</td><td><code>\($r.commit[0:10] | @html)</code></td><td class=box>\($r.box_key | @html)</td>"
          + ($n | map($r.figures[.].value as $v | if $v == null then "<td class=\"num na\" data-v=\"\">n/a</td>"
                      else "<td class=num data-v=\"\($v)\">\(if $v >= 100 then ($v | round) else ($v * 1000 | round / 1000) end)</td>" end) | join(""))
          + "<td>" + ($r.files | map("<a href=\"history/\(. | @html)\">\(split("/") | last | @html)</a>") | join("<br>")) + "</td></tr>"),
-      "</tbody></table>",
+      "</tbody></table></div>",
       "<p class=note>The whole history: <a href=\"history/history.json\">history.json</a>.</p>"' "$out/history/history.json"
 else
   echo '<p class=note>No history: this report was published without <code>--history DIR</code>.</p>'

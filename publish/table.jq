@@ -21,12 +21,17 @@ def fixed: ["name","run_name","run_type","repetitions","repetition_index","threa
   "real_time","cpu_time","time_unit","family_index","per_family_instance_index","aggregate_name",
   "aggregate_unit","label","error_occurred","error_message","skipped","skip_message","base"];
 
-def unit_name: if . == "us" then "\u00b5s" else . end;
+# A time in the unit that fits it (ns, µs, ms, s), as `notfree run` prints
+# it: 136.7 ms, not 136710 us.
+def time_text($unit): (. * ({"s": 1e9, "ms": 1e6, "us": 1e3}[$unit] // 1)) as $ns
+  | [["ns", 1], ["\u00b5s", 1e3], ["ms", 1e6], ["s", 1e9]]
+  | (map(select($ns >= .[1] * 0.99995)) | last // .[0]) as $u
+  | "\($ns / $u[1] | fmt) \($u[0])";
 
 [nf_benches] | sort_by(.family_index // 0, .per_family_instance_index // 0)[]
 | . as $b
 | "<tr><td class=name>\(.base | @html)\(if .run_type == "aggregate" then "<sup title=\"median over \(.repetitions // "the") repetitions\">*</sup>" else "" end)</td>"
-  + "<td class=num data-v=\"\(.real_time)\">\(.real_time | fmt) \(.time_unit | unit_name)</td>"
+  + "<td class=num data-v=\"\(.real_time * ({"s": 1e9, "ms": 1e6, "us": 1e3}[.time_unit] // 1))\">\(.real_time | time_text($b.time_unit))</td>"
   + "<td class=figs>"
   + ([to_entries[] | select(.key as $k | fixed | index([$k]) | not) | select(.value | type == "number")
       | "<span class=fig><span class=fk>\(.key | @html)</span> <span class=fv>\(.value | fmt)</span> <span class=\"src src-\(.key | source_of)\">\(.key | source_of)</span></span>"]
