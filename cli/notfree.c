@@ -18,6 +18,8 @@ static const nf_command commands[] = {
      nf_cmd_compare, nf_cmd_compare_help},
     {"diff", "judge two results files: U-test per row and metric, verdicts, exit 1 on a regression",
      nf_cmd_diff, nf_cmd_diff_help},
+    {"baseline", "keep a results file as this box's baseline (save), show them (list)",
+     nf_cmd_baseline, nf_cmd_baseline_help},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

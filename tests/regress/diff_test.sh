@@ -18,6 +18,10 @@
 #   formats    --format json parses (jq-free: notfree reads it back) with a
 #              row per line; markdown is a table; --metric/--filter restrict
 #   chart      --chart PNG and SVG written (with gnuplot)
+#   baseline   `baseline save` (default and --name), `baseline list`, `diff
+#              --baseline [NAME] NEW`: the slow file judged against the saved
+#              one (exit 1); a missing name, a file without box facts and a
+#              bad name are exit 2
 #   flags      bad flags: exit 2, named
 set -uo pipefail
 case_=$1 notfree=$2 F=$3 have_gnuplot=${4:-}
@@ -137,6 +141,29 @@ chart)
     done
     head -c 8 "$tmp/c.png" | od -c | grep -q 'P   N   G' || fail "c.png is not a PNG"
     grep -q '<svg' "$tmp/c.svg" || fail "c.svg is not SVG"
+    ;;
+baseline)
+    cd "$tmp" || fail "cd"
+    "$notfree" baseline list >"$tmp/out" 2>"$tmp/err"; rc=$?
+    want_rc 0; has '^no baselines in results/baselines'
+    "$notfree" baseline save "$F/bench_old.json" >"$tmp/out" 2>"$tmp/err"; rc=$?
+    want_rc 0; has "^saved baseline 'default' \(bench, 8 .*\): results/baselines/Fixture-CPU-A-3.0GHz_6.1.0-fixture_none_madvise-[0-9a-f]{16}/default.json$"
+    "$notfree" baseline save "$F/bench_tight.json" --name tight >"$tmp/out" 2>"$tmp/err"; rc=$?
+    want_rc 0
+    "$notfree" baseline list >"$tmp/out" 2>"$tmp/err"; rc=$?
+    want_rc 0; has '^  default +bench +8 '; has '^  tight +bench +2 '
+    run --baseline "$F/bench_slow.json"
+    want_rc 1; has '^old: results/baselines/.*/default.json'; has 'real_time .* slower'
+    run --baseline tight "$F/bench_tight_3pct.json"
+    want_rc 0; has '^old: results/baselines/.*/tight.json'
+    run --baseline nope "$F/bench_slow.json"
+    want_rc 2; err_has "no baseline 'nope' for this box"; one_line_err
+    run --baseline "$F/bench_other_cpu.json"
+    want_rc 2; err_has "no baseline 'default' for this box"
+    "$notfree" baseline save "$F/bench_no_box.json" >"$tmp/out" 2>"$tmp/err"; rc=$?
+    want_rc 2; err_has 'no box facts'
+    "$notfree" baseline save "$F/bench_old.json" --name ../x >"$tmp/out" 2>"$tmp/err"; rc=$?
+    want_rc 2; err_has "--name '../x'"
     ;;
 flags)
     for args in "--alpha 2" "--threshold x" "--format yaml" "--chart out.gif" "--metric (" \
