@@ -160,13 +160,14 @@ int nf_diff_flag(const char *cmd, int argc, char **argv, int *i, nf_diff_flags *
     return 1;
 }
 
-int nf_diff_judge(const char *cmd, const nf_rg_file *old, const nf_rg_file *new_, nf_diff_flags *f)
+int nf_diff_judge(const char *cmd, const nf_rg_file *old, const nf_rg_file *new_, nf_diff_flags *f,
+                  const char *chart, json_t **verdict)
 {
     char why[2048];
     if (old->kind != new_->kind)
         return bad(cmd, "%s is a %s file, %s a %s file: nothing to match", old->name,
                    nf_rg_kind_name(old->kind), new_->name, nf_rg_kind_name(new_->kind));
-    if (nf_rg_box_differs(old->box, new_->box, why, sizeof why) > 0) {
+    if (!f->same_box && nf_rg_box_differs(old->box, new_->box, why, sizeof why) > 0) {
         if (!f->force)
             return bad(cmd, "%s and %s come from different boxes (%s): absolute figures do not "
                             "compare; --force to judge them anyway",
@@ -178,22 +179,25 @@ int nf_diff_judge(const char *cmd, const nf_rg_file *old, const nf_rg_file *new_
     nf_rg_diff d;
     if (nf_rg_diff_run(old, new_, &f->opts, &d, why, sizeof why) != 0)
         return bad(cmd, "%s", why);
+    json_t *j = nf_rg_report_json(&d);
     if (!strcmp(f->format, "json")) {
-        json_t *j = nf_rg_report_json(&d);
         json_dumpf(j, stdout, NF_JSON_FLAGS | JSON_INDENT(2));
         fputc('\n', stdout);
-        json_decref(j);
     } else if (!strcmp(f->format, "markdown")) {
         nf_rg_report_markdown(stdout, &d);
     } else {
         nf_rg_report_text(stdout, &d);
     }
-    if (f->chart) {
-        if (nf_rg_report_chart(&d, f->chart, NF_SOURCE_DIR "/plots", why, sizeof why) != 0)
+    if (chart) {
+        if (nf_rg_report_chart(&d, chart, NF_SOURCE_DIR "/plots", why, sizeof why) != 0)
             fprintf(stderr, "notfree %s: %s\n", cmd, why);
         else if (strcmp(f->format, "json") != 0)
-            printf("chart: %s\n", f->chart);
+            printf("chart: %s\n", chart);
     }
+    if (verdict)
+        *verdict = j;
+    else
+        json_decref(j);
     int rc = d.regressions ? 1 : 0;
     nf_rg_diff_free(&d);
     return rc;
@@ -277,7 +281,7 @@ int nf_cmd_diff(int argc, char **argv)
         nf_rg_free(&new_);
         goto out;
     }
-    rc = nf_diff_judge("diff", &old, &new_, &fl);
+    rc = nf_diff_judge("diff", &old, &new_, &fl, fl.chart, NULL);
     nf_rg_free(&old);
     nf_rg_free(&new_);
 out:

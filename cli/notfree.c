@@ -20,6 +20,8 @@ static const nf_command commands[] = {
      nf_cmd_diff, nf_cmd_diff_help},
     {"baseline", "keep a results file as this box's baseline (save), show them (list)",
      nf_cmd_baseline, nf_cmd_baseline_help},
+    {"regress", "A/B of two builds (--base REV) or two allocators (--a, --b), interleaved: the verdict",
+     nf_cmd_regress, nf_cmd_regress_help},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
