@@ -93,6 +93,20 @@ static double steal_s(void)
     return n == 8 ? (double)v[7] / (double)sysconf(_SC_CLK_TCK) : -1;
 }
 
+/* The 1-minute load average; -1 unreadable. On a guest that reports no
+ * steal, the load of other processes is the disturbance that shows. */
+static double load1(void)
+{
+    FILE *f = fopen("/proc/loadavg", "r");
+    double v = -1;
+    if (f) {
+        if (fscanf(f, "%lf", &v) != 1)
+            v = -1;
+        fclose(f);
+    }
+    return v;
+}
+
 typedef struct regress_args {
     const char *base, *a, *b, *results, *out;
     nf_ab_plan plan;
@@ -302,12 +316,12 @@ int nf_cmd_regress(int argc, char **argv)
             side[1].label, r.plan.reps, r.plan.workloads ? ", workloads " : "",
             r.plan.workloads ? r.plan.workloads : "", r.plan.benches ? ", benches " : "",
             r.plan.benches ? r.plan.benches : "");
-    double t0 = nf_now_s(), st0 = steal_s();
+    double t0 = nf_now_s(), st0 = steal_s(), la0 = load1();
     if (nf_ab_run(&r.plan, side, err, sizeof err) != 0) {
         bad("%s", err);
         goto out;
     }
-    double wall = nf_now_s() - t0, st1 = steal_s();
+    double wall = nf_now_s() - t0, st1 = steal_s(), la1 = load1();
     double steal = st0 >= 0 && st1 >= 0 ? st1 - st0 : -1;
     long pus = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -330,7 +344,11 @@ int nf_cmd_regress(int argc, char **argv)
                steal > 0.05 * wall * (double)pus ? ": a disturbed run, read spreads with care" : "");
     else
         printf("; steal unavailable (/proc/stat unreadable)");
-    printf("\n");
+    if (la0 >= 0 && la1 >= 0)
+        printf("; load average %.1f at the start, %.1f at the end, on %ld PUs%s", la0, la1, pus,
+               fmax(la0, la1) > (double)pus ? ": a loaded box, spreads will be wide" : "");
+    printf("\nspread o/n in the tables: each side's interquartile range over its median; a change "
+           "narrower than it is inconclusive\n");
 
     json_t *doc = json_object(), *ctx = json_object();
     char host[256] = "unknown-host", date[32];
@@ -350,6 +368,8 @@ int nf_cmd_regress(int argc, char **argv)
     nf_json_set_str(ctx, "benches", r.plan.benches);
     nf_json_set_real(ctx, "wall_s", wall);
     nf_json_set_real(ctx, "steal_s", steal >= 0 ? steal : NAN);
+    nf_json_set_real(ctx, "loadavg_start", la0 >= 0 ? la0 : NAN);
+    nf_json_set_real(ctx, "loadavg_end", la1 >= 0 ? la1 : NAN);
     nf_json_set_real(ctx, "alpha", r.fl.opts.alpha);
     nf_json_set_real(ctx, "threshold_pct", r.fl.opts.threshold);
     json_object_set_new(ctx, "notfree", nf_context_to_json());

@@ -45,8 +45,9 @@ json_t *nf_rg_report_json(const nf_rg_diff *d)
             json_object_set_new(r, "p_exact", json_boolean(l->mwu.exact));
         else
             json_object_set_new(r, "p_exact", json_null());
-        nf_json_set_real(r, "hl_shift", l->tested ? l->hl.shift : NAN);
-        nf_json_set_real(r, "hl_ci_level", l->tested ? l->hl.level : NAN);
+        bool hl = l->tested && l->m.cls == NF_RG_TIMED;
+        nf_json_set_real(r, "hl_shift", hl ? l->hl.shift : NAN);
+        nf_json_set_real(r, "hl_ci_level", hl ? l->hl.level : NAN);
         nf_json_set_real(r, "hl_ci_lo_pct", l->hl_lo_pct);
         nf_json_set_real(r, "hl_ci_hi_pct", l->hl_hi_pct);
         nf_json_set_str(r, "verdict", nf_rg_verdict_word(l));

@@ -14,7 +14,7 @@ void nf_rg_fmt_pct(char *buf, size_t cap, double v)
 
 void nf_rg_fmt_interval(char *buf, size_t cap, const nf_rg_line *l)
 {
-    if (!l->tested)
+    if (!l->tested || l->m.cls != NF_RG_TIMED)
         snprintf(buf, cap, "-");
     else if (isnan(l->hl_lo_pct))
         snprintf(buf, cap, "%+.4g [no %g%% CI]", l->hl.shift, l->hl.level * 100);

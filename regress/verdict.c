@@ -7,7 +7,8 @@
  * a spread wider than the move, or a big move the test cannot confirm
  * give `inconclusive`. A count is compared by its medians with a
  * tolerance: a regression when worse by more than count_tol percent AND
- * by more than the metric's floor (one per million operations). */
+ * by more than the metric's floor (one per million operations), and, when
+ * it varies from run to run, confirmed by the U-test. */
 #include "notfree/regress.h"
 
 #include <math.h>
@@ -61,14 +62,45 @@ static const nf_rg_series *find(const nf_rg_file *f, const char *row, const char
     return NULL;
 }
 
-static void judge_count(nf_rg_line *l, const nf_rg_opts *o)
+/* A count that is the same in every sample of both sides (the usual case)
+ * is judged by the tolerance alone. One that varies from run to run (a
+ * shard's munmap calls on a loaded box: 3, then 6 per million) must also
+ * pass the U-test, or a doubling of a noisy count would be a false alarm. */
+static int judge_count(nf_rg_line *l, const nf_rg_series *a, const nf_rg_series *b,
+                       const nf_rg_opts *o)
 {
     double delta = l->new_med - l->old_med;
     double bad = -l->m.better * delta;   /* > 0: moved the bad way */
     bool big = fabs(delta) > l->m.floor && (l->old_med == 0 || fabs(l->change) > o->count_tol);
-    l->verdict = !big ? NF_V_SAME : bad > 0 ? NF_V_WORSE : NF_V_BETTER;
     snprintf(l->why, sizeof l->why, "count: tolerance %g%% and %g (not a test)", o->count_tol,
              l->m.floor);
+    l->verdict = !big ? NF_V_SAME : bad > 0 ? NF_V_WORSE : NF_V_BETTER;
+    bool varies = false;
+    for (size_t i = 1; i < a->n; i++)
+        varies |= a->v[i] != a->v[0];
+    for (size_t i = 1; i < b->n; i++)
+        varies |= b->v[i] != b->v[0];
+    if (!big || !varies)
+        return 0;
+    unsigned need = nf_mwu_min_n(o->alpha);
+    if (a->n < need || b->n < need) {
+        l->verdict = NF_V_INCONCLUSIVE;
+        snprintf(l->why, sizeof l->why, "the count varies between runs and there are too few "
+                 "(%zu and %zu) to test: needs %u per side", a->n, b->n, need);
+        return 0;
+    }
+    if (nf_mwu_test(a->v, a->n, b->v, b->n, &l->mwu) != 0)
+        return -1;
+    l->tested = true;
+    if (l->mwu.p >= o->alpha) {
+        l->verdict = NF_V_INCONCLUSIVE;
+        snprintf(l->why, sizeof l->why, "the count varies between runs (spread %.0f%%/%.0f%%) and "
+                 "p = %.3g >= alpha %g", l->spread_old, l->spread_new, l->mwu.p, o->alpha);
+    } else {
+        snprintf(l->why, sizeof l->why, "count: tolerance %g%% and %g; it varies, p = %.3g < %g",
+                 o->count_tol, l->m.floor, l->mwu.p, o->alpha);
+    }
+    return 0;
 }
 
 static int judge_timed(nf_rg_line *l, const nf_rg_series *a, const nf_rg_series *b,
@@ -134,8 +166,7 @@ static int judge(nf_rg_line *l, const nf_rg_series *a, const nf_rg_series *b, co
                 : l->new_med == 0 ? 0 : NAN;
     switch (l->m.cls) {
     case NF_RG_COUNT:
-        judge_count(l, o);
-        return 0;
+        return judge_count(l, a, b, o);
     case NF_RG_TIMED:
         return judge_timed(l, a, b, o);
     default:
