@@ -18,13 +18,15 @@ spins=${SPINS:-"0 4 10 20 40"}
 for s in $spins; do
     cc -O2 -shared -fPIC -DSPIN="$s" -o "$tmp/spin$s.so" "$src/tests/regress/slowmalloc.c"
 done
-verdict() {  # file -> "<verdict> <change%>" of ops_per_s
+metric=${METRIC:-cpu_s}
+verdict() {  # file -> "<verdict> <change%>" of $metric
     python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
-r = [x for x in d["verdicts"]["compare"]["rows"] if x["metric"] == "ops_per_s"][0]
-print(r["verdict"], "%.1f" % r["change_pct"])' "$1"
+r = [x for x in d["verdicts"]["compare"]["rows"] if x["metric"] == sys.argv[2]][0]
+print(r["verdict"], "%.1f" % r["change_pct"])' "$1" "$metric"
 }
+echo "metric: $metric (METRIC=ops_per_s for throughput); $runs runs of $reps rounds per level"
 printf '%-6s %-10s %s\n' spin planted "detected (verdicts)"
 for s in $spins; do
     rm -rf "$tmp/res"

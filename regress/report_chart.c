@@ -52,7 +52,10 @@ int nf_rg_report_chart(const nf_rg_diff *d, const char *out, const char *plots_d
     size_t k = 0;
     for (size_t i = d->n; i-- > 0;) {
         const nf_rg_line *l = &d->lines[i];
-        if (l->verdict == NF_V_UNJUDGED)
+        /* Unjudged lines, and counts that did not move at all, would only
+         * push what moved apart. */
+        if (l->verdict == NF_V_UNJUDGED ||
+            (l->m.cls == NF_RG_COUNT && l->verdict == NF_V_SAME && l->change == 0))
             continue;
         fprintf(f, "%zu\t%s %s", k++, l->row, l->metric);
         nan_or(f, l->change);

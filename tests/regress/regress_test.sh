@@ -59,7 +59,8 @@ flags)
         want_rc 2
         [[ $(wc -l <"$tmp/err") == 1 ]] || fail "'$args': stderr is not one line"
     done
-    run --a "fast=$fast" --b "gone=$tmp/nonexistent.so" "${tiny[@]}" --reps 5
+    # side a runs first in round 1: refused before anything is measured
+    run --a "gone=$tmp/nonexistent.so" --b glibc "${tiny[@]}" --reps 5
     want_rc 2
     grep -q 'gone side: .* refused (exit 2)' "$tmp/err" || fail "missing library not named"
     run --help
