@@ -11,6 +11,7 @@
 #include "notfree/regress.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,17 +225,96 @@ int nf_rg_load_json(json_t *root, const char *name, const nf_rg_load_opts *o, nf
     return rc;
 }
 
+/* Google Benchmark writes a non-finite figure as a bare NaN, -nan, inf or
+ * Infinity (a counter's coefficient of variation over a mean of 0, say),
+ * which is not JSON and which jansson refuses. Outside strings, each such
+ * word becomes null: the figure is then unavailable, not a number. Returns
+ * a new text (malloc'd; *n updated), or NULL. */
+static char *nonfinite_to_null(const char *t, size_t *n)
+{
+    static const char *const words[] = {"-Infinity", "Infinity", "-NaN", "NaN", "-nan", "nan",
+                                        "-inf", "inf"};
+    char *out = malloc(2 * *n + 1);   /* "nan" -> "null" grows by at most 1 in 3 */
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < *n; i++) {
+        char c = t[i];
+        if (in_str) {
+            out[o++] = c;
+            if (c == '\\' && i + 1 < *n)
+                out[o++] = t[++i];
+            else if (c == '"')
+                in_str = false;
+            continue;
+        }
+        in_str = c == '"';
+        size_t k, w = 0;
+        for (k = 0; k < sizeof words / sizeof *words; k++) {
+            w = strlen(words[k]);
+            if (i + w <= *n && !memcmp(t + i, words[k], w))
+                break;
+        }
+        if (k < sizeof words / sizeof *words) {
+            memcpy(out + o, "null", 4);
+            o += 4;
+            i += w - 1;
+        } else {
+            out[o++] = c;
+        }
+    }
+    out[o] = '\0';
+    *n = o;
+    return out;
+}
+
+/* The whole file, NUL-terminated (malloc'd), or NULL with errno set. */
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap)
+            break;
+        char *b = realloc(buf, cap *= 2);
+        if (!b)
+            free(buf);
+        buf = b;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (!buf || bad) {
+        free(buf);
+        errno = bad ? EIO : ENOMEM;
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
 int nf_rg_load(const char *path, const nf_rg_load_opts *o, nf_rg_file *f, char *err, size_t cap)
 {
     json_error_t je;
     memset(f, 0, sizeof *f);
-    FILE *probe = fopen(path, "r");
-    if (!probe) {
+    size_t len;
+    char *text = slurp(path, &len);
+    if (!text) {
         snprintf(err, cap, "%s: cannot read: %s", path, strerror(errno));
         return -1;
     }
-    fclose(probe);
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    char *clean = nonfinite_to_null(text, &len);
+    free(text);
+    if (!clean) {
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
+    json_t *root = json_loadb(clean, len, JSON_REJECT_DUPLICATES, &je);
+    free(clean);
     if (!root) {
         snprintf(err, cap, "%s: not JSON: %s (line %d)", path, je.text, je.line);
         return -1;

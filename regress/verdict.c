@@ -2,8 +2,8 @@
  *
  * A timed metric is a regression when the U-test says the two samples
  * differ (p < alpha) AND the median moved more than the threshold in the
- * metric's bad direction AND that move is wider than the spread
- * (interquartile range over the median) of either side; too few samples,
+ * metric's bad direction AND that move (new/old, as a ratio) is wider than
+ * the spread of either side (its quartiles' ratio q3/q1); too few samples,
  * a spread wider than the move, or a big move the test cannot confirm
  * give `inconclusive`. A count is compared by its medians with a
  * tolerance: a regression when worse by more than count_tol percent AND
@@ -34,19 +34,18 @@ const char *nf_rg_verdict_word(const nf_rg_line *l)
     }
 }
 
-/* Interquartile range over the median (v sorted), linear interpolation. */
-static double rel_iqr(const double *v, size_t n, double med)
+/* The quartiles of v (sorted, n >= 1), linear interpolation. */
+static void quartiles(const double *v, size_t n, double *q1, double *q3)
 {
-    if (n < 2 || med == 0)
-        return 0;
-    double q[2], at[2] = {0.25, 0.75};
+    double at[2] = {0.25, 0.75}, q[2];
     for (int k = 0; k < 2; k++) {
         double pos = at[k] * (double)(n - 1);
         size_t i = (size_t)pos;
         double frac = pos - (double)i;
         q[k] = i + 1 < n ? v[i] + frac * (v[i + 1] - v[i]) : v[i];
     }
-    return fabs((q[1] - q[0]) / med) * 100;
+    *q1 = q[0];
+    *q3 = q[1];
 }
 
 static bool matches(const regex_t *re, const char *s)
@@ -122,7 +121,12 @@ static int judge_timed(nf_rg_line *l, const nf_rg_series *a, const nf_rg_series 
         l->hl_hi_pct = l->hl.hi / fabs(l->old_med) * 100;
     }
     double move = fabs(l->change);
-    double spread = fmax(l->spread_old, l->spread_new);
+    /* Noise against the move as ratios (q3/q1 against new/old), so that a
+     * throughput that fell to a sixth is not excused by a spread over 100%
+     * of its median, which a drop in percent can never exceed. */
+    double ratio = l->old_med > 0 && l->new_med > 0
+                       ? fmax(l->new_med / l->old_med, l->old_med / l->new_med) : INFINITY;
+    double spread = fmax(l->spread_ratio_old, l->spread_ratio_new);
     bool bad = -l->m.better * l->change > 0;
     if (move <= o->threshold || isnan(move)) {
         l->verdict = NF_V_SAME;
@@ -131,10 +135,10 @@ static int judge_timed(nf_rg_line *l, const nf_rg_series *a, const nf_rg_series 
         l->verdict = NF_V_INCONCLUSIVE;
         snprintf(l->why, sizeof l->why, "moved %.1f%% but p = %.3g >= alpha %g: more reps", move,
                  l->mwu.p, o->alpha);
-    } else if (spread > move) {
+    } else if (spread > ratio) {
         l->verdict = NF_V_INCONCLUSIVE;
-        snprintf(l->why, sizeof l->why, "spread %.1f%% wider than the %.1f%% move: too noisy",
-                 spread, move);
+        snprintf(l->why, sizeof l->why, "spread (quartiles %.2fx apart) wider than the move "
+                 "(%.2fx): too noisy", spread, ratio);
     } else {
         l->verdict = bad ? NF_V_WORSE : NF_V_BETTER;
         snprintf(l->why, sizeof l->why, "p = %.3g < %g and beyond the %g%% threshold", l->mwu.p,
@@ -158,8 +162,13 @@ static int judge(nf_rg_line *l, const nf_rg_series *a, const nf_rg_series *b, co
     memcpy(x + a->n, b->v, b->n * sizeof *x);
     l->old_med = nf_median(x, a->n);                  /* sorts each part */
     l->new_med = nf_median(x + a->n, b->n);
-    l->spread_old = rel_iqr(x, a->n, l->old_med);
-    l->spread_new = rel_iqr(x + a->n, b->n, l->new_med);
+    double q1, q3;
+    quartiles(x, a->n, &q1, &q3);
+    l->spread_old = l->old_med != 0 ? fabs((q3 - q1) / l->old_med) * 100 : 0;
+    l->spread_ratio_old = q1 > 0 ? q3 / q1 : q3 == q1 ? 1 : INFINITY;
+    quartiles(x + a->n, b->n, &q1, &q3);
+    l->spread_new = l->new_med != 0 ? fabs((q3 - q1) / l->new_med) * 100 : 0;
+    l->spread_ratio_new = q1 > 0 ? q3 / q1 : q3 == q1 ? 1 : INFINITY;
     free(x);
     l->hl_lo_pct = l->hl_hi_pct = NAN;
     l->change = l->old_med != 0 ? (l->new_med - l->old_med) / fabs(l->old_med) * 100

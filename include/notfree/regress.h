@@ -122,7 +122,8 @@ typedef struct nf_rg_line {
     nf_mwu mwu;
     nf_hl hl;                    /* shift in the metric's unit */
     double hl_lo_pct, hl_hi_pct; /* its interval in percent (NaN: none) */
-    double spread_old, spread_new;
+    double spread_old, spread_new;   /* shown: (q3 - q1) / median, percent */
+    double spread_ratio_old, spread_ratio_new;   /* judged: q3 / q1 */
     nf_rg_verdict verdict;
     char why[160];               /* the reason in words */
 } nf_rg_line;

@@ -13,10 +13,14 @@
 #              `more`, judged as a count, exit 1; a count that varies between
 #              runs (munmap 3 or 6 a side, medians 3 and 6) is inconclusive,
 #              exit 0 (it was a false `more` on this box before)
-#   compare    the compare kind's planted 30% slowdown: ops_per_s `slower`
+#   compare    the compare kind's planted 30% slowdown: ops_per_s `slower`;
+#              throughput fallen to 1/16 with an old spread over 100% of its
+#              median is `slower` too (the spread is judged as q3/q1)
 #   box        two CPU models: refused, exit 2, the field named; --force: exit 0
 #   malformed  truncated, empty, wrong kind, no rows, missing, bench vs compare:
 #              exit 2 with the reason, one line
+#   nan        Google Benchmark's bare NaN and Infinity (not JSON) read as
+#              unavailable: the file loads, the NaN sample is left out (6/6)
 #   formats    --format json parses (jq-free: notfree reads it back) with a
 #              row per line; markdown is a table; --metric/--filter restrict
 #   chart      --chart PNG and SVG written (with gnuplot)
@@ -89,6 +93,9 @@ compare)
     has '^bins/larson-like/1t$'
     has '^  ops_per_s +7/7 .* -23\.1% .* slower'
     has '^  peak_rss_kib .* same$'
+    run "$F/compare_wide_old.json" "$F/compare_wide_fell.json"
+    want_rc 1
+    has '^  ops_per_s +7/7 .* -94\.[0-9]% .* slower'
     ;;
 box)
     run "$F/bench_old.json" "$F/bench_other_cpu.json"
@@ -112,6 +119,13 @@ malformed)
     want_rc 2; err_has 'is a bench file, .* a compare file'; one_line_err
     run --filter nothing-matches "$F/bench_old.json" "$F/bench_slow.json"
     want_rc 2; err_has 'no rows and metrics in common'
+    ;;
+nan)
+    grep -q ': NaN' "$F/bench_nan.json" && grep -q ': Infinity' "$F/bench_nan.json" || fail "fixture lacks NaN/Infinity"
+    run "$F/bench_nan.json" "$F/bench_nan.json"
+    want_rc 0
+    has '^  perf_faults_per_page +6/6 .* same$'
+    has '^  real_time +7/7 .* same$'
     ;;
 formats)
     run --format json "$F/bench_old.json" "$F/bench_slow.json"
