@@ -233,6 +233,12 @@ static int judge_kind(regress_args *r, nf_ab_side side[2], bool bench, bool both
     char err[1024], name[2][160];
     for (int i = 0; i < 2; i++) {
         snprintf(name[i], sizeof name[i], "%s (%s)", side[i].label, bench ? "benches" : "workloads");
+        if (!doc[i]) {
+            if (i)
+                nf_rg_free(&f[0]);
+            return bad("the %s side has no %s sample: every such run failed", side[i].label,
+                       bench ? "bench" : "workload");
+        }
         if (nf_rg_load_json(json_incref(doc[i]), name[i], &lo, &f[i], err, sizeof err) != 0) {
             if (i)
                 nf_rg_free(&f[0]);
@@ -250,6 +256,61 @@ static int judge_kind(regress_args *r, nf_ab_side side[2], bool bench, bool both
         json_object_set_new(verdicts, bench ? "bench" : "compare", v);
     nf_rg_free(&f[0]);
     nf_rg_free(&f[1]);
+    return rc;
+}
+
+/* How the run went: what the results file keeps beside the samples. */
+typedef struct run_facts {
+    double wall, steal, la0, la1;   /* steal, la*: -1 unreadable */
+} run_facts;
+
+/* The results file: context, both sides' raw samples, the verdicts (consumed).
+ * Returns rc, or 2 when the file cannot be written. */
+static int write_results(const char *path, const regress_args *r, nf_ab_side side[2],
+                         const run_facts *rf, json_t *verdicts, int rc)
+{
+    json_t *doc = json_object(), *ctx = json_object();
+    char host[256] = "unknown-host", date[32];
+    gethostname(host, sizeof host - 1);
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    nf_json_set_str(ctx, "host", host);
+    nf_json_set_str(ctx, "date", date);
+    nf_json_set_str(ctx, "mode", r->base ? "base" : "ab");
+    nf_json_set_int(ctx, "reps", r->plan.reps);
+    nf_json_set_str(ctx, "order", "round r: side a then b when r is odd, b then a when even");
+    nf_json_set_str(ctx, "workloads", r->plan.workloads);
+    nf_json_set_str(ctx, "threads", r->plan.threads);
+    nf_json_set_str(ctx, "scale", r->plan.scale);
+    nf_json_set_str(ctx, "benches", r->plan.benches);
+    nf_json_set_real(ctx, "wall_s", rf->wall);
+    nf_json_set_real(ctx, "steal_s", rf->steal >= 0 ? rf->steal : NAN);
+    nf_json_set_real(ctx, "loadavg_start", rf->la0 >= 0 ? rf->la0 : NAN);
+    nf_json_set_real(ctx, "loadavg_end", rf->la1 >= 0 ? rf->la1 : NAN);
+    nf_json_set_real(ctx, "alpha", r->fl.opts.alpha);
+    nf_json_set_real(ctx, "threshold_pct", r->fl.opts.threshold);
+    json_object_set_new(ctx, "notfree", nf_context_to_json());
+    json_object_set_new(doc, "context", ctx);
+    json_t *sides = json_array();
+    for (int i = 0; i < 2; i++)
+        json_array_append_new(sides, side_json(&side[i]));
+    json_object_set_new(doc, "sides", sides);
+    json_object_set_new(doc, "verdicts", verdicts);
+    nf_json_set_int(doc, "exit", rc);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    if ((slash && nf_mkdir_p(dir) != 0) || nf_json_write_file(doc, path) != 0) {
+        bad("cannot write %s: %s", path, strerror(errno));
+        rc = 2;
+    } else {
+        printf("results: %s\n", path);
+    }
+    json_decref(doc);
     return rc;
 }
 
@@ -323,6 +384,7 @@ int nf_cmd_regress(int argc, char **argv)
     }
     double wall = nf_now_s() - t0, st1 = steal_s(), la1 = load1();
     double steal = st0 >= 0 && st1 >= 0 ? st1 - st0 : -1;
+    run_facts rf = {wall, steal, la0, la1};
     long pus = sysconf(_SC_NPROCESSORS_ONLN);
 
     json_t *verdicts = json_object();
@@ -350,48 +412,7 @@ int nf_cmd_regress(int argc, char **argv)
     printf("\nspread o/n in the tables: each side's interquartile range over its median; a change "
            "narrower than it is inconclusive\n");
 
-    json_t *doc = json_object(), *ctx = json_object();
-    char host[256] = "unknown-host", date[32];
-    gethostname(host, sizeof host - 1);
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    nf_json_set_str(ctx, "host", host);
-    nf_json_set_str(ctx, "date", date);
-    nf_json_set_str(ctx, "mode", r.base ? "base" : "ab");
-    nf_json_set_int(ctx, "reps", r.plan.reps);
-    nf_json_set_str(ctx, "order", "round r: side a then b when r is odd, b then a when even");
-    nf_json_set_str(ctx, "workloads", r.plan.workloads);
-    nf_json_set_str(ctx, "threads", r.plan.threads);
-    nf_json_set_str(ctx, "scale", r.plan.scale);
-    nf_json_set_str(ctx, "benches", r.plan.benches);
-    nf_json_set_real(ctx, "wall_s", wall);
-    nf_json_set_real(ctx, "steal_s", steal >= 0 ? steal : NAN);
-    nf_json_set_real(ctx, "loadavg_start", la0 >= 0 ? la0 : NAN);
-    nf_json_set_real(ctx, "loadavg_end", la1 >= 0 ? la1 : NAN);
-    nf_json_set_real(ctx, "alpha", r.fl.opts.alpha);
-    nf_json_set_real(ctx, "threshold_pct", r.fl.opts.threshold);
-    json_object_set_new(ctx, "notfree", nf_context_to_json());
-    json_object_set_new(doc, "context", ctx);
-    json_t *sides = json_array();
-    for (int i = 0; i < 2; i++)
-        json_array_append_new(sides, side_json(&side[i]));
-    json_object_set_new(doc, "sides", sides);
-    json_object_set_new(doc, "verdicts", verdicts);
-    nf_json_set_int(doc, "exit", rc);
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    if ((slash && nf_mkdir_p(dir) != 0) || nf_json_write_file(doc, path) != 0) {
-        bad("cannot write %s: %s", path, strerror(errno));
-        rc = 2;
-    } else {
-        printf("results: %s\n", path);
-    }
-    json_decref(doc);
+    rc = write_results(path, &r, side, &rf, verdicts, rc);
 out:
     if (r.plan.tmpdir) {
         if (r.keep)
