@@ -10,6 +10,13 @@
  *   mimalloc  mi_version() (an int, major*100 + minor*10 + patch)
  *   tcmalloc  tc_version(&major, &minor, &patch)
  *
+ * trim gives memory back the allocator's own way: glibc malloc_trim(pad);
+ * jemalloc mallctl("arena.<all>.purge"); mimalloc mi_collect(true);
+ * tcmalloc MallocExtension_ReleaseFreeMemory(); any other malloc (a
+ * notfree drop-in, a sanitizer runtime) its malloc_trim, which the
+ * drop-ins define. Only malloc_trim says whether memory went back: the
+ * purges return 0.
+ *
  * Statistics are only what the allocator reports honestly: glibc through
  * mallinfo2 (live = uordblks + hblkhd, chunk bytes including headers;
  * mapped = arena + hblkhd), jemalloc through mallctl stats, tcmalloc through
@@ -20,6 +27,7 @@
 #include <errno.h>
 #include <gnu/libc-version.h>
 #include <malloc.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +47,8 @@ typedef int (*mallctl_fn)(const char *, void *, size_t *, void *, size_t);
 typedef int (*mi_version_fn)(void);
 typedef const char *(*tc_version_fn)(int *, int *, const char **);
 typedef int (*tc_property_fn)(const char *, size_t *);
+typedef void (*mi_collect_fn)(bool);
+typedef void (*tc_release_fn)(void);
 
 static system_kind detect(char *object, size_t len)
 {
@@ -116,9 +126,35 @@ static size_t system_usable_size(nf_heap *h, const void *p)
 
 static int system_trim(nf_heap *h, size_t pad)
 {
-    if (h->kind == SYS_GLIBC)
-        return malloc_trim(pad);
-    return 0;
+    switch (h->kind) {
+    case SYS_JEMALLOC: {
+        mallctl_fn ctl = (mallctl_fn)dlsym(RTLD_DEFAULT, "mallctl");
+        if (ctl) {
+            ctl("arena.4096.purge", NULL, NULL, NULL, 0);   /* 4096: MALLCTL_ARENAS_ALL */
+            return 0;
+        }
+        break;
+    }
+    case SYS_MIMALLOC: {
+        mi_collect_fn collect = (mi_collect_fn)dlsym(RTLD_DEFAULT, "mi_collect");
+        if (collect) {
+            collect(true);
+            return 0;
+        }
+        break;
+    }
+    case SYS_TCMALLOC: {
+        tc_release_fn release = (tc_release_fn)dlsym(RTLD_DEFAULT, "MallocExtension_ReleaseFreeMemory");
+        if (release) {
+            release();
+            return 0;
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    return malloc_trim(pad);
 }
 
 static int jemalloc_stat(mallctl_fn ctl, const char *name, uint64_t *out)

@@ -27,6 +27,12 @@ static bool cpuid_raw(unsigned leaf, unsigned sub, unsigned r[4])
     __cpuid_count(leaf, sub, r[0], r[1], r[2], r[3]);
     return true;
 }
+/* The hypervisor leaves (0x40000000...) lie outside both ranges that
+ * __get_cpuid_max knows; ask only when leaf 1 says a hypervisor is there. */
+static void cpuid_hv_raw(unsigned r[4])
+{
+    __cpuid(0x40000000u, r[0], r[1], r[2], r[3]);
+}
 #else
 static const bool config_have_cpuid = false;
 static bool cpuid_raw(unsigned leaf, unsigned sub, unsigned r[4])
@@ -34,6 +40,10 @@ static bool cpuid_raw(unsigned leaf, unsigned sub, unsigned r[4])
     (void)leaf; (void)sub;
     r[0] = r[1] = r[2] = r[3] = 0;
     return false;
+}
+static void cpuid_hv_raw(unsigned r[4])
+{
+    r[0] = r[1] = r[2] = r[3] = 0;
 }
 #endif
 
@@ -235,6 +245,31 @@ static void model_from_proc(nf_cpuinfo *ci)
     snprintf(ci->model_source, sizeof ci->model_source, "/proc/cpuinfo");
 }
 
+/* CPUID leaf 1 ECX bit 31 says a hypervisor is present; leaf 0x40000000
+ * carries its signature ("KVMKVMKVM", "Microsoft Hv", "VMwareVMware", ...),
+ * which a hypervisor may also choose to hide. */
+static void read_hypervisor(nf_cpuinfo *ci)
+{
+    unsigned r[4];
+    if (!config_have_cpuid || !cpuid_raw(1, 0, r))
+        return;
+    if (!(r[ECX] & (1u << 31))) {
+        snprintf(ci->hypervisor, sizeof ci->hypervisor, "none");
+        return;
+    }
+    cpuid_hv_raw(r);
+    char sig[13];
+    memcpy(sig, &r[EBX], 4);
+    memcpy(sig + 4, &r[ECX], 4);
+    memcpy(sig + 8, &r[EDX], 4);
+    sig[12] = '\0';
+    for (int i = 0; i < 12; i++)
+        if (sig[i] && (sig[i] < 0x20 || sig[i] > 0x7e))
+            sig[i] = '?';
+    trim(sig);
+    snprintf(ci->hypervisor, sizeof ci->hypervisor, "%s", sig[0] ? sig : "unnamed");
+}
+
 int nf_cpuinfo_read(nf_cpuinfo *ci)
 {
     memset(ci, 0, sizeof *ci);
@@ -258,6 +293,7 @@ int nf_cpuinfo_read(nf_cpuinfo *ci)
     }
     if (ci->model[0] == '\0')
         model_from_proc(ci);
+    read_hypervisor(ci);
 
     if (!config_have_cpuid) {
         snprintf(ci->tlb_unavailable, sizeof ci->tlb_unavailable,

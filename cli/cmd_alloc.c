@@ -2,6 +2,7 @@
  * each says it is (identify, on a heap made for the purpose), its drop-in
  * library when one was built, and the workloads the benches run. */
 #include "commands.h"
+#include "compare.h"
 
 #include "notfree/alloc.h"
 #include "notfree/workload.h"
@@ -9,28 +10,6 @@
 #include <limits.h>
 #include <string.h>
 #include <unistd.h>
-
-/* The drop-in library built beside this binary (build/allocators/dropin/
- * or, installed, ../lib/), or NULL. */
-static const char *dropin_path(const char *name, char *buf, size_t len)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
-        return NULL;
-    exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (!slash)
-        return NULL;
-    *slash = '\0';
-    static const char *const dirs[] = {"allocators/dropin", "../lib", "../lib/x86_64-linux-gnu"};
-    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-        snprintf(buf, len, "%s/%s/libnotfree-%s.so", exe, dirs[i], name);
-        if (access(buf, R_OK) == 0)
-            return buf;
-    }
-    return NULL;
-}
 
 static int list(void)
 {
@@ -43,11 +22,11 @@ static int list(void)
             a->identify(h, id, sizeof id);
             a->destroy(h);
         }
-        const char *lib = a->default_heap ? dropin_path(a->name, path, sizeof path) : NULL;
+        const char *lib = a->default_heap && nf_cmp_locate_dropin(a->name, path, sizeof path) == 0 ? path : NULL;
         printf("  %-8s %s\n", a->name, a->description);
         printf("  %-8s   identifies as: %s\n", "", id);
         printf("  %-8s   drop-in: %s\n", "",
-               lib ? lib : a->default_heap ? "libnotfree-<name>.so not found beside this binary"
+               lib ? lib : a->default_heap ? "libnotfree-<name>.so not found (build tree or install tree)"
                                            : "none (the process's own malloc)");
     }
     printf("workloads:\n");

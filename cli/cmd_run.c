@@ -6,13 +6,22 @@
  * table in which every figure names its source. A failing bench does not
  * lose the others: the JSON keeps every run that ended, and the charts
  * and the table are still made from it.
+ *
+ * Parse, check, then create: the flags and the filter are checked and the
+ * benches resolved (in nf_bench_main) before the results directory is
+ * made, so a bad filter leaves nothing behind. The JSON is written
+ * through a temporary file (notfree/outfile.h): an interrupted run leaves
+ * either the finished benches marked "partial": true (SIGINT, SIGTERM) or
+ * no results file (SIGKILL; the next run removes the temporary).
  */
 #include "commands.h"
 
 #include "notfree/bench.h"
+#include "notfree/outfile.h"
 #include "registry.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,13 +30,17 @@
 #include <unistd.h>
 
 #define MAX_ROWS 512
+#define FIGURES_MAX 4096     /* every counter of a row fits (rss/overcommit has 12) */
+#define SUMMARY_WIDTH 160    /* figures wrap onto indented lines past this column */
 
-/* One row of the summary: the median where repetitions ran, else the run. */
+/* One row of the summary: the median where repetitions ran, else the run.
+ * `figures` holds every counter as "name=value [source]", two spaces
+ * apart (or the error). */
 typedef struct row {
     char name[160];
     char unit[4];
     double real_time;
-    char figures[256];
+    char figures[FIGURES_MAX];
     int error;
     int is_median;
 } row;
@@ -84,19 +97,89 @@ static void on_run(const nf_run_result *r, void *user)
         return;
     }
     size_t off = 0;
-    for (size_t i = 0; i < r->ncounters && off < sizeof w->figures; i++)
-        off += (size_t)snprintf(w->figures + off, sizeof w->figures - off, "%s%s=%.4g [%s]",
-                                i ? "  " : "", r->counters[i].name, r->counters[i].value,
-                                source_of(r->counters[i].name));
+    for (size_t i = 0; i < r->ncounters; i++) {
+        /* Large figures in full (rss_kib=529300, not 5.293e+05). */
+        double v = r->counters[i].value;
+        int whole = fabs(v) >= 1e4 && fabs(v) < 1e15;
+        int n = snprintf(w->figures + off, sizeof w->figures - off, whole ? "%s%s=%.0f [%s]" : "%s%s=%.4g [%s]",
+                         i ? "  " : "", r->counters[i].name, v, source_of(r->counters[i].name));
+        if (n < 0 || (size_t)n >= sizeof w->figures - off) {
+            /* Never silently short: say that figures are missing. */
+            snprintf(w->figures + off, sizeof w->figures - off, "  ... (more in the JSON)");
+            break;
+        }
+        off += (size_t)n;
+    }
+}
+
+/* A time in the unit that fits it (ns, µs, ms, s), 4 significant digits:
+ * "18.57 ms", not "1.857e+04 us". `unit` is libbenchmark's. */
+static void format_time(double t, const char *unit, char *buf, size_t cap)
+{
+    static const char *const units[] = {"ns", "\u00b5s", "ms", "s"};
+    double ns = t * (!strcmp(unit, "s") ? 1e9 : !strcmp(unit, "ms") ? 1e6 : !strcmp(unit, "us") ? 1e3 : 1);
+    int u = 0;
+    double v = ns;
+    while (u < 3 && fabs(v) >= 999.95) {   /* 999.96 would print as "1000" */
+        v /= 1e3;
+        u++;
+    }
+    if (fabs(v) >= 1e4)
+        snprintf(buf, cap, "%.0f %s", v, units[u]);
+    else
+        snprintf(buf, cap, "%.4g %s", v, units[u]);
+}
+
+/* Columns a UTF-8 string takes (one per character). */
+static size_t columns(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* The figures after the time, wrapped at SUMMARY_WIDTH onto lines
+ * indented to the figures column; no figure is ever cut. */
+static void print_figures(const char *figures, size_t col)
+{
+    size_t at = col;
+    const char *p = figures;
+    int first = 1;
+    while (*p) {
+        const char *end = strstr(p, "  ");
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (!first && at + 2 + len > SUMMARY_WIDTH) {
+            printf("\n%*s", (int)col, "");
+            at = col;
+        } else if (!first) {
+            printf("  ");
+            at += 2;
+        }
+        printf("%.*s", (int)len, p);
+        at += len;
+        first = 0;
+        p += len;
+        while (*p == ' ')
+            p++;
+    }
+    printf("\n");
 }
 
 static void print_summary(const char *json)
 {
+    enum { NAME_W = 52, TIME_W = 11 };
     printf("\nnotfree summary (%s)\n", json);
-    printf("%-52s %12s  %s\n", "bench", "time", "figures [source]");
-    for (int i = 0; i < nrows; i++)
-        printf("%-52s %9.4g %-2s%s  %s\n", rows[i].name, rows[i].real_time, rows[i].unit,
-               rows[i].is_median ? "*" : " ", rows[i].figures);
+    printf("%-*s %*s  %s\n", NAME_W, "bench", TIME_W, "time", "figures [source]");
+    for (int i = 0; i < nrows; i++) {
+        char t[48];
+        format_time(rows[i].real_time, rows[i].unit, t, sizeof t);
+        size_t w = columns(t);
+        printf("%-*s %*s%s%s  ", NAME_W, rows[i].name, (int)(w < TIME_W - 1 ? TIME_W - 1 - w : 0), "", t,
+               rows[i].is_median ? "*" : " ");
+        size_t name_w = strlen(rows[i].name) > NAME_W ? strlen(rows[i].name) : NAME_W;
+        print_figures(rows[i].figures, name_w + 1 + TIME_W + 2);
+    }
     printf("\n* median over repetitions. Sources: timing = clock time measured here;\n"
            "rusage = the kernel's getrusage counts; perf = the kernel's perf software\n"
            "events; proc = /proc/self (statm, smaps_rollup); model = notfree's kernel\n"
@@ -150,6 +233,27 @@ static int render_charts(const char *json, int want)
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
+/* What nf_bench_main calls once the flags and the filter are good and the
+ * benches known: only now is the results directory made. */
+struct ready {
+    const char *dir;
+    const char *json;
+    int called;     /* the flags were good: the run started */
+};
+
+static int on_ready(size_t nbenches, void *user)
+{
+    struct ready *r = user;
+    r->called = 1;
+    if (mkdir_p(r->dir) != 0) {
+        fprintf(stderr, "notfree run: cannot create %s: %s\n", r->dir, strerror(errno));
+        return 1;
+    }
+    nf_outfile_clean_stale(r->dir);
+    fprintf(stderr, "notfree run: %zu benches; results go to %s\n", nbenches, r->json);
+    return 0;
+}
+
 void nf_cmd_run_help(FILE *f)
 {
     fprintf(f,
@@ -164,9 +268,16 @@ void nf_cmd_run_help(FILE *f)
         "  --results DIR   where results go (default: ./results)\n"
         "  --no-plots      write no charts\n"
         "  --no-compare    skip the quick allocator comparison that ends the run\n"
+        "                  (the only flag that skips it)\n"
         "  --pin=PU        base PU for pinning (default: the last PU)\n"
-        "  --filter=REGEX  only the benches matching REGEX\n"
-        "Other --benchmark_* flags go to Google Benchmark.\n");
+        "  --filter=REGEX  run only the benches whose names match REGEX (Google\n"
+        "                  Benchmark's --benchmark_filter; `notfree bench --list`\n"
+        "                  names them); the comparison still runs in full\n"
+        "Other --benchmark_* flags go to Google Benchmark (`notfree bench --help`).\n\n"
+        "An invalid REGEX exits 2 and a REGEX matching no bench exits 1, both\n"
+        "before anything is created. The JSON appears when the run ends; on\n"
+        "SIGINT or SIGTERM it keeps the benches that finished, marked\n"
+        "\"partial\": true, and the run exits non-zero.\n");
 }
 
 int nf_cmd_run(int argc, char **argv)
@@ -203,10 +314,6 @@ int nf_cmd_run(int argc, char **argv)
             return 2;
         }
     }
-    if (mkdir_p(dir) != 0) {
-        fprintf(stderr, "notfree run: cannot create %s: %s\n", dir, strerror(errno));
-        return 1;
-    }
     char host[256] = "unknown-host", stamp[32], json[4096];
     gethostname(host, sizeof host - 1);
     time_t now = time(NULL);
@@ -225,11 +332,14 @@ int nf_cmd_run(int argc, char **argv)
     }
     pass[npass] = NULL;
 
-    fprintf(stderr, "notfree run: results go to %s\n", json);
     nf_register_all_benches();
+    struct ready r = {dir, json, 0};
+    nf_bench_on_ready(on_ready, &r);
     nf_bench_on_run(on_run, NULL);
     nf_bench_set_progress(1);
     int rc = nf_bench_main(npass, pass);
+    if (!r.called)
+        return rc;   /* a bad flag or filter, already reported; nothing made */
     if (access(json, R_OK) != 0) {
         fprintf(stderr, "notfree run: no results written\n");
         return rc ? rc : 1;
@@ -239,7 +349,7 @@ int nf_cmd_run(int argc, char **argv)
         rc = rc ? rc : 1;
     }
     print_summary(json);
-    if (compare && !filter) {
+    if (compare) {
         /* The quick comparison: every allocator preloaded in its own
          * process on three workloads (notfree compare, small scale). */
         fprintf(stderr, "\nnotfree run: quick allocator comparison (notfree compare; --no-compare skips it)\n");

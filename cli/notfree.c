@@ -16,6 +16,8 @@ static const nf_command commands[] = {
      nf_cmd_alloc, nf_cmd_alloc_help},
     {"compare", "allocators side by side, each preloaded in its own process: table, JSON, charts",
      nf_cmd_compare, nf_cmd_compare_help},
+    {"check", "a misuse and conformance scorecard for any allocator, each probe in its own process",
+     nf_cmd_check, nf_cmd_check_help},
     {"diff", "judge two results files: U-test per row and metric, verdicts, exit 1 on a regression",
      nf_cmd_diff, nf_cmd_diff_help},
     {"baseline", "keep a results file as this box's baseline (save), show them (list)",

@@ -5,7 +5,6 @@
  * fact readers use fixed buffers.
  */
 #include "notfree/context.h"
-#include "notfree/hypervisor.h"
 #include "notfree/counters.h"
 #include "notfree/cpuinfo.h"
 #include "notfree/pin.h"
@@ -299,10 +298,10 @@ json_t *nf_context_to_json(void)
     long long sw = nf_swap_total_kib();
     builtin_locked(o, "topology", json_deep_copy(g_topology));
     builtin_locked(o, "cpu_model", nf_json_string(ci->model[0] ? ci->model : NULL));
+    builtin_locked(o, "hypervisor", nf_json_string(ci->hypervisor[0] ? ci->hypervisor : NULL));
     builtin_locked(o, "tlb", json_deep_copy(g_tlb));
     builtin_locked(o, "kernel_release",
                    nf_json_string(g_kernel_release[0] ? g_kernel_release : NULL));
-    builtin_locked(o, "hypervisor", nf_json_string(nf_hypervisor()));
     builtin_locked(o, "notfree_version", nf_json_string(NF_VERSION));
     builtin_locked(o, "thp_mode", nf_json_string(nf_thp_mode()));
     builtin_locked(o, "thp_defrag", nf_json_string(thp_defrag()));
@@ -331,5 +330,52 @@ char *nf_context_json(void)
     json_t *o = nf_context_to_json();
     char *text = json_dumps(o, NF_JSON_FLAGS);
     json_decref(o);
+    return text;
+}
+
+/* ---- the console's short form ---- */
+
+static const char *set_value_locked(const char *key)
+{
+    kv *e = kv_find_locked(&g_set, key);
+    return e ? e->value : NULL;
+}
+
+char *nf_context_summary(void)
+{
+    pthread_once(&g_facts_once, facts_init_once);
+    const nf_cpuinfo *ci = nf_cpuinfo_get();
+    const char *thp = nf_thp_mode(), *defrag = thp_defrag();
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return NULL;
+    fprintf(f, "notfree: CPU %s, %d PUs; kernel %s; hypervisor %s\n",
+              ci->model[0] ? ci->model : "unknown", nf_pin_pu_count(),
+              g_kernel_release[0] ? g_kernel_release : "unknown",
+              !ci->hypervisor[0] ? "unknown" : !strcmp(ci->hypervisor, "none") ? "none (bare metal)"
+                                                                            : ci->hypervisor);
+    pthread_mutex_lock(&g_lock);
+    const char *pinning = set_value_locked("pinning");
+    char pin_desc[160];
+    if (!pinning) {
+        snprintf(pin_desc, sizeof pin_desc, "thread i on PU (%d + i) mod %d", nf_pin_base(), nf_pin_pu_count());
+        pinning = pin_desc;
+    }
+    fprintf(f, "notfree: THP %s (defrag %s); pinning: %s\n", thp ? thp : "unreadable",
+              defrag ? defrag : "unreadable", pinning);
+    /* The PMU: any hardware event that opened, else the reason the first
+     * one gave. */
+    bool pmu = (nf_counters_probed_mask() & NF_CTR_SET_PERF_HW) != 0;
+    kv *why = kv_find_locked(&g_unavailable, "counter:perf_cycles");
+    fprintf(f, "notfree: PMU %s%s%s; the full context goes into the JSON output\n",
+              pmu ? "available (hardware counters)" : "unavailable",
+              !pmu && why ? ": " : "", !pmu && why ? why->value : "");
+    pthread_mutex_unlock(&g_lock);
+    if (fclose(f) != 0) {
+        free(text);
+        return NULL;
+    }
     return text;
 }

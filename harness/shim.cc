@@ -16,6 +16,7 @@
 #include "notfree/bench.h"
 #include "notfree/context.h"
 #include "notfree/counters.h"
+#include "notfree/outfile.h"
 #include "notfree/pin.h"
 
 #include <benchmark/benchmark.h>
@@ -142,6 +143,13 @@ static_assert(sizeof(stats16::fns) / sizeof(stats16::fns[0]) == NF_STAT_MAX,
 nf_run_cb g_run_cb;
 void *g_run_cb_user;
 bool g_progress;
+nf_ready_cb g_ready_cb;
+void *g_ready_cb_user;
+
+// What makes libbenchmark's JSON valid when the run stops after a step:
+// JSONReporter writes "benchmarks": [ in the context, each run as a whole
+// object, the comma before the next one, and "\n  ]\n}\n" in Finalize.
+const char k_json_partial_closing[] = "\n  ],\n  \"partial\": true\n}\n";
 
 // The body libbenchmark calls: pin, read the binding back, run C.
 void run_c_body(benchmark::State &s, const family *fam)
@@ -172,23 +180,28 @@ void run_c_body(benchmark::State &s, const family *fam)
 // ---------------------------------------------------------------------
 // Reporting: a proxy around libbenchmark's own reporters that (a) puts
 // the notfree context into JSON output, (b) counts errored runs, (c)
-// hands each run to the C callback and prints progress.
+// hands each run to the C callback and prints progress, (d) for the
+// --benchmark_out file, hands each whole step to notfree/outfile.h
+// instead of the stream libbenchmark opened.
 
 class ProxyReporter : public benchmark::BenchmarkReporter {
 public:
     // `primary`: the display reporter, which alone reports progress and
     // feeds the run callback (the file reporter sees the same runs).
-    ProxyReporter(std::unique_ptr<benchmark::BenchmarkReporter> inner, bool json, bool primary)
-        : inner_(std::move(inner)), json_(json), primary_(primary) {}
+    // `to_outfile`: the text goes to the open nf_outfile, one step at a time.
+    ProxyReporter(std::unique_ptr<benchmark::BenchmarkReporter> inner, bool json, bool primary,
+                  bool to_outfile = false)
+        : inner_(std::move(inner)), json_(json), primary_(primary), to_outfile_(to_outfile) {}
 
     bool ReportContext(const Context &c) override
     {
         inner_->SetErrorStream(&GetErrorStream());
         if (!json_) {
-            inner_->SetOutputStream(&GetOutputStream());
+            inner_->SetOutputStream(&out());
             bool ok = inner_->ReportContext(c);
             if (primary_)
                 print_console_context();
+            step(false);
             return ok;
         }
         // JSON: let libbenchmark write its context, then add ours as
@@ -205,14 +218,17 @@ public:
             text.insert(at, std::string("\n    \"notfree\": ") + ctx + ",");
         }
         std::free(ctx);
-        GetOutputStream() << text;
-        inner_->SetOutputStream(&GetOutputStream());
+        out() << text;
+        inner_->SetOutputStream(&out());
+        step(false);
         return ok;
     }
 
     void ReportRuns(const std::vector<Run> &runs) override
     {
         inner_->ReportRuns(runs);
+        if (!runs.empty())
+            step(true);
         for (const Run &r : runs) {
             if (r.error_occurred)
                 errors_++;
@@ -221,26 +237,48 @@ public:
             if (g_run_cb && primary_)
                 call_cb(r);
         }
-        if (g_progress && primary_ && !runs.empty()) {
+        // One line per bench: its repetitions and its aggregates come in
+        // two calls, under one run name.
+        if (g_progress && primary_ && !runs.empty() && runs.front().run_name.str() != last_done_) {
+            last_done_ = runs.front().run_name.str();
             done_++;
             auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
             std::fprintf(stderr, "notfree: [%zu/%zu] %s done (%.0f s elapsed)\n", done_, total_,
-                         runs.front().benchmark_name().c_str(), secs);
+                         last_done_.c_str(), secs);
         }
     }
 
-    void Finalize() override { inner_->Finalize(); }
+    void Finalize() override
+    {
+        inner_->Finalize();
+        step(true, false);
+    }
 
     size_t errors() const { return errors_; }
     void set_total(size_t n) { total_ = n; }
 
 private:
+    std::ostream &out() { return to_outfile_ ? buf_ : GetOutputStream(); }
+
+    // One whole step written: to the outfile, with what closes the file
+    // if the run stops here (`keep`: a bench has finished).
+    void step(bool keep, bool open_array = true)
+    {
+        if (!to_outfile_)
+            return;
+        std::string text = buf_.str();
+        buf_.str("");
+        nf_outfile_write(text.data(), text.size(), json_ && open_array ? k_json_partial_closing : nullptr,
+                         keep ? 1 : 0);
+    }
+
+    // The console gets the context's short form; the JSON keeps it whole.
     void print_console_context()
     {
-        char *ctx = nf_context_json();
-        if (ctx)
-            GetErrorStream() << "notfree context: " << ctx << "\n";
-        std::free(ctx);
+        char *sum = nf_context_summary();
+        if (sum)
+            GetErrorStream() << sum;
+        std::free(sum);
     }
 
     static void call_cb(const Run &r)
@@ -273,7 +311,10 @@ private:
     std::unique_ptr<benchmark::BenchmarkReporter> inner_;
     bool json_;
     bool primary_;
+    bool to_outfile_;
+    std::ostringstream buf_;  // the step being written, when to_outfile_
     size_t errors_ = 0, ok_ = 0, done_ = 0, total_ = 0;
+    std::string last_done_;  // the run name progress last counted
     std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
 };
 
@@ -316,7 +357,7 @@ std::unique_ptr<benchmark::BenchmarkReporter> make_reporter(const std::string &f
 void usage(FILE *f, const char *prog)
 {
     std::fprintf(f,
-        "usage: %s bench [--pin=PU] [--list] [--benchmark_* flags]\n"
+        "usage: %s [--pin=PU] [--list] [--benchmark_* flags]\n"
         "\n"
         "Runs notfree's benches through Google Benchmark, each thread pinned to one PU.\n"
         "\n"
@@ -328,34 +369,64 @@ void usage(FILE *f, const char *prog)
         "               this box cannot run, with the reason; run nothing.\n"
         "  --help       this text.\n"
         "\n"
-        "Exit status: 0 all ran; 1 a bench errored or the filter matched nothing;\n"
-        "2 a bad flag.\n"
+        "The Google Benchmark flags used most:\n"
+        "  --benchmark_filter=REGEX       only the benches whose names match REGEX\n"
+        "                                 (a leading '-' inverts it); an invalid\n"
+        "                                 REGEX is refused with the reason\n"
+        "  --benchmark_min_time=SECONDS   how long each bench runs at least\n"
+        "  --benchmark_repetitions=N      N runs, then median, mean, stddev, cv\n"
+        "  --benchmark_format=console|json|csv      what stdout gets\n"
+        "  --benchmark_out=FILE           also write FILE (JSON unless\n"
+        "                                 --benchmark_out_format says otherwise),\n"
+        "                                 through a temporary file renamed at the\n"
+        "                                 end; SIGINT/SIGTERM keep the benches that\n"
+        "                                 finished, marked \"partial\": true\n"
         "\n"
-        "Google Benchmark flags (all accepted):\n",
+        "Exit status: 0 all ran; 1 a bench errored, the filter matched nothing or\n"
+        "FILE cannot be written; 2 a bad flag (an invalid regex among them).\n"
+        "\n"
+        "Every Google Benchmark flag is accepted (its own list):\n",
         prog);
 }
 
 bool starts_with(const char *s, const char *p) { return std::strncmp(s, p, std::strlen(p)) == 0; }
 
-int list_names(std::vector<std::string> *out)
+// The bench names the filter selects, by libbenchmark's own matching.
+// Returns 0, or -1 when libbenchmark refused the filter's regex (`why`
+// gets its reason).
+int list_names(std::vector<std::string> *out, std::string *why)
 {
     // libbenchmark's list mode prints one instance name per line to the
-    // display reporter's stream; capture it.
+    // display reporter's stream; capture it. Its complaints go to the
+    // error stream: capture those too, to say why nothing matched.
     std::ostringstream names;
     ListReporter lr;
     lr.SetOutputStream(&names);
     std::ostringstream errs;
     lr.SetErrorStream(&errs);
     bool saved = benchmark::FLAGS_benchmark_list_tests;
+    // Without this, list mode would open (and truncate) --benchmark_out,
+    // or exit(1) silently when it cannot.
+    std::string saved_out = benchmark::FLAGS_benchmark_out;
     benchmark::FLAGS_benchmark_list_tests = true;
-    size_t n = benchmark::RunSpecifiedBenchmarks(&lr);
+    benchmark::FLAGS_benchmark_out.clear();
+    benchmark::RunSpecifiedBenchmarks(&lr);
     benchmark::FLAGS_benchmark_list_tests = saved;
+    benchmark::FLAGS_benchmark_out = saved_out;
     std::istringstream in(names.str());
     std::string line;
     while (std::getline(in, line))
         if (!line.empty())
             out->push_back(line);
-    return static_cast<int>(n);
+    // libbenchmark 1.7.1: "Could not compile benchmark re: <reason>".
+    const std::string e = errs.str(), tag = "Could not compile benchmark re: ";
+    size_t at = e.find(tag);
+    if (at == std::string::npos)
+        return 0;
+    *why = e.substr(at + tag.size());
+    while (!why->empty() && (why->back() == '\n' || why->back() == '\r'))
+        why->pop_back();
+    return -1;
 }
 
 }  // namespace
@@ -565,10 +636,18 @@ void nf_bench_on_run(nf_run_cb cb, void *user)
 
 void nf_bench_set_progress(int on) { g_progress = on != 0; }
 
+void nf_bench_on_ready(nf_ready_cb cb, void *user)
+{
+    g_ready_cb = cb;
+    g_ready_cb_user = user;
+}
+
 int nf_bench_main(int argc, char **argv)
 {
+    // Messages name the command that runs the benches ("notfree bench",
+    // "notfree run"), as argv[0] gives it.
+    const char *prog = argc > 0 && argv[0] ? argv[0] : "notfree bench";
     try {
-        const char *prog = argc > 0 ? argv[0] : "notfree";
         // Our flags first; everything else is libbenchmark's.
         std::vector<char *> rest;
         rest.push_back(argv[0]);
@@ -586,12 +665,12 @@ int nf_bench_main(int argc, char **argv)
                 char *end = nullptr;
                 long v = std::strtol(a + 6, &end, 10);
                 if (end == a + 6 || *end || v < 0 || v > 1 << 20) {
-                    std::fprintf(stderr, "notfree bench: --pin wants a PU number, got '%s'\n", a + 6);
+                    std::fprintf(stderr, "%s: --pin wants a PU number, got '%s'\n", prog, a + 6);
                     return 2;
                 }
                 pin = static_cast<int>(v);
             } else if (!std::strcmp(a, "--pin")) {
-                std::fprintf(stderr, "notfree bench: write --pin=PU (e.g. --pin=0)\n");
+                std::fprintf(stderr, "%s: write --pin=PU (e.g. --pin=0)\n", prog);
                 return 2;
             } else {
                 rest.push_back(argv[i]);
@@ -602,16 +681,16 @@ int nf_bench_main(int argc, char **argv)
 
         char err[256];
         if (nf_pin_init(err, sizeof err) != 0) {
-            std::fprintf(stderr, "notfree bench: hwloc: %s\n", err);
+            std::fprintf(stderr, "%s: hwloc: %s\n", prog, err);
             return 1;
         }
         if (nf_pin_set_base(pin < 0 ? nf_pin_default_pu() : pin, err, sizeof err) != 0) {
-            std::fprintf(stderr, "notfree bench: --pin: %s\n", err);
+            std::fprintf(stderr, "%s: --pin: %s\n", prog, err);
             return 2;
         }
         // The main thread too: libbenchmark runs 1-thread benches on it.
         if (nf_pin_thread(0, err, sizeof err) != 0) {
-            std::fprintf(stderr, "notfree bench: pinning: %s\n", err);
+            std::fprintf(stderr, "%s: pinning: %s\n", prog, err);
             return 1;
         }
         char desc[128];
@@ -638,16 +717,21 @@ int nf_bench_main(int argc, char **argv)
         });
         if (rargc > 1) {
             for (int i = 1; i < rargc; i++)
-                std::fprintf(stderr, "notfree bench: unknown or malformed flag '%s' (see --help)\n",
+                std::fprintf(stderr, "%s: unknown or malformed flag '%s' (see --help)\n", prog,
                              rest[i]);
             return 2;
         }
 
         const std::string filter = benchmark::FLAGS_benchmark_filter;
         std::vector<std::string> names;
-        list_names(&names);
+        std::string why;
+        if (list_names(&names, &why) != 0) {
+            std::fprintf(stderr, "%s: invalid regex in --benchmark_filter='%s': %s\n", prog,
+                         filter.c_str(), why.c_str());
+            return 2;
+        }
         if (names.empty()) {
-            std::fprintf(stderr, "notfree bench: no bench matches --benchmark_filter='%s'\n",
+            std::fprintf(stderr, "%s: no bench matches --benchmark_filter='%s'\n", prog,
                          filter.c_str());
             return 1;
         }
@@ -667,41 +751,70 @@ int nf_bench_main(int argc, char **argv)
         bool json = false;
         auto inner = make_reporter(benchmark::FLAGS_benchmark_format, true, &json);
         if (!inner) {
-            std::fprintf(stderr, "notfree bench: unknown --benchmark_format='%s' (console, json, csv)\n",
+            std::fprintf(stderr, "%s: unknown --benchmark_format='%s' (console, json, csv)\n", prog,
                          benchmark::FLAGS_benchmark_format.c_str());
             return 2;
         }
         ProxyReporter display(std::move(inner), json, true);
         display.set_total(names.size());
         std::unique_ptr<ProxyReporter> file;
-        if (!benchmark::FLAGS_benchmark_out.empty()) {
+        const std::string out_path = benchmark::FLAGS_benchmark_out;
+        if (!out_path.empty()) {
             bool fjson = false;
             auto finner = make_reporter(benchmark::FLAGS_benchmark_out_format, true, &fjson);
             if (!finner) {
                 std::fprintf(stderr,
-                             "notfree bench: unknown --benchmark_out_format='%s' (console, json, csv)\n",
+                             "%s: unknown --benchmark_out_format='%s' (console, json, csv)\n", prog,
                              benchmark::FLAGS_benchmark_out_format.c_str());
                 return 2;
             }
-            file.reset(new ProxyReporter(std::move(finner), fjson, false));
+            file.reset(new ProxyReporter(std::move(finner), fjson, false, true));
+        }
+        // Every flag is valid and the benches are known: only now may the
+        // caller (and we) create files.
+        if (g_ready_cb) {
+            int rc = g_ready_cb(names.size(), g_ready_cb_user);
+            if (rc != 0)
+                return rc;
+        }
+        if (file) {
+            if (nf_outfile_open(out_path.c_str(), err, sizeof err) != 0) {
+                std::fprintf(stderr, "%s: %s\n", prog, err);
+                return 1;
+            }
+            // libbenchmark insists on opening --benchmark_out itself when
+            // given a file reporter; the file reporter writes to the
+            // outfile instead, so let it open a sink.
+            benchmark::FLAGS_benchmark_out = "/dev/null";
         }
         size_t ran = benchmark::RunSpecifiedBenchmarks(&display, file.get());
+        benchmark::FLAGS_benchmark_out = out_path;
         benchmark::Shutdown();
+        if (file) {
+            if (ran == 0) {
+                nf_outfile_discard();
+            } else if (nf_outfile_commit(err, sizeof err) != 0) {
+                std::fprintf(stderr, "%s: %s\n", prog, err);
+                return 1;
+            }
+        }
         if (ran == 0) {
-            std::fprintf(stderr, "notfree bench: no bench ran\n");
+            std::fprintf(stderr, "%s: no bench ran\n", prog);
             return 1;
         }
         if (display.errors() > 0) {
-            std::fprintf(stderr, "notfree bench: %zu run(s) ended with an error (see error_message)\n",
+            std::fprintf(stderr, "%s: %zu run(s) ended with an error (see error_message)\n", prog,
                          display.errors());
             return 1;
         }
         return 0;
     } catch (const std::exception &e) {
-        std::fprintf(stderr, "notfree bench: %s\n", e.what());
+        nf_outfile_discard();
+        std::fprintf(stderr, "%s: %s\n", prog, e.what());
         return 1;
     } catch (...) {
-        std::fprintf(stderr, "notfree bench: unknown C++ exception\n");
+        nf_outfile_discard();
+        std::fprintf(stderr, "%s: unknown C++ exception\n", prog);
         return 1;
     }
 }

@@ -10,13 +10,15 @@
  * The fault handler serves, as the kernel does: demand-zero (a zeroed
  * frame for a store, the zero page for a load), write-protect faults
  * (copy a shared frame: COW; reuse an exclusive one), swap-in (major) and
- * THP (a 2 MiB leaf in a VM_HUGE region that is aligned and empty). Every
- * fault it serves is a minor fault except swap-ins.
+ * THP (a 2 MiB leaf in a VM_HUGE region that is aligned and empty: the
+ * huge zero page for a load, 512 fresh frames for a store; a store to the
+ * huge zero page replaces it with fresh frames, or splits it when there
+ * is no room). Every fault it serves is a minor fault except swap-ins;
+ * zero_page_maps counts the 4K and the huge zero page's mappings.
  *
  * Simplifications against the kernel: no swap cache, so a swap-in always
  * makes a private, writable, dirty copy and drops one reference to the
- * slot (procs sharing a slot after fork each read their own copy); no
- * huge zero page (a load in a THP region allocates the 2 MiB page); THP
+ * slot (procs sharing a slot after fork each read their own copy); THP
  * needs 512 free frames and never reclaims for them (it falls back to 4K).
  */
 #include "model_impl.h"
@@ -79,40 +81,104 @@ static nf_model_result stack_grow(nf_model_proc *p, uint64_t va, nf_vma **out)
     return NF_MODEL_OK;
 }
 
+/* The PD entry of the aligned 2 MiB region at lo (its tables exist). */
+static uint64_t *pd_entry(nf_model *m, const nf_model_proc *p, uint64_t lo)
+{
+    uint64_t *root = (uint64_t *)nf_frame_mem(m, p->root);
+    uint64_t *pdp = (uint64_t *)nf_frame_mem(m, (uint32_t)PTE_PFN(root[(lo >> 39) & 511]));
+    uint64_t *pd = (uint64_t *)nf_frame_mem(m, (uint32_t)PTE_PFN(pdp[(lo >> 30) & 511]));
+    return &pd[(lo >> 21) & 511];
+}
+
+/* Room for a 2 MiB page: THP never reclaims (it falls back to 4K). */
+static bool huge_room(const nf_model *m)
+{
+    return m->nframes - m->frames_used >= 512 + 16;
+}
+
+/* Fill the deposit node t of the region at lo with 512 fresh zeroed
+ * frames (huge_room() checked: no reclaim) and make *pde the writable
+ * 2 MiB leaf naming it. */
+static void huge_fill(nf_model *m, nf_model_proc *p, const nf_vma *v, uint64_t lo, uint64_t *t, uint64_t *pde)
+{
+    uint32_t node = (uint32_t)(((uint8_t *)t - m->pool) / NF_MODEL_PAGE);
+    uint64_t bits = leaf_bits(v, true);
+    for (unsigned i = 0; i < 512; i++) {
+        uint32_t pfn = nf_frame_alloc_zeroed(m, p, FR_ANON);
+        map_new_anon(m, p, v, lo + (uint64_t)i * NF_MODEL_PAGE, pfn);
+        t[i] = PTE_MK(pfn, bits);
+    }
+    m->fr[node].used = 512;
+    *pde = PTE_MK(node, bits | PTE_PS);
+    p->rss += 512;
+}
+
+/* The region at lo lies in v and may take a 2 MiB page. */
+static bool huge_fits(const nf_vma *v, uint64_t lo)
+{
+    return (v->flags & VM_HUGE) && lo >= v->start && lo + NF_MODEL_HUGE_PAGE <= v->end;
+}
+
 /* THP: a 2 MiB leaf for the aligned region around va, if it fits and is
- * empty. Returns OK when mapped, SEGV_MAPERR (as "no") to fall back. */
-static nf_model_result huge_fault(nf_model *m, nf_model_proc *p, const nf_vma *v, uint64_t va)
+ * empty. A load maps the huge zero page: the deposit's 512 entries name
+ * the zero frame, read-only, so no frame is used and RSS is unchanged (as
+ * the kernel's do_huge_pmd_anonymous_page with use_zero_page, its
+ * default). A store maps 512 fresh frames. Returns OK when mapped,
+ * SEGV_MAPERR (as "no") to fall back. */
+static nf_model_result huge_fault(nf_model *m, nf_model_proc *p, const nf_vma *v, uint64_t va, bool write)
 {
     uint64_t lo = va & ~(uint64_t)(NF_MODEL_HUGE_PAGE - 1);
-    if (lo < v->start || lo + NF_MODEL_HUGE_PAGE > v->end)
+    if (!huge_fits(v, lo))
         return NF_MODEL_SEGV_MAPERR;
     /* the PD entry must be empty: look one 4K below the PD level */
-    uint64_t *pde = nf_pt_ensure(m, p, lo);   /* creates PML4..PD and a PT we will not use */
+    uint64_t *pde = nf_pt_ensure(m, p, lo);   /* creates PML4..PD and a PT: the deposit */
     if (!pde)
         return p->alive ? NF_MODEL_SEGV_MAPERR : NF_MODEL_KILLED;
     uint32_t node = (uint32_t)(((uint8_t *)pde - m->pool) / NF_MODEL_PAGE);
     if (m->fr[node].used != 0)
         return NF_MODEL_SEGV_MAPERR;   /* some 4K pages exist already */
-    if (m->nframes - m->frames_used < 512 + 16)
-        return NF_MODEL_SEGV_MAPERR;   /* no reclaim for THP: fall back to 4K */
-    /* The PT node becomes the deposit: fill it with 512 fresh frames. */
     uint64_t *t = (uint64_t *)nf_frame_mem(m, node);
-    uint64_t bits = leaf_bits(v, true);
-    for (unsigned i = 0; i < 512; i++) {
-        uint32_t pfn = nf_frame_alloc(m, p, FR_ANON);   /* cannot reclaim: frames are free */
-        memset(nf_frame_mem(m, pfn), 0, NF_MODEL_PAGE);
-        map_new_anon(m, p, v, lo + (uint64_t)i * NF_MODEL_PAGE, pfn);
-        t[i] = PTE_MK(pfn, bits);
+    uint64_t *e = pd_entry(m, p, lo);
+    if (!write) {
+        uint64_t bits = leaf_bits(v, false);
+        for (unsigned i = 0; i < 512; i++)
+            t[i] = PTE_MK(ZERO_PFN, bits);
+        m->fr[node].used = 512;
+        *e = PTE_MK(node, bits | PTE_PS);
+        p->zero_mapped += 512;
+        p->c.zero_page_maps++;
+        m->c.zero_page_maps++;
+        return NF_MODEL_OK;
     }
-    m->fr[node].used = 512;
-    /* the PD entry pointing at node */
-    uint64_t *root = (uint64_t *)nf_frame_mem(m, p->root);
-    uint64_t *pdp = (uint64_t *)nf_frame_mem(m, (uint32_t)PTE_PFN(root[(lo >> 39) & 511]));
-    uint64_t *pd = (uint64_t *)nf_frame_mem(m, (uint32_t)PTE_PFN(pdp[(lo >> 30) & 511]));
-    uint64_t *e = &pd[(lo >> 21) & 511];
-    *e = PTE_MK(node, bits | PTE_PS);
-    p->rss += 512;
+    if (!huge_room(m))
+        return NF_MODEL_SEGV_MAPERR;
+    huge_fill(m, p, v, lo, t, e);
     return NF_MODEL_OK;
+}
+
+/* A 2 MiB leaf that maps the huge zero page (its deposit names frame 0;
+ * a huge leaf maps the zero frame in all 512 entries or in none). */
+static bool huge_is_zero(const nf_model *m, uint64_t pde)
+{
+    return PTE_PFN(((const uint64_t *)nf_frame_mem(m, (uint32_t)PTE_PFN(pde)))[0]) == ZERO_PFN;
+}
+
+/* A store to the huge zero page: replace it with a fresh 2 MiB page when
+ * there is room (the kernel's do_huge_zero_wp_pmd, Linux 6.13 and later);
+ * false to fall back to splitting it into 512 zero-page PTEs, the first of
+ * which the store then copies (4K). */
+static bool huge_zero_write(nf_model *m, nf_model_proc *p, const nf_vma *v, uint64_t va, uint64_t *pde)
+{
+    uint64_t lo = va & ~(uint64_t)(NF_MODEL_HUGE_PAGE - 1);
+    if (!huge_fits(v, lo) || !(v->flags & VM_WRITE) || !huge_room(m))
+        return false;
+    nf_pte_flush(m, p, lo);
+    if (m->live.on && p == m->cur)
+        for (unsigned i = 1; i < 512; i++)
+            nf_live_unmap(m, lo + (uint64_t)i * NF_MODEL_PAGE);
+    huge_fill(m, p, v, lo, (uint64_t *)nf_frame_mem(m, (uint32_t)PTE_PFN(*pde)), pde);
+    p->zero_mapped -= 512;
+    return true;
 }
 
 /* ---- the fault handler ---- */
@@ -131,11 +197,16 @@ nf_model_result nf_fault(nf_model *m, nf_model_proc *p, uint64_t va, bool write)
     bool huge;
     uint64_t *pte = nf_pt_lookup(m, p, page, &huge);
     if (pte && huge) {
+        if (write && huge_is_zero(m, *pte) && huge_zero_write(m, p, v, page, pte)) {
+            p->c.minor_faults++;
+            m->c.minor_faults++;
+            return NF_MODEL_OK;
+        }
         nf_huge_split(m, p, page, pte);
         pte = NULL;
     }
     if ((!pte || *pte == 0) && (v->flags & VM_HUGE)) {
-        nf_model_result r = huge_fault(m, p, v, page);
+        nf_model_result r = huge_fault(m, p, v, page, write);
         if (r == NF_MODEL_OK || r == NF_MODEL_KILLED) {
             if (r == NF_MODEL_OK) {
                 p->c.minor_faults++;
@@ -158,13 +229,12 @@ nf_model_result nf_fault(nf_model *m, nf_model_proc *p, uint64_t va, bool write)
             p->c.zero_page_maps++;
             m->c.zero_page_maps++;
         } else {
-            uint32_t pfn = nf_frame_alloc(m, p, FR_ANON);
+            uint32_t pfn = nf_frame_alloc_zeroed(m, p, FR_ANON);
             if (pfn == NIL || !p->alive) {
                 if (pfn != NIL)
                     nf_frame_free(m, pfn);
                 return NF_MODEL_KILLED;
             }
-            memset(nf_frame_mem(m, pfn), 0, NF_MODEL_PAGE);
             map_new_anon(m, p, v, page, pfn);
             nf_pt_note_set(m, pte, 0, 1);
             *pte = PTE_MK(pfn, leaf_bits(v, true));
@@ -212,7 +282,7 @@ nf_model_result nf_fault(nf_model *m, nf_model_proc *p, uint64_t va, bool write)
     }
     if (src != ZERO_PFN)
         m->fr[src].flags |= FRF_PIN;
-    uint32_t pfn = nf_frame_alloc(m, p, FR_ANON);
+    uint32_t pfn = src == ZERO_PFN ? nf_frame_alloc_zeroed(m, p, FR_ANON) : nf_frame_alloc(m, p, FR_ANON);
     if (src != ZERO_PFN)
         m->fr[src].flags &= (uint8_t)~FRF_PIN;
     if (pfn == NIL || !p->alive) {
@@ -222,7 +292,6 @@ nf_model_result nf_fault(nf_model *m, nf_model_proc *p, uint64_t va, bool write)
     }
     e = *pte;   /* the killer may have taken the sharer, not this entry */
     if (src == ZERO_PFN) {
-        memset(nf_frame_mem(m, pfn), 0, NF_MODEL_PAGE);
         p->zero_mapped--;
         p->rss++;
     } else {

@@ -7,7 +7,13 @@
  * pool (kind FR_PT): they are memory, they count, they can run it out.
  *
  * Free frames sit on a LIFO stack (recently freed frames are cache-warm,
- * as the kernel's per-CPU lists prefer).
+ * as the kernel's per-CPU lists prefer); when it is empty the next frame
+ * is taken at the watermark `fresh`, below which every frame has been used
+ * once. A frame above the watermark was never written: its memfd page is
+ * a hole (no real memory) that reads as zeros, so a zeroed allocation of
+ * it writes nothing. The real cost of a model is thus what its processes
+ * reached (descriptors up to the watermark, the tables, the bytes written)
+ * and not the size of the pool.
  */
 #include "model_impl.h"
 
@@ -34,20 +40,12 @@ int nf_frames_init(nf_model *m)
     if (p == MAP_FAILED)
         return -1;
     m->pool = p;
-    m->fr = calloc(n, sizeof *m->fr);
-    m->freestack = malloc(n * sizeof *m->freestack);
-    if (!m->fr || !m->freestack) {
-        errno = ENOMEM;
+    m->fr = nf_reserve(n, sizeof *m->fr);
+    m->freestack = nf_reserve(n, sizeof *m->freestack);
+    if (!m->fr || !m->freestack)
         return -1;
-    }
-    m->freestack_cap = n;
-    for (size_t i = 0; i < n; i++)
-        m->fr[i].prev = m->fr[i].next = NIL;
-    /* push high pfns first so allocation starts low */
-    for (size_t i = n - 1; i >= 1; i--)
-        m->freestack[m->nfree_stack++] = (uint32_t)i;
-    m->fr[ZERO_PFN].kind = FR_ZERO;
-    m->fr[ZERO_PFN].ref = 1;
+    m->fr[ZERO_PFN] = (nf_frame){ .kind = FR_ZERO, .ref = 1, .prev = NIL, .next = NIL };
+    m->fresh = ZERO_PFN + 1;
     m->frames_used = 1;
     m->lru_head = m->lru_tail = NIL;
     return 0;
@@ -59,15 +57,24 @@ void nf_frames_fini(nf_model *m)
         munmap(m->pool, (size_t)m->nframes * NF_MODEL_PAGE);
     if (m->memfd >= 0)
         close(m->memfd);
-    free(m->fr);
-    free(m->freestack);
+    nf_unreserve(m->fr, m->nframes, sizeof *m->fr);
+    nf_unreserve(m->freestack, m->nframes, sizeof *m->freestack);
 }
 
-static uint32_t frame_take(nf_model *m, int kind)
+/* A free frame: the most recently freed one, else the next never-taken
+ * one. *zero says whether its bytes are known to be zero. */
+static uint32_t frame_take(nf_model *m, int kind, bool *zero)
 {
-    if (m->nfree_stack == 0)
+    uint32_t pfn;
+    if (m->nfree_stack) {
+        pfn = m->freestack[--m->nfree_stack];
+        *zero = false;
+    } else if (m->fresh < m->nframes) {
+        pfn = m->fresh++;
+        *zero = true;
+    } else {
         return NIL;
-    uint32_t pfn = m->freestack[--m->nfree_stack];
+    }
     nf_frame *f = &m->fr[pfn];
     f->kind = (uint8_t)kind;
     f->flags = 0;
@@ -78,10 +85,10 @@ static uint32_t frame_take(nf_model *m, int kind)
     return pfn;
 }
 
-uint32_t nf_frame_alloc(nf_model *m, nf_model_proc *p, int kind)
+static uint32_t frame_alloc(nf_model *m, nf_model_proc *p, int kind, bool *zero)
 {
     for (;;) {
-        uint32_t pfn = frame_take(m, kind);
+        uint32_t pfn = frame_take(m, kind, zero);
         if (pfn != NIL)
             return pfn;
         if (nf_reclaim_one(m))
@@ -91,6 +98,21 @@ uint32_t nf_frame_alloc(nf_model *m, nf_model_proc *p, int kind)
         if (p && !p->alive)
             return NIL;
     }
+}
+
+uint32_t nf_frame_alloc(nf_model *m, nf_model_proc *p, int kind)
+{
+    bool zero;
+    return frame_alloc(m, p, kind, &zero);
+}
+
+uint32_t nf_frame_alloc_zeroed(nf_model *m, nf_model_proc *p, int kind)
+{
+    bool zero;
+    uint32_t pfn = frame_alloc(m, p, kind, &zero);
+    if (pfn != NIL && !zero)
+        memset(nf_frame_mem(m, pfn), 0, NF_MODEL_PAGE);
+    return pfn;
 }
 
 void nf_frame_free(nf_model *m, uint32_t pfn)

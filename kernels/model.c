@@ -58,6 +58,15 @@ fail:;
     return NULL;
 }
 
+uint64_t nf_model_footprint(uint64_t frames, uint64_t written, uint64_t slots)
+{
+    /* a descriptor and a free-stack entry per frame; a count and a
+     * free-stack entry per slot; the model, its first VMAs and slack */
+    uint64_t per_frame = sizeof(nf_frame) + sizeof(uint32_t);
+    uint64_t per_slot = sizeof(uint16_t) + sizeof(uint32_t) + NF_MODEL_PAGE;
+    return frames * per_frame + written * NF_MODEL_PAGE + slots * per_slot + sizeof(nf_model) + (64u << 10);
+}
+
 void nf_model_destroy(nf_model *m)
 {
     if (!m)
@@ -103,13 +112,12 @@ nf_model_proc *nf_model_proc_create(nf_model *m, const char *name)
     p->pd_key = UINT64_MAX;
     snprintf(p->name, sizeof p->name, "%s", name ? name : "proc");
     m->procs[m->nprocs++] = p;
-    uint32_t root = nf_frame_alloc(m, p, FR_PT);
+    uint32_t root = nf_frame_alloc_zeroed(m, p, FR_PT);
     if (root == NIL) {
         p->alive = false;
         errno = ENOMEM;
         return NULL;
     }
-    memset(nf_frame_mem(m, root), 0, NF_MODEL_PAGE);
     m->fr[root].ref = 1;
     p->root = root;
     p->pt = 1;
@@ -157,7 +165,7 @@ void nf_model_counters_get(const nf_model *m, nf_model_counters *out)
     for (size_t i = 0; i < m->nprocs; i++)
         out->pt_pages += m->procs[i]->pt;
     out->swap_total = m->nslots;
-    out->swap_used = m->nslots - m->nslot_free;
+    out->swap_used = m->slot_next - m->nslot_free;
     out->committed = m->committed;
     out->commit_limit = nf_commit_limit(m);
     out->live_traps = m->live.traps;

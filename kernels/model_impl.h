@@ -33,6 +33,12 @@
 #define NIL 0xffffffffu
 #define ZERO_PFN 0u
 
+/* ---- reserved arrays (reserve.c) ---- */
+/* n elements of size bytes, zero-filled, resident only where written;
+ * NULL with errno. */
+void *nf_reserve(size_t n, size_t size);
+void nf_unreserve(void *p, size_t n, size_t size);
+
 /* ---- frames ---- */
 enum { FR_FREE = 0, FR_ANON, FR_PT, FR_ZERO };
 enum {
@@ -42,7 +48,8 @@ enum {
     FRF_PIN = 1u << 3,      /* being copied by a fault: not a reclaim victim */
 };
 /* One per pfn. Invariants: kind FR_FREE <=> ref == 0 and the pfn is in
- * the free stack; FR_ANON frames with ref > 0 are on the clock (FRF_LRU)
+ * the free stack or at or above the watermark m->fresh (never taken: its
+ * descriptor all zero, its memfd page a hole that reads as zeros); FR_ANON frames with ref > 0 are on the clock (FRF_LRU)
  * unless FRF_MLOCK; ref counts the PTEs mapping it (every proc maps a
  * shared frame at the same vaddr, va). FR_PT frames: used = non-empty
  * entries of the node. */
@@ -117,18 +124,20 @@ struct nf_model {
     nf_model_config cfg;
     int memfd;
     uint8_t *pool;          /* frames * 4096 bytes, MAP_SHARED of memfd */
-    nf_frame *fr;
+    nf_frame *fr;           /* nframes descriptors (reserved: see reserve.c) */
     uint32_t nframes;
-    uint32_t *freestack;    /* free pfns; may hold stale entries (see frames.c) */
-    size_t nfree_stack, freestack_cap;
+    uint32_t fresh;         /* pfns >= fresh were never taken (holes, zero) */
+    uint32_t *freestack;    /* freed pfns below fresh (reserved, nframes) */
+    size_t nfree_stack;
     uint64_t frames_used;
     uint32_t lru_head, lru_tail;   /* the clock: scan from head, second chance to tail */
     uint64_t lru_len;
     /* swap */
     int swapfd;
     uint32_t nslots;
-    uint16_t *slot_ref;
-    uint32_t *slot_free;
+    uint32_t slot_next;     /* slots >= slot_next were never used (free) */
+    uint16_t *slot_ref;     /* nslots counts (reserved) */
+    uint32_t *slot_free;    /* freed slots below slot_next (reserved) */
     size_t nslot_free;
     /* procs */
     nf_model_proc **procs;
@@ -148,6 +157,10 @@ void nf_frames_fini(nf_model *m);
 /* A frame of kind for proc p (reclaiming, then OOM-killing if needed);
  * NIL if none (p may then be dead). Not zeroed. */
 uint32_t nf_frame_alloc(nf_model *m, nf_model_proc *p, int kind);
+/* The same, zeroed: a never-taken frame is zero already and is left
+ * untouched (no real memory until its bytes are written), a reused one
+ * is cleared. */
+uint32_t nf_frame_alloc_zeroed(nf_model *m, nf_model_proc *p, int kind);
 void nf_frame_free(nf_model *m, uint32_t pfn);
 static inline void *nf_frame_mem(const nf_model *m, uint32_t pfn)
 { return m->pool + (size_t)pfn * NF_MODEL_PAGE; }

@@ -69,10 +69,9 @@ void nf_pt_note_set(nf_model *m, uint64_t *pte, uint64_t old, uint64_t new_)
 
 static uint32_t new_node(nf_model *m, nf_model_proc *p)
 {
-    uint32_t pfn = nf_frame_alloc(m, p, FR_PT);
+    uint32_t pfn = nf_frame_alloc_zeroed(m, p, FR_PT);
     if (pfn == NIL)
         return NIL;
-    memset(nf_frame_mem(m, pfn), 0, NF_MODEL_PAGE);
     m->fr[pfn].ref = 1;
     p->pt++;
     return pfn;

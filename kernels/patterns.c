@@ -38,6 +38,15 @@ static inline uint64_t below(uint64_t *s, uint64_t n)
 int nf_pattern_init(nf_pattern *p, nf_pattern_kind kind, uint64_t base, uint64_t ws_bytes, unsigned page_shift,
                     uint64_t stride_pages, uint64_t seed)
 {
+    return nf_pattern_init_progress(p, kind, base, ws_bytes, page_shift, stride_pages, seed, NULL, NULL);
+}
+
+#define PROGRESS_STEP ((uint64_t)1 << 20)
+
+int nf_pattern_init_progress(nf_pattern *p, nf_pattern_kind kind, uint64_t base, uint64_t ws_bytes,
+                             unsigned page_shift, uint64_t stride_pages, uint64_t seed, nf_pattern_progress_fn fn,
+                             void *arg)
+{
     memset(p, 0, sizeof *p);
     p->kind = kind;
     p->base = base;
@@ -65,6 +74,8 @@ int nf_pattern_init(nf_pattern *p, nf_pattern_kind kind, uint64_t base, uint64_t
         for (uint64_t i = 0; i < p->npages; i++)
             order[i] = (uint32_t)i;
         for (uint64_t i = p->npages - 1; i > 0; i--) {
+            if (fn && i % PROGRESS_STEP == 0)
+                fn(arg, p->npages - 1 - i, p->npages);
             uint64_t j = below(&p->rng, i);
             uint32_t t = order[i];
             order[i] = order[j];

@@ -11,8 +11,11 @@
  * anonymous memory cannot be reclaimed: reclaim fails, and the caller
  * goes to the OOM killer. Pinned frames (a COW copy in flight) are skipped.
  *
- * Swap: a temporary file of swap_pages slots, unlinked at once. A slot's
- * reference count is the number of swap entries naming it.
+ * Swap: a temporary file of swap_pages slots, unlinked at once (sparse:
+ * only written slots take space). A slot's reference count is the number
+ * of swap entries naming it. Slots are taken from the stack of freed ones,
+ * else at the watermark slot_next, so the bookkeeping of a 1 TiB swap
+ * costs what the run swapped out, not 1.5 bytes per slot up front.
  */
 #include "model_impl.h"
 
@@ -87,14 +90,10 @@ int nf_swap_init(nf_model *m)
     m->nslots = (uint32_t)m->cfg.swap_pages;
     if (ftruncate(m->swapfd, (off_t)m->nslots * NF_MODEL_PAGE) != 0)
         return -1;
-    m->slot_ref = calloc(m->nslots, sizeof *m->slot_ref);
-    m->slot_free = malloc(m->nslots * sizeof *m->slot_free);
-    if (!m->slot_ref || !m->slot_free) {
-        errno = ENOMEM;
+    m->slot_ref = nf_reserve(m->nslots, sizeof *m->slot_ref);
+    m->slot_free = nf_reserve(m->nslots, sizeof *m->slot_free);
+    if (!m->slot_ref || !m->slot_free)
         return -1;
-    }
-    for (uint32_t i = m->nslots; i-- > 0;)
-        m->slot_free[m->nslot_free++] = i;
     return 0;
 }
 
@@ -102,14 +101,27 @@ void nf_swap_fini(nf_model *m)
 {
     if (m->swapfd >= 0)
         close(m->swapfd);
-    free(m->slot_ref);
-    free(m->slot_free);
+    nf_unreserve(m->slot_ref, m->nslots, sizeof *m->slot_ref);
+    nf_unreserve(m->slot_free, m->nslots, sizeof *m->slot_free);
 }
 
 void nf_swap_put(nf_model *m, uint32_t slot)
 {
     if (--m->slot_ref[slot] == 0)
         m->slot_free[m->nslot_free++] = slot;
+}
+
+/* A free slot (the last freed, else the next never used), or NIL. */
+static uint32_t slot_take(nf_model *m)
+{
+    if (m->nslot_free)
+        return m->slot_free[--m->nslot_free];
+    return m->slot_next < m->nslots ? m->slot_next++ : NIL;
+}
+
+static void slot_untake(nf_model *m, uint32_t slot)
+{
+    m->slot_free[m->nslot_free++] = slot;
 }
 
 static int full_io(int fd, void *buf, bool write, off_t off)
@@ -226,13 +238,13 @@ bool nf_reclaim_one(nf_model *m)
             o.drop = !dirty;
         }
         if (!o.drop) {
-            if (m->nslot_free == 0) {
+            uint32_t slot = slot_take(m);
+            if (slot == NIL) {
                 nf_lru_add(m, pfn);
                 return false;   /* anonymous memory and no swap left */
             }
-            uint32_t slot = m->slot_free[--m->nslot_free];
             if (full_io(m->swapfd, nf_frame_mem(m, pfn), true, (off_t)slot * NF_MODEL_PAGE) != 0) {
-                m->slot_free[m->nslot_free++] = slot;
+                slot_untake(m, slot);
                 nf_lru_add(m, pfn);
                 return false;
             }

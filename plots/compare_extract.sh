@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # plots/compare_extract.sh COMPARE.json OUTDIR
 #
-# Turns one `notfree compare` results file ({"context", "runs"}) into the
-# TSV files the compare charts read. Every file has one column (series)
+# Turns one `notfree compare` results file ({"context", "runs", "summary"})
+# into the TSV files the compare charts read. It only reshapes the file's
+# summary block: the medians, the baseline and the ratios are computed
+# once, in C (compare/summary.c), never here. Every file has one column (series)
 # per allocator that ran, in the order of context.allocators, and a first
 # line "# <key> <allocator> <allocator> ..." naming them:
 #   compare_time.dat     workload and threads ("random-mix t=2"), then per
@@ -14,7 +16,9 @@
 #                        written only when two or more thread counts ran
 #   compare_meta.txt     line 1: the baseline; line 2: the allocators;
 #                        line 3: the workloads (of compare_threads.dat)
-# Medians are over the repetitions that ended ok; a missing value is NaN.
+# Medians are over the repetitions that ended ok (the summary's); a
+# missing value is NaN. Allocators, workloads and thread counts without an
+# ok run are left out.
 # Exit: 0 ok, 2 unusable input, 3 jq missing.
 set -euo pipefail
 
@@ -26,22 +30,19 @@ command -v jq >/dev/null || { echo "compare_extract: jq not found (sudo apt-get 
 jq empty "$in" 2>/dev/null || die "$in: not valid JSON"
 jq -e '(.runs | type == "array") and (.context.allocators | type == "array")' "$in" >/dev/null 2>&1 ||
   die "$in: not a notfree compare file (no runs or no context.allocators)"
+jq -e '.summary.cells | type == "array"' "$in" >/dev/null 2>&1 ||
+  die "$in: no summary block (written by an older notfree compare: run it again)"
 mkdir -p "$out"
 
-# The medians, keyed by allocator, workload and threads.
+# The summary's cells with an ok run, keyed by allocator, workload and threads.
 COMMON='
-def median: sort | if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor]
-            else (.[length / 2 - 1] + .[length / 2]) / 2 end;
 def num: if . == null then "NaN" else . end;
-(.runs | map(select(.ok))) as $ok
+(.summary.cells | map(select(.runs_ok > 0))) as $ok
 | [.context.allocators[].name | select(. as $n | $ok | any(.allocator == $n))] as $allocs
 | [.context.workloads[].name | select(. as $n | $ok | any(.workload == $n))] as $wls
 | ([.context.threads[] | select(. as $t | $ok | any(.threads == $t))]) as $threads
-| ($ok | group_by([.allocator, .workload, .threads])
-   | map({key: "\(.[0].allocator)|\(.[0].workload)|\(.[0].threads)",
-          value: {ops: (map(.ops_per_s) | median), rss: (map(.peak_rss_kib) | median)}})
-   | from_entries) as $m
-| (if ($allocs | index("glibc")) then "glibc" else ($allocs[0] // "") end) as $base
+| ($ok | map({key: "\(.allocator)|\(.workload)|\(.threads)", value: .}) | from_entries) as $m
+| (.summary.baseline // "") as $base
 '
 
 meta=$(jq -r "$COMMON"' | $base, ($allocs | join(" ")), ($wls | join(" "))' "$in")
@@ -50,22 +51,19 @@ allocs=$(sed -n 2p <<<"$meta")
 [[ -n $allocs ]] || die "$in: no run ended ok: nothing to chart"
 printf '%s\n' "$meta" >"$out/compare_meta.txt"
 
-# Grouped bars: one row per workload and thread count.
+# Grouped bars: one row per workload and thread count, the summary's ratio.
 bars() {
-  local chart=$1 field=$2 invert=$3
+  local chart=$1 field=$2
   { printf '# workload'; printf '\t%s' $allocs; printf '\n'
-    jq -r --arg f "$field" --argjson inv "$invert" "$COMMON"'
+    jq -r --arg f "$field" "$COMMON"'
       | $wls[] as $w | $threads[] as $t
-      | ($m["\($base)|\($w)|\($t)"][$f]) as $b
-      | select([$allocs[] | $m["\(.)|\($w)|\($t)"][$f]] | any(. != null))
-      | ["\($w) t=\($t)"] + [$allocs[] | $m["\(.)|\($w)|\($t)"][$f] as $v
-          | if $v == null or $b == null or $v == 0 or $b == 0 then null
-            elif $inv then $b / $v else $v / $b end | num]
+      | select([$allocs[] | $m["\(.)|\($w)|\($t)"]] | any(. != null))
+      | ["\($w) t=\($t)"] + [$allocs[] | $m["\(.)|\($w)|\($t)"][$f] | num]
       | @tsv' "$in"; } >"$out/$chart.dat"
   echo "compare_extract: wrote $out/$chart.dat ($(($(wc -l <"$out/$chart.dat") - 1)) rows, baseline $base)" >&2
 }
-bars compare_time ops true    # time per op = 1 / ops_per_s
-bars compare_rss rss false
+bars compare_time time_vs_baseline
+bars compare_rss peak_rss_vs_baseline
 
 nthreads=$(jq -r "$COMMON"' | $threads | length' "$in")
 if [[ $nthreads -ge 2 ]]; then
@@ -73,7 +71,7 @@ if [[ $nthreads -ge 2 ]]; then
     jq -r "$COMMON"'
       | $wls | to_entries[] | .key as $i | .value as $w
       | (if $i > 0 then "\n" else empty end),
-        ($threads[] as $t | [$t] + [$allocs[] | ($m["\(.)|\($w)|\($t)"].ops // null)
+        ($threads[] as $t | [$t] + [$allocs[] | ($m["\(.)|\($w)|\($t)"].ops_per_s // null)
           | if . == null then "NaN" else . / 1e6 end] | @tsv)' "$in"; } >"$out/compare_threads.dat"
   echo "compare_extract: wrote $out/compare_threads.dat" >&2
 else

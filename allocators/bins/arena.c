@@ -128,9 +128,9 @@ static void retire_top_locked(bins_arena *ar)
     if (t == &ar->top0 || tsz < 2 * BINS_HDR)
         return;
     size_t body = tsz - 2 * BINS_HDR;
-    chunk_at(t, body)->size = BINS_HDR | PREV_INUSE | arena_bit;
-    chunk_at(t, body + BINS_HDR)->size = BINS_HDR | PREV_INUSE | arena_bit;
-    t->size = body | PREV_INUSE | arena_bit;
+    set_head(chunk_at(t, body), BINS_HDR | PREV_INUSE | arena_bit);
+    set_head(chunk_at(t, body + BINS_HDR), BINS_HDR | PREV_INUSE | arena_bit);
+    set_head(t, body | PREV_INUSE | arena_bit);
     ar->top = &ar->top0;
     if (body >= BINS_MINSIZE)
         bins_free_chunk_locked(ar, t);
@@ -139,7 +139,7 @@ static void retire_top_locked(bins_arena *ar)
 static void set_top(bins_arena *ar, void *start, void *end)
 {
     bins_chunk *t = start;
-    t->size = ((uintptr_t)end - (uintptr_t)start) | PREV_INUSE | (ar->is_main ? 0 : NON_MAIN_ARENA);
+    set_head(t, ((uintptr_t)end - (uintptr_t)start) | PREV_INUSE | (ar->is_main ? 0 : NON_MAIN_ARENA));
     ar->top = t;
     bins_poison(start, (uintptr_t)end - (uintptr_t)start);
 }
@@ -169,7 +169,7 @@ static bool grow_region_locked(bins_arena *ar, size_t nb)
     if (r->size + need <= BINS_REGION_MAX &&
         nf_pages_protect(h->ps, (char *)r + r->size, need, NF_PROT_READ | NF_PROT_WRITE) == 0) {
         bins_poison((char *)r + r->size, need);
-        ar->top->size += need;
+        set_head(ar->top, chunk_head(ar->top) + need);
         __atomic_store_n(&r->size, r->size + need, __ATOMIC_RELAXED);
         bins_mapped_add(h, (int64_t)need);
         return true;
@@ -227,7 +227,7 @@ static bool grow_main_locked(bins_arena *ar, size_t nb)
         bins_mapped_add(h, (int64_t)size);
         bins_poison(old, size);
         if (contiguous) {
-            ar->top->size += size;
+            set_head(ar->top, chunk_head(ar->top) + size);
         } else {
             retire_top_locked(ar);
             set_top(ar, old, old + size);
@@ -361,7 +361,7 @@ void *bins_direct_map(bins_heap *h, size_t nb)
     bins_chunk *c = (bins_chunk *)(m + BINS_MMAP_PREFIX);
     *(uint64_t *)m = h->secret ^ (uintptr_t)c;
     c->prev_size = BINS_MMAP_PREFIX;
-    c->size = (len - BINS_MMAP_PREFIX) | IS_MMAPPED;
+    set_head(c, (len - BINS_MMAP_PREFIX) | IS_MMAPPED);
     bins_poison(m, len);
     bins_direct_table_lock();
     direct_insert_locked(h, (uintptr_t)c);
@@ -432,7 +432,7 @@ int bins_trim_top_locked(bins_arena *ar, size_t pad)
         bins_arena_count(ar, BINS_PATH_TRIM);
         return 1;
     }
-    t->size -= extra;
+    set_head(t, chunk_head(t) - extra);
     bins_mapped_add(h, -(int64_t)extra);
     bins_arena_count(ar, BINS_PATH_TRIM);
     return 1;

@@ -15,6 +15,11 @@ _Noreturn void bins_die(const char *what, const void *p)
     nf_alloc_die("bins", what, p, NULL);
 }
 
+_Noreturn void bins_die_why(const char *what, const void *p, const char *why)
+{
+    nf_alloc_die("bins", what, p, why);
+}
+
 bins_arena *bins_arena_of(bins_heap *h, bins_chunk *c)
 {
     if (chunk_head(c) & NON_MAIN_ARENA)
@@ -34,34 +39,47 @@ static bool in_main_segments(bins_heap *h, uintptr_t a)
     return false;
 }
 
-/* The chunk of a pointer this heap gave out, or abort. Where the pointer
- * lies decides what is read: a main-arena segment, a region of ours, or a
- * live direct map in the table; nothing is read at a foreign address. */
-bins_chunk *bins_check_chunk(bins_heap *h, const void *mem)
+/* NULL when mem is a chunk this heap gave out, else what is wrong with it.
+ * Where the pointer lies decides what is read: a main-arena segment, a
+ * region of ours, or a live direct map in the table; nothing is read at a
+ * foreign address. */
+const char *bins_chunk_problem(bins_heap *h, const void *mem)
 {
     uintptr_t a = (uintptr_t)mem;
     if (a % BINS_ALIGN || a < 4096)
-        bins_die("free of a misaligned or foreign pointer", mem);
+        return "a misaligned or foreign pointer";
     bins_chunk *c = mem2chunk(mem);
     size_t sz;
-    if (in_main_segments(h, a)) {
+    if (in_main_segments(h, a)) {   /* a block freed into the top fails here: its size runs past the end */
         sz = csize(c);
         if (chunk_head(c) & (IS_MMAPPED | NON_MAIN_ARENA) || sz < BINS_MINSIZE || !in_main_segments(h, a + sz - 1))
-            bins_die("free of a corrupted chunk or foreign pointer", mem);
-        return c;
+            return "a corrupted chunk, a foreign pointer or a freed block";
+        return NULL;
     }
     if (bins_region_owned(h, a)) {
         sz = csize(c);
         if (!(chunk_head(c) & NON_MAIN_ARENA) || (chunk_head(c) & IS_MMAPPED) || sz < BINS_MINSIZE)
-            bins_die("free of a corrupted chunk or foreign pointer", mem);
-        return c;
+            return "a corrupted chunk, a foreign pointer or a freed block";
+        return NULL;
     }
-    if (!bins_direct_owned(h, c))
-        bins_die("free of a foreign pointer", mem);
+    if (!bins_direct_owned(h, c))   /* a freed direct map leaves the table: it reads as foreign */
+        return "a foreign pointer (or a freed large block)";
     const uint64_t *check = (const uint64_t *)((const char *)c - BINS_MMAP_PREFIX);
     if (*check != (h->secret ^ (uintptr_t)c) || !(chunk_head(c) & IS_MMAPPED))
-        bins_die("free of a corrupted direct map", mem);
-    return c;
+        return "a corrupted direct map";
+    return NULL;
+}
+
+/* A chunk whose key word holds the heap's tcache key sits in some thread's
+ * tcache (the key is written when a chunk goes in and cleared whenever one
+ * comes out; a live block's bytes match a random 64-bit key by chance
+ * with odds of 2^-64). glibc looks only in the calling thread's tcache and
+ * so misses the chunk another thread cached; its key was not random
+ * before 2.34. Only tcache-sized chunks can carry the key. */
+__attribute__((noinline)) void bins_check_not_cached(bins_heap *h, bins_chunk *c, const char *what)
+{
+    if (tc_idx(csize(c)) < BINS_TCACHE_BINS && ((bins_tentry *)chunk2mem(c))->key == h->tcache_key)
+        bins_die_why(what, chunk2mem(c), "a freed block (in a thread's tcache)");
 }
 
 /* Coalesce c (in use, not mmapped) with its free neighbours and put it in
@@ -80,7 +98,7 @@ bool bins_free_chunk_locked(bins_arena *ar, bins_chunk *c)
     }
     if (next == ar->top) {
         sz += csize(next);
-        c->size = sz | PREV_INUSE | arena_bit;
+        set_head(c, sz | PREV_INUSE | arena_bit);
         ar->top = c;
         return true;
     }
@@ -91,10 +109,24 @@ bool bins_free_chunk_locked(bins_arena *ar, bins_chunk *c)
     } else {
         clear_inuse_at(next, 0);
     }
-    c->size = sz | PREV_INUSE | arena_bit;
+    set_head(c, sz | PREV_INUSE | arena_bit);
     set_foot(c, sz);
     bins_to_unsorted_locked(ar, c);
     return false;
+}
+
+/* c (checked, not mmapped) is not free in ar's bins, in its top or at the
+ * head of its fastbin: what a freed chunk's neighbours tell under the lock (glibc's
+ * "double free or corruption" checks, top included). Chunks deeper in a
+ * fastbin and in a tcache count as in use and pass. */
+bool bins_chunk_live_locked(bins_arena *ar, bins_chunk *c)
+{
+    size_t sz = csize(c);
+    if ((uintptr_t)c - (uintptr_t)ar->top < csize(ar->top))   /* the top or inside it */
+        return false;
+    if (!inuse_at(c, sz))
+        return false;
+    return sz > BINS_MAX_FAST + BINS_ALIGN || ar->fastbins[fastbin_index(sz)] != c;
 }
 
 static bool tcache_holds(bins_tcache *tc, size_t idx, bins_tentry *e)
@@ -111,8 +143,6 @@ static bool tcache_holds(bins_tcache *tc, size_t idx, bins_tentry *e)
 static void free_fast_locked(bins_arena *ar, bins_chunk *c, size_t sz)
 {
     bins_chunk **fb = &ar->fastbins[fastbin_index(sz)];
-    if (*fb == c)
-        bins_die("double free of", chunk2mem(c));
     c->fd = protect_ptr(&c->fd, *fb);
     *fb = c;
     ar->have_fastchunks = true;
@@ -130,20 +160,30 @@ void bins_free_chunk(bins_heap *h, bins_tcache *tc, bins_chunk *c)
     size_t idx = tc_idx(sz);
     if (tc && idx < BINS_TCACHE_BINS) {
         bins_tentry *e = chunk2mem(c);
-        if (e->key == h->tcache_key && tcache_holds(tc, idx, e))
-            bins_die("double free of", e);
-        /* No look at the next chunk here: its header belongs to the arena's
-         * lock. A double free whose first free went past the tcache is
-         * caught only on the locked paths (as in glibc). */
+        if (__builtin_expect(e->key == h->tcache_key, 0)) {
+            if (tcache_holds(tc, idx, e))
+                bins_die("double free of", e);
+            bins_die_why("double free of", e, "it sits in another thread's tcache");
+        }
+        /* A chunk that went past the tcache into its arena's bins (the
+         * tcache was full, or its thread exited) has the next chunk's
+         * PREV_INUSE clear: read without the lock (a relaxed load; while c
+         * is in use nobody clears it). glibc misses this one. Fastbin
+         * chunks count as in use: those are caught only at a fastbin's
+         * head, on the locked path. */
+        if (sz > BINS_MAX_FAST + BINS_ALIGN && __builtin_expect(!inuse_at(c, sz), 0))
+            bins_die_why("double free of", e, "it is free in its arena");
         if (tc->counts[idx] < BINS_TCACHE_COUNT) {
             bins_tcache_put(h, tc, c, idx);
             bins_count(h, tc, BINS_PATH_FREE_TCACHE);
             return;
         }
     }
+    if (!tc)   /* a thread without a cache: its free has not looked at the key yet */
+        bins_check_not_cached(h, c, "double free of");
     bins_arena *ar = bins_arena_of(h, c);
     bins_lock_take(&ar->lock);
-    if (!inuse_at(c, sz))
+    if (!bins_chunk_live_locked(ar, c))
         bins_die("double free of", chunk2mem(c));
     if (sz <= BINS_MAX_FAST + BINS_ALIGN) {
         free_fast_locked(ar, c, sz);

@@ -183,7 +183,7 @@ static void bins_free(nf_heap *h, void *p)
     if (!p)
         return;
     int saved = errno;
-    bins_chunk *c = bins_check_chunk(h, p);
+    bins_chunk *c = bins_check_chunk(h, p, "free of");
     size_t usable = chunk_usable(c);
     bins_tcache *tc = bins_tcache_fast(h);
     count_call(h, tc, tc ? &tc->frees : NULL, &h->retired_frees);
@@ -239,14 +239,16 @@ static bool realloc_in_place(nf_heap *h, bins_chunk *c, size_t nb)
     bins_arena *ar = bins_arena_of(h, c);
     size_t arena_bit = c->size & NON_MAIN_ARENA;
     bins_lock_take(&ar->lock);
+    if (!bins_chunk_live_locked(ar, c))
+        bins_die_why("realloc of", chunk2mem(c), "a freed block");
     size_t sz = csize(c);
     bins_chunk *next = chunk_at(c, sz);
     if (sz < nb) {
         if (next == ar->top && sz + csize(next) >= nb + BINS_MINSIZE) {
             size_t rest = sz + csize(next) - nb;
-            c->size = nb | (c->size & PREV_INUSE) | arena_bit;
+            set_head(c, nb | (c->size & PREV_INUSE) | arena_bit);
             ar->top = chunk_at(c, nb);
-            ar->top->size = rest | PREV_INUSE | arena_bit;
+            set_head(ar->top, rest | PREV_INUSE | arena_bit);
             bins_lock_give(&ar->lock);
             return true;
         }
@@ -256,13 +258,13 @@ static bool realloc_in_place(nf_heap *h, bins_chunk *c, size_t nb)
         }
         bins_unlink_locked(ar, next);
         sz += csize(next);
-        c->size = sz | (c->size & PREV_INUSE) | arena_bit;
+        set_head(c, sz | (c->size & PREV_INUSE) | arena_bit);
         set_inuse_at(c, sz);
     }
     if (sz - nb >= BINS_MINSIZE) {
         bins_chunk *r = chunk_at(c, nb);
-        c->size = nb | (c->size & PREV_INUSE) | arena_bit;
-        r->size = (sz - nb) | PREV_INUSE | arena_bit;
+        set_head(c, nb | (c->size & PREV_INUSE) | arena_bit);
+        set_head(r, (sz - nb) | PREV_INUSE | arena_bit);
         bins_free_chunk_locked(ar, r);
     }
     bins_lock_give(&ar->lock);
@@ -279,7 +281,9 @@ static void *bins_realloc(nf_heap *h, void *p, size_t n)
         bins_free(h, p);
         return NULL;
     }
-    bins_chunk *c = bins_check_chunk(h, p);
+    bins_chunk *c = bins_check_chunk(h, p, "realloc of");
+    if (!(chunk_head(c) & IS_MMAPPED))
+        bins_check_not_cached(h, c, "realloc of");   /* glibc misses it: the freed block comes back live */
     size_t nb;
     if (!request2size(n, &nb)) {
         errno = ENOMEM;
@@ -309,7 +313,7 @@ static void *bins_realloc(nf_heap *h, void *p, size_t n)
 /* free without counting a free call (realloc's move) */
 static void bins_free_impl(nf_heap *h, void *p)
 {
-    bins_chunk *c = bins_check_chunk(h, p);
+    bins_chunk *c = bins_check_chunk(h, p, "free of");
     size_t usable = chunk_usable(c);
     bins_tcache *tc = bins_tcache_fast(h);
     bins_live_add(h, tc, -(int64_t)usable);
@@ -321,7 +325,10 @@ static size_t bins_usable_size(nf_heap *h, const void *p)
 {
     if (!p)
         return 0;
-    return chunk_usable(bins_check_chunk(h, p));
+    bins_chunk *c = bins_check_chunk(h, p, "malloc_usable_size of");
+    if (!(chunk_head(c) & IS_MMAPPED))
+        bins_check_not_cached(h, c, "malloc_usable_size of");
+    return chunk_usable(c);
 }
 
 static int bins_trim(nf_heap *h, size_t pad)

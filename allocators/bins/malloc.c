@@ -19,8 +19,8 @@ static void split_locked(bins_arena *ar, bins_chunk *v, size_t nb, bool small)
         return;
     }
     bins_chunk *r = chunk_at(v, nb);
-    v->size = nb | PREV_INUSE | arena_bit;
-    r->size = rsz | PREV_INUSE | arena_bit;
+    set_head(v, nb | PREV_INUSE | arena_bit);
+    set_head(r, rsz | PREV_INUSE | arena_bit);
     set_foot(r, rsz);
     bins_to_unsorted_locked(ar, r);
     if (small)
@@ -91,8 +91,8 @@ static void *sort_unsorted_locked(bins_arena *ar, size_t nb)
             uns->fd = uns->bk = r;
             r->fd = r->bk = uns;
             ar->last_remainder = r;
-            v->size = nb | PREV_INUSE | arena_bit;
-            r->size = rsz | PREV_INUSE | arena_bit;
+            set_head(v, nb | PREV_INUSE | arena_bit);
+            set_head(r, rsz | PREV_INUSE | arena_bit);
             set_foot(r, rsz);
             bins_arena_count(ar, BINS_PATH_UNSORTED);
             return chunk2mem(v);
@@ -155,8 +155,8 @@ static void *from_top_locked(bins_arena *ar, size_t nb)
     if (sz < nb + BINS_MINSIZE)
         return NULL;
     bins_chunk *r = chunk_at(v, nb);
-    r->size = (sz - nb) | PREV_INUSE | arena_bit;
-    v->size = nb | PREV_INUSE | arena_bit;
+    set_head(r, (sz - nb) | PREV_INUSE | arena_bit);
+    set_head(v, nb | PREV_INUSE | arena_bit);
     ar->top = r;
     bins_arena_count(ar, BINS_PATH_TOP);
     return chunk2mem(v);
@@ -242,7 +242,7 @@ void *bins_int_memalign(bins_heap *h, bins_tcache *tc, size_t align, size_t nb)
         bins_chunk *nc = mem2chunk((void *)am);
         size_t lead = (uintptr_t)nc - (uintptr_t)c;
         nc->prev_size = c->prev_size + lead;
-        nc->size = (csize(c) - lead) | IS_MMAPPED;
+        set_head(nc, (csize(c) - lead) | IS_MMAPPED);
         *(uint64_t *)((char *)nc - BINS_MMAP_PREFIX) = h->secret ^ (uintptr_t)nc;
         bins_direct_moved(h, c, nc);
         return (void *)am;
@@ -257,16 +257,16 @@ void *bins_int_memalign(bins_heap *h, bins_tcache *tc, size_t align, size_t nb)
             am += align;
         bins_chunk *nc = mem2chunk((void *)am);
         size_t lead = (uintptr_t)nc - (uintptr_t)c, nsz = csize(c) - lead;
-        nc->size = nsz | PREV_INUSE | arena_bit;
-        c->size = lead | (chunk_head(c) & PREV_INUSE) | arena_bit;
+        set_head(nc, nsz | PREV_INUSE | arena_bit);
+        set_head(c, lead | (chunk_head(c) & PREV_INUSE) | arena_bit);
         bins_free_chunk_locked(ar, c);
         c = nc;
     }
     size_t sz = csize(c);
     if (sz >= nb + BINS_MINSIZE) {
         bins_chunk *r = chunk_at(c, nb);
-        r->size = (sz - nb) | PREV_INUSE | arena_bit;
-        c->size = nb | (chunk_head(c) & PREV_INUSE) | arena_bit;
+        set_head(r, (sz - nb) | PREV_INUSE | arena_bit);
+        set_head(c, nb | (chunk_head(c) & PREV_INUSE) | arena_bit);
         bins_free_chunk_locked(ar, r);
     }
     bins_lock_give(&ar->lock);

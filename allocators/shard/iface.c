@@ -270,7 +270,9 @@ static nf_heap *shard_default_heap(void)
 }
 
 /* ---- the fast paths ---- */
-/* malloc: theap -> pages_direct[(size + 7) / 8] -> pop page->free.
+/* malloc: theap -> pages_direct[(size + 7) / 8] -> pop page->free (a block
+ * inside the page, or the free list was written after free; its first
+ * word cleared: no link leaks and a live block does not look free).
  * shard_malloc and shard_free are also the drop-in's direct entries
  * (allocators/dropin/meson.build): free never changes errno. */
 SHARD_HIDDEN void *shard_malloc(nf_heap *h, size_t n)
@@ -280,7 +282,11 @@ SHARD_HIDDEN void *shard_malloc(nf_heap *h, size_t n)
         shard_page *pg = th->pages_direct[(n + 7) >> 3];
         shard_block *b = pg->free;
         if (SHARD_LIKELY(b != NULL)) {
+            if (shard_checks && SHARD_UNLIKELY(!shard_link_ok(pg, b)))
+                shard_bad_link(pg, b);
             pg->free = shard_next(pg, b);
+            if (shard_checks)
+                b->next = 0;
             pg->used++;
             SHARD_INC(th->mallocs);
             SHARD_ADD(th->live_local, (int64_t)pg->bsize);
@@ -292,7 +298,8 @@ SHARD_HIDDEN void *shard_malloc(nf_heap *h, size_t n)
 }
 
 /* free: segment = p & mask, page = segment->pages[idx]; our own page with
- * no flags: push onto local_free. */
+ * no flags, p a block start that does not look free already
+ * (shard_free_fast_ok): push onto local_free. */
 SHARD_HIDDEN void shard_free(nf_heap *h, void *p)
 {
     if (!p)
@@ -301,10 +308,9 @@ SHARD_HIDDEN void shard_free(nf_heap *h, void *p)
         shard_segment *s = shard_segment_of(p);
         shard_page *pg = shard_page_of(s, p);
         shard_theap *th = shard_t_cur.th;   /* not NULL when the uid matches */
-        if (SHARD_LIKELY(shard_t_cur.uid == h->uid && shard_page_owner(pg) == th && pg->flags == 0)) {
+        if (SHARD_LIKELY(shard_t_cur.uid == h->uid && shard_page_owner(pg) == th && pg->flags == 0 &&
+                         shard_free_fast_ok(pg, p))) {
             shard_block *b = p;
-            if (SHARD_UNLIKELY(b == pg->local_free))
-                shard_die("double free of", p);
             shard_poison(b, pg->bsize);
             shard_set_next(pg, b, pg->local_free);
             pg->local_free = b;

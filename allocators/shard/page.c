@@ -109,7 +109,7 @@ void shard_page_collect(shard_page *pg, bool force)
             ;
         shard_block *head = (shard_block *)(tf & ~(uintptr_t)SHARD_TF_MASK), *tail = head;
         uint32_t n = 1;
-        for (shard_block *nx; (nx = shard_next(pg, tail)) != NULL; tail = nx)
+        for (shard_block *nx; (nx = shard_next_checked(pg, tail)) != NULL; tail = nx)
             if (++n > pg->capacity)
                 shard_die("double free (a cycle in a page's thread_free list) near", tail);
         shard_set_next(pg, tail, pg->local_free);
@@ -128,8 +128,10 @@ void shard_page_collect(shard_page *pg, bool force)
         pg->local_free = NULL;
     } else if (force) {
         shard_block *t = pg->free;
-        for (shard_block *nx; (nx = shard_next(pg, t)) != NULL; t = nx)
-            ;
+        uint32_t n = 0;
+        for (shard_block *nx; (nx = shard_next_checked(pg, t)) != NULL; t = nx)
+            if (++n > pg->capacity)
+                shard_die("double free (a cycle in a page's free list) near", t);
         shard_set_next(pg, t, pg->local_free);
         pg->local_free = NULL;
     }
@@ -267,6 +269,32 @@ void shard_live_flush(nf_heap *h, shard_theap *th)
         ;
 }
 
+/* splitmix64's finalizer: keys from the heap's secret, the page and when. */
+static uint64_t mix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+/* New keys for each use of a page (shard_encode): the top two bits of
+ * what 0 decodes to are 10, a non-canonical address, in both forms. */
+static void page_keys(shard_theap *th, shard_page *pg)
+{
+    const uint64_t top = (uint64_t)3 << 62, ten = (uint64_t)2 << 62;
+    uint64_t k0 = mix64(th->heap->secret ^ (uintptr_t)pg ^ (th->generic_count << 32));
+    uint64_t k1 = mix64(k0 ^ th->heap->secret);
+    if (!shard_secure) {
+        k0 = (k0 & ~top) | ten;
+    } else {
+        uint64_t z = shard_rotr(0 - k0, k0);   /* decode(0) = z ^ k1 */
+        k1 = (((k1 ^ z) & ~top) | ten) ^ z;
+    }
+    pg->key = k0;
+    pg->key2 = k1;
+}
+
 /* A fresh page for bin from a segment. */
 static shard_page *page_fresh(shard_theap *th, size_t bin)
 {
@@ -278,10 +306,12 @@ static shard_page *page_fresh(shard_theap *th, size_t bin)
     pg->bsize = bsize;
     pg->bin = (uint8_t)bin;
     pg->reserved = (uint32_t)(room / bsize);
+    pg->span = (uint32_t)(pg->reserved * bsize);
+    pg->divmagic = UINT64_MAX / bsize + 1;
     pg->capacity = pg->used = 0;
     pg->free = pg->local_free = NULL;
-    __atomic_store_n(&pg->flags, shard_secure ? SHARD_PAGE_CHECKED : 0, __ATOMIC_RELAXED);
-    pg->key = shard_secure ? (th->heap->secret ^ (uintptr_t)pg) | 1 : 0;
+    __atomic_store_n(&pg->flags, 0, __ATOMIC_RELAXED);
+    page_keys(th, pg);
     pg->in_use = true;
     __atomic_store_n(&pg->thread_free, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&pg->theap, th, __ATOMIC_RELEASE);
@@ -342,7 +372,11 @@ void *shard_page_pop_slow(shard_theap *th, size_t size)
             return NULL;
     }
     shard_block *b = pg->free;
+    if (shard_checks && !shard_link_ok(pg, b))
+        shard_bad_link(pg, b);
     pg->free = shard_next(pg, b);
+    if (shard_checks)
+        b->next = 0;
     pg->used++;
     SHARD_ADD(th->live_local, (int64_t)pg->bsize);
     shard_unpoison(b, pg->bsize);

@@ -54,20 +54,22 @@ static void count(nf_heap *h, uint64_t *paths, shard_path p)
         __atomic_fetch_add(&h->heap_paths[p], 1, __ATOMIC_RELAXED);
 }
 
-/* size bytes aligned to align (>= SHARD_SEGMENT_SIZE). Linux maps top-down,
- * so an exact mapping right below the last segment is usually aligned
- * already; otherwise map more and cut the ends off. */
-static shard_segment *segment_map(nf_heap *h, size_t size, size_t align, uint64_t *paths)
+/* size bytes at s with s + phase aligned to align (both multiples of
+ * SHARD_SEGMENT_SIZE, phase < align; a huge block aligned beyond a segment
+ * starts one segment in). Linux maps top-down, so an exact mapping right
+ * below the last segment is usually aligned already; otherwise map more
+ * and cut the ends off. */
+static shard_segment *segment_map(nf_heap *h, size_t size, size_t align, size_t phase, uint64_t *paths)
 {
     nf_pages *ps = h->ps;
     uint8_t *raw = nf_pages_map(ps, size, 0);
     if (!raw)
         return NULL;
-    if ((uintptr_t)raw % align) {
+    if (((uintptr_t)raw + phase) % align) {
         nf_pages_unmap(ps, raw, size);
         if (size > SIZE_MAX / 2 - align || !(raw = nf_pages_map(ps, size + align, 0)))
             return NULL;
-        uintptr_t a = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
+        uintptr_t a = (((uintptr_t)raw + phase + align - 1) & ~(uintptr_t)(align - 1)) - phase;
         size_t head = a - (uintptr_t)raw, tail = align - head;
         if (head)
             nf_pages_unmap(ps, raw, head);
@@ -470,7 +472,7 @@ static shard_segment *segment_for_kind(shard_theap *th, shard_kind kind)
         th->empty_segments++;
         return s;
     }
-    s = segment_map(h, SHARD_SEGMENT_SIZE, SHARD_SEGMENT_SIZE, th->paths);
+    s = segment_map(h, SHARD_SEGMENT_SIZE, SHARD_SEGMENT_SIZE, 0, th->paths);
     if (!s)
         return NULL;
     s->in_avail = false;
@@ -536,7 +538,7 @@ void shard_segment_page_free(shard_theap *th, shard_page *pg)
     }
     pg->capacity = 0;
     __atomic_fetch_sub(&th->heap->held, (uint64_t)pg->reserved * pg->bsize, __ATOMIC_RELAXED);
-    pg->reserved = 0;
+    pg->reserved = pg->span = 0;
     s->free_mask |= (uint64_t)1 << idx;
     avail_push(th, s);
     segment_unuse(th, s);
@@ -676,24 +678,30 @@ bool shard_reclaim(shard_theap *th)
 }
 
 /* ---- huge blocks: a segment each ---- */
+/* The block starts off bytes into its segment: after the header, aligned
+ * to align; an alignment of a segment or more puts it one segment in, and
+ * the segment is placed so that s + off is aligned. */
 void *shard_huge_alloc(nf_heap *h, shard_theap *th, size_t size, size_t align)
 {
     if (align < SHARD_ALIGN)
         align = SHARD_ALIGN;
-    size_t seg_align = align > SHARD_SEGMENT_SIZE ? align : SHARD_SEGMENT_SIZE;
-    size_t off = (SHARD_SEGMENT_HDR + align - 1) & ~(align - 1);
-    size_t guard = shard_secure ? SHARD_OS_PAGE : 0;
-    if (size > SIZE_MAX / 4 - off - guard - seg_align) {
+    if (size >= SHARD_REQUEST_MAX || align >= SHARD_REQUEST_MAX) {   /* none of the sums below can wrap */
         errno = ENOMEM;
         return NULL;
     }
+    if (size == 0)   /* the block must lie inside its mapping, not at its end */
+        size = 1;
+    size_t seg_align = align > SHARD_SEGMENT_SIZE ? align : SHARD_SEGMENT_SIZE;
+    size_t off = align < SHARD_SEGMENT_SIZE ? (SHARD_SEGMENT_HDR + align - 1) & ~(align - 1) : SHARD_SEGMENT_SIZE;
+    size_t guard = shard_secure ? SHARD_OS_PAGE : 0;
     size_t total = (off + size + SHARD_OS_PAGE - 1) & ~(SHARD_OS_PAGE - 1);
     total += guard;
     shard_segment *s = seg_align == SHARD_SEGMENT_SIZE ? huge_cache_take(h, total) : NULL;
     bool fresh = s == NULL;
     if (s)
         total = s->size;   /* the whole cached mapping is the block */
-    else if (!(s = segment_map(h, total, seg_align, th ? th->paths : NULL)))
+    else if (!(s = segment_map(h, total, seg_align, seg_align == SHARD_SEGMENT_SIZE ? 0 : off,
+                               th ? th->paths : NULL)))
         return NULL;
     if (guard)
         nf_pages_protect(h->ps, (uint8_t *)s + total - guard, guard, NF_PROT_NONE);

@@ -9,8 +9,9 @@
  *              (small kind, 64 per segment), 512 KiB (medium, 8), the whole
  *              segment (large: one page; huge: one block).
  *   block      what malloc hands out; while free, its first word links it
- *              into one of its page's three free lists (encoded in secure
- *              mode).
+ *              into one of its page's three free lists, encoded against
+ *              the page's keys (shard_config.h, hardening). A handed-out
+ *              block's first word starts at 0.
  *   bin        a size class; a thread heap keeps a queue of pages per bin,
  *              and a queue of full pages.
  *   theap      a thread heap: one thread's pages, queues and pages_direct
@@ -47,7 +48,7 @@
 #define SHARD_NOINLINE __attribute__((noinline))
 #define SHARD_HIDDEN __attribute__((visibility("hidden")))
 
-typedef struct shard_block { struct shard_block *next; } shard_block;
+typedef struct shard_block { uintptr_t next; } shard_block;   /* next: an encoded link (shard_encode) */
 typedef struct shard_theap shard_theap;
 typedef struct shard_segment shard_segment;
 
@@ -77,7 +78,6 @@ extern const char *const shard_path_names[SHARD_PATH_COUNT];
 enum {
     SHARD_PAGE_IN_FULL = 1u << 0,   /* in the full queue */
     SHARD_PAGE_ALIGNED = 1u << 1,   /* holds a block handed out at an offset (memalign) */
-    SHARD_PAGE_CHECKED = 1u << 2,   /* secure mode: every free takes the checked path */
 };
 /* thread_free's low bits: the delayed-free state */
 enum { SHARD_TF_NORMAL = 0, SHARD_TF_DELAYED = 1, SHARD_TF_NOTIFIED = 2, SHARD_TF_MASK = 3 };
@@ -97,28 +97,39 @@ enum { SHARD_TF_NORMAL = 0, SHARD_TF_DELAYED = 1, SHARD_TF_NOTIFIED = 2, SHARD_T
  * Invariants (owner's view): the blocks of [area, area + capacity * bsize)
  * are each handed out, in free, in local_free or in thread_free, exactly
  * once; used = capacity - |free| - |local_free| (blocks in thread_free
- * count as used until collected); capacity <= reserved; a page with
- * in_use == false has no theap and belongs to no queue. theap and
+ * count as used until collected); capacity <= reserved; span = reserved *
+ * bsize and divmagic = UINT64_MAX / bsize + 1 while in use (span 0 when
+ * not); every link in the three lists decodes (keys) to a block of
+ * [area, area + span) or NULL; a page with in_use == false has no theap
+ * and belongs to no queue. theap and
  * thread_free are read by other threads (atomics); every other field is
  * the owner's. */
-typedef struct shard_page {
+typedef struct __attribute__((aligned(64))) shard_page {
+    /* the first cache line: what the fast paths read */
     shard_block *free;
     shard_block *local_free;
-    uint32_t used;
-    uint32_t capacity;          /* blocks carved into the lists so far */
-    uint32_t reserved;          /* blocks the page can hold */
+    uint8_t *area;              /* first block */
+    uintptr_t key;              /* free-list encoding key (shard_encode), new for each use of the page */
+    uint64_t divmagic;          /* UINT64_MAX / bsize + 1: a block-start test by one multiply (shard_is_block_offset) */
+    size_t bsize;               /* block size */
+    shard_theap *theap;         /* owner; atomic (read by other threads' frees) */
+    uint32_t span;              /* bytes of blocks from area: reserved * bsize (< 4 MiB) */
+    uint16_t used;              /* <= reserved: at most 4096 (64 KiB of 16 B blocks) */
     uint8_t flags;              /* SHARD_PAGE_*: non-zero sends a local free to the generic path */
     uint8_t bin;
+    /* the second */
     bool in_use;                /* serves a bin (or is a huge block) */
     bool dirty;                 /* unused but touched: to purge (a huge block in use: recycled, not zero) */
-    size_t bsize;               /* block size */
-    uint8_t *area;              /* first block */
-    shard_theap *theap;         /* owner; atomic (read by other threads' frees) */
+    uint32_t capacity;          /* blocks carved into the lists so far */
+    uint32_t reserved;          /* blocks the page can hold */
+    uintptr_t key2;             /* secure mode's second key */
     uintptr_t thread_free;      /* atomic: block pointer | SHARD_TF_* */
-    uintptr_t key;              /* secure mode: free-list encoding key */
     uint64_t stamp;             /* unused: when it was left (ns); in a queue: generic count when it retired */
     struct shard_page *next, *prev;   /* in its queue */
 } shard_page;
+/* Two cache lines: a page's index in its segment is a shift. */
+_Static_assert(sizeof(shard_page) == 128, "shard_page is two cache lines");
+_Static_assert(((size_t)1 << SHARD_SMALL_PAGE_SHIFT) / SHARD_ALIGN <= UINT16_MAX, "used fits 16 bits");
 
 /* ---- segments ---- */
 typedef enum shard_kind { SHARD_SMALL, SHARD_MEDIUM, SHARD_LARGE, SHARD_HUGE, SHARD_KINDS } shard_kind;
@@ -250,16 +261,64 @@ static inline size_t shard_bin_size(size_t bin)
     return (size_t)16 * ((4 + k + 1) << (b - 2));
 }
 
-/* ---- free lists (encoded in secure mode) ---- */
-static inline shard_block *shard_next(const shard_page *pg, const shard_block *b)
+/* ---- free lists: encoded links and the checks on them ----
+ * (shard_config.h, hardening). Default: link ^ key, whose top bits are 10,
+ * so 0, small integers and canonical pointers decode to non-canonical
+ * addresses. Secure: mimalloc's form, rotl(link ^ key2, key) + key, with
+ * key2 chosen so that 0 decodes non-canonical too. */
+static inline uintptr_t shard_rotl(uintptr_t x, uintptr_t s) { return (x << (s & 63)) | (x >> (-s & 63)); }
+static inline uintptr_t shard_rotr(uintptr_t x, uintptr_t s) { return (x >> (s & 63)) | (x << (-s & 63)); }
+static inline uintptr_t shard_encode(const shard_page *pg, const shard_block *p)
+{
+    uintptr_t x = (uintptr_t)p;
+    if (shard_secure)
+        return shard_rotl(x ^ pg->key2, pg->key) + pg->key;
+    return shard_checks ? x ^ pg->key : x;
+}
+static inline shard_block *shard_decode(const shard_page *pg, uintptr_t x)
 {
     if (shard_secure)
-        return (shard_block *)((uintptr_t)b->next ^ pg->key);
-    return b->next;
+        return (shard_block *)(shard_rotr(x - pg->key, pg->key) ^ pg->key2);
+    return (shard_block *)(shard_checks ? x ^ pg->key : x);
 }
-static inline void shard_set_next(const shard_page *pg, shard_block *b, shard_block *next)
+static inline shard_block *shard_next(const shard_page *pg, const shard_block *b)
+{ return shard_decode(pg, b->next); }
+static inline void shard_set_next(const shard_page *pg, shard_block *b, const shard_block *next)
+{ b->next = shard_encode(pg, next); }
+
+/* off (< span < 2^32) is a multiple of bsize: off * ceil(2^64 / bsize) wraps
+ * below ceil(2^64 / bsize) exactly then (Lemire, Kaser and Kurz, "Faster
+ * remainder by direct computation", 2019). */
+static inline bool shard_is_block_offset(const shard_page *pg, uintptr_t off)
+{ return off * pg->divmagic <= pg->divmagic - 1; }
+/* p lies in the page's blocks [area, area + span). */
+static inline bool shard_in_blocks(const shard_page *pg, const void *p)
+{ return (uintptr_t)p - (uintptr_t)pg->area < pg->span; }
+/* A block about to be popped (a decoded link, unless the list's head):
+ * inside the page's blocks, and a block start in secure mode. */
+static inline bool shard_link_ok(const shard_page *pg, const shard_block *b)
 {
-    b->next = shard_secure ? (shard_block *)((uintptr_t)next ^ pg->key) : next;
+    uintptr_t off = (uintptr_t)b - (uintptr_t)pg->area;
+    return off < pg->span && (!shard_check_link_block || shard_is_block_offset(pg, off));
+}
+/* The double-free marker: b's first word decodes to the end of a list or
+ * into the page's blocks. A handed-out block's first word is 0 or the
+ * program's data, which decode outside (data that looks random: a chance
+ * of about span / 2^64). */
+static inline bool shard_looks_free(const shard_page *pg, const shard_block *b)
+{
+    shard_block *d = shard_next(pg, b);
+    return d == NULL || shard_in_blocks(pg, d);
+}
+/* The fast free's checks: p (in pg's range of the segment) is a block
+ * start and does not look free already. Anything else: the generic path,
+ * which says what is wrong. */
+static inline bool shard_free_fast_ok(const shard_page *pg, const void *p)
+{
+    if (!shard_checks)
+        return p != pg->local_free;
+    uintptr_t off = (uintptr_t)p - (uintptr_t)pg->area;
+    return off < pg->span && shard_is_block_offset(pg, off) && !shard_looks_free(pg, p);
 }
 
 /* flags are written by the owner and read by any thread that frees into
@@ -280,6 +339,8 @@ static inline shard_theap *shard_page_owner(const shard_page *pg)
 /* ---- shared internals ---- */
 /* free.c */
 _Noreturn void shard_die(const char *what, const void *p);
+_Noreturn void shard_bad_link(const shard_page *pg, const void *link);   /* a corrupted free list */
+shard_block *shard_next_checked(const shard_page *pg, const shard_block *b);   /* slow-path walks: aborts on a bad link */
 void shard_free_generic(nf_heap *h, void *p);                 /* keeps errno */
 void shard_page_retire_keep_errno(shard_theap *th, shard_page *pg);   /* free's retire: keeps errno */
 SHARD_HIDDEN void *shard_malloc(nf_heap *h, size_t n);

@@ -53,20 +53,38 @@
 #define SHARD_TLS_SLOTS 8                                   /* heaps a thread can have thread heaps in at once */
 #define SHARD_THEAP_CHUNK ((size_t)64 * 1024)               /* thread heaps are mapped this many bytes at a time, and recycled, never unmapped before destroy */
 
-/* ---- secure mode ----
- * On: free lists are encoded against a per-page key, each page ends in a
- * PROT_NONE guard page, and every free goes through the checked path
- * (block boundary, double free by a scan of the page's lists). Off: only
- * the checks that cost nothing (foreign pointers through the segment map,
- * misalignment, an immediate double free, cycles found by collect). */
+/* ---- hardening: two levels ----
+ * Default (on unless NF_SHARD_CHECKS=0, a build only for measuring what
+ * they cost): the checks that cost little (README, "Allocators"):
+ *   - free-list links are encoded, XORed with a per-page key whose top two
+ *     bits (10) make every canonical pointer and small integer decode to a
+ *     non-canonical address; a block's first word is cleared when it is
+ *     handed out (no key leaks, a live block never looks free);
+ *   - every block popped from a free list must lie inside its page's
+ *     blocks: a use-after-free write of a link aborts before the pointer
+ *     is used;
+ *   - free checks that the pointer is a block start (a reciprocal
+ *     multiply), and that the block's first word does not decode as a
+ *     link (the double-free marker; see free.c for what it catches).
+ * Secure (meson -Dshard_secure=true, NF_SHARD_SECURE=1) adds: links
+ * encoded as mimalloc's secure mode does (XOR, rotate and add with two
+ * per-page keys), a popped block must also be a block start, each page
+ * ends in a PROT_NONE guard page (so does a huge block), and segments
+ * are never reused for another kind or cached (their guards stay put). */
 #ifndef NF_SHARD_SECURE
 #define NF_SHARD_SECURE 0
 #endif
+#ifndef NF_SHARD_CHECKS
+#define NF_SHARD_CHECKS 1
+#endif
 static const bool shard_secure = NF_SHARD_SECURE;
+static const bool shard_checks = NF_SHARD_CHECKS || NF_SHARD_SECURE;
+static const bool shard_check_link_block = NF_SHARD_SECURE;   /* a popped block must be a block start */
 
 /* ---- the segment map: one byte per 4 MiB of the user address space ---- */
 #define SHARD_ADDR_BITS 47
 #define SHARD_SEGMAP_BYTES ((size_t)1 << (SHARD_ADDR_BITS - SHARD_SEGMENT_SHIFT))
+#define SHARD_REQUEST_MAX ((size_t)1 << SHARD_ADDR_BITS)   /* a size or alignment this large cannot be mapped: ENOMEM */
 
 /* ---- AddressSanitizer: poison what the allocator holds ----
  * The allocator's own files are built without instrumentation (meson adds

@@ -131,11 +131,14 @@ void *slab_direct_map(slab_heap *h, size_t n, size_t align, bool *fresh)
 {
     if (align < 16)
         align = 16;
-    size_t extra = SLAB_DIRECT_HDR + (align > 16 ? align : 0);
-    if (n > SIZE_MAX / 2 - extra - h->page) {
+    /* No mapping reaches half the address space: refuse before any sum can
+     * wrap (an alignment of 2^63 alone makes extra wrap the bound). */
+    size_t limit = SIZE_MAX / 2 - SLAB_DIRECT_HDR - h->page;
+    if (align > limit / 2 || n > limit - align) {
         errno = ENOMEM;
         return NULL;
     }
+    size_t extra = SLAB_DIRECT_HDR + (align > 16 ? align : 0);
     size_t len = (n + extra + h->page - 1) & ~(h->page - 1);
     uintptr_t base = 0;
     pthread_mutex_lock(&h->direct_lock);
@@ -229,15 +232,15 @@ size_t slab_direct_free(slab_heap *h, void *ptr)
     return base + len - p;
 }
 
-size_t slab_direct_usable(slab_heap *h, const void *ptr)
+size_t slab_direct_usable(slab_heap *h, const void *ptr, const char *what)
 {
     uintptr_t p = (uintptr_t)ptr;
     pthread_mutex_lock(&h->direct_lock);
     long i = (p & 15) ? -1 : find_locked(h, p);
     bool live = i >= 0 && !(h->dtab[i] & 1);
     pthread_mutex_unlock(&h->direct_lock);
-    if (!live)
-        slab_die("free of", ptr, "not a block of this heap");   /* usable size / realloc of a foreign pointer */
+    if (!live)   /* usable size or realloc of a freed (tombstone) or foreign pointer */
+        slab_die(what, ptr, i >= 0 ? "a freed block" : "not a block of this heap");
     const direct_hdr *hd = checked_hdr(h, p);
     return hd->base + hd->len - p;
 }

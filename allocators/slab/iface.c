@@ -164,7 +164,7 @@ static __attribute__((noinline)) void *direct_alloc(slab_heap *h, size_t n, size
     }
     slab_tcache *tc = slab_tcache_fast(h);
     slab_count(h, tc, SLAB_PATH_DIRECT);
-    size_t usable = slab_direct_usable(h, p);
+    size_t usable = slab_direct_usable(h, p, "malloc of");
     slab_live_add(h, tc, (int64_t)usable);
     if (zero && !fresh)
         memset(p, 0, n);
@@ -286,14 +286,19 @@ static void *slab_memalign(nf_heap *h, size_t align, size_t n)
     return direct_alloc(h, n, align, false);
 }
 
-/* The usable size of a block of h; aborts on a pointer not ours. */
-static size_t usable_of(slab_heap *h, const void *p, slab **sp)
+/* The usable size of a live block of h; aborts, naming the call (what),
+ * on a pointer not ours or a freed block (its key is set, or its direct
+ * map's tombstone is in the table): realloc would otherwise hand a freed
+ * object back as live while a magazine still holds it. */
+static size_t usable_of(slab_heap *h, const void *p, slab **sp, const char *what)
 {
-    slab *s = slab_find(h, p);
+    slab *s = slab_find_for(h, p, what);
     *sp = s;
-    if (s)
-        return slab_geom_table[s->cls].size;
-    return slab_direct_usable(h, p);
+    if (!s)
+        return slab_direct_usable(h, p, what);
+    if (__builtin_expect(((const uintptr_t *)p)[1] == slab_key(h, p), 0))
+        slab_die(what, p, "a freed block");
+    return slab_geom_table[s->cls].size;
 }
 
 static void *slab_realloc(nf_heap *h, void *p, size_t n)
@@ -305,7 +310,7 @@ static void *slab_realloc(nf_heap *h, void *p, size_t n)
         return NULL;
     }
     slab *s;
-    size_t old = usable_of(h, p, &s);
+    size_t old = usable_of(h, p, &s, "realloc of");
     slab_tcache *tc = slab_tcache_fast(h);
     if (tc)
         slab_relaxed_inc(&tc->reallocs);
@@ -326,7 +331,7 @@ static size_t slab_usable_size(nf_heap *h, const void *p)
     if (!p)
         return 0;
     slab *s;
-    return usable_of(h, p, &s);
+    return usable_of(h, p, &s, "malloc_usable_size of");
 }
 
 static int slab_trim(nf_heap *h, size_t pad)

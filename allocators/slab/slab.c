@@ -105,12 +105,14 @@ unsigned slab_alloc_batch_locked(slab_heap *h, unsigned cls, void **out, unsigne
             out[got++] = pop_free(h, s);
             s->inuse++;
         }
-        while (got < n && s->bumped < s->count) {
-            out[got++] = (void *)(s->start + (uintptr_t)s->bumped * size);
-            s->bumped++;
+        uint32_t bumped = s->bumped;
+        while (got < n && bumped < s->count) {
+            out[got++] = (void *)(s->start + (uintptr_t)bumped * size);
+            bumped++;
             s->inuse++;
         }
-        if (!s->free && s->bumped == s->count)
+        __atomic_store_n(&s->bumped, bumped, __ATOMIC_RELAXED);   /* free reads it unlocked */
+        if (!s->free && bumped == s->count)
             list_move(c, s, SLAB_LIST_FULL);
     }
     return got;

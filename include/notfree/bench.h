@@ -119,11 +119,22 @@ void nf_bench_on_run(nf_run_cb cb, void *user);
 /* Print "[k/N] name (elapsed)" to stderr as each bench instance ends. */
 void nf_bench_set_progress(int on);
 
+/* Called once nf_bench_main has parsed every flag and resolved the
+ * benches to run (n of them), before it creates any file: a command that
+ * must prepare (create a results directory) does it here, so that a bad
+ * flag or filter leaves nothing behind. A non-zero return ends
+ * nf_bench_main with that status, running nothing. */
+typedef int (*nf_ready_cb)(size_t nbenches, void *user);
+void nf_bench_on_ready(nf_ready_cb cb, void *user);
+
 /* ---- running ----
  * Parses libbenchmark's flags and ours (--pin=CPU, --list, --help), runs
  * the registered benches pinned, and returns the process exit status:
- * 0 when every bench ran, 1 when one errored or the filter matched
- * nothing, 2 on a bad flag. */
+ * 0 when every bench ran, 1 when one errored, the filter matched nothing
+ * or --benchmark_out cannot be written, 2 on a bad flag (an invalid
+ * --benchmark_filter regex among them). --benchmark_out is written
+ * through notfree/outfile.h: a temporary file renamed at the end, closed
+ * as a valid file marked "partial": true on SIGINT, SIGTERM or SIGHUP. */
 int nf_bench_main(int argc, char **argv);
 
 /* Registration hook for bench files: each bench file defines one

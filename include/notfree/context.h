@@ -2,10 +2,10 @@
  *
  * The context is one JSON object, written into the "context" of
  * libbenchmark's output under the key "notfree": topology (hwloc),
- * CPU model, TLB geometry (CPUID), kernel release, THP mode, overcommit
- * mode, swap size, counters available, memory temperature, pinning, and
- * `unavailable`: {name: reason} for every bench or counter the box could
- * not give.
+ * CPU model, hypervisor and TLB geometry (CPUID), kernel release, THP
+ * mode, overcommit mode, swap size, counters available, memory
+ * temperature, pinning, and `unavailable`: {name: reason} for every bench
+ * or counter the box could not give.
  */
 #ifndef NOTFREE_CONTEXT_H
 #define NOTFREE_CONTEXT_H
@@ -31,6 +31,11 @@ void nf_context_set(const char *key, const char *value);
 char *nf_context_json(void);
 /* The same object as a new jansson value (the caller owns it). */
 json_t *nf_context_to_json(void);
+
+/* The context in three short lines for a console (CPU, kernel,
+ * hypervisor; THP and pinning; PMU), each ending in a newline
+ * (malloc'd; caller frees; NULL when out of memory). */
+char *nf_context_summary(void);
 
 /* Small facts, also used by benches to decide what they can run. */
 /* "always", "madvise", "never", or NULL if unreadable. */

@@ -41,6 +41,7 @@ typedef struct nf_cpuinfo {
     char vendor[16];          /* "AuthenticAMD", "GenuineIntel", "" if unknown */
     char model[64];           /* brand string, trimmed; "" if unknown */
     char model_source[32];    /* "cpuid 0x80000002-4", "/proc/cpuinfo" */
+    char hypervisor[16];      /* CPUID's signature ("KVMKVMKVM"), "none", "" if unknown */
     int ntlb;                 /* 0 when unavailable */
     nf_tlb_level tlb[NF_TLB_MAX];
     char tlb_source[64];      /* "cpuid 0x80000005/0x80000006", ... */

@@ -6,7 +6,10 @@
  *              TLB (borrowed from notfree/tlb.h) and the counters.
  *   frame      4 KiB of physical memory: one page of a memfd mapped once.
  *              Frame 0 is the zero page. Page-table pages are frames of
- *              the same pool, so they compete with data (and count).
+ *              the same pool, so they compete with data (and count). A
+ *              frame never taken is a hole of the memfd: no real memory.
+ *   huge zero  a 2 MiB leaf whose 512 entries map the zero page, read-only:
+ *              what a load maps in an empty THP region (RSS unchanged).
  *   proc       a model process (nf_model_proc): an address space (VMAs and
  *              a 4-level page table whose root is a frame) and its counts.
  *   vaddr      a model address (uint64_t). Every process's addresses lie in
@@ -68,10 +71,21 @@ typedef struct nf_model_config {
     const char *swap_dir;    /* where the swap file goes; NULL: $TMPDIR or /tmp */
 } nf_model_config;
 
-/* A model, or NULL with errno. Allocates the pool (a memfd of frames *
- * 4 KiB) and the swap file now. */
+/* A model, or NULL with errno. Creates the pool (a memfd of frames *
+ * 4 KiB) and the swap file now, both sparse: real memory and disk are
+ * used as frames and slots are first taken and their bytes written. */
 nf_model *nf_model_create(const nf_model_config *cfg);
 void nf_model_destroy(nf_model *m);
+
+/* An upper bound, in bytes, on the real memory a model holds when its
+ * processes take at most `frames` distinct frames (data and page tables),
+ * the bytes of at most `written` of them become real (page tables, COW
+ * copies, swap-ins, stores through nf_model_write or live mode, and frames
+ * that reclaim wrote out), and at most `slots` swap slots are used (their
+ * bytes counted too: the swap file may be on tmpfs). A frame whose bytes
+ * were never written costs its descriptor only. */
+uint64_t nf_model_footprint(uint64_t frames, uint64_t written, uint64_t slots);
+#define NF_MODEL_MAX_FRAMES 0xfffffffeull   /* frames and swap slots are 32-bit numbers */
 
 /* ---- processes ---- */
 nf_model_proc *nf_model_proc_create(nf_model *m, const char *name);
@@ -174,7 +188,8 @@ typedef struct nf_model_proc_counters {
     uint64_t swap_pages;   /* swap entries in its page table */
     uint64_t pt_pages;     /* its page-table pages, root included */
     uint64_t locked_pages; /* pages in locked VMAs */
-    uint64_t zero_mapped;  /* PTEs mapping the zero page (mincore counts them, RSS does not) */
+    uint64_t zero_mapped;  /* pages mapping the zero page, 512 per huge zero page (mincore
+                            * counts them, RSS does not) */
     nf_model_result last_segv;
     uint64_t last_segv_addr;
 } nf_model_proc_counters;

@@ -45,6 +45,13 @@ const char *nf_pattern_name(nf_pattern_kind k);
  * chase permutation is short or the page count exceeds 2^32. */
 int nf_pattern_init(nf_pattern *p, nf_pattern_kind kind, uint64_t base, uint64_t ws_bytes, unsigned page_shift,
                     uint64_t stride_pages, uint64_t seed);
+/* Progress of a long nf_pattern_init (building the chase cycle: `done`
+ * of `total` steps), reported every 2^20 steps; arg is the caller's. */
+typedef void (*nf_pattern_progress_fn)(void *arg, uint64_t done, uint64_t total);
+/* nf_pattern_init that reports its progress to fn (NULL: none). */
+int nf_pattern_init_progress(nf_pattern *p, nf_pattern_kind kind, uint64_t base, uint64_t ws_bytes,
+                             unsigned page_shift, uint64_t stride_pages, uint64_t seed, nf_pattern_progress_fn fn,
+                             void *arg);
 void nf_pattern_fini(nf_pattern *p);
 /* The next address of the stream. */
 uint64_t nf_pattern_next(nf_pattern *p);

@@ -2,9 +2,12 @@
  * comparison share (issue 6's names).
  *
  * Glossary
- *   mem api   a malloc/free pair with a context (nf_mem_api): the process's
- *             own malloc (nf_mem_libc) or a heap of an nf_allocator
- *             (nf_mem_heap).
+ *   mem api   malloc, free and trim with a context (nf_mem_api): the
+ *             process's own malloc (nf_mem_libc) or a heap of an
+ *             nf_allocator (nf_mem_heap). trim asks the allocator to give
+ *             memory back: the heap's trim, or for the process's malloc
+ *             the system adapter's (allocators/system.c), which knows each
+ *             allocator's own purge.
  *   run       one workload on T worker threads of its own, started once and
  *             driven in rounds: each round every thread performs its share
  *             of operations, then all stop (a barrier) before the next.
@@ -45,6 +48,7 @@ extern "C" {
 typedef struct nf_mem_api {
     void *(*malloc)(void *ctx, size_t size);
     void (*free)(void *ctx, void *p);
+    void (*trim)(void *ctx);
     void *ctx;
 } nf_mem_api;
 
@@ -86,6 +90,8 @@ const nf_workload *nf_workload_at(size_t i);
 const nf_workload *nf_workload_find(const char *name);
 const char *nf_workload_name(const nf_workload *w);
 const char *nf_workload_description(const nf_workload *w);
+/* Operations per thread of one comparison run at scale 1 (see wl.h). */
+uint64_t nf_workload_default_ops(const nf_workload *w);
 
 /* ---- running ---- */
 /* Start the worker threads and set up (untimed); NULL with errno. The

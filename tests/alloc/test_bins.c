@@ -1,8 +1,13 @@
 /* test_bins.c: what only bins (and the registry) promise:
  *   paths     a workload made for each path, then each path counter > 0
- *   misuse    double free (cached, fastbin, binned, direct map) and a
- *             foreign pointer abort with "notfree-bins: ..." (in a child:
- *             checks SIGABRT and the message read through a pipe)
+ *   misuse    double free (cached, fastbin, binned, into the top, direct
+ *             map; a block another thread cached), realloc and
+ *             malloc_usable_size of a freed block and a foreign pointer
+ *             abort with "notfree-bins: ..." (in a child: checks SIGABRT
+ *             and the message read through a pipe)
+ *   overflow  requests near the overflow boundaries, every alignment 2^k:
+ *             a usable block or NULL with ENOMEM/EINVAL, never a crash
+ *             (overflow.h, in a child)
  *   registry  every allocator is found by name; system says which malloc
  *   pages     the real page source counts each kind of call; the emulated
  *             break grows, shrinks and regrows zeroed
@@ -13,7 +18,7 @@
  *   default   (in a child) the drop-in heap grows the real program break
  *   asan      (built with AddressSanitizer only, else skipped) a use after
  *             free and an overflow inside a bins heap are reported by ASan
- * Usage: test_bins paths|misuse|registry|pages|fork|exit|default|asan */
+ * Usage: test_bins paths|misuse|overflow|registry|pages|fork|exit|default|asan */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -24,6 +29,7 @@
 #include "check.h"
 #include "child.h"
 #include "notfree/alloc.h"
+#include "overflow.h"
 
 static const nf_allocator *A;
 
@@ -136,6 +142,86 @@ static void df_bins(nf_heap *h)
     A->free(h, p);
     A->free(h, p);
 }
+static void df_top(nf_heap *h)
+{
+    void *p = A->malloc(h, 5000);   /* next to the top: freeing it grows the top */
+    A->free(h, p);
+    A->free(h, p);
+}
+
+/* p sits in this thread's tcache when another thread frees it: before the
+ * key was trusted across threads, it went into the second thread's tcache
+ * too (glibc 2.36 misses it the same way) and came out of both. */
+static nf_heap *XH;
+static void *XP;
+static void *free_xp(void *arg)
+{
+    (void)arg;
+    A->free(XH, XP);
+    return NULL;
+}
+static void df_xthread(nf_heap *h)
+{
+    XH = h;
+    XP = A->malloc(h, 64);
+    A->free(h, XP);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, free_xp, NULL) == 0);
+    pthread_join(t, NULL);
+}
+/* p went past a full tcache into its arena's bins, then is freed again
+ * when the tcache has room: the next chunk's PREV_INUSE (read without the
+ * lock) says p is free. glibc 2.36 takes it into the tcache. */
+static void df_past_tcache(nf_heap *h)
+{
+    void *p[9];
+    for (int i = 0; i < 9; i++)   /* p[8] keeps p[7] off the top */
+        p[i] = A->malloc(h, 500);
+    for (int i = 0; i < 8; i++)   /* 7 fill the tcache, p[7] goes to the unsorted bin */
+        A->free(h, p[i]);
+    for (int i = 0; i < 7; i++)
+        A->malloc(h, 500);
+    A->free(h, p[7]);
+}
+/* another thread frees p into its tcache and exits (its tcache goes back
+ * to the arena), then this thread frees p */
+static void *free_xp_exit(void *arg)
+{
+    (void)arg;
+    A->free(XH, XP);
+    A->thread_exit(XH);
+    return NULL;
+}
+static void df_after_exit(nf_heap *h)
+{
+    XH = h;
+    XP = A->malloc(h, 1000);
+    void *guard = A->malloc(h, 10);
+    (void)guard;
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, free_xp_exit, NULL) == 0);
+    pthread_join(t, NULL);
+    A->free(h, XP);
+}
+static void realloc_cached(nf_heap *h)
+{
+    void *p = A->malloc(h, 64);
+    A->free(h, p);
+    A->realloc(h, p, 64);   /* would hand the cached block back as live */
+}
+static void realloc_binned(nf_heap *h)
+{
+    void *p = A->malloc(h, 5000), *guard = A->malloc(h, 10);
+    (void)guard;
+    A->free(h, p);           /* into the unsorted bin */
+    A->realloc(h, p, 4000);  /* would shrink a free chunk in place */
+}
+static void usable_cached(nf_heap *h)
+{
+    void *p = A->malloc(h, 64);
+    A->free(h, p);
+    A->usable_size(h, p);
+}
 static void foreign_stack(nf_heap *h) { _Alignas(16) char buf[64]; A->free(h, buf + 16); }
 static void foreign_libc(nf_heap *h)
 {
@@ -155,10 +241,27 @@ static void test_misuse(void)
     expect_abort(A, "double free (tcache)", df_tcache, "notfree-bins: double free of 0x");
     expect_abort(A, "double free (fastbin)", df_fastbin, "notfree-bins: double free of 0x");
     expect_abort(A, "double free (bins)", df_bins, "notfree-bins: double free of 0x");
+    expect_abort(A, "double free (top)", df_top, "notfree-bins: free of 0x");
+    expect_abort(A, "double free (two threads)", df_xthread, "notfree-bins: double free of 0x");
+    expect_abort(A, "double free (past tcache)", df_past_tcache, "notfree-bins: double free of 0x");
+    expect_abort(A, "double free (thread exited)", df_after_exit, "notfree-bins: double free of 0x");
+    expect_abort(A, "realloc of freed (tcache)", realloc_cached, "notfree-bins: realloc of 0x");
+    expect_abort(A, "realloc of freed (bins)", realloc_binned, "notfree-bins: realloc of 0x");
+    expect_abort(A, "usable size of freed", usable_cached, "notfree-bins: malloc_usable_size of 0x");
     expect_abort(A, "foreign (stack)", foreign_stack, "notfree-bins: free of");
     expect_abort(A, "foreign (libc malloc)", foreign_libc, "notfree-bins: free of");
     expect_abort(A, "foreign (misaligned)", foreign_misaligned, "notfree-bins: free of");
     expect_abort(A, "foreign (other heap)", foreign_other_heap, "notfree-bins: free of");
+}
+
+static void overflow_body(nf_heap *h) { overflow_sweep(A, h); }
+
+static void test_overflow(void)
+{
+    char buf[1024];
+    int status = child_stderr(A, overflow_body, NULL, buf, sizeof buf);
+    CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "sweep died (%s %d): %s",
+           WIFSIGNALED(status) ? "signal" : "exit", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), buf);
 }
 
 static void test_registry(void)
@@ -387,13 +490,15 @@ int main(int argc, char **argv)
 {
     A = &nf_allocator_bins;
     if (argc != 2) {
-        fprintf(stderr, "usage: %s paths|misuse|registry|pages\n", argv[0]);
+        fprintf(stderr, "usage: %s paths|misuse|overflow|registry|pages|fork|exit|default|asan\n", argv[0]);
         return 2;
     }
     if (!strcmp(argv[1], "paths"))
         test_paths();
     else if (!strcmp(argv[1], "misuse"))
         test_misuse();
+    else if (!strcmp(argv[1], "overflow"))
+        test_overflow();
     else if (!strcmp(argv[1], "registry"))
         test_registry();
     else if (!strcmp(argv[1], "pages"))

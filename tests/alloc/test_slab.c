@@ -8,12 +8,18 @@
  *   corrupt   a freed object's encoded next pointer overwritten: the next
  *             allocation from its slab aborts instead of handing out a wild
  *             pointer (skipped under ASan: the write itself is reported)
- *   misuse    double free (in a magazine, in a slab, a direct map) and
- *             foreign pointers abort with "notfree-slab: ..." (in a child:
- *             checks SIGABRT and the message read through a pipe)
+ *   misuse    double free (in a magazine, in a slab, a direct map; after
+ *             other frees; by another thread; after its slab was released
+ *             and its unit carved again), realloc and malloc_usable_size of
+ *             a freed block and foreign pointers abort with
+ *             "notfree-slab: ..." (in a child: checks SIGABRT and the
+ *             message read through a pipe)
+ *   overflow  requests near the overflow boundaries, every alignment 2^k:
+ *             a usable block or NULL with ENOMEM/EINVAL, never a crash
+ *             (overflow.h, in a child)
  *   asan      (built with AddressSanitizer only, else skipped) a use after
  *             free and an overflow inside a slab heap are reported by ASan
- * Usage: test_slab paths|depot|release|corrupt|misuse|asan */
+ * Usage: test_slab paths|depot|release|corrupt|misuse|overflow|asan */
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -24,6 +30,7 @@
 #include "check.h"
 #include "child.h"
 #include "notfree/alloc.h"
+#include "overflow.h"
 
 static const nf_allocator *A = &nf_allocator_slab;
 
@@ -183,6 +190,99 @@ static void df_slab(nf_heap *h)
     A->free(h, p);
 }
 static void df_direct(nf_heap *h) { void *p = A->malloc(h, 1 << 21); A->free(h, p); A->free(h, p); }
+static void df_delayed(nf_heap *h)
+{
+    void *p = A->malloc(h, 64), *q = A->malloc(h, 64), *r = A->malloc(h, 64);
+    A->free(h, p);
+    A->free(h, q);
+    A->free(h, r);
+    A->free(h, p);
+}
+
+/* p freed by two threads: the first frees it into its magazine and exits
+ * (its magazines go to the depot), then the second (this one) frees it */
+static nf_heap *XH;
+static void *XP;
+static void *free_xp(void *arg)
+{
+    (void)arg;
+    A->free(XH, XP);
+    return NULL;
+}
+static void df_xthread(nf_heap *h)
+{
+    XH = h;
+    XP = A->malloc(h, 64);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, free_xp, NULL) == 0);
+    pthread_join(t, NULL);
+    A->free(h, XP);
+}
+static void df_two_threads(nf_heap *h)   /* neither is the thread that allocated */
+{
+    XH = h;
+    XP = A->malloc(h, 64);
+    for (int i = 0; i < 2; i++) {
+        pthread_t t;
+        CHECK(pthread_create(&t, NULL, free_xp, NULL) == 0);
+        pthread_join(t, NULL);
+    }
+}
+static void df_direct_xthread(nf_heap *h)
+{
+    XH = h;
+    XP = A->malloc(h, 1 << 20);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, free_xp, NULL) == 0);
+    pthread_join(t, NULL);
+    A->free(h, XP);
+}
+
+/* p's slab is released (its pages dropped: the key is gone), then its unit
+ * is carved again for a class on whose object boundary p falls, beyond the
+ * objects carved so far: before the check against bumped, this free was
+ * taken and the object later handed out twice. */
+static void df_recarved(nf_heap *h)
+{
+    void *keep = A->malloc(h, 16);   /* keeps the region mapped */
+    (void)keep;
+    enum { N = 16 };                 /* one slab of the 4096 class */
+    uintptr_t o[N], p = 0;
+    for (int i = 0; i < N; i++)
+        o[i] = (uintptr_t)A->malloc(h, 4096);
+    uintptr_t unit = o[0] & ~(uintptr_t)0xffff;
+    for (int i = 0; i < N; i++)
+        if ((o[i] & ~(uintptr_t)0xffff) == unit && o[i] > p)
+            p = o[i];                  /* the last object of o[0]'s slab */
+    CHECK(p - unit >= 8 * 4096);
+    for (int i = 0; i < N; i++)
+        A->free(h, (void *)o[i]);
+    A->trim(h, 0);                     /* every empty slab released */
+    for (int i = 0; i < 1000; i++) {   /* 1024-byte objects until one lands in p's unit */
+        uintptr_t q = (uintptr_t)A->malloc(h, 1024);
+        if ((q & ~(uintptr_t)0xffff) == unit)
+            break;
+    }
+    A->free(h, (void *)p);
+}
+static void realloc_freed(nf_heap *h)
+{
+    void *p = A->malloc(h, 64);
+    A->free(h, p);
+    A->realloc(h, p, 64);   /* would hand the freed block back as live */
+}
+static void realloc_freed_direct(nf_heap *h)
+{
+    void *p = A->malloc(h, 1 << 20);
+    A->free(h, p);
+    A->realloc(h, p, 1 << 21);
+}
+static void usable_freed(nf_heap *h)
+{
+    void *p = A->malloc(h, 64);
+    A->free(h, p);
+    A->usable_size(h, p);
+}
 static void foreign_stack(nf_heap *h) { _Alignas(16) char buf[64]; A->free(h, buf + 16); }
 static void foreign_misaligned(nf_heap *h) { char *p = A->malloc(h, 100); A->free(h, p + 16); }
 static void foreign_other_heap(nf_heap *h)
@@ -227,9 +327,28 @@ static void test_misuse(void)
     expect_abort(A, "double free (magazine)", df_magazine, "notfree-slab: double free of 0x");
     expect_abort(A, "double free (slab)", df_slab, "notfree-slab: double free of 0x");
     expect_abort(A, "double free (direct)", df_direct, "notfree-slab: double free of 0x");
+    expect_abort(A, "double free (p, q, r, p)", df_delayed, "notfree-slab: double free of 0x");
+    expect_abort(A, "double free (two threads)", df_xthread, "notfree-slab: double free of 0x");
+    expect_abort(A, "double free (two others)", df_two_threads, "notfree-slab: double free of 0x");
+    expect_abort(A, "double free (direct, 2 thr)", df_direct_xthread, "notfree-slab: double free of 0x");
+    expect_abort(A, "double free (recarved)", df_recarved, "notfree-slab: free of 0x");
+    expect_abort(A, "realloc of freed", realloc_freed, "notfree-slab: realloc of 0x");
+    expect_abort(A, "realloc of freed (direct)", realloc_freed_direct, "notfree-slab: realloc of 0x");
+    expect_abort(A, "usable size of freed", usable_freed, "notfree-slab: malloc_usable_size of 0x");
     expect_abort(A, "foreign (stack)", foreign_stack, "notfree-slab: free of");
     expect_abort(A, "foreign (misaligned)", foreign_misaligned, "notfree-slab: free of");
     expect_abort(A, "foreign (other heap)", foreign_other_heap, "notfree-slab: free of");
+}
+
+/* ---- overflow: never a crash near the boundaries ---- */
+static void overflow_body(nf_heap *h) { overflow_sweep(A, h); }
+
+static void test_overflow(void)
+{
+    char buf[1024];
+    int status = child_stderr(A, overflow_body, NULL, buf, sizeof buf);
+    CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "sweep died (%s %d): %s",
+           WIFSIGNALED(status) ? "signal" : "exit", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), buf);
 }
 
 /* ---- ASan sees inside our heaps ---- */
@@ -272,7 +391,7 @@ static void test_asan(void)
 int main(int argc, char **argv)
 {
     if (argc != 2) {
-        fprintf(stderr, "usage: %s paths|depot|release|corrupt|misuse|asan\n", argv[0]);
+        fprintf(stderr, "usage: %s paths|depot|release|corrupt|misuse|overflow|asan\n", argv[0]);
         return 2;
     }
     const char *t = argv[1];
@@ -286,6 +405,8 @@ int main(int argc, char **argv)
         test_corrupt();
     else if (!strcmp(t, "misuse"))
         test_misuse();
+    else if (!strcmp(t, "overflow"))
+        test_overflow();
     else if (!strcmp(t, "asan"))
         test_asan();
     else

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/compare/compare_test.sh CASE NOTFREE FLIPBYTE_SO HAVE_JQ HAVE_GNUPLOT FLIPMID_SO WORKER
+# tests/compare/compare_test.sh CASE NOTFREE FLIPBYTE_SO HAVE_JQ HAVE_GNUPLOT FLIPMID_SO WORKER BUILDDIR
 #   tiny      two allocators (glibc, bins), two workloads, one rep: exit 0,
 #             valid JSON with every per-run key, syscalls counted, verified,
 #             the table (its header's columns apart), and (with gnuplot)
@@ -19,8 +19,15 @@
 #   badflags  exit 2 with a message that names the problem
 #   alloclist `notfree alloc --list`: every workload's description starts in
 #             the same column
+#   summary   the JSON's summary block is the runs' aggregation (medians over
+#             the ok repetitions, the spread, the ratios to the baseline:
+#             glibc, else the first available allocator), the table prints
+#             its figures and the chart files hold exactly its ratios
+#   install   `meson install --destdir`: the installed notfree finds its
+#             worker, its drop-ins and its chart scripts (compare, check,
+#             alloc --list), with no build tree beside it
 set -uo pipefail
-case_=$1 notfree=$2 flip=$3 have_jq=$4 have_gnuplot=$5 flipmid=${6:-} worker=${7:-}
+case_=$1 notfree=$2 flip=$3 have_jq=$4 have_gnuplot=$5 flipmid=${6:-} worker=${7:-} builddir=${8:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL [$case_]: $*" >&2; exit 1; }
@@ -133,6 +140,64 @@ onealloc)
   grep -qi "warning" "$tmp/err" "$tmp/out" && fail "gnuplot warned"
   grep -q "one allocator (glibc): no compare_time chart" "$tmp/err" || fail "no note for the skipped chart"
   [[ ! -e $tmp/c-compare_time.png ]] || fail "a chart of one allocator against itself" ;;
+summary)
+  need_jq
+  "$notfree" compare --allocators glibc,bins --workloads small-churn --threads 1 --reps 3 --scale 0.02 --timeout 60 \
+    --out "$tmp/c.json" >"$tmp/out" 2>"$tmp/err"
+  rc=$?
+  cat "$tmp/out" "$tmp/err"
+  [[ $rc -eq 0 ]] || fail "exit $rc"
+  q '.summary.baseline == "glibc" and (.summary.cells | length == 2)'
+  # The same figures from the runs, computed here only to check the C.
+  q 'def med: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+     def close(a; b): ((a - b) | fabs) <= 1e-9 * ((a | fabs) + (b | fabs)) + 1e-12;
+     (.runs | map(select(.ok))) as $ok
+     | ($ok | map(select(.allocator == "glibc")) | map(.ops_per_s) | med) as $b
+     | ($ok | map(select(.allocator == "glibc")) | map(.peak_rss_kib) | med) as $bp
+     | .summary.cells | all(. as $c
+         | ($ok | map(select(.allocator == $c.allocator)) | map(.ops_per_s)) as $ops
+         | ($ok | map(select(.allocator == $c.allocator)) | map(.peak_rss_kib) | med) as $p
+         | $c.runs_ok == 3 and $c.runs_failed == 0
+           and close($c.ops_per_s; $ops | med)
+           and close($c.spread; (($ops | max) - ($ops | min)) / ($ops | med))
+           and close($c.time_vs_baseline; $b / ($ops | med))
+           and close($c.peak_rss_vs_baseline; $p / $bp)
+           and ($c.syscalls_per_mop | keys | length == 6))'
+  t=$(jq -r '.summary.cells[] | select(.allocator == "bins") | .time_vs_baseline * 100 | round / 100' "$tmp/c.json")
+  row=$(grep -E "^small-churn +1 bins " "$tmp/out") || fail "no table row for bins"
+  awk -v want="$t" '{ if ($6 + 0 != want + 0) exit 1 }' <<<"$row" || fail "table time ${row} is not the summary's $t"
+  mkdir -p "$tmp/x"
+  bash "$(dirname "$0")/../../plots/compare_extract.sh" "$tmp/c.json" "$tmp/x" 2>/dev/null || fail "extract failed"
+  want=$(jq -r '[.summary.cells[] | .time_vs_baseline | tostring] | join(" ")' "$tmp/c.json")
+  got=$(awk -F'\t' '!/^#/ { $1 = ""; print substr($0, 2) }' "$tmp/x/compare_time.dat")
+  [[ $got == "$want" ]] || fail "compare_time.dat '$got' is not the summary's '$want'"
+  # Without glibc: the first available allocator is the baseline.
+  "$notfree" compare --allocators bins,shard --workloads small-churn --threads 1 --no-plots "${small[@]}" \
+    >"$tmp/out" 2>"$tmp/err" || fail "bins,shard: exit $?"
+  q '.summary.baseline == "bins"'
+  q '.summary.cells[] | select(.allocator == "bins") | .time_vs_baseline == 1'
+  grep -q "over bins's" "$tmp/out" || fail "the table's baseline is not bins" ;;
+install)
+  need_jq
+  [[ -n $builddir ]] || fail "no build directory given"
+  dest=$tmp/dest
+  meson install -C "$builddir" --no-rebuild --quiet --destdir "$dest" >"$tmp/install.log" 2>&1 ||
+    { cat "$tmp/install.log"; fail "meson install failed"; }
+  inst=$(find "$dest" -type f -name notfree -perm -u+x | head -1)
+  [[ -n $inst ]] || fail "no installed notfree under $dest"
+  (cd "$tmp" && env -u NOTFREE_WORKLOAD -u NOTFREE_PROBE -u NOTFREE_PLOTS_DIR "$inst" compare --allocators glibc,bins \
+    --workloads small-churn --threads 1 --reps 1 --scale 0.02 --timeout 60 --out "$tmp/c.json" >"$tmp/out" 2>"$tmp/err")
+  rc=$?
+  cat "$tmp/out" "$tmp/err"
+  [[ $rc -eq 0 ]] || fail "the installed notfree compare: exit $rc"
+  q --arg d "$dest" '.context.allocators[] | select(.name == "bins") | .available and (.path | startswith($d))'
+  q '.runs | length == 2 and all(.ok)'
+  if [[ -n $have_gnuplot ]]; then
+    [[ -s $tmp/c-compare_time.png ]] || fail "no chart: the installed chart scripts were not found"
+  fi
+  "$inst" alloc --list | grep -q "drop-in: $dest.*libnotfree-bins.so" || fail "alloc --list: no installed drop-in"
+  env -u NOTFREE_PROBE "$inst" check --allocators bins --probes malloc-zero >"$tmp/out" 2>"$tmp/err" ||
+    { cat "$tmp/out" "$tmp/err"; fail "the installed notfree check: exit $?"; } ;;
 badflags)
   check() {
     local want=$1; shift

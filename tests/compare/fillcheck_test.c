@@ -1,5 +1,5 @@
 /* tests/compare/fillcheck_test.c: the verification run's fill and check
- * (benches/workloads/wl.h, verify mode) find every changed byte of a
+ * (workloads/wl.h, verify mode) find every changed byte of a
  * block, at its exact offset, for every block size up to 300 bytes (the
  * 64-byte chunks, the whole words after them and the tail) and in a
  * 64 KiB block; an untouched fill checks clean, and another block's

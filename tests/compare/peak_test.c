@@ -1,6 +1,6 @@
 /* tests/compare/peak_test.c: the peak RSS of a comparison's run is the
  * worker's own, whatever started it (issue 9, item 8). A run is measured
- * (cli/compare_run.c) from this small process, then again after it has
+ * (compare/run.c) from this small process, then again after it has
  * touched 200 MiB: the two peaks must agree within a few MiB. With
  * wait4's ru_maxrss the second run reported the 200 MiB of this process
  * (a forked child inherits its parent's high-water mark; exec keeps the

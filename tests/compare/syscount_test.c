@@ -1,5 +1,5 @@
 /* tests/compare/syscount_test.c: the system-call counter of `notfree
- * compare` (cli/compare_syscalls.c) on a program with a known number of
+ * compare` (compare/syscalls.c) on a program with a known number of
  * calls: mmap10 makes ten mmaps in its window, from the main thread or
  * from another thread; nothing else counted may appear there. */
 #include "compare.h"

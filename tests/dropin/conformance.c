@@ -7,6 +7,12 @@
  *                                     must run under LD_PRELOAD with
  *                                     LIBNAME (e.g. libnotfree-bins.so) and
  *                                     checks that it is mapped and serves
+ *   conformance --fuzz NAME           the (alignment, size) overflow fuzz
+ *                                     of the check battery (check/fuzz.c)
+ *                                     through the interface's memalign, in
+ *                                     a child (a crash is a failure, with
+ *                                     its signal); the C names get the same
+ *                                     fuzz from `notfree check` (tests/check)
  *
  * Common contracts: every result aligned (16, or the alignment asked up to
  * 64 KiB) for sizes 0 to 1 MiB; usable size >= size; malloc(0) unique;
@@ -27,6 +33,7 @@
 #pragma GCC diagnostic ignored "-Wuse-after-free"   /* a failed realloc keeps its block */
 
 #include "../unit/check.h"
+#include "fuzz.h"
 #include "mem.h"
 
 static mem M;
@@ -456,6 +463,75 @@ static void test_thread_exit_returns_cache(void)
     CHECK(m300 <= m50 + (16u << 20), "mapped grew from %zu to %zu bytes over 250 exited threads", m50, m300);
 }
 
+/* ---- the overflow fuzz, linked (check/fuzz.c) ---- */
+static int fuzz_memalign(void *ctx, size_t align, size_t size, void **out)
+{
+    mem *m = ctx;
+    errno = 0;
+    *out = m->a->memalign(m->h, align, size);
+    return *out ? 0 : errno ? errno : -1;
+}
+
+static void fuzz_free(void *ctx, void *p)
+{
+    mem *m = ctx;
+    m->a->free(m->h, p);
+}
+
+static size_t fuzz_usable(void *ctx, void *p)
+{
+    mem *m = ctx;
+    return m->a->usable_size(m->h, p);
+}
+
+static int fuzz_fd = -1;
+
+static void fuzz_before(const char *call)
+{
+    dprintf(fuzz_fd, "in %s\n", call);
+}
+
+static void test_align_fuzz(void)
+{
+    int out[2];
+    CHECK(pipe(out) == 0, "pipe");
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(out[0]);
+        fuzz_fd = out[1];
+        nf_fuzz_fn f = {"memalign", fuzz_memalign, fuzz_free, fuzz_usable, &M, 1};
+        char err[256];
+        unsigned calls = 0, wrong = nf_fuzz_align(&f, fuzz_before, err, sizeof err, &calls);
+        dprintf(out[1], "%u of %u calls wrong%s%s", wrong, calls, wrong ? ": first " : "", err);
+        _exit(wrong ? 1 : 0);
+    }
+    close(out[1]);
+    /* Every call is announced; the last line is the verdict or the call
+     * the child died in. */
+    char said[512] = "", buf[4096];
+    size_t len = 0;
+    ssize_t n;
+    while ((n = read(out[0], buf, sizeof buf)) > 0)
+        for (ssize_t i = 0; i < n; i++) {
+            if (buf[i] == '\n') {
+                len = 0;
+                continue;
+            }
+            if (len < sizeof said - 1) {
+                said[len++] = buf[i];
+                said[len] = '\0';
+            }
+        }
+    close(out[0]);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    CHECK(!WIFSIGNALED(st), "%s: the fuzz died of signal %d (%s)", M.name, WIFSIGNALED(st) ? WTERMSIG(st) : 0,
+          said[0] ? said : "no calls reported");
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: %s", M.name, said);
+    printf("%s: %s\n", M.name, said[0] ? said : "(nothing)");
+}
+
 static void run_common(void)
 {
     TEST(test_sizes_aligned);
@@ -469,7 +545,7 @@ static void run_common(void)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: conformance --linked NAME|all | --preloaded LIBNAME\n");
+    fprintf(stderr, "usage: conformance --linked NAME|all | --preloaded LIBNAME | --fuzz NAME\n");
     exit(2);
 }
 
@@ -491,6 +567,13 @@ int main(int argc, char **argv)
             TEST(test_memalign_einval);
             mem_close(&M);
         }
+    } else if (strcmp(argv[1], "--fuzz") == 0) {
+        if (mem_linked(&M, argv[2]) != 0) {
+            fprintf(stderr, "conformance: no allocator '%s'\n", argv[2]);
+            return 2;
+        }
+        TEST(test_align_fuzz);
+        mem_close(&M);
     } else if (strcmp(argv[1], "--preloaded") == 0) {
         mem_libc(&M);
         printf("== libc names, expecting %s\n", argv[2]);

@@ -1,9 +1,11 @@
-/* misuse.c: deliberate misuse must abort with a message, never corrupt.
+/* misuse.c: deliberate misuse through the nf_allocator interface must
+ * abort with a message, never corrupt.
  *
  *   misuse --linked NAME              through the interface
- *   misuse --preloaded NAME           through free(), under LD_PRELOAD of
- *                                     libnotfree-NAME.so
- * Each case runs in a child whose stderr goes to a pipe; the child must die
+ * Through free() under LD_PRELOAD, misuse is the check battery's
+ * (check/probes_misuse.c, run by tests/check for bins, slab and shard:
+ * every cell as check/expected.tsv says, and every `detected` message
+ * naming the allocator and the pointer). Each case runs in a child whose stderr goes to a pipe; the child must die
  * of SIGABRT, and what it wrote must name the allocator and the pointer.
  *   double-free   free(p); free(p)
  *   foreign       free() of a pointer into a static array it never gave out
@@ -90,18 +92,14 @@ static void run_case(const char *what, void (*fn)(int))
 
 int main(int argc, char **argv)
 {
-    if (argc != 3 || (strcmp(argv[1], "--linked") && strcmp(argv[1], "--preloaded"))) {
-        fprintf(stderr, "usage: misuse --linked NAME | --preloaded NAME\n");
+    if (argc != 3 || strcmp(argv[1], "--linked")) {
+        fprintf(stderr, "usage: misuse --linked NAME\n");
         return 2;
     }
     name = argv[2];
-    if (!strcmp(argv[1], "--linked")) {
-        if (mem_linked(&M, name) != 0) {
-            fprintf(stderr, "misuse: no allocator '%s'\n", name);
-            return 2;
-        }
-    } else {
-        mem_libc(&M);
+    if (mem_linked(&M, name) != 0) {
+        fprintf(stderr, "misuse: no allocator '%s'\n", name);
+        return 2;
     }
     run_case("double-free", misuse_double_free);
     run_case("foreign", misuse_foreign);

@@ -365,6 +365,69 @@ static void replay_and_shared_swap(void)
     nf_model_destroy(m);
 }
 
+/* The huge zero page: loads in a THP region map it (one fault per 2 MiB,
+ * no frame, RSS unchanged, mincore sees the pages); the first store
+ * replaces it with a fresh 2 MiB page, or, with no room for one, splits
+ * it and copies 4K from the zero page. */
+static void huge_zero_page(void)
+{
+    unsigned rw = NF_MODEL_PROT_READ | NF_MODEL_PROT_WRITE;
+    nf_model *m = mk(4096, 0, 1);
+    nf_model_proc *p = nf_model_proc_create(m, "p");
+    uint64_t a = nf_model_mmap(p, 0, 4 * NF_MODEL_HUGE_PAGE, rw, NF_MODEL_MAP_HUGE);
+    uint64_t used0 = mc(m).frames_used, pt0 = pc(p).pt_pages;
+    for (uint64_t off = 0; off < 2 * NF_MODEL_HUGE_PAGE; off += PG)
+        nf_model_access(p, a + off, 0);
+    CHECK(pc(p).minor_faults == 2 && pc(p).zero_page_maps == 2, "one zero-page fault per 2 MiB: %llu, %llu",
+          (unsigned long long)pc(p).minor_faults, (unsigned long long)pc(p).zero_page_maps);
+    CHECK(pc(p).rss_pages == 0 && pc(p).zero_mapped == 1024, "rss %llu, zero mapped %llu",
+          (unsigned long long)pc(p).rss_pages, (unsigned long long)pc(p).zero_mapped);
+    CHECK(mc(m).frames_used - used0 == pc(p).pt_pages - pt0, "only page tables used frames: %llu vs %llu",
+          (unsigned long long)(mc(m).frames_used - used0), (unsigned long long)(pc(p).pt_pages - pt0));
+    unsigned char vec[1024];
+    CHECK(nf_model_mincore(p, a, 2 * NF_MODEL_HUGE_PAGE, vec) == 0, "mincore");
+    int present = 0;
+    for (int i = 0; i < 1024; i++)
+        present += vec[i];
+    CHECK(present == 1024, "mincore counts the zero page: %d", present);
+    uint64_t v = 1;
+    nf_model_read(p, a + 7 * PG + 8, &v, sizeof v);
+    CHECK(v == 0, "reads zeros");
+    v = 99;
+    CHECK(nf_model_write(p, a + 3 * PG, &v, sizeof v) == NF_MODEL_OK, "store");
+    CHECK(pc(p).minor_faults == 3 && pc(p).cow_faults == 0 && pc(p).rss_pages == 512 && pc(p).zero_mapped == 512,
+          "a store replaces the huge zero page with 2 MiB: faults %llu, rss %llu, zero %llu",
+          (unsigned long long)pc(p).minor_faults, (unsigned long long)pc(p).rss_pages,
+          (unsigned long long)pc(p).zero_mapped);
+    for (uint64_t off = 0; off < NF_MODEL_HUGE_PAGE; off += PG)
+        nf_model_access(p, a + off, 1);
+    CHECK(pc(p).minor_faults == 3, "the rest of the 2 MiB page is writable: %llu",
+          (unsigned long long)pc(p).minor_faults);
+    v = 0;
+    nf_model_read(p, a + 3 * PG, &v, sizeof v);
+    CHECK(v == 99, "data kept");
+    nf_model_munmap(p, a, 4 * NF_MODEL_HUGE_PAGE);
+    CHECK(pc(p).rss_pages == 0 && pc(p).zero_mapped == 0, "munmap drops both");
+    nf_model_destroy(m);
+
+    m = mk(400, 0, 1);   /* no room for 512 frames: the store splits */
+    p = nf_model_proc_create(m, "p");
+    a = nf_model_mmap(p, 0, NF_MODEL_HUGE_PAGE, rw, NF_MODEL_MAP_HUGE);
+    nf_model_access(p, a, 0);
+    CHECK(pc(p).zero_page_maps == 1 && pc(p).zero_mapped == 512, "huge zero page without free frames");
+    v = 5;
+    nf_model_write(p, a + 9 * PG, &v, sizeof v);
+    CHECK(pc(p).minor_faults == 2 && pc(p).rss_pages == 1 && pc(p).zero_mapped == 511,
+          "split, then a 4K copy of the zero page: faults %llu, rss %llu, zero %llu",
+          (unsigned long long)pc(p).minor_faults, (unsigned long long)pc(p).rss_pages,
+          (unsigned long long)pc(p).zero_mapped);
+    nf_model_proc *c = nf_model_fork(p);
+    v = 0;
+    nf_model_read(c, a + 9 * PG, &v, sizeof v);
+    CHECK(c && v == 5 && pc(c).zero_mapped == 511, "fork shares it");
+    nf_model_destroy(m);
+}
+
 static void huge_under_pressure(void)
 {
     nf_model *m = mk(1024 + 64, 2048, 1);
@@ -444,5 +507,6 @@ int main(void)
     TEST(replay_and_shared_swap);
     TEST(replay_matches_access);
     TEST(huge_under_pressure);
+    TEST(huge_zero_page);
     return check_done();
 }

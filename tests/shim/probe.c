@@ -86,6 +86,20 @@ static void t_skip(nf_state *st, void *user)
     NF_BENCH_LOOP(st) nf_clobber_memory();
 }
 
+/* Slow on purpose: the interrupt tests signal the run while it sleeps
+ * here, after t/args has finished. */
+static void t_slow(nf_state *st, void *user)
+{
+    (void)user;
+    NF_BENCH_LOOP(st)
+    {
+        for (int i = 0; i < 3000; i++) {
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
 static double stat_max(const double *v, size_t n)
 {
     double m = v[0];
@@ -135,6 +149,8 @@ int main(int argc, char **argv)
 
     nf_bench_register("t/skip", t_skip, NULL);
     nf_bench_arg(nf_bench_register("t/badrange", t_badrange, NULL), 1);
+
+    nf_bench_iterations(nf_bench_register("t/slow", t_slow, NULL), 1);
 
     nf_context_unavailable("t/never", "probe: this bench is listed as unavailable on purpose");
     return nf_bench_main(argc, argv);

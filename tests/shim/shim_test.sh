@@ -16,6 +16,25 @@ run() {
   set -e
 }
 q() { jq -r "$1" "$tmp/out.json"; }
+# interrupt SIGNAL: runs t/args then t/slow (30 s) with --benchmark_out
+# $tmp/p.json, sends SIGNAL once t/args is written (in the temporary
+# file), and waits; rc gets the exit status. Job control gives the probe
+# the default SIGINT a background job would otherwise lack.
+interrupt() {
+  local sig="$1" pid i
+  rm -f "$tmp/p.json"
+  set -m
+  "$probe" --benchmark_filter='^t/(args/|slow)' --benchmark_format=json \
+    --benchmark_out="$tmp/p.json" >"$tmp/out.json" 2>"$tmp/err" &
+  pid=$!
+  set +m
+  for i in $(seq 1 300); do
+    grep -qs 't/args' "$tmp"/.p.json.*.tmp && break
+    sleep 0.1
+  done
+  kill -"$sig" "$pid"
+  set +e; wait "$pid"; rc=$?; set -e
+}
 expect_eq() { [ "$1" = "$2" ] || fail "$3: got '$1', want '$2'"; }
 expect_true() { [ "$(q "$1")" = "true" ] || fail "$2 (jq: $1)"; }
 
@@ -107,9 +126,81 @@ flags)
   grep -qx "t/args/a:3/b:5/iterations:10" "$tmp/list" || fail "--list lacks t/args"
   : "$pus" ;;
 filter)
-  run 'matches-nothing-at-all'
+  run 'matches-nothing-at-all' --benchmark_out="$tmp/none.json"
   expect_eq "$rc" 1 "a filter matching nothing is an error"
-  grep -q "no bench matches" "$tmp/err" || fail "no message for an empty filter" ;;
+  grep -q "no bench matches" "$tmp/err" || fail "no message for an empty filter"
+  [ ! -e "$tmp/none.json" ] || fail "a filter matching nothing left $(stat -c %s "$tmp/none.json")-byte --benchmark_out file"
+  run '(' --benchmark_out="$tmp/none.json"
+  expect_eq "$rc" 2 "an invalid regex is a bad flag"
+  grep -q "invalid regex.*Mismatched '(' and ')'" "$tmp/err" || fail "no 'invalid regex' with its reason: $(cat "$tmp/err")"
+  [ ! -e "$tmp/none.json" ] || fail "an invalid regex left a --benchmark_out file" ;;
+out)
+  run '^t/args/' --benchmark_out=/nonexistent/dir/x.json
+  expect_eq "$rc" 1 "an unwritable --benchmark_out"
+  grep -q "cannot write /nonexistent/dir/x.json: No such file or directory" "$tmp/err" \
+    || fail "no reason for an unwritable --benchmark_out: '$(cat "$tmp/err")'"
+  run '^t/args/' --benchmark_out="$tmp/ok.json"
+  jq -e '.benchmarks | length == 1' "$tmp/ok.json" >/dev/null || fail "--benchmark_out not written"
+  jq -e 'has("partial") | not' "$tmp/ok.json" >/dev/null || fail "a complete file is marked partial"
+  [ -z "$(ls -A "$tmp" | grep '\.tmp$')" ] || fail "a temporary file is left: $(ls -A "$tmp")"
+  # A FIFO (or /dev/stdout) is written in place, never renamed over; a
+  # symlink is followed.
+  mkfifo "$tmp/fifo"
+  cat "$tmp/fifo" >"$tmp/from-fifo" &
+  reader=$!
+  run '^t/args/' --benchmark_out="$tmp/fifo"
+  [ -p "$tmp/fifo" ] || { kill "$reader"; fail "the FIFO was replaced"; }
+  wait "$reader"
+  expect_eq "$rc" 0 "--benchmark_out to a FIFO"
+  jq -e '.benchmarks | length == 1' "$tmp/from-fifo" >/dev/null || fail "nothing valid came through the FIFO"
+  ln -s "$tmp/ok.json" "$tmp/link.json"
+  run '^t/args/' --benchmark_out="$tmp/link.json"
+  [ -L "$tmp/link.json" ] || fail "the symlink was replaced"
+  jq -e '.benchmarks | length == 1' "$tmp/ok.json" >/dev/null || fail "the symlink's file not written" ;;
+interrupt)
+  for sig in INT TERM; do
+    interrupt "$sig"
+    want=$((128 + $(kill -l "$sig")))
+    expect_eq "$rc" "$want" "SIG$sig ends the run as the signal would"
+    jq -e . "$tmp/p.json" >/dev/null || fail "SIG$sig: $tmp/p.json is not valid JSON: $(tail -c 200 "$tmp/p.json")"
+    jq -e '.partial == true' "$tmp/p.json" >/dev/null || fail "SIG$sig: the file is not marked partial"
+    expect_eq "$(jq -r '[.benchmarks[].name] | join(",")' "$tmp/p.json")" "t/args/a:3/b:5/iterations:10" \
+      "SIG$sig: the finished bench is kept, the interrupted one is not"
+    jq -e '.context.notfree.topology' "$tmp/p.json" >/dev/null || fail "SIG$sig: the context is lost"
+    grep -q "interrupted by SIG$sig" "$tmp/err" || fail "SIG$sig: no message: $(cat "$tmp/err")"
+    [ -z "$(ls -A "$tmp" | grep '\.tmp$')" ] || fail "SIG$sig: a temporary file is left"
+  done ;;
+kill)
+  interrupt KILL
+  expect_eq "$rc" 137 "SIGKILL"
+  [ ! -e "$tmp/p.json" ] || fail "SIGKILL left a final file (truncated: $(stat -c %s "$tmp/p.json") bytes)"
+  ls -A "$tmp" | grep -q '^\.p\.json\.[0-9]*\.tmp$' || fail "no temporary file after SIGKILL (test setup)"
+  # The next run writing the same file removes the dead run's temporary.
+  run '^t/args/' --benchmark_out="$tmp/p.json"
+  expect_eq "$rc" 0 "the run after"
+  jq -e '.benchmarks | length == 1' "$tmp/p.json" >/dev/null || fail "the run after wrote no file"
+  [ -z "$(ls -A "$tmp" | grep '\.tmp$')" ] || fail "the stale temporary file is still there"
+  grep -q "removed .*left by a run that was killed" "$tmp/err" || fail "the removal is not reported" ;;
+help)
+  "$notfree" bench --help >"$tmp/help" || fail "notfree bench --help exits non-zero"
+  expect_eq "$(head -1 "$tmp/help")" "usage: notfree bench [--pin=PU] [--list] [--benchmark_* flags]" "usage line"
+  for f in --pin=PU --list --benchmark_filter=REGEX --benchmark_out=FILE --benchmark_min_time; do
+    grep -q -- "$f" "$tmp/help" || fail "--help lacks $f"
+  done ;;
+console)
+  # The console gets a short context; the JSON keeps the whole one.
+  set +e
+  "$probe" --benchmark_filter='^t/args/' >"$tmp/out.txt" 2>"$tmp/err"
+  rc=$?
+  set -e
+  expect_eq "$rc" 0 "console run"
+  ! grep -q 'notfree context: {' "$tmp/err" || fail "the console still gets the context JSON"
+  [ "$(wc -c <"$tmp/err")" -lt 1200 ] || fail "the console context is $(wc -c <"$tmp/err") bytes"
+  for w in "CPU " "kernel $(uname -r)" "hypervisor " "THP " "pinning: " "PMU "; do
+    grep -q "$w" "$tmp/err" || fail "the console context lacks '$w': $(cat "$tmp/err")"
+  done
+  run '^t/args/'
+  expect_true '.context.notfree | has("hypervisor")' "context.notfree.hypervisor" ;;
 names)
   # The names notfree emits are an interface: a rename must show here.
   # Benches this box cannot run are not registered; drop them from the
