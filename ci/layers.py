@@ -22,7 +22,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FOLDERS = ['base', 'allocators', 'workloads', 'harness', 'kernels', 'benches',
-           'compare', 'check', 'tour', 'cli']
+           'compare', 'check', 'tour', 'regress', 'cli']
 # What each folder may depend on (folders of ours; system libraries are free).
 ALLOWED = {
     'base': set(),
@@ -34,6 +34,7 @@ ALLOWED = {
     'compare': {'harness', 'workloads', 'allocators', 'base'},
     'check': {'compare', 'harness', 'allocators', 'base'},
     'tour': {'compare', 'harness', 'kernels', 'workloads', 'allocators', 'base'},
+    'regress': {'harness', 'base'},
     'cli': set(FOLDERS) - {'cli'},
 }
 EXTERNAL = {'benchmark_dep': 'libbenchmark', 'hwloc_dep': 'hwloc', 'jansson_dep': 'jansson'}

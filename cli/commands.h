@@ -26,6 +26,12 @@ int nf_cmd_check(int argc, char **argv);
 void nf_cmd_check_help(FILE *f);
 int nf_cmd_tour(int argc, char **argv);
 void nf_cmd_tour_help(FILE *f);
+int nf_cmd_diff(int argc, char **argv);
+void nf_cmd_diff_help(FILE *f);
+int nf_cmd_baseline(int argc, char **argv);
+void nf_cmd_baseline_help(FILE *f);
+int nf_cmd_regress(int argc, char **argv);
+void nf_cmd_regress_help(FILE *f);
 /* A quick `notfree compare` into results_dir (for `notfree run`); 0 ok,
  * 1 a run failed, 2 it could not run. Declared in compare/compare.h too. */
 int nf_compare_quick(const char *results_dir);

@@ -20,6 +20,12 @@ static const nf_command commands[] = {
      nf_cmd_check, nf_cmd_check_help},
     {"tour", "the claims of \"malloc Is Not Free\" measured on this box, each with a verdict",
      nf_cmd_tour, nf_cmd_tour_help},
+    {"diff", "judge two results files: U-test per row and metric, verdicts, exit 1 on a regression",
+     nf_cmd_diff, nf_cmd_diff_help},
+    {"baseline", "keep a results file as this box's baseline (save), show them (list)",
+     nf_cmd_baseline, nf_cmd_baseline_help},
+    {"regress", "A/B of two builds (--base REV) or two allocators (--a, --b), interleaved: the verdict",
+     nf_cmd_regress, nf_cmd_regress_help},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

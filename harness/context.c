@@ -302,6 +302,7 @@ json_t *nf_context_to_json(void)
     builtin_locked(o, "tlb", json_deep_copy(g_tlb));
     builtin_locked(o, "kernel_release",
                    nf_json_string(g_kernel_release[0] ? g_kernel_release : NULL));
+    builtin_locked(o, "notfree_version", nf_json_string(NF_VERSION));
     builtin_locked(o, "thp_mode", nf_json_string(nf_thp_mode()));
     builtin_locked(o, "thp_defrag", nf_json_string(thp_defrag()));
     builtin_locked(o, "overcommit_mode", oc >= 0 ? json_integer(oc) : json_null());
