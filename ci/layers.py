@@ -69,8 +69,7 @@ def graph():
             dep_folder[var] = f
             uses.setdefault(f, set()).update(names(body, 'dependencies'))
         # The program: cli's notfree_deps list.
-        m = re.search(r'notfree_deps\s*=\s*\[([^\]]*)\]', text)
-        if m:
+        for m in re.finditer(r'notfree_deps\s*\+?=\s*\[([^\]]*)\]', text):
             uses.setdefault(f, set()).update(re.findall(r'\w+', m.group(1)))
     # tour/ is compiled into notfree (tour_sources), so cli uses it.
     if os.path.exists(os.path.join(ROOT, 'tour', 'meson.build')):
