@@ -4,7 +4,7 @@
  * allocator's message), written atomically (path.tmp, then rename). */
 #include "check.h"
 
-#include "notfree/context.h"
+#include "notfree/json.h"
 
 #include <gnu/libc-version.h>
 #include <stdio.h>
@@ -95,87 +95,49 @@ void nf_check_expected_format(FILE *f, const nf_check_card *c)
             fprintf(f, "%s\t%s\t%s\n", c->rows[r]->name, c->cols[k].name, nf_cell_name(cell(c, r, k)->cell));
 }
 
-static void json_str(FILE *f, const char *s)
+/* A string, or null when s is NULL or empty. */
+static json_t *str_or_null(const char *s)
 {
-    size_t n = strlen(s ? s : "") * 6 + 3;
-    char *b = malloc(n);
-    if (!b) {
-        fputs("null", f);
-        return;
-    }
-    nf_json_escape(b, n, s ? s : "");
-    fputs(b, f);
-    free(b);
-}
-
-static void json_str_or_null(FILE *f, const char *s)
-{
-    if (s && s[0])
-        json_str(f, s);
-    else
-        fputs("null", f);
+    return nf_json_string(s && s[0] ? s : NULL);
 }
 
 int nf_check_write_json(const char *path, const nf_check_card *c)
 {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return -1;
     struct utsname u;
     char host[256] = "";
     gethostname(host, sizeof host - 1);
     uname(&u);
-    fprintf(f, "{\n  \"context\": {\"host\": ");
-    json_str(f, host);
-    fprintf(f, ", \"kernel\": ");
-    json_str(f, u.release);
-    fprintf(f, ", \"glibc\": ");
-    json_str(f, gnu_get_libc_version());
-    fprintf(f, ", \"probe_timeout_s\": %g,\n    \"allocators\": [", c->timeout_s);
+    json_t *allocs = json_array();
     for (size_t k = 0; k < c->ncols; k++) {
         const nf_check_column *a = &c->cols[k];
-        fprintf(f, "%s\n      {\"name\": ", k ? "," : "");
-        json_str(f, a->name);
-        fprintf(f, ", \"library\": ");
-        json_str_or_null(f, a->path);
-        fprintf(f, ", \"preloaded\": %s, \"package\": ", a->preload ? "true" : "false");
-        json_str_or_null(f, a->package);
-        fprintf(f, ", \"version\": ");
-        json_str_or_null(f, a->version);
-        fputc('}', f);
+        json_array_append_new(allocs, json_pack("{s:o, s:o, s:b, s:o, s:o}",
+            "name", nf_json_string(a->name), "library", str_or_null(a->path),
+            "preloaded", a->preload, "package", str_or_null(a->package),
+            "version", str_or_null(a->version)));
     }
-    fprintf(f, "]},\n  \"probes\": [");
-    for (size_t r = 0; r < c->nrows; r++) {
-        fprintf(f, "%s\n    {\"name\": ", r ? "," : "");
-        json_str(f, c->rows[r]->name);
-        fprintf(f, ", \"family\": \"%s\", \"what\": ", c->rows[r]->family == NF_PROBE_API ? "api" : "misuse");
-        json_str(f, c->rows[r]->what);
-        fputc('}', f);
-    }
-    fprintf(f, "],\n  \"cells\": [");
-    int first = 1;
+    json_t *ctx = json_pack("{s:o, s:o, s:o, s:f, s:o}", "host", nf_json_string(host),
+        "kernel", nf_json_string(u.release), "glibc", nf_json_string(gnu_get_libc_version()),
+        "probe_timeout_s", c->timeout_s, "allocators", allocs);
+    json_t *probes = json_array();
+    for (size_t r = 0; r < c->nrows; r++)
+        json_array_append_new(probes, json_pack("{s:o, s:s, s:o}",
+            "name", nf_json_string(c->rows[r]->name),
+            "family", c->rows[r]->family == NF_PROBE_API ? "api" : "misuse",
+            "what", nf_json_string(c->rows[r]->what)));
+    json_t *cells = json_array();
     for (size_t r = 0; r < c->nrows; r++)
         for (size_t k = 0; k < c->ncols; k++) {
             const nf_check_outcome *o = cell(c, r, k);
-            fprintf(f, "%s\n    {\"probe\": ", first ? "" : ",");
-            first = 0;
-            json_str(f, c->rows[r]->name);
-            fprintf(f, ", \"allocator\": ");
-            json_str(f, c->cols[k].name);
-            fprintf(f, ", \"cell\": \"%s\", \"detail\": ", nf_cell_name(o->cell));
-            json_str(f, o->detail);
-            fprintf(f, ", \"message\": ");
-            json_str_or_null(f, o->message);
-            fprintf(f, ", \"pointer\": ");
-            json_str_or_null(f, o->pointer);
-            fprintf(f, ", \"seconds\": %.3f}", o->seconds);
+            json_t *e = json_pack("{s:o, s:o, s:s, s:o, s:o, s:o}",
+                "probe", nf_json_string(c->rows[r]->name), "allocator", nf_json_string(c->cols[k].name),
+                "cell", nf_cell_name(o->cell), "detail", nf_json_string(o->detail),
+                "message", str_or_null(o->message), "pointer", str_or_null(o->pointer));
+            /* to the millisecond, as the table shows it */
+            nf_json_set_real(e, "seconds", (double)(long long)(o->seconds * 1000 + 0.5) / 1000);
+            json_array_append_new(cells, e);
         }
-    fprintf(f, "\n  ]\n}\n");
-    if (fclose(f) != 0 || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    json_t *doc = json_pack("{s:o, s:o, s:o}", "context", ctx, "probes", probes, "cells", cells);
+    int rc = nf_json_write_file(doc, path);
+    json_decref(doc);
+    return rc;
 }

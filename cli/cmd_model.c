@@ -18,7 +18,7 @@
 #include <notfree/patterns.h>
 #include <notfree/tlb.h>
 
-#include <notfree/context.h>
+#include <notfree/json.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -141,58 +141,56 @@ static void list_presets_text(void)
     }
 }
 
-/* A JSON string of s. */
-static void put_str(const char *s)
-{
-    char buf[2048];
-    buf[0] = 0;
-    nf_json_escape(buf, sizeof buf, s);
-    fputs(buf, stdout);
-}
-
 /* {"presets": [{name, cpu, levels: [[arrays]], pwc, asid, source} or
  * {name, available: false, reason}]} */
 static void list_presets_json(void)
 {
     static const char *const size_names[NF_PG_NSIZES] = {"4K", "2M", "1G"};
     const char *const *names = nf_tlb_preset_names();
-    printf("{\"presets\": [");
+    json_t *presets = json_array();
     for (int i = 0; names[i]; i++) {
         nf_tlb_geom g;
         char err[512];
-        printf("%s\n {\"name\": ", i ? "," : "");
-        put_str(names[i]);
+        json_t *p = json_object();
+        nf_json_set_str(p, "name", names[i]);
         if (nf_tlb_preset(names[i], &g, err, sizeof err) != 0) {
-            printf(", \"available\": false, \"reason\": ");
-            put_str(err);
-            printf("}");
+            json_object_set_new(p, "available", json_false());
+            nf_json_set_str(p, "reason", err);
+            json_array_append_new(presets, p);
             continue;
         }
-        printf(", \"available\": true, \"cpu\": ");
-        put_str(g.cpu);
-        printf(", \"levels\": [");
+        json_object_set_new(p, "available", json_true());
+        nf_json_set_str(p, "cpu", g.cpu);
+        json_t *levels = json_array();
         for (int l = 0; l < g.nlevels; l++) {
-            printf("%s[", l ? ", " : "");
+            json_t *arrays = json_array();
             for (int a = 0; a < g.level[l].narrays; a++) {
                 const nf_tlb_array_geom *ar = &g.level[l].array[a];
                 bool full = ar->ways == 0 || ar->ways == ar->entries;
-                printf("%s{\"entries\": %u, \"ways\": %u, \"fully_associative\": %s, \"page_sizes\": [",
-                       a ? ", " : "", ar->entries, full ? ar->entries : ar->ways, full ? "true" : "false");
-                int k = 0;
+                json_t *sizes = json_array();
                 for (int sz = 0; sz < NF_PG_NSIZES; sz++)
                     if (ar->sizes & NF_PGBIT(sz))
-                        printf("%s\"%s\"", k++ ? ", " : "", size_names[sz]);
-                printf("], \"replacement\": \"%s\"}", ar->repl == NF_REPL_LRU ? "LRU" : "PLRU");
+                        json_array_append_new(sizes, json_string(size_names[sz]));
+                json_array_append_new(arrays, json_pack("{s:I, s:I, s:b, s:o, s:s}",
+                    "entries", (json_int_t)ar->entries, "ways", (json_int_t)(full ? ar->entries : ar->ways),
+                    "fully_associative", full, "page_sizes", sizes,
+                    "replacement", ar->repl == NF_REPL_LRU ? "LRU" : "PLRU"));
             }
-            printf("]");
+            json_array_append_new(levels, arrays);
         }
-        printf("], \"pwc\": {\"pml4e\": %u, \"pdpte\": %u, \"pde\": %u}, \"asid\": %s, \"source\": ",
-               g.pwc_entries[NF_PWC_PML4E], g.pwc_entries[NF_PWC_PDPTE], g.pwc_entries[NF_PWC_PDE],
-               g.asid ? "true" : "false");
-        put_str(g.source);
-        printf("}");
+        json_object_set_new(p, "levels", levels);
+        json_object_set_new(p, "pwc", json_pack("{s:I, s:I, s:I}",
+            "pml4e", (json_int_t)g.pwc_entries[NF_PWC_PML4E],
+            "pdpte", (json_int_t)g.pwc_entries[NF_PWC_PDPTE],
+            "pde", (json_int_t)g.pwc_entries[NF_PWC_PDE]));
+        json_object_set_new(p, "asid", json_boolean(g.asid));
+        nf_json_set_str(p, "source", g.source);
+        json_array_append_new(presets, p);
     }
-    printf("\n]}\n");
+    json_t *o = json_pack("{s:o}", "presets", presets);
+    json_dumpf(o, stdout, NF_JSON_FLAGS | JSON_INDENT(1));
+    fputc('\n', stdout);
+    json_decref(o);
 }
 
 typedef struct opts {
@@ -206,25 +204,29 @@ typedef struct opts {
 static void print_json(const opts *o, const nf_tlb_stats *ts, const nf_model_counters *mc,
                        const nf_model_proc_counters *pc, uint64_t done, const char *stopped)
 {
-    printf("{\"preset\": \"%s\", \"pattern\": \"%s\", \"ws_bytes\": %" PRIu64 ", \"page_bytes\": %" PRIu64
-           ", \"accesses\": %" PRIu64 ",\n",
-           o->preset, o->pattern_name, o->ws, (uint64_t)1 << o->page_shift, done);
-    printf(" \"l1_hits\": %" PRIu64 ", \"l1_misses\": %" PRIu64 ", \"l2_hits\": %" PRIu64 ", \"l2_misses\": %" PRIu64
-           ",\n",
-           ts->hits[0], ts->misses[0], ts->hits[1], ts->misses[1]);
-    printf(" \"walks\": %" PRIu64 ", \"walk_refs\": %" PRIu64 ", \"pwc_hits\": %" PRIu64 ",\n", ts->walks,
-           ts->walk_refs, ts->pwc_hits);
-    printf(" \"minor_faults\": %" PRIu64 ", \"major_faults\": %" PRIu64 ", \"cow_faults\": %" PRIu64
-           ", \"zero_page_maps\": %" PRIu64 ",\n",
-           mc->minor_faults, mc->major_faults, mc->cow_faults, mc->zero_page_maps);
-    printf(" \"swap_outs\": %" PRIu64 ", \"swap_ins\": %" PRIu64 ", \"oom_kills\": %" PRIu64 ",\n", mc->swap_outs,
-           mc->swap_ins, mc->oom_kills);
-    printf(" \"rss_pages\": %" PRIu64 ", \"vsz_pages\": %" PRIu64 ", \"pt_pages\": %" PRIu64 ",\n", pc->rss_pages,
-           pc->vsz_pages, pc->pt_pages);
-    printf(" \"walk_rate\": %.6f, \"frames\": %" PRIu64 ", \"frames_used\": %" PRIu64 ", \"swap_pages\": %" PRIu64
-           ", \"stopped\": %s%s%s}\n",
-           done ? (double)ts->walks / (double)done : 0.0, mc->frames_total, mc->frames_used, mc->swap_total,
-           stopped ? "\"" : "", stopped ? stopped : "null", stopped ? "\"" : "");
+    json_t *j = json_object();
+    nf_json_set_str(j, "preset", o->preset);
+    nf_json_set_str(j, "pattern", o->pattern_name);
+    struct { const char *key; uint64_t v; } u[] = {
+        {"ws_bytes", o->ws}, {"page_bytes", (uint64_t)1 << o->page_shift}, {"accesses", done},
+        {"l1_hits", ts->hits[0]}, {"l1_misses", ts->misses[0]},
+        {"l2_hits", ts->hits[1]}, {"l2_misses", ts->misses[1]},
+        {"walks", ts->walks}, {"walk_refs", ts->walk_refs}, {"pwc_hits", ts->pwc_hits},
+        {"minor_faults", mc->minor_faults}, {"major_faults", mc->major_faults},
+        {"cow_faults", mc->cow_faults}, {"zero_page_maps", mc->zero_page_maps},
+        {"swap_outs", mc->swap_outs}, {"swap_ins", mc->swap_ins}, {"oom_kills", mc->oom_kills},
+        {"rss_pages", pc->rss_pages}, {"vsz_pages", pc->vsz_pages}, {"pt_pages", pc->pt_pages},
+    };
+    for (size_t i = 0; i < sizeof u / sizeof u[0]; i++)
+        nf_json_set_int(j, u[i].key, (long long)u[i].v);
+    nf_json_set_real(j, "walk_rate", done ? (double)ts->walks / (double)done : 0.0);
+    nf_json_set_int(j, "frames", (long long)mc->frames_total);
+    nf_json_set_int(j, "frames_used", (long long)mc->frames_used);
+    nf_json_set_int(j, "swap_pages", (long long)mc->swap_total);
+    nf_json_set_str(j, "stopped", stopped);
+    json_dumpf(j, stdout, NF_JSON_FLAGS);
+    fputc('\n', stdout);
+    json_decref(j);
 }
 
 static void print_table(const opts *o, const nf_tlb_geom *g, const nf_tlb_stats *ts, const nf_model_counters *mc,

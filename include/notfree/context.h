@@ -43,13 +43,6 @@ const char *nf_thp_mode(void);
 int nf_overcommit_mode(void);            /* -1 if unreadable */
 long long nf_swap_total_kib(void);       /* -1 if unreadable */
 
-/* Writes a JSON string literal (quotes, escapes) of s at buf (not at
- * strlen(buf): use `n += nf_json_escape(buf + n, cap - n, s)` to append).
- * Returns the length written (not counting NUL). When s does not fit, the
- * literal is cut at a whole character and still closed, so the output is
- * always valid JSON when cap >= 3 (cap < 3 writes ""). Invalid UTF-8 bytes
- * become \ufffd. Does not allocate. */
-size_t nf_json_escape(char *buf, size_t cap, const char *s);
 
 #ifdef __cplusplus
 }

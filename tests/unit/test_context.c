@@ -1,11 +1,13 @@
 /* test_context: the context is valid JSON with the box's facts, the
  * registry keeps what it is told (first reason wins, last value wins,
- * from many threads), and strings are escaped exactly. The validator is
+ * from many threads), and strings are escaped exactly (jansson, through
+ * nf_json_string, which also replaces bytes that are not UTF-8). The validator is
  * json_check.h (strict: no NaN, no raw control characters). */
 #include "check.h"
 #include "json_check.h"
 #include "notfree/context.h"
 #include "notfree/counters.h"
+#include "notfree/json.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -26,27 +28,22 @@ static void test_validator(void)
         CHECK(json_valid(good[i]), "validator refused %s", good[i]);
 }
 
-static void test_escape(void)
+static void test_json_string(void)
 {
-    char buf[128];
-    size_t n = nf_json_escape(buf, sizeof buf, "a\"b\\c\n\t\r\b\f\x01\x1f/");
-    CHECK_STR(buf, "\"a\\\"b\\\\c\\n\\t\\r\\b\\f\\u0001\\u001f/\"");
-    CHECK(n == strlen(buf), "returned %zu, wrote %zu", n, strlen(buf));
-    nf_json_escape(buf, sizeof buf, "caf\xc3\xa9 \xff!");
-    CHECK_STR(buf, "\"caf\xc3\xa9 \\ufffd!\"");
-    nf_json_escape(buf, sizeof buf, NULL);
-    CHECK_STR(buf, "\"\"");
-    /* truncation keeps whole escapes and closes the string */
-    for (size_t cap = 3; cap < 23; cap++) {
-        char small[24];
-        memset(small, 'X', sizeof small);
-        n = nf_json_escape(small, cap, "ab\"\"\n\x01\xc3\xa9xyz");
-        CHECK(n < cap && small[n] == '\0', "cap %zu: length %zu", cap, n);
-        CHECK(json_valid(small), "cap %zu: invalid %s", cap, small);
-        CHECK(small[cap] == 'X', "cap %zu: wrote past cap", cap);
-    }
-    char tiny[2] = "X";
-    CHECK(nf_json_escape(tiny, sizeof tiny, "abc") == 0 && tiny[0] == '\0', "cap 2");
+    /* valid UTF-8 kept, each invalid byte one U+FFFD, NULL as null */
+    json_t *j = nf_json_string("caf\xc3\xa9 \xff\xfe!\xe0\x80");
+    CHECK(j && json_is_string(j), "not a string");
+    CHECK_STR(json_string_value(j), "caf\xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd!\xef\xbf\xbd\xef\xbf\xbd");
+    json_decref(j);
+    j = nf_json_string(NULL);
+    CHECK(json_is_null(j), "NULL is not null");
+    json_decref(j);
+    char buf[64];
+    j = nf_json_string("a\"b\n");
+    CHECK(nf_json_dump_buf(j, buf, sizeof buf) == 8, "length");
+    CHECK_STR(buf, "\"a\\\"b\\n\"");
+    CHECK(nf_json_dump_buf(j, buf, 4) == 8 && strlen(buf) == 3, "truncation");
+    json_decref(j);
 }
 
 static char *read_text(const char *path, char *buf, size_t cap)
@@ -185,7 +182,7 @@ static void test_json(void)
 int main(void)
 {
     TEST(test_validator);
-    TEST(test_escape);
+    TEST(test_json_string);
     TEST(test_facts);
     TEST(test_json);
     return check_done();
