@@ -61,10 +61,7 @@ bool bins_region_owned(bins_heap *h, uintptr_t a)
 void bins_mapped_add(bins_heap *h, int64_t delta)
 {
     uint64_t now = __atomic_add_fetch(&h->mapped, (uint64_t)delta, __ATOMIC_RELAXED);
-    uint64_t peak = __atomic_load_n(&h->peak_mapped, __ATOMIC_RELAXED);
-    while (now > peak &&
-           !__atomic_compare_exchange_n(&h->peak_mapped, &peak, now, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-        ;
+    nf_kit_peak_u64(&h->peak_mapped, now);
 }
 
 static size_t page_up(bins_heap *h, size_t n) { return (n + h->page - 1) & ~(h->page - 1); }

@@ -58,6 +58,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../kit.h"
 #include "bins_config.h"
 #include "lock.h"
 #include "notfree/alloc.h"

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "shard.h"
@@ -33,17 +32,6 @@ static bool heap_is_live_locked(uint64_t uid)
         if (live_heaps[i].uid == uid)
             return true;
     return false;
-}
-
-static uint64_t random64(void *salt)
-{
-    uint64_t v = 0;
-    if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        v = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uintptr_t)salt ^ (uint64_t)ts.tv_sec;
-    }
-    return v | 1;
 }
 
 /* ---- thread heaps ---- */
@@ -183,7 +171,8 @@ static nf_heap *heap_create_on(nf_pages *ps)
     h->ps = ps;
     h->self_size = sz;
     h->uid = __atomic_fetch_add(&next_uid, 1, __ATOMIC_RELAXED);
-    h->secret = random64(h);
+    /* Odd, so never 0: the page keys are mixed from it (page.c). */
+    h->secret = nf_kit_random64(h) | 1;
     pthread_mutex_init(&h->lock, NULL);
     h->have_key = pthread_key_create(&h->key, thread_exit_key) == 0;
     shard_mapped_add(h, (int64_t)sz);
@@ -484,18 +473,10 @@ static int shard_stats(nf_heap *h, nf_alloc_stats *out)
     pthread_mutex_unlock(&h->lock);
     paths[SHARD_PATH_FAST] = out->mallocs - paths[SHARD_PATH_GENERIC];
     paths[SHARD_PATH_FREE_LOCAL] = out->frees - paths[SHARD_PATH_THREAD_FREE] - paths[SHARD_PATH_FREE_HUGE];
-    out->live_bytes = live > 0 ? (uint64_t)live : 0;
-    int64_t peak = __atomic_load_n(&h->peak_live, __ATOMIC_RELAXED);
-    out->peak_live_bytes = (uint64_t)(peak > live ? peak : live > 0 ? live : 0);
-    out->mapped_bytes = rl(&h->mapped);
-    out->peak_mapped_bytes = rl(&h->peak_mapped);
+    nf_kit_stats_fill(out, &(nf_kit_counts){
+        .live = live, .peak_live = &h->peak_live, .mapped = &h->mapped, .peak_mapped = &h->peak_mapped,
+        .ps = h->ps, .names = shard_path_names, .paths = paths, .npaths = SHARD_PATH_COUNT});
     out->held_bytes = rl(&h->held);
-    nf_pages_calls(h->ps, out->page_calls);
-    out->npaths = SHARD_PATH_COUNT;
-    for (size_t p = 0; p < SHARD_PATH_COUNT; p++) {
-        out->paths[p].name = shard_path_names[p];
-        out->paths[p].count = paths[p];
-    }
     return 0;
 }
 
@@ -504,10 +485,7 @@ static const char *shard_identify(nf_heap *h, char *buf, size_t len)
     (void)h;
     const char *s = shard_secure ? "notfree shard (free-list sharding, secure)"
                                  : "notfree shard (free-list sharding, mimalloc-style)";
-    size_t n = strlen(s) < len ? strlen(s) : len - 1;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    return buf;
+    return nf_kit_identify(s, buf, len);
 }
 
 /* ---- fork: the heap lock and the live-heap lock (the only locks) ---- */

@@ -263,10 +263,7 @@ void shard_live_flush(nf_heap *h, shard_theap *th)
         return;
     __atomic_store_n(&th->live_local, 0, __ATOMIC_RELAXED);
     int64_t now = __atomic_add_fetch(&h->live, d, __ATOMIC_RELAXED);
-    int64_t peak = __atomic_load_n(&h->peak_live, __ATOMIC_RELAXED);
-    while (now > peak &&
-           !__atomic_compare_exchange_n(&h->peak_live, &peak, now, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-        ;
+    nf_kit_peak_i64(&h->peak_live, now);
 }
 
 /* splitmix64's finalizer: keys from the heap's secret, the page and when. */

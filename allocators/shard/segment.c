@@ -40,10 +40,7 @@ uint64_t shard_now_ns(void)
 void shard_mapped_add(nf_heap *h, int64_t delta)
 {
     uint64_t now = __atomic_add_fetch(&h->mapped, (uint64_t)delta, __ATOMIC_RELAXED);
-    uint64_t peak = __atomic_load_n(&h->peak_mapped, __ATOMIC_RELAXED);
-    while (now > peak &&
-           !__atomic_compare_exchange_n(&h->peak_mapped, &peak, now, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-        ;
+    nf_kit_peak_u64(&h->peak_mapped, now);
 }
 
 static void count(nf_heap *h, uint64_t *paths, shard_path p)

@@ -40,6 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../kit.h"
 #include "notfree/alloc.h"
 #include "shard_config.h"
 
