@@ -137,14 +137,6 @@ void shard_page_collect(shard_page *pg, bool force)
     }
 }
 
-static void tf_set_state(shard_page *pg, uintptr_t state)
-{
-    uintptr_t old = __atomic_load_n(&pg->thread_free, __ATOMIC_RELAXED);
-    while (!__atomic_compare_exchange_n(&pg->thread_free, &old, (old & ~(uintptr_t)SHARD_TF_MASK) | state, 1,
-                                        __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-        ;
-}
-
 static bool tf_has_blocks(const shard_page *pg)
 {
     return (__atomic_load_n(&pg->thread_free, __ATOMIC_ACQUIRE) & ~(uintptr_t)SHARD_TF_MASK) != 0;
@@ -162,7 +154,7 @@ static void page_to_full(shard_theap *th, shard_page *pg)
     pq_remove(th, pg->bin, pg);
     shard_page_flags_set(pg, SHARD_PAGE_IN_FULL);
     pq_push_back(th, SHARD_BIN_FULL, pg);
-    tf_set_state(pg, SHARD_TF_DELAYED);
+    shard_tf_set_state(pg, SHARD_TF_DELAYED);
     SHARD_INC(th->paths[SHARD_PATH_FULL]);
     if (tf_has_blocks(pg))   /* a free slipped in before DELAYED was seen */
         shard_page_unfull(th, pg);
@@ -170,7 +162,7 @@ static void page_to_full(shard_theap *th, shard_page *pg)
 
 void shard_page_unfull(shard_theap *th, shard_page *pg)
 {
-    tf_set_state(pg, SHARD_TF_NORMAL);
+    shard_tf_set_state(pg, SHARD_TF_NORMAL);
     pq_remove(th, SHARD_BIN_FULL, pg);
     shard_page_flags_clear(pg, SHARD_PAGE_IN_FULL);
     pq_push_back(th, pg->bin, pg);
@@ -179,7 +171,7 @@ void shard_page_unfull(shard_theap *th, shard_page *pg)
 void shard_page_free(shard_theap *th, shard_page *pg)
 {
     pq_remove(th, page_queue(pg), pg);
-    tf_set_state(pg, SHARD_TF_NORMAL);
+    shard_tf_set_state(pg, SHARD_TF_NORMAL);
     shard_segment_page_free(th, pg);
 }
 

@@ -172,6 +172,16 @@ static inline uint8_t shard_segmap_at(const void *p)
 static inline shard_page *shard_page_of(shard_segment *s, const void *p)
 { return &s->pages[((uintptr_t)p - (uintptr_t)s) >> s->page_shift]; }
 
+/* Set pg's delayed-free state (SHARD_TF_*), keeping the blocks other
+ * threads push onto thread_free meanwhile. */
+static inline void shard_tf_set_state(shard_page *pg, uintptr_t state)
+{
+    uintptr_t old = __atomic_load_n(&pg->thread_free, __ATOMIC_RELAXED);
+    while (!__atomic_compare_exchange_n(&pg->thread_free, &old, (old & ~(uintptr_t)SHARD_TF_MASK) | state, 1,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        ;
+}
+
 /* ---- page queues and the theap ---- */
 typedef struct shard_pageq { shard_page *first, *last; } shard_pageq;
 
