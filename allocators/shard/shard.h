@@ -386,7 +386,14 @@ uint64_t shard_now_ns(void);
 void shard_mapped_add(nf_heap *h, int64_t delta);
 static inline shard_kind shard_kind_of(size_t bsize)
 { return bsize <= SHARD_SMALL_MAX ? SHARD_SMALL : bsize <= SHARD_MEDIUM_MAX ? SHARD_MEDIUM : SHARD_LARGE; }
-/* iface.c */
+/* heap.c: the heap lifecycle, the nf_allocator entries besides the calls */
 shard_theap *shard_theap_get(nf_heap *h);   /* this thread's theap for h, made on first use; NULL: out of memory */
+nf_heap *shard_create(nf_pages *ps);
+void shard_destroy(nf_heap *h);
+nf_heap *shard_default_heap(void);
+void shard_fork_prepare(nf_heap *h);
+void shard_fork_parent(nf_heap *h);
+void shard_fork_child(nf_heap *h);
+void shard_thread_exit(nf_heap *h);
 
 #endif /* NF_SHARD_H */
