@@ -35,6 +35,39 @@ void nf_kit_stats_fill(nf_alloc_stats *out, const nf_kit_counts *c)
     }
 }
 
+void *nf_kit_heap_map(nf_pages *ps, nf_brk_mode mode, size_t size, size_t own_off, nf_pages **ps_out,
+                      size_t *self_size)
+{
+    nf_pages own;
+    if (!ps) {
+        nf_pages_real_init(&own, mode, 0);   /* never allocates: nothing to release on failure */
+        ps = &own;
+    }
+    size_t page = ps->page_size;
+    size_t sz = (size + page - 1) & ~(page - 1);
+    char *h = nf_pages_map(ps, sz, 0);
+    if (!h)
+        return NULL;
+    if (ps == &own) {
+        memcpy(h + own_off, &own, sizeof own);
+        ps = (nf_pages *)(h + own_off);
+    }
+    *ps_out = ps;
+    *self_size = sz;
+    return h;
+}
+
+void nf_kit_heap_unmap(void *h, nf_pages *ps, nf_pages *own, size_t self_size)
+{
+    if (ps == own) {
+        nf_pages copy = *own;   /* own is inside h, which goes */
+        nf_pages_real_fini(&copy);
+        nf_pages_unmap(&copy, h, self_size);
+    } else {
+        nf_pages_unmap(ps, h, self_size);
+    }
+}
+
 const char *nf_kit_identify(const char *s, char *buf, size_t len)
 {
     size_t n = strlen(s) < len ? strlen(s) : len - 1;

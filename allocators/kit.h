@@ -52,6 +52,17 @@ typedef struct nf_kit_counts {
  * the caller's. */
 void nf_kit_stats_fill(nf_alloc_stats *out, const nf_kit_counts *c);
 
+/* A heap's own struct of size bytes, rounded up to pages and mapped from
+ * ps; with ps NULL from a real page source of its own (mode), which is
+ * then kept inside the struct, own_off bytes in, so that it lives as long
+ * as the heap. Sets *ps_out to the page source the heap uses from then on
+ * and *self_size to the bytes mapped. NULL when the map fails. */
+void *nf_kit_heap_map(nf_pages *ps, nf_brk_mode mode, size_t size, size_t own_off, nf_pages **ps_out,
+                      size_t *self_size);
+/* Gives back a struct from nf_kit_heap_map: ps is the heap's page source,
+ * own where its own page source sits (released too when ps is it). */
+void nf_kit_heap_unmap(void *h, nf_pages *ps, nf_pages *own, size_t self_size);
+
 /* Copies s into buf (len > 0), cut to fit, and returns buf: identify. */
 const char *nf_kit_identify(const char *s, char *buf, size_t len);
 

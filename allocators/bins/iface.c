@@ -30,22 +30,12 @@ static size_t online_cores(void)
  * carries a real page source of its own (emulated break). */
 static nf_heap *heap_create_on(nf_pages *ps, nf_brk_mode own_mode)
 {
-    nf_pages own;
-    if (!ps) {
-        nf_pages_real_init(&own, own_mode, 0);
-        ps = &own;
-    }
-    size_t page = ps->page_size;
-    size_t sz = (sizeof(bins_heap) + page - 1) & ~(page - 1);
-    bins_heap *h = nf_pages_map(ps, sz, 0);
+    size_t sz;
+    bins_heap *h = nf_kit_heap_map(ps, own_mode, sizeof(bins_heap), offsetof(bins_heap, own_ps), &ps, &sz);
     if (!h)
         return NULL;
-    if (ps == &own) {
-        h->own_ps = own;
-        ps = &h->own_ps;
-    }
     h->ps = ps;
-    h->page = page;
+    h->page = ps->page_size;
     h->self_size = sz;
     h->uid = __atomic_fetch_add(&next_uid, 1, __ATOMIC_RELAXED);
     /* Odd, so never 0: a zero secret would make every check word equal
@@ -108,13 +98,7 @@ static void bins_destroy(nf_heap *h)
         if ((uintptr_t)nf_pages_grow(ps, 0) == s->end)
             nf_pages_grow(ps, -(intptr_t)(s->end - s->start));
     }
-    if (ps == &h->own_ps) {
-        nf_pages own = h->own_ps;
-        nf_pages_real_fini(&own);
-        nf_pages_unmap(&own, h, h->self_size);
-    } else {
-        nf_pages_unmap(ps, h, h->self_size);
-    }
+    nf_kit_heap_unmap(h, ps, &h->own_ps, h->self_size);
 }
 
 static nf_heap *bins_make_default(void)

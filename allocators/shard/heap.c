@@ -147,20 +147,10 @@ static nf_heap *heap_create_on(nf_pages *ps)
 {
     if (!shard_segmap_init())
         return NULL;
-    nf_pages own;
-    if (!ps) {
-        nf_pages_real_init(&own, NF_BRK_NONE, 0);
-        ps = &own;
-    }
-    size_t page = ps->page_size;
-    size_t sz = (sizeof(nf_heap) + page - 1) & ~(page - 1);
-    nf_heap *h = nf_pages_map(ps, sz, 0);
+    size_t sz;
+    nf_heap *h = nf_kit_heap_map(ps, NF_BRK_NONE, sizeof(nf_heap), offsetof(nf_heap, own_ps), &ps, &sz);
     if (!h)
         return NULL;
-    if (ps == &own) {
-        h->own_ps = own;
-        ps = &h->own_ps;
-    }
     h->ps = ps;
     h->self_size = sz;
     h->uid = __atomic_fetch_add(&next_uid, 1, __ATOMIC_RELAXED);
@@ -231,13 +221,7 @@ void shard_destroy(nf_heap *h)
         cnext = *(void **)c;
         nf_pages_unmap(ps, c, SHARD_THEAP_CHUNK);
     }
-    if (ps == &h->own_ps) {
-        nf_pages own = h->own_ps;
-        nf_pages_real_fini(&own);
-        nf_pages_unmap(&own, h, h->self_size);
-    } else {
-        nf_pages_unmap(ps, h, h->self_size);
-    }
+    nf_kit_heap_unmap(h, ps, &h->own_ps, h->self_size);
 }
 
 static nf_heap *shard_make_default(void)

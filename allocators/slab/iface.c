@@ -45,22 +45,12 @@ static void locks_init(slab_heap *h)
 static nf_heap *slab_create(nf_pages *ps)
 {
     slab_geom_init();
-    nf_pages own;
-    if (!ps) {
-        nf_pages_real_init(&own, NF_BRK_NONE, 0);
-        ps = &own;
-    }
-    size_t page = ps->page_size;
-    size_t sz = (sizeof(slab_heap) + page - 1) & ~(page - 1);
-    slab_heap *h = nf_pages_map(ps, sz, 0);
+    size_t sz;
+    slab_heap *h = nf_kit_heap_map(ps, NF_BRK_NONE, sizeof(slab_heap), offsetof(slab_heap, own_ps), &ps, &sz);
     if (!h)
         return NULL;
-    if (ps == &own) {
-        h->own_ps = own;
-        ps = &h->own_ps;
-    }
     h->ps = ps;
-    h->page = page;
+    h->page = ps->page_size;
     h->self_size = sz;
     h->uid = __atomic_fetch_add(&next_uid, 1, __ATOMIC_RELAXED);
     /* Low four bits clear (not odd like bins and shard): keys and links
@@ -82,13 +72,7 @@ static void slab_destroy(nf_heap *h)
     slab_slot_forget(h);
     slab_direct_destroy(h);
     slab_regions_destroy(h);
-    if (h->ps == &h->own_ps) {
-        nf_pages own = h->own_ps;
-        nf_pages_real_fini(&own);
-        nf_pages_unmap(&own, h, h->self_size);
-    } else {
-        nf_pages_unmap(h->ps, h, h->self_size);
-    }
+    nf_kit_heap_unmap(h, h->ps, &h->own_ps, h->self_size);
 }
 
 static nf_heap *slab_make_default(void)
