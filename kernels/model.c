@@ -126,6 +126,22 @@ nf_model_proc *nf_model_proc_create(nf_model *m, const char *name)
     return p;
 }
 
+void nf_proc_teardown(nf_model *m, nf_model_proc *p)
+{
+    if (!p->alive)
+        return;
+    nf_model_proc *cur = m->cur;
+    if (m->live.on && p == cur)
+        nf_live_unmap_all(m);
+    nf_vma_drop_all(m, p);
+    nf_pt_free_all(m, p);
+    if (m->cfg.tlb)
+        nf_tlb_invalidate_asid(m->cfg.tlb, nf_asid(p));
+    p->alive = false;
+    if (p == cur)
+        m->cur = NULL;
+}
+
 void nf_model_proc_exit(nf_model_proc *p)
 {
     nf_model *m = p->m;

@@ -245,10 +245,14 @@ void nf_swap_put(nf_model *m, uint32_t slot);
 /* Read slot into frame pfn; -1 on I/O error. */
 int nf_swap_read(nf_model *m, uint32_t slot, uint32_t pfn);
 
+/* model.c */
+/* Drop p's VMAs and page tables (their frames and swap slots) and mark
+ * it dead: the one end of a proc, for exit and for the OOM killer. */
+void nf_proc_teardown(nf_model *m, nf_model_proc *p);
+
 /* oom.c */
 /* Kill the best victim; false when no proc can be killed. */
 bool nf_oom_kill(nf_model *m);
-void nf_proc_teardown(nf_model *m, nf_model_proc *p);
 
 /* live.c */
 void nf_live_unmap(nf_model *m, uint64_t va);    /* if accessible */

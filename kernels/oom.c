@@ -11,22 +11,6 @@
  */
 #include "model_impl.h"
 
-void nf_proc_teardown(nf_model *m, nf_model_proc *p)
-{
-    if (!p->alive)
-        return;
-    nf_model_proc *cur = m->cur;
-    if (m->live.on && p == cur)
-        nf_live_unmap_all(m);
-    nf_vma_drop_all(m, p);
-    nf_pt_free_all(m, p);
-    if (m->cfg.tlb)
-        nf_tlb_invalidate_asid(m->cfg.tlb, nf_asid(p));
-    p->alive = false;
-    if (p == cur)
-        m->cur = NULL;
-}
-
 bool nf_oom_kill(nf_model *m)
 {
     nf_model_proc *victim = NULL;

@@ -1,33 +1,13 @@
 /* arena.c: arenas and where their memory comes from: the break (main
- * arena), regions (the others), direct maps, and giving memory back
- * (trimming the top, dropping free pages inside bins). */
+ * arena), regions (the others), and giving memory back (trimming the top,
+ * dropping free pages inside bins). Direct maps are in direct.c, the
+ * lock's slow paths in lock.c. */
 #include <errno.h>
 #include <pthread.h>
-#include <linux/futex.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "bins.h"
-
-/* ---- the lock's slow paths (lock.h) ---- */
-void bins_lock_wait_slow(bins_lock *l)
-{
-    for (int spin = 0; spin < 100; spin++) {
-        int free_state = 0;
-        if (__atomic_load_n(&l->state, __ATOMIC_RELAXED) == 0 &&
-            __atomic_compare_exchange_n(&l->state, &free_state, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-            return;
-        bins_cpu_relax();
-    }
-    while (__atomic_exchange_n(&l->state, 2, __ATOMIC_ACQUIRE) != 0)
-        syscall(SYS_futex, &l->state, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
-}
-
-void bins_lock_wake_slow(bins_lock *l)
-{
-    syscall(SYS_futex, &l->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-}
 
 /* One bit per BINS_REGION_MAX of address space: set while a bins region of
  * any heap starts there. Lets free check a pointer without touching memory
@@ -61,13 +41,9 @@ bool bins_region_owned(bins_heap *h, uintptr_t a)
 void bins_mapped_add(bins_heap *h, int64_t delta)
 {
     uint64_t now = __atomic_add_fetch(&h->mapped, (uint64_t)delta, __ATOMIC_RELAXED);
-    uint64_t peak = __atomic_load_n(&h->peak_mapped, __ATOMIC_RELAXED);
-    while (now > peak &&
-           !__atomic_compare_exchange_n(&h->peak_mapped, &peak, now, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-        ;
+    nf_kit_peak_u64(&h->peak_mapped, now);
 }
 
-static size_t page_up(bins_heap *h, size_t n) { return (n + h->page - 1) & ~(h->page - 1); }
 static uintptr_t page_down(bins_heap *h, uintptr_t n) { return n & ~(uintptr_t)(h->page - 1); }
 
 void bins_arena_init(bins_arena *ar, bins_heap *h, bool is_main)
@@ -147,7 +123,7 @@ static void set_top(bins_arena *ar, void *start, void *end)
 static bins_arena *arena_new(bins_heap *h)
 {
     size_t hdr = (sizeof(bins_region) + sizeof(bins_arena) + BINS_ALIGN - 1) & ~(BINS_ALIGN - 1);
-    size_t open = page_up(h, hdr + BINS_REGION_MIN);
+    size_t open = bins_page_up(h, hdr + BINS_REGION_MIN);
     bins_region *r = region_new(h, open);
     if (!r)
         return NULL;
@@ -165,7 +141,7 @@ static bool grow_region_locked(bins_arena *ar, size_t nb)
     bins_heap *h = ar->heap;
     bins_region *r = ar->region;
     size_t tsz = csize(ar->top);
-    size_t need = page_up(h, nb + BINS_MINSIZE - (tsz < nb + BINS_MINSIZE ? tsz : 0));
+    size_t need = bins_page_up(h, nb + BINS_MINSIZE - (tsz < nb + BINS_MINSIZE ? tsz : 0));
     if (r->size + need <= BINS_REGION_MAX &&
         nf_pages_protect(h->ps, (char *)r + r->size, need, NF_PROT_READ | NF_PROT_WRITE) == 0) {
         bins_poison((char *)r + r->size, need);
@@ -175,7 +151,7 @@ static bool grow_region_locked(bins_arena *ar, size_t nb)
         return true;
     }
     size_t hdr = sizeof(bins_region);
-    size_t open = page_up(h, hdr + nb + BINS_MINSIZE + h->top_pad);
+    size_t open = bins_page_up(h, hdr + nb + BINS_MINSIZE + h->top_pad);
     if (open < BINS_REGION_MIN)
         open = BINS_REGION_MIN;
     if (open > BINS_REGION_MAX)
@@ -219,7 +195,7 @@ static bool grow_main_locked(bins_arena *ar, size_t nb)
     size_t size = nb + h->top_pad + BINS_MINSIZE;
     if (contiguous)
         size -= tsz < size - BINS_MINSIZE ? tsz : 0;
-    size = page_up(h, size);
+    size = bins_page_up(h, size);
     char *old = nf_pages_grow(h->ps, (intptr_t)size);
     if (old && h->brk_seg >= 0 && (uintptr_t)old == h->segs[h->brk_seg].end) {
         bins_segment *s = &h->segs[h->brk_seg];
@@ -247,7 +223,7 @@ static bool grow_main_locked(bins_arena *ar, size_t nb)
         nf_pages_grow(h->ps, -(intptr_t)size);
     }
     /* The break cannot grow: map a segment, as glibc falls back to mmap. */
-    size_t len = page_up(h, nb + BINS_MINSIZE + h->top_pad);
+    size_t len = bins_page_up(h, nb + BINS_MINSIZE + h->top_pad);
     if (len < ((size_t)1 << 20))
         len = (size_t)1 << 20;
     char *m = nf_pages_map(h->ps, len, 0);
@@ -266,132 +242,6 @@ static bool grow_main_locked(bins_arena *ar, size_t nb)
 bool bins_grow_top_locked(bins_arena *ar, size_t nb)
 {
     return ar->is_main ? grow_main_locked(ar, nb) : grow_region_locked(ar, nb);
-}
-
-/* ---- the table of live direct maps ----
- * Free must tell a direct map of ours from a foreign pointer without
- * reading memory that may not be mapped, so every live direct map's chunk
- * address is in this process-wide table (open addressing, linear probing,
- * deletion by backward shift), under a spin lock: direct maps cost a system
- * call each anyway. 2 MiB of zero pages until used. */
-#define DIRECT_SLOTS ((size_t)1 << BINS_DIRECT_SLOTS_LOG2)
-_Static_assert(DIRECT_SLOTS >= 2 * BINS_MMAP_MAX, "direct-map table holds every direct map");
-static struct direct_slot { uintptr_t chunk; uint64_t uid; } direct_table[DIRECT_SLOTS];
-static int direct_lock;
-
-void bins_direct_table_lock(void)
-{
-    while (__atomic_exchange_n(&direct_lock, 1, __ATOMIC_ACQUIRE))
-        while (__atomic_load_n(&direct_lock, __ATOMIC_RELAXED))
-            ;
-}
-
-void bins_direct_table_unlock(void) { __atomic_store_n(&direct_lock, 0, __ATOMIC_RELEASE); }
-
-static size_t direct_hash(uintptr_t c)
-{
-    return (size_t)(((uint64_t)c >> 4) * 0x9e3779b97f4a7c15ull >> (64 - BINS_DIRECT_SLOTS_LOG2));
-}
-
-/* the slot holding c, or the empty slot where it would go; under the lock */
-static size_t direct_find_locked(uintptr_t c)
-{
-    size_t i = direct_hash(c);
-    while (direct_table[i].chunk && direct_table[i].chunk != c)
-        i = (i + 1) & (DIRECT_SLOTS - 1);
-    return i;
-}
-
-static void direct_insert_locked(bins_heap *h, uintptr_t c)
-{
-    size_t i = direct_find_locked(c);
-    direct_table[i].chunk = c;
-    direct_table[i].uid = h->uid;
-}
-
-static void direct_remove_locked(uintptr_t c)
-{
-    size_t i = direct_find_locked(c);
-    if (!direct_table[i].chunk)
-        return;
-    direct_table[i].chunk = 0;
-    /* backward shift: move later entries of the run into the hole */
-    for (size_t j = (i + 1) & (DIRECT_SLOTS - 1); direct_table[j].chunk; j = (j + 1) & (DIRECT_SLOTS - 1)) {
-        size_t home = direct_hash(direct_table[j].chunk);
-        bool movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
-        if (movable) {
-            direct_table[i] = direct_table[j];
-            direct_table[j].chunk = 0;
-            i = j;
-        }
-    }
-}
-
-bool bins_direct_owned(bins_heap *h, bins_chunk *c)
-{
-    bins_direct_table_lock();
-    size_t i = direct_find_locked((uintptr_t)c);
-    bool ours = direct_table[i].chunk == (uintptr_t)c && direct_table[i].uid == h->uid;
-    bins_direct_table_unlock();
-    return ours;
-}
-
-void bins_direct_moved(bins_heap *h, bins_chunk *from, bins_chunk *to)
-{
-    bins_direct_table_lock();
-    direct_remove_locked((uintptr_t)from);
-    direct_insert_locked(h, (uintptr_t)to);
-    bins_direct_table_unlock();
-}
-
-/* ---- direct maps ----
- * Layout: [check word][pad][chunk: prev_size = offset from the mapping
- * start, size = to the mapping end | IS_MMAPPED][user ...]. The check word
- * (secret ^ chunk address) sits right before the chunk. */
-void *bins_direct_map(bins_heap *h, size_t nb)
-{
-    if (__atomic_load_n(&h->n_mmaps, __ATOMIC_RELAXED) >= h->mmap_max)
-        return NULL;
-    if (nb > SIZE_MAX / 2)
-        return NULL;
-    size_t len = page_up(h, nb + BINS_MMAP_PREFIX + BINS_HDR);
-    char *m = nf_pages_map(h->ps, len, 0);
-    if (!m)
-        return NULL;
-    bins_chunk *c = (bins_chunk *)(m + BINS_MMAP_PREFIX);
-    *(uint64_t *)m = h->secret ^ (uintptr_t)c;
-    c->prev_size = BINS_MMAP_PREFIX;
-    set_head(c, (len - BINS_MMAP_PREFIX) | IS_MMAPPED);
-    bins_poison(m, len);
-    bins_direct_table_lock();
-    direct_insert_locked(h, (uintptr_t)c);
-    bins_direct_table_unlock();
-    __atomic_fetch_add(&h->n_mmaps, 1, __ATOMIC_RELAXED);
-    bins_mapped_add(h, (int64_t)len);
-    return chunk2mem(c);
-}
-
-void bins_direct_unmap(bins_heap *h, bins_chunk *c)
-{
-    uintptr_t m = (uintptr_t)c - c->prev_size;
-    size_t len = c->prev_size + csize(c);
-    if ((m | len) & (h->page - 1))
-        bins_die("munmap_chunk(): invalid pointer", chunk2mem(c));
-    /* glibc's dynamic threshold: a freed direct map says requests of this
-     * size are not rare; serve them from the heap from now on. */
-    size_t sz = csize(c);
-    if (!__atomic_load_n(&h->threshold_fixed, __ATOMIC_RELAXED) &&
-        sz > __atomic_load_n(&h->mmap_threshold, __ATOMIC_RELAXED) && sz <= BINS_MMAP_THRESHOLD_MAX) {
-        __atomic_store_n(&h->mmap_threshold, sz, __ATOMIC_RELAXED);
-        __atomic_store_n(&h->trim_threshold, 2 * sz, __ATOMIC_RELAXED);
-    }
-    bins_direct_table_lock();
-    direct_remove_locked((uintptr_t)c);
-    bins_direct_table_unlock();
-    bins_unpoison((void *)m, len);
-    nf_pages_unmap(h->ps, (void *)m, len);
-    __atomic_fetch_sub(&h->n_mmaps, 1, __ATOMIC_RELAXED);
-    bins_mapped_add(h, -(int64_t)len);
 }
 
 /* ---- giving memory back ---- */
@@ -450,7 +300,7 @@ int bins_trim_arena_locked(bins_arena *ar, size_t pad)
     for (size_t i = 1; i < BINS_NBINS; i++) {
         bins_chunk *bin = &ar->bins[i];
         for (bins_chunk *c = bin->fd; c != bin; c = c->fd) {
-            uintptr_t start = page_up(h, (uintptr_t)c + sizeof(bins_chunk));
+            uintptr_t start = bins_page_up(h, (uintptr_t)c + sizeof(bins_chunk));
             uintptr_t end = page_down(h, (uintptr_t)c + csize(c));
             if (end > start && nf_pages_advise(h->ps, (void *)start, end - start, NF_ADVISE_DONTNEED) == 0)
                 inner = 1;

@@ -58,6 +58,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../kit.h"
 #include "bins_config.h"
 #include "lock.h"
 #include "notfree/alloc.h"
@@ -254,22 +255,24 @@ void bins_consolidate_locked(bins_arena *ar);
 static inline size_t fastbin_index(size_t sz) { return (sz >> 4) - 2; }
 static inline void binmap_mark(bins_arena *ar, size_t i) { ar->binmap[i / 32] |= 1u << (i % 32); }
 static inline void binmap_unmark(bins_arena *ar, size_t i) { ar->binmap[i / 32] &= ~(1u << (i % 32)); }
+static inline size_t bins_page_up(const bins_heap *h, size_t n) { return (n + h->page - 1) & ~(h->page - 1); }
 /* arena.c */
 void bins_arena_init(bins_arena *ar, bins_heap *h, bool is_main);
 bins_arena *bins_arena_attach(bins_heap *h);
 void bins_arena_detach(bins_heap *h, bins_arena *ar);
 bool bins_grow_top_locked(bins_arena *ar, size_t nb);             /* top >= nb + MINSIZE after */
+int bins_trim_top_locked(bins_arena *ar, size_t pad);
+int bins_trim_arena_locked(bins_arena *ar, size_t pad);
+bool bins_region_owned(bins_heap *h, uintptr_t addr);
+void bins_region_release(bins_heap *h, bins_region *r);         /* at destroy */
+void bins_mapped_add(bins_heap *h, int64_t delta);
+/* direct.c */
 void *bins_direct_map(bins_heap *h, size_t nb);                   /* user pointer, or NULL */
 void bins_direct_unmap(bins_heap *h, bins_chunk *c);
 bool bins_direct_owned(bins_heap *h, bins_chunk *c);              /* a live direct map of h */
 void bins_direct_moved(bins_heap *h, bins_chunk *from, bins_chunk *to); /* memalign moved its chunk */
 void bins_direct_table_lock(void);                                /* fork hooks */
 void bins_direct_table_unlock(void);
-int bins_trim_top_locked(bins_arena *ar, size_t pad);
-int bins_trim_arena_locked(bins_arena *ar, size_t pad);
-bool bins_region_owned(bins_heap *h, uintptr_t addr);
-void bins_region_release(bins_heap *h, bins_region *r);         /* at destroy */
-void bins_mapped_add(bins_heap *h, int64_t delta);
 /* tcache.c */
 bins_tcache *bins_tcache_get(bins_heap *h);                        /* NULL: none (yet) */
 void bins_tcache_put(bins_heap *h, bins_tcache *tc, bins_chunk *c, size_t idx);

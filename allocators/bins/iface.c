@@ -4,7 +4,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "bins.h"
@@ -19,17 +18,6 @@ _Static_assert(BINS_PATH_COUNT <= NF_ALLOC_MAX_PATHS, "paths fit the interface")
 
 static uint64_t next_uid = 1;
 
-static uint64_t random64(void *salt)
-{
-    uint64_t v = 0;
-    if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        v = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uintptr_t)salt ^ (uint64_t)ts.tv_sec;
-    }
-    return v | 1;
-}
-
 static size_t online_cores(void)
 {
     cpu_set_t set;
@@ -42,26 +30,18 @@ static size_t online_cores(void)
  * carries a real page source of its own (emulated break). */
 static nf_heap *heap_create_on(nf_pages *ps, nf_brk_mode own_mode)
 {
-    nf_pages own;
-    if (!ps) {
-        nf_pages_real_init(&own, own_mode, 0);
-        ps = &own;
-    }
-    size_t page = ps->page_size;
-    size_t sz = (sizeof(bins_heap) + page - 1) & ~(page - 1);
-    bins_heap *h = nf_pages_map(ps, sz, 0);
+    size_t sz;
+    bins_heap *h = nf_kit_heap_map(ps, own_mode, sizeof(bins_heap), offsetof(bins_heap, own_ps), &ps, &sz);
     if (!h)
         return NULL;
-    if (ps == &own) {
-        h->own_ps = own;
-        ps = &h->own_ps;
-    }
     h->ps = ps;
-    h->page = page;
+    h->page = ps->page_size;
     h->self_size = sz;
     h->uid = __atomic_fetch_add(&next_uid, 1, __ATOMIC_RELAXED);
-    h->secret = random64(h);
-    h->tcache_key = (uintptr_t)random64(&h);
+    /* Odd, so never 0: a zero secret would make every check word equal
+     * the address it guards, and a zero key would match a zeroed chunk. */
+    h->secret = nf_kit_random64(h) | 1;
+    h->tcache_key = (uintptr_t)(nf_kit_random64(&h) | 1);
     bins_lock_init(&h->lock);
     bins_arena_init(&h->main, h, true);
     h->arenas = &h->main;
@@ -118,13 +98,7 @@ static void bins_destroy(nf_heap *h)
         if ((uintptr_t)nf_pages_grow(ps, 0) == s->end)
             nf_pages_grow(ps, -(intptr_t)(s->end - s->start));
     }
-    if (ps == &h->own_ps) {
-        nf_pages own = h->own_ps;
-        nf_pages_real_fini(&own);
-        nf_pages_unmap(&own, h, h->self_size);
-    } else {
-        nf_pages_unmap(ps, h, h->self_size);
-    }
+    nf_kit_heap_unmap(h, ps, &h->own_ps, h->self_size);
 }
 
 static nf_heap *bins_make_default(void)
@@ -378,30 +352,18 @@ static int bins_stats(nf_heap *h, nf_alloc_stats *out)
         bins_lock_give(&ar->lock);
     }
     bins_lock_give(&h->lock);
-    out->live_bytes = live > 0 ? (uint64_t)live : 0;
-    int64_t peak = __atomic_load_n(&h->peak_live, __ATOMIC_RELAXED);
-    out->peak_live_bytes = (uint64_t)(peak > live ? peak : live > 0 ? live : 0);
-    out->mapped_bytes = rl(&h->mapped);
-    out->peak_mapped_bytes = rl(&h->peak_mapped);
+    nf_kit_stats_fill(out, &(nf_kit_counts){
+        .live = live, .peak_live = &h->peak_live, .mapped = &h->mapped, .peak_mapped = &h->peak_mapped,
+        .ps = h->ps, .names = bins_path_names, .paths = paths, .npaths = BINS_PATH_COUNT});
     uint64_t overhead = tops + h->self_size;
     out->held_bytes = out->mapped_bytes > overhead ? out->mapped_bytes - overhead : 0;
-    nf_pages_calls(h->ps, out->page_calls);
-    out->npaths = BINS_PATH_COUNT;
-    for (size_t p = 0; p < BINS_PATH_COUNT; p++) {
-        out->paths[p].name = bins_path_names[p];
-        out->paths[p].count = paths[p];
-    }
     return 0;
 }
 
 static const char *bins_identify(nf_heap *h, char *buf, size_t len)
 {
     (void)h;
-    const char *s = "notfree bins (ptmalloc2-style)";
-    size_t n = strlen(s) < len ? strlen(s) : len - 1;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    return buf;
+    return nf_kit_identify("notfree bins (ptmalloc2-style)", buf, len);
 }
 
 /* ---- fork: every lock, in a fixed order (heap, then arenas in list order) ---- */

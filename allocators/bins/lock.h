@@ -7,7 +7,7 @@
 
 typedef struct bins_lock { int state; } bins_lock;
 
-void bins_lock_wait_slow(bins_lock *l);   /* arena.c */
+void bins_lock_wait_slow(bins_lock *l);   /* lock.c */
 void bins_lock_wake_slow(bins_lock *l);
 
 static inline void bins_lock_init(bins_lock *l) { __atomic_store_n(&l->state, 0, __ATOMIC_RELEASE); }

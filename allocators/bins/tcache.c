@@ -110,10 +110,7 @@ void bins_count(bins_heap *h, bins_tcache *tc, bins_path p)
 static void live_fold(bins_heap *h, int64_t delta)
 {
     int64_t now = __atomic_add_fetch(&h->live, delta, __ATOMIC_RELAXED);
-    int64_t peak = __atomic_load_n(&h->peak_live, __ATOMIC_RELAXED);
-    while (now > peak &&
-           !__atomic_compare_exchange_n(&h->peak_live, &peak, now, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-        ;
+    nf_kit_peak_i64(&h->peak_live, now);
 }
 
 /* Live bytes are kept per thread and folded into the heap's past

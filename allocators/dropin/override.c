@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "notfree/alloc.h"
+#include "../fmt.h"
 
 #ifndef NF_DROPIN_ALLOCATOR
 #error "build with -DNF_DROPIN_ALLOCATOR=nf_allocator_<name>"
@@ -527,49 +528,28 @@ NF_EXPORT void *__libc_valloc(size_t n) { return valloc(n); }
 NF_EXPORT void *__libc_pvalloc(size_t n) { return pvalloc(n); }
 
 /* ---- the statistics line ---- */
-typedef struct line_buf {
-    char b[1024];
-    size_t n;
-} line_buf;
-
-static void put_str(line_buf *l, const char *s)
+static void put_kv(nf_fmt *l, const char *key, uint64_t v, int known)
 {
-    while (*s && l->n < sizeof l->b - 1)
-        l->b[l->n++] = *s++;
-}
-
-static void put_u64(line_buf *l, uint64_t v)
-{
-    char d[24];
-    int i = 0;
-    do
-        d[i++] = (char)('0' + v % 10);
-    while ((v /= 10) != 0);
-    while (i > 0 && l->n < sizeof l->b - 1)
-        l->b[l->n++] = d[--i];
-}
-
-static void put_kv(line_buf *l, const char *key, uint64_t v, int known)
-{
-    put_str(l, " ");
-    put_str(l, key);
-    put_str(l, "=");
+    nf_fmt_str(l, " ");
+    nf_fmt_str(l, key);
+    nf_fmt_str(l, "=");
     if (known)
-        put_u64(l, v);
+        nf_fmt_u64(l, v);
     else
-        put_str(l, "unknown");
+        nf_fmt_str(l, "unknown");
 }
 
 static void write_stats_line(int fd)
 {
     nf_alloc_stats s = read_stats();
-    line_buf l = {.n = 0};
+    char buf[1024];
+    nf_fmt l = {.b = buf, .cap = sizeof buf, .n = 0};
     uint64_t calls = 0;
     for (int k = 0; k < NF_PAGE_CALL_COUNT; k++)
         calls += s.page_calls[k];
     int live = !!(s.available & NF_STAT_LIVE), mapped = !!(s.available & NF_STAT_MAPPED);
     int pc = !!(s.available & NF_STAT_PAGE_CALLS), n = !!(s.available & NF_STAT_CALLS);
-    put_str(&l, "notfree-stats: allocator=" NF_DROPIN_NAME);
+    nf_fmt_str(&l, "notfree-stats: allocator=" NF_DROPIN_NAME);
     put_kv(&l, "pid", (uint64_t)getpid(), 1);
     put_kv(&l, "malloc", s.mallocs, n);
     put_kv(&l, "free", s.frees, n);
@@ -589,10 +569,10 @@ static void write_stats_line(int fd)
         put_kv(&l, key, s.page_calls[k], pc);
     }
     put_kv(&l, "bootstrap_bytes", __atomic_load_n(&g_boot_used, __ATOMIC_RELAXED), 1);
-    put_str(&l, "\n");
+    nf_fmt_end(&l);
     size_t off = 0;
     while (off < l.n) {
-        ssize_t w = write(fd, l.b + off, l.n - off);
+        ssize_t w = write(fd, buf + off, l.n - off);
         if (w < 0 && errno == EBADF && fd != 2) {   /* the program closed our copy */
             fd = 2;
             continue;

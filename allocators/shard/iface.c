@@ -1,273 +1,16 @@
-/* iface.c: shard as an nf_allocator: heaps and thread heaps, the fast
- * paths of malloc and free, the other calls, statistics, fork hooks and
- * thread exit. */
+/* iface.c: shard as an nf_allocator: the fast paths of malloc and free,
+ * the other calls, statistics and identify. The heap lifecycle (heaps,
+ * thread heaps, fork hooks, thread exit) is in heap.c. */
 #include <errno.h>
-#include <sched.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
 #include "shard.h"
-#include "../once.h"
 
 const char *const shard_path_names[SHARD_PATH_COUNT] = {
     "fast", "generic", "collect", "extend", "fresh_page", "full", "thread_free", "delayed",
     "free_local", "abandon", "reclaim", "huge", "free_huge", "purge", "segment_map", "segment_unmap",
 };
 _Static_assert(SHARD_PATH_COUNT <= NF_ALLOC_MAX_PATHS, "paths fit the interface");
-
-__thread shard_tls shard_t_cur __attribute__((tls_model("initial-exec")));
-__thread shard_tls shard_t_slots[SHARD_TLS_SLOTS] __attribute__((tls_model("initial-exec")));
-
-static uint64_t next_uid = 1;
-
-/* Live heaps, so that a thread evicting a cached theap of a heap destroyed
- * meanwhile does not touch it. */
-static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
-typedef struct live_heap { nf_heap *h; uint64_t uid; } live_heap;
-static live_heap live_heaps[256];
-
-static bool heap_is_live_locked(uint64_t uid)
-{
-    for (size_t i = 0; i < sizeof live_heaps / sizeof live_heaps[0]; i++)
-        if (live_heaps[i].uid == uid)
-            return true;
-    return false;
-}
-
-static uint64_t random64(void *salt)
-{
-    uint64_t v = 0;
-    if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        v = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uintptr_t)salt ^ (uint64_t)ts.tv_sec;
-    }
-    return v | 1;
-}
-
-/* ---- thread heaps ---- */
-static void thread_exit_key(void *v);
-
-static shard_theap *theap_new(nf_heap *h)
-{
-    pthread_mutex_lock(&h->lock);
-    shard_theap *th = h->pool;
-    if (th) {
-        h->pool = th->pool_next;
-    } else {
-        size_t per = (SHARD_THEAP_CHUNK - 64) / sizeof(shard_theap);
-        uint8_t *chunk = nf_pages_map(h->ps, SHARD_THEAP_CHUNK, 0);
-        if (!chunk) {
-            pthread_mutex_unlock(&h->lock);
-            return NULL;
-        }
-        shard_mapped_add(h, (int64_t)SHARD_THEAP_CHUNK);
-        *(void **)chunk = h->chunks;
-        h->chunks = chunk;
-        for (size_t i = 0; i < per; i++) {
-            shard_theap *t = (shard_theap *)(chunk + 64 + i * sizeof(shard_theap));
-            t->heap = h;
-            t->all_next = h->theaps;
-            h->theaps = t;
-            if (i) {
-                t->pool_next = h->pool;
-                h->pool = t;
-            } else {
-                th = t;
-            }
-        }
-    }
-    pthread_mutex_unlock(&h->lock);
-    for (size_t i = 0; i < SHARD_DIRECT_COUNT; i++)
-        th->pages_direct[i] = &shard_empty_page;
-    th->live = true;
-    th->purge_due = 0;
-    return th;
-}
-
-/* Hand th back: its segments are abandoned (or given back). */
-static void theap_release(nf_heap *h, shard_theap *th)
-{
-    shard_abandon_all(th);
-    shard_live_flush(h, th);
-    th->live = false;
-    pthread_mutex_lock(&h->lock);
-    th->pool_next = h->pool;
-    h->pool = th;
-    pthread_mutex_unlock(&h->lock);
-}
-
-/* The slow lookup: another slot, or a new theap installed as current. */
-shard_theap *shard_theap_get(nf_heap *h)
-{
-    if (shard_t_cur.uid == h->uid)
-        return shard_t_cur.th;
-    int free_slot = -1;
-    for (int i = 0; i < SHARD_TLS_SLOTS; i++) {
-        if (shard_t_slots[i].uid == h->uid) {
-            shard_tls t = shard_t_slots[i];
-            shard_t_slots[i] = shard_t_cur;
-            shard_t_cur = t;
-            return t.th;
-        }
-        if (!shard_t_slots[i].uid && free_slot < 0)
-            free_slot = i;
-    }
-    shard_theap *th = theap_new(h);
-    if (!th)
-        return NULL;
-    if (shard_t_cur.uid) {
-        if (free_slot < 0) {
-            /* evict the last slot; its heap may be gone */
-            free_slot = SHARD_TLS_SLOTS - 1;
-            shard_tls old = shard_t_slots[free_slot];
-            pthread_mutex_lock(&live_lock);
-            if (heap_is_live_locked(old.uid))
-                theap_release(old.th->heap, old.th);
-            pthread_mutex_unlock(&live_lock);
-        }
-        shard_t_slots[free_slot] = shard_t_cur;
-    }
-    shard_t_cur.th = th;
-    shard_t_cur.uid = h->uid;
-    /* after installing: setspecific may call malloc */
-    if (h->have_key)
-        pthread_setspecific(h->key, h);
-    return th;
-}
-
-static void shard_thread_exit(nf_heap *h)
-{
-    shard_theap *th = NULL;
-    if (shard_t_cur.uid == h->uid) {
-        th = shard_t_cur.th;
-        shard_t_cur.uid = 0;
-        shard_t_cur.th = NULL;
-    } else {
-        for (int i = 0; i < SHARD_TLS_SLOTS; i++)
-            if (shard_t_slots[i].uid == h->uid) {
-                th = shard_t_slots[i].th;
-                shard_t_slots[i].uid = 0;
-                shard_t_slots[i].th = NULL;
-            }
-    }
-    if (th)
-        theap_release(h, th);
-}
-
-static void thread_exit_key(void *v)
-{
-    shard_thread_exit((nf_heap *)v);
-}
-
-/* ---- heaps ---- */
-static nf_heap *heap_create_on(nf_pages *ps)
-{
-    if (!shard_segmap_init())
-        return NULL;
-    nf_pages own;
-    if (!ps) {
-        nf_pages_real_init(&own, NF_BRK_NONE, 0);
-        ps = &own;
-    }
-    size_t page = ps->page_size;
-    size_t sz = (sizeof(nf_heap) + page - 1) & ~(page - 1);
-    nf_heap *h = nf_pages_map(ps, sz, 0);
-    if (!h)
-        return NULL;
-    if (ps == &own) {
-        h->own_ps = own;
-        ps = &h->own_ps;
-    }
-    h->ps = ps;
-    h->self_size = sz;
-    h->uid = __atomic_fetch_add(&next_uid, 1, __ATOMIC_RELAXED);
-    h->secret = random64(h);
-    pthread_mutex_init(&h->lock, NULL);
-    h->have_key = pthread_key_create(&h->key, thread_exit_key) == 0;
-    shard_mapped_add(h, (int64_t)sz);
-    pthread_mutex_lock(&live_lock);
-    for (size_t i = 0; i < sizeof live_heaps / sizeof live_heaps[0]; i++)
-        if (!live_heaps[i].uid) {
-            live_heaps[i].uid = h->uid;
-            live_heaps[i].h = h;
-            break;
-        }
-    pthread_mutex_unlock(&live_lock);
-    return h;
-}
-
-static nf_heap *shard_create(nf_pages *ps)
-{
-    return heap_create_on(ps);
-}
-
-static void shard_destroy(nf_heap *h)
-{
-    if (!h)
-        return;
-    pthread_mutex_lock(&live_lock);
-    for (size_t i = 0; i < sizeof live_heaps / sizeof live_heaps[0]; i++)
-        if (live_heaps[i].uid == h->uid)
-            live_heaps[i].uid = 0;
-    pthread_mutex_unlock(&live_lock);
-    if (h->have_key)
-        pthread_key_delete(h->key);
-    if (shard_t_cur.uid == h->uid)
-        shard_t_cur.uid = 0;
-    for (int i = 0; i < SHARD_TLS_SLOTS; i++)
-        if (shard_t_slots[i].uid == h->uid)
-            shard_t_slots[i].uid = 0;
-    for (shard_theap *th = h->theaps; th; th = th->all_next) {
-        shard_segment *next;
-        for (shard_segment *s = th->segments; s; s = next) {
-            next = s->next;
-            shard_segment_release(h, s, NULL);
-        }
-    }
-    shard_segment *next;
-    for (shard_segment *s = h->abandoned; s; s = next) {
-        next = s->next;
-        shard_segment_release(h, s, NULL);
-    }
-    for (shard_segment *s = h->huge; s; s = next) {
-        next = s->next;
-        shard_segment_release(h, s, NULL);
-    }
-    for (shard_segment *s = h->huge_cache; s; s = next) {
-        next = s->next;
-        shard_segment_release(h, s, NULL);
-    }
-    for (shard_segment *s = h->cache; s; s = next) {
-        next = s->next;
-        shard_segment_release(h, s, NULL);
-    }
-    nf_pages *ps = h->ps;
-    void *cnext;
-    for (void *c = h->chunks; c; c = cnext) {
-        cnext = *(void **)c;
-        nf_pages_unmap(ps, c, SHARD_THEAP_CHUNK);
-    }
-    if (ps == &h->own_ps) {
-        nf_pages own = h->own_ps;
-        nf_pages_real_fini(&own);
-        nf_pages_unmap(&own, h, h->self_size);
-    } else {
-        nf_pages_unmap(ps, h, h->self_size);
-    }
-}
-
-static nf_heap *shard_make_default(void)
-{
-    return heap_create_on(nf_pages_real());
-}
-
-static nf_heap *shard_default_heap(void)
-{
-    static nf_heap_once once;
-    return nf_heap_once_get(&once, shard_make_default);
-}
 
 /* ---- the fast paths ---- */
 /* malloc: theap -> pages_direct[(size + 7) / 8] -> pop page->free (a block
@@ -484,18 +227,10 @@ static int shard_stats(nf_heap *h, nf_alloc_stats *out)
     pthread_mutex_unlock(&h->lock);
     paths[SHARD_PATH_FAST] = out->mallocs - paths[SHARD_PATH_GENERIC];
     paths[SHARD_PATH_FREE_LOCAL] = out->frees - paths[SHARD_PATH_THREAD_FREE] - paths[SHARD_PATH_FREE_HUGE];
-    out->live_bytes = live > 0 ? (uint64_t)live : 0;
-    int64_t peak = __atomic_load_n(&h->peak_live, __ATOMIC_RELAXED);
-    out->peak_live_bytes = (uint64_t)(peak > live ? peak : live > 0 ? live : 0);
-    out->mapped_bytes = rl(&h->mapped);
-    out->peak_mapped_bytes = rl(&h->peak_mapped);
+    nf_kit_stats_fill(out, &(nf_kit_counts){
+        .live = live, .peak_live = &h->peak_live, .mapped = &h->mapped, .peak_mapped = &h->peak_mapped,
+        .ps = h->ps, .names = shard_path_names, .paths = paths, .npaths = SHARD_PATH_COUNT});
     out->held_bytes = rl(&h->held);
-    nf_pages_calls(h->ps, out->page_calls);
-    out->npaths = SHARD_PATH_COUNT;
-    for (size_t p = 0; p < SHARD_PATH_COUNT; p++) {
-        out->paths[p].name = shard_path_names[p];
-        out->paths[p].count = paths[p];
-    }
     return 0;
 }
 
@@ -504,29 +239,7 @@ static const char *shard_identify(nf_heap *h, char *buf, size_t len)
     (void)h;
     const char *s = shard_secure ? "notfree shard (free-list sharding, secure)"
                                  : "notfree shard (free-list sharding, mimalloc-style)";
-    size_t n = strlen(s) < len ? strlen(s) : len - 1;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    return buf;
-}
-
-/* ---- fork: the heap lock and the live-heap lock (the only locks) ---- */
-static void shard_fork_prepare(nf_heap *h)
-{
-    pthread_mutex_lock(&live_lock);
-    pthread_mutex_lock(&h->lock);
-}
-
-static void shard_fork_parent(nf_heap *h)
-{
-    pthread_mutex_unlock(&h->lock);
-    pthread_mutex_unlock(&live_lock);
-}
-
-static void shard_fork_child(nf_heap *h)
-{
-    pthread_mutex_init(&h->lock, NULL);
-    pthread_mutex_init(&live_lock, NULL);
+    return nf_kit_identify(s, buf, len);
 }
 
 const nf_allocator nf_allocator_shard = {

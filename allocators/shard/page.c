@@ -137,14 +137,6 @@ void shard_page_collect(shard_page *pg, bool force)
     }
 }
 
-static void tf_set_state(shard_page *pg, uintptr_t state)
-{
-    uintptr_t old = __atomic_load_n(&pg->thread_free, __ATOMIC_RELAXED);
-    while (!__atomic_compare_exchange_n(&pg->thread_free, &old, (old & ~(uintptr_t)SHARD_TF_MASK) | state, 1,
-                                        __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-        ;
-}
-
 static bool tf_has_blocks(const shard_page *pg)
 {
     return (__atomic_load_n(&pg->thread_free, __ATOMIC_ACQUIRE) & ~(uintptr_t)SHARD_TF_MASK) != 0;
@@ -162,7 +154,7 @@ static void page_to_full(shard_theap *th, shard_page *pg)
     pq_remove(th, pg->bin, pg);
     shard_page_flags_set(pg, SHARD_PAGE_IN_FULL);
     pq_push_back(th, SHARD_BIN_FULL, pg);
-    tf_set_state(pg, SHARD_TF_DELAYED);
+    shard_tf_set_state(pg, SHARD_TF_DELAYED);
     SHARD_INC(th->paths[SHARD_PATH_FULL]);
     if (tf_has_blocks(pg))   /* a free slipped in before DELAYED was seen */
         shard_page_unfull(th, pg);
@@ -170,7 +162,7 @@ static void page_to_full(shard_theap *th, shard_page *pg)
 
 void shard_page_unfull(shard_theap *th, shard_page *pg)
 {
-    tf_set_state(pg, SHARD_TF_NORMAL);
+    shard_tf_set_state(pg, SHARD_TF_NORMAL);
     pq_remove(th, SHARD_BIN_FULL, pg);
     shard_page_flags_clear(pg, SHARD_PAGE_IN_FULL);
     pq_push_back(th, pg->bin, pg);
@@ -179,7 +171,7 @@ void shard_page_unfull(shard_theap *th, shard_page *pg)
 void shard_page_free(shard_theap *th, shard_page *pg)
 {
     pq_remove(th, page_queue(pg), pg);
-    tf_set_state(pg, SHARD_TF_NORMAL);
+    shard_tf_set_state(pg, SHARD_TF_NORMAL);
     shard_segment_page_free(th, pg);
 }
 
@@ -263,10 +255,7 @@ void shard_live_flush(nf_heap *h, shard_theap *th)
         return;
     __atomic_store_n(&th->live_local, 0, __ATOMIC_RELAXED);
     int64_t now = __atomic_add_fetch(&h->live, d, __ATOMIC_RELAXED);
-    int64_t peak = __atomic_load_n(&h->peak_live, __ATOMIC_RELAXED);
-    while (now > peak &&
-           !__atomic_compare_exchange_n(&h->peak_live, &peak, now, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-        ;
+    nf_kit_peak_i64(&h->peak_live, now);
 }
 
 /* splitmix64's finalizer: keys from the heap's secret, the page and when. */

@@ -40,10 +40,7 @@ uint64_t shard_now_ns(void)
 void shard_mapped_add(nf_heap *h, int64_t delta)
 {
     uint64_t now = __atomic_add_fetch(&h->mapped, (uint64_t)delta, __ATOMIC_RELAXED);
-    uint64_t peak = __atomic_load_n(&h->peak_mapped, __ATOMIC_RELAXED);
-    while (now > peak &&
-           !__atomic_compare_exchange_n(&h->peak_mapped, &peak, now, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-        ;
+    nf_kit_peak_u64(&h->peak_mapped, now);
 }
 
 static void count(nf_heap *h, uint64_t *paths, shard_path p)
@@ -588,14 +585,6 @@ int shard_trim_segments(shard_theap *th, bool to_cache)
 }
 
 /* ---- abandoning and reclaiming ---- */
-static void tf_set_state(shard_page *pg, uintptr_t state)
-{
-    uintptr_t old = __atomic_load_n(&pg->thread_free, __ATOMIC_RELAXED);
-    while (!__atomic_compare_exchange_n(&pg->thread_free, &old, (old & ~(uintptr_t)SHARD_TF_MASK) | state, 1,
-                                        __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-        ;
-}
-
 /* The calling thread is done with th: its empty pages and segments go
  * back, the rest goes to the heap's abandoned list. */
 void shard_abandon_all(shard_theap *th)
@@ -612,7 +601,7 @@ void shard_abandon_all(shard_theap *th)
                 continue;
             shard_page_flags_clear(pg, SHARD_PAGE_IN_FULL);
             pg->next = pg->prev = NULL;
-            tf_set_state(pg, SHARD_TF_NORMAL);
+            shard_tf_set_state(pg, SHARD_TF_NORMAL);
             __atomic_store_n(&pg->theap, NULL, __ATOMIC_RELAXED);
         }
         s->theap = NULL;

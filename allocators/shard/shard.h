@@ -40,6 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../kit.h"
 #include "notfree/alloc.h"
 #include "shard_config.h"
 
@@ -170,6 +171,16 @@ static inline uint8_t shard_segmap_at(const void *p)
 }
 static inline shard_page *shard_page_of(shard_segment *s, const void *p)
 { return &s->pages[((uintptr_t)p - (uintptr_t)s) >> s->page_shift]; }
+
+/* Set pg's delayed-free state (SHARD_TF_*), keeping the blocks other
+ * threads push onto thread_free meanwhile. */
+static inline void shard_tf_set_state(shard_page *pg, uintptr_t state)
+{
+    uintptr_t old = __atomic_load_n(&pg->thread_free, __ATOMIC_RELAXED);
+    while (!__atomic_compare_exchange_n(&pg->thread_free, &old, (old & ~(uintptr_t)SHARD_TF_MASK) | state, 1,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        ;
+}
 
 /* ---- page queues and the theap ---- */
 typedef struct shard_pageq { shard_page *first, *last; } shard_pageq;
@@ -375,7 +386,14 @@ uint64_t shard_now_ns(void);
 void shard_mapped_add(nf_heap *h, int64_t delta);
 static inline shard_kind shard_kind_of(size_t bsize)
 { return bsize <= SHARD_SMALL_MAX ? SHARD_SMALL : bsize <= SHARD_MEDIUM_MAX ? SHARD_MEDIUM : SHARD_LARGE; }
-/* iface.c */
+/* heap.c: the heap lifecycle, the nf_allocator entries besides the calls */
 shard_theap *shard_theap_get(nf_heap *h);   /* this thread's theap for h, made on first use; NULL: out of memory */
+nf_heap *shard_create(nf_pages *ps);
+void shard_destroy(nf_heap *h);
+nf_heap *shard_default_heap(void);
+void shard_fork_prepare(nf_heap *h);
+void shard_fork_parent(nf_heap *h);
+void shard_fork_child(nf_heap *h);
+void shard_thread_exit(nf_heap *h);
 
 #endif /* NF_SHARD_H */

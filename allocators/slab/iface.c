@@ -7,7 +7,6 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,17 +31,6 @@ _Noreturn void slab_die(const char *what, const void *p, const char *why)
 /* ---- heaps ---- */
 static uint64_t next_uid = 1;
 
-static uint64_t random64(void *salt)
-{
-    uint64_t v = 0;
-    if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        v = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uintptr_t)salt ^ (uint64_t)ts.tv_sec;
-    }
-    return v & ~(uint64_t)15;   /* low bits clear: a key never looks like a small offset */
-}
-
 static void locks_init(slab_heap *h)
 {
     pthread_mutex_init(&h->lock, NULL);
@@ -57,25 +45,18 @@ static void locks_init(slab_heap *h)
 static nf_heap *slab_create(nf_pages *ps)
 {
     slab_geom_init();
-    nf_pages own;
-    if (!ps) {
-        nf_pages_real_init(&own, NF_BRK_NONE, 0);
-        ps = &own;
-    }
-    size_t page = ps->page_size;
-    size_t sz = (sizeof(slab_heap) + page - 1) & ~(page - 1);
-    slab_heap *h = nf_pages_map(ps, sz, 0);
+    size_t sz;
+    slab_heap *h = nf_kit_heap_map(ps, NF_BRK_NONE, sizeof(slab_heap), offsetof(slab_heap, own_ps), &ps, &sz);
     if (!h)
         return NULL;
-    if (ps == &own) {
-        h->own_ps = own;
-        ps = &h->own_ps;
-    }
     h->ps = ps;
-    h->page = page;
+    h->page = ps->page_size;
     h->self_size = sz;
     h->uid = __atomic_fetch_add(&next_uid, 1, __ATOMIC_RELAXED);
-    h->secret = random64(h);
+    /* Low four bits clear (not odd like bins and shard): keys and links
+     * are XORed with it and an object's address, so a key never looks like
+     * a small offset. */
+    h->secret = nf_kit_random64(h) & ~(uint64_t)15;
     locks_init(h);
     h->have_key = pthread_key_create(&h->key, slab_tcache_destructor) == 0;
     slab_mapped_add(h, (int64_t)sz);
@@ -91,13 +72,7 @@ static void slab_destroy(nf_heap *h)
     slab_slot_forget(h);
     slab_direct_destroy(h);
     slab_regions_destroy(h);
-    if (h->ps == &h->own_ps) {
-        nf_pages own = h->own_ps;
-        nf_pages_real_fini(&own);
-        nf_pages_unmap(&own, h, h->self_size);
-    } else {
-        nf_pages_unmap(h->ps, h, h->self_size);
-    }
+    nf_kit_heap_unmap(h, h->ps, &h->own_ps, h->self_size);
 }
 
 static nf_heap *slab_make_default(void)
@@ -385,29 +360,17 @@ static int slab_stats(nf_heap *h, nf_alloc_stats *out)
         out->mallocs += paths[p];
     for (size_t p = SLAB_PATH_FREE_FIRST; p < SLAB_PATH_FREE_END; p++)
         out->frees += paths[p];
-    out->live_bytes = live > 0 ? (uint64_t)live : 0;
-    int64_t peak = __atomic_load_n(&h->peak_live, __ATOMIC_RELAXED);
-    out->peak_live_bytes = (uint64_t)(peak > live ? peak : live > 0 ? live : 0);
-    out->mapped_bytes = rl(&h->mapped);
-    out->peak_mapped_bytes = rl(&h->peak_mapped);
+    nf_kit_stats_fill(out, &(nf_kit_counts){
+        .live = live, .peak_live = &h->peak_live, .mapped = &h->mapped, .peak_mapped = &h->peak_mapped,
+        .ps = h->ps, .names = slab_path_names, .paths = paths, .npaths = SLAB_PATH_COUNT});
     out->held_bytes = rl(&h->held);
-    nf_pages_calls(h->ps, out->page_calls);
-    out->npaths = SLAB_PATH_COUNT;
-    for (size_t p = 0; p < SLAB_PATH_COUNT; p++) {
-        out->paths[p].name = slab_path_names[p];
-        out->paths[p].count = paths[p];
-    }
     return 0;
 }
 
 static const char *slab_identify(nf_heap *h, char *buf, size_t len)
 {
     (void)h;
-    const char *s = "notfree slab (Bonwick slabs and magazines)";
-    size_t n = strlen(s) < len ? strlen(s) : len - 1;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    return buf;
+    return nf_kit_identify("notfree slab (Bonwick slabs and magazines)", buf, len);
 }
 
 /* ---- fork: every lock, in the lock order (classes, region, heap, direct) ---- */

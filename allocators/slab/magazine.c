@@ -104,10 +104,7 @@ void slab_count(slab_heap *h, slab_tcache *tc, slab_path p)
 __attribute__((noinline)) void slab_live_fold(slab_heap *h, int64_t delta)
 {
     int64_t now = __atomic_add_fetch(&h->live, delta, __ATOMIC_RELAXED);
-    int64_t peak = __atomic_load_n(&h->peak_live, __ATOMIC_RELAXED);
-    while (now > peak &&
-           !__atomic_compare_exchange_n(&h->peak_live, &peak, now, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-        ;
+    nf_kit_peak_i64(&h->peak_live, now);
 }
 
 /* ---- magazines and the depot (class lock held) ---- */

@@ -62,10 +62,7 @@ void slab_geom_init(void)
 void slab_mapped_add(slab_heap *h, int64_t delta)
 {
     uint64_t now = __atomic_add_fetch(&h->mapped, (uint64_t)delta, __ATOMIC_RELAXED);
-    uint64_t peak = __atomic_load_n(&h->peak_mapped, __ATOMIC_RELAXED);
-    while (now > peak &&
-           !__atomic_compare_exchange_n(&h->peak_mapped, &peak, now, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-        ;
+    nf_kit_peak_u64(&h->peak_mapped, now);
 }
 
 static void map_bit(uintptr_t r, bool on)

@@ -69,6 +69,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../kit.h"
 #include "notfree/alloc.h"
 #include "slab_config.h"
 
