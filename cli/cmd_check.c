@@ -9,6 +9,7 @@
 #include "compare.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -53,10 +54,14 @@ typedef struct opts {
     unsigned jobs;
 } opts;
 
-static int bad(const char *fmt, const char *arg)
+__attribute__((format(printf, 1, 2)))
+static int bad(const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     fprintf(stderr, "notfree check: ");
-    fprintf(stderr, fmt, arg);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
     fprintf(stderr, " (see notfree check --help)\n");
     return 2;
 }

@@ -11,6 +11,7 @@
 #include "compare.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -58,10 +59,14 @@ static void help(FILE *f)
 
 void nf_cmd_compare_help(FILE *f) { help(f); }
 
-static int bad(const char *fmt, const char *what)
+__attribute__((format(printf, 1, 2)))
+static int bad(const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     fprintf(stderr, "notfree compare: ");
-    fprintf(stderr, fmt, what);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
     fprintf(stderr, "\n(notfree compare --help shows the flags)\n");
     return 2;
 }

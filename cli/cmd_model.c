@@ -21,6 +21,7 @@
 #include <notfree/json.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -74,10 +75,14 @@ void nf_cmd_model_help(FILE *f)
             DEFAULT_ACCESSES);
 }
 
-static int usage_error(const char *fmt, const char *arg)
+__attribute__((format(printf, 1, 2)))
+static int usage_error(const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     fprintf(stderr, "notfree model: ");
-    fprintf(stderr, fmt, arg);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
     fprintf(stderr, " (notfree model --help for usage)\n");
     return 2;
 }

@@ -3,19 +3,6 @@
  * in tour/meson.build. */
 #include "tour.h"
 
-void nf_tour_step_batches(nf_tour_run *r);
-void nf_tour_step_threshold(nf_tour_run *r);
-void nf_tour_step_virtual(nf_tour_run *r);
-void nf_tour_step_overcommit(nf_tour_run *r);
-void nf_tour_step_fault(nf_tour_run *r);
-void nf_tour_step_tlb(nf_tour_run *r);
-void nf_tour_step_shootdown(nf_tour_run *r);
-void nf_tour_step_reclaim(nf_tour_run *r);
-void nf_tour_step_oom(nf_tour_run *r);
-void nf_tour_step_mlock(nf_tour_run *r);
-void nf_tour_step_fork(nf_tour_run *r);
-void nf_tour_step_stack(nf_tour_run *r);
-void nf_tour_step_control(nf_tour_run *r);
 
 const nf_tour_step nf_tour_steps[] = {
     {1, "batches", "the allocator batches",

@@ -162,4 +162,19 @@ int nf_tour_write_report(const char *path, json_t *doc);
 /* Runs the tour; 0 ok, 1 a step failed to give a verdict, 2 could not run. */
 int nf_tour_main(const nf_tour_options *o);
 
+/* The steps, one per file (step_<name>.c), listed in steps.c. */
+void nf_tour_step_batches(nf_tour_run *r);
+void nf_tour_step_threshold(nf_tour_run *r);
+void nf_tour_step_virtual(nf_tour_run *r);
+void nf_tour_step_overcommit(nf_tour_run *r);
+void nf_tour_step_fault(nf_tour_run *r);
+void nf_tour_step_tlb(nf_tour_run *r);
+void nf_tour_step_shootdown(nf_tour_run *r);
+void nf_tour_step_reclaim(nf_tour_run *r);
+void nf_tour_step_oom(nf_tour_run *r);
+void nf_tour_step_mlock(nf_tour_run *r);
+void nf_tour_step_fork(nf_tour_run *r);
+void nf_tour_step_stack(nf_tour_run *r);
+void nf_tour_step_control(nf_tour_run *r);
+
 #endif

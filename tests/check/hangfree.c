@@ -3,6 +3,7 @@
  * an allocator that spins on a corrupt free list looks like to `notfree
  * check` (a `hang` cell, the probe killed at the timeout). */
 #include <stddef.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 extern void *__libc_malloc(size_t);

@@ -6,6 +6,7 @@
  * workload's checksum counts it as damaged. A comparison must report the
  * run as failed, not as fast. */
 #include <stddef.h>
+#include <stdlib.h>
 
 extern void *__libc_malloc(size_t size);
 extern void __libc_free(void *p);

@@ -8,6 +8,7 @@
  * either end, never a multiple of 4096. (flipbyte.c flips the first byte,
  * which the timed run's checksum catches.) */
 #include <stddef.h>
+#include <stdlib.h>
 
 extern void *__libc_malloc(size_t size);
 extern void __libc_free(void *p);

@@ -4,6 +4,7 @@
  * pass-through). Built twice, fast and slow, so the two sides are the same
  * library but for the spin. free, calloc and realloc stay glibc's. */
 #include <stddef.h>
+#include <stdlib.h>
 
 #ifndef SPIN
 #define SPIN 0
