@@ -17,10 +17,10 @@ typedef void (*misuse_fn)(nf_heap *h);
 static int child_stderr(const nf_allocator *a, misuse_fn fn, void (*body)(void), char *buf, size_t cap)
 {
     int fds[2];
-    CHECK(pipe(fds) == 0);
+    REQUIRE(pipe(fds) == 0);
     fflush(stdout);   /* or the child's exit would print it twice */
     pid_t pid = fork();
-    CHECK(pid >= 0);
+    REQUIRE(pid >= 0);
     if (pid == 0) {
         close(fds[0]);
         dup2(fds[1], 2);
@@ -38,7 +38,7 @@ static int child_stderr(const nf_allocator *a, misuse_fn fn, void (*body)(void),
     buf[n] = '\0';
     close(fds[0]);
     int status;
-    CHECK(waitpid(pid, &status, 0) == pid);
+    REQUIRE(waitpid(pid, &status, 0) == pid);
     return status;
 }
 
@@ -47,8 +47,8 @@ static void expect_abort(const nf_allocator *a, const char *what, misuse_fn fn, 
 {
     char buf[512];
     int status = child_stderr(a, fn, NULL, buf, sizeof buf);
-    CHECKF(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "%s: child did not abort (status %d)", what, status);
-    CHECKF(strstr(buf, message) != NULL, "%s: stderr was \"%s\", wanted \"%s\"", what, buf, message);
+    REQUIREF(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "%s: child did not abort (status %d)", what, status);
+    REQUIREF(strstr(buf, message) != NULL, "%s: stderr was \"%s\", wanted \"%s\"", what, buf, message);
     printf("  %-26s %s", what, buf);
 }
 
@@ -57,8 +57,8 @@ static inline void expect_asan_report(void (*body)(void), const char *what)
 {
     static char buf[65536];
     int status = child_stderr(NULL, NULL, body, buf, sizeof buf);
-    CHECKF(!(WIFEXITED(status) && WEXITSTATUS(status) == 0), "%s: not caught", what);
-    CHECKF(strstr(buf, "AddressSanitizer") != NULL, "%s: no ASan report: %s", what, buf);
+    REQUIREF(!(WIFEXITED(status) && WEXITSTATUS(status) == 0), "%s: not caught", what);
+    REQUIREF(strstr(buf, "AddressSanitizer") != NULL, "%s: no ASan report: %s", what, buf);
     printf("  %s: caught by ASan\n", what);
 }
 

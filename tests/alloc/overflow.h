@@ -24,14 +24,14 @@ static void overflow_check(const nf_allocator *a, nf_heap *h, const char *call, 
     bool pow2 = align && !(align & (align - 1));
     if (!p) {
         int want = pow2 ? ENOMEM : EINVAL;
-        CHECKF(err == want, "%s(align %#zx, n %#zx): NULL with errno %d, wanted %d", call, align, n, err, want);
-        CHECKF(need >= ((size_t)1 << 31) || align >= ((size_t)1 << 31) || !pow2,
+        REQUIREF(err == want, "%s(align %#zx, n %#zx): NULL with errno %d, wanted %d", call, align, n, err, want);
+        REQUIREF(need >= ((size_t)1 << 31) || align >= ((size_t)1 << 31) || !pow2,
                "%s(align %#zx, n %#zx): NULL for a request under 2 GiB", call, align, n);
         return;
     }
-    CHECKF(pow2, "%s(align %#zx): a block for an alignment that is no power of two", call, align);
-    CHECKF((uintptr_t)p % (align < 16 ? 16 : align) == 0, "%s(align %#zx, n %#zx): %p misaligned", call, align, n, p);
-    CHECKF(a->usable_size(h, p) >= need, "%s(align %#zx, n %#zx): usable %zu", call, align, n, a->usable_size(h, p));
+    REQUIREF(pow2, "%s(align %#zx): a block for an alignment that is no power of two", call, align);
+    REQUIREF((uintptr_t)p % (align < 16 ? 16 : align) == 0, "%s(align %#zx, n %#zx): %p misaligned", call, align, n, p);
+    REQUIREF(a->usable_size(h, p) >= need, "%s(align %#zx, n %#zx): usable %zu", call, align, n, a->usable_size(h, p));
     if (need) {
         ((volatile char *)p)[0] = 1;
         ((volatile char *)p)[need - 1] = 1;
@@ -86,7 +86,7 @@ static void overflow_sweep(const nf_allocator *a, nf_heap *h)
         overflow_check(a, h, "calloc(n, 2)", p, 16, n, __builtin_mul_overflow(n, 2, &twice) ? SIZE_MAX : twice, errno);
         if (n) {   /* realloc to 0 frees */
             void *q = a->malloc(h, 24);
-            CHECK(q);
+            REQUIRE(q);
             errno = 0;
             p = a->realloc(h, q, n);
             overflow_check(a, h, "realloc", p, 16, n, n, errno);

@@ -26,7 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "../common/check.h"
 #include "child.h"
 #include "notfree/alloc.h"
 #include "overflow.h"
@@ -36,16 +36,16 @@ static const nf_allocator *A;
 static int64_t path(nf_heap *h, const char *name)
 {
     nf_alloc_stats s;
-    CHECK(A->stats(h, &s) == 0);
+    REQUIRE(A->stats(h, &s) == 0);
     int64_t v = nf_alloc_stats_path(&s, name);
-    CHECKF(v >= 0, "no path %s", name);
+    REQUIREF(v >= 0, "no path %s", name);
     return v;
 }
 
 static void test_paths(void)
 {
     nf_heap *h = A->create(NULL);
-    CHECK(h);
+    REQUIRE(h);
     /* top: the first requests */
     void *g[64];
     for (int i = 0; i < 64; i++)
@@ -87,7 +87,7 @@ static void test_paths(void)
         l[i] = A->malloc(h, 2990);
     /* direct map: above the dynamic threshold's ceiling */
     void *m = A->malloc(h, (size_t)40 << 20);
-    CHECK(m);
+    REQUIRE(m);
     A->free(h, m);
     /* free into top and into bins; then trim */
     for (int i = 0; i < 16; i++)
@@ -98,7 +98,7 @@ static void test_paths(void)
     A->free(h, sorter);
     void *edge = A->malloc(h, 100000);
     A->free(h, edge);
-    CHECK(A->trim(h, 0) == 1);
+    REQUIRE(A->trim(h, 0) == 1);
 
     static const char *const all[] = {
         "tcache", "fastbin", "unsorted", "smallbin", "largebin", "top", "mmap",
@@ -113,13 +113,13 @@ static void test_paths(void)
             bad = 1;
         }
     }
-    CHECK(!bad);
+    REQUIRE(!bad);
     nf_alloc_stats st;
     A->stats(h, &st);
-    CHECK(st.live_bytes == 0);
-    CHECK(st.peak_live_bytes >= ((size_t)40 << 20));
-    CHECK(st.peak_mapped_bytes >= ((size_t)40 << 20));
-    CHECK(st.page_calls[NF_PAGE_MAP] > 0 && st.page_calls[NF_PAGE_UNMAP] > 0 && st.page_calls[NF_PAGE_BRK] > 0);
+    REQUIRE(st.live_bytes == 0);
+    REQUIRE(st.peak_live_bytes >= ((size_t)40 << 20));
+    REQUIRE(st.peak_mapped_bytes >= ((size_t)40 << 20));
+    REQUIRE(st.page_calls[NF_PAGE_MAP] > 0 && st.page_calls[NF_PAGE_UNMAP] > 0 && st.page_calls[NF_PAGE_BRK] > 0);
     A->destroy(h);
 }
 
@@ -166,7 +166,7 @@ static void df_xthread(nf_heap *h)
     XP = A->malloc(h, 64);
     A->free(h, XP);
     pthread_t t;
-    CHECK(pthread_create(&t, NULL, free_xp, NULL) == 0);
+    REQUIRE(pthread_create(&t, NULL, free_xp, NULL) == 0);
     pthread_join(t, NULL);
 }
 /* p went past a full tcache into its arena's bins, then is freed again
@@ -199,7 +199,7 @@ static void df_after_exit(nf_heap *h)
     void *guard = A->malloc(h, 10);
     (void)guard;
     pthread_t t;
-    CHECK(pthread_create(&t, NULL, free_xp_exit, NULL) == 0);
+    REQUIRE(pthread_create(&t, NULL, free_xp_exit, NULL) == 0);
     pthread_join(t, NULL);
     A->free(h, XP);
 }
@@ -260,43 +260,43 @@ static void test_overflow(void)
 {
     char buf[1024];
     int status = child_stderr(A, overflow_body, NULL, buf, sizeof buf);
-    CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "sweep died (%s %d): %s",
+    REQUIREF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "sweep died (%s %d): %s",
            WIFSIGNALED(status) ? "signal" : "exit", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), buf);
 }
 
 static void test_registry(void)
 {
-    CHECK(nf_allocator_count() >= 2);
+    REQUIRE(nf_allocator_count() >= 2);
     for (size_t i = 0; i < nf_allocator_count(); i++) {
         const nf_allocator *a = nf_allocator_at(i);
-        CHECK(a && a->name && nf_allocator_find(a->name) == a);
-        CHECK(a->create && a->destroy && a->malloc && a->free && a->calloc && a->realloc &&
+        REQUIRE(a && a->name && nf_allocator_find(a->name) == a);
+        REQUIRE(a->create && a->destroy && a->malloc && a->free && a->calloc && a->realloc &&
               a->memalign && a->usable_size && a->trim && a->stats && a->identify);
         nf_heap *h = a->create(NULL);
-        CHECK(h);
+        REQUIRE(h);
         char buf[128];
         printf("  %-8s %s\n", a->name, a->identify(h, buf, sizeof buf));
         nf_alloc_stats s;
         int rc = a->stats(h, &s);
-        CHECK(rc == 0 || rc == -1);
+        REQUIRE(rc == 0 || rc == -1);
         if (rc == 0 && s.available != (NF_STAT_LIVE | NF_STAT_HELD | NF_STAT_MAPPED | NF_STAT_PAGE_CALLS |
                                        NF_STAT_CALLS | NF_STAT_PATHS))
-            CHECK(s.unavailable_reason && s.unavailable_reason[0]);
+            REQUIRE(s.unavailable_reason && s.unavailable_reason[0]);
         a->destroy(h);
     }
-    CHECK(nf_allocator_find("no-such") == NULL);
+    REQUIRE(nf_allocator_find("no-such") == NULL);
     nf_heap *sys = nf_allocator_system.create(NULL);
     char buf[128];
     const char *id = nf_allocator_system.identify(sys, buf, sizeof buf);
     /* this test runs without a preloaded allocator: glibc, or a sanitizer's */
-    CHECKF(strncmp(id, "glibc ", 6) == 0 || strncmp(id, "unknown", 7) == 0, "system is %s", id);
+    REQUIREF(strncmp(id, "glibc ", 6) == 0 || strncmp(id, "unknown", 7) == 0, "system is %s", id);
     nf_alloc_stats s;
     if (strncmp(id, "glibc ", 6) == 0) {
-        CHECK(nf_allocator_system.stats(sys, &s) == 0);
-        CHECK((s.available & NF_STAT_MAPPED) && !(s.available & NF_STAT_PAGE_CALLS));
-        CHECK(nf_alloc_stats_path(&s, "tcache") == -1);   /* unknown, not 0 */
+        REQUIRE(nf_allocator_system.stats(sys, &s) == 0);
+        REQUIRE((s.available & NF_STAT_MAPPED) && !(s.available & NF_STAT_PAGE_CALLS));
+        REQUIRE(nf_alloc_stats_path(&s, "tcache") == -1);   /* unknown, not 0 */
     }
-    CHECK(nf_allocator_bins.default_heap && nf_allocator_bins.fork_prepare &&
+    REQUIRE(nf_allocator_bins.default_heap && nf_allocator_bins.fork_prepare &&
           nf_allocator_bins.fork_parent && nf_allocator_bins.fork_child && nf_allocator_bins.thread_exit);
 }
 
@@ -306,36 +306,36 @@ static void test_pages(void)
     nf_pages_real_init(&ps, NF_BRK_EMULATED, (size_t)1 << 30);
     uint64_t c[NF_PAGE_CALL_COUNT];
     char *m = nf_pages_map(&ps, 3 * ps.page_size, NF_MAP_POPULATE);
-    CHECK(m);
+    REQUIRE(m);
     m[0] = 1;
-    CHECK(nf_pages_advise(&ps, m, ps.page_size, NF_ADVISE_DONTNEED) == 0);
-    CHECK(m[0] == 0);
-    CHECK(nf_pages_lock(&ps, m, ps.page_size) == 0 || errno == EPERM || errno == ENOMEM);
+    REQUIRE(nf_pages_advise(&ps, m, ps.page_size, NF_ADVISE_DONTNEED) == 0);
+    REQUIRE(m[0] == 0);
+    REQUIRE(nf_pages_lock(&ps, m, ps.page_size) == 0 || errno == EPERM || errno == ENOMEM);
     nf_pages_unlock(&ps, m, ps.page_size);
-    CHECK(nf_pages_protect(&ps, m, ps.page_size, NF_PROT_READ) == 0);
-    CHECK(nf_pages_unmap(&ps, m, 3 * ps.page_size) == 0);
+    REQUIRE(nf_pages_protect(&ps, m, ps.page_size, NF_PROT_READ) == 0);
+    REQUIRE(nf_pages_unmap(&ps, m, 3 * ps.page_size) == 0);
     char *b0 = nf_pages_grow(&ps, 0);
-    CHECK(b0);
+    REQUIRE(b0);
     char *b1 = nf_pages_grow(&ps, 100000);
-    CHECK(b1 == b0);
+    REQUIRE(b1 == b0);
     memset(b1, 7, 100000);
-    CHECK(nf_pages_grow(&ps, -100000) == b0 + 100000);
-    CHECK(nf_pages_grow(&ps, 0) == b0);
-    CHECK(nf_pages_grow(&ps, 8192) == b0);
-    CHECK(b0[0] == 0 && b0[8191] == 0);   /* given back, regrown zeroed */
+    REQUIRE(nf_pages_grow(&ps, -100000) == b0 + 100000);
+    REQUIRE(nf_pages_grow(&ps, 0) == b0);
+    REQUIRE(nf_pages_grow(&ps, 8192) == b0);
+    REQUIRE(b0[0] == 0 && b0[8191] == 0);   /* given back, regrown zeroed */
     errno = 0;
-    CHECK(nf_pages_grow(&ps, -((intptr_t)1 << 20)) == NULL && errno == ENOMEM);
-    CHECK(nf_pages_grow(&ps, (intptr_t)2 << 30) == NULL && errno == ENOMEM);
+    REQUIRE(nf_pages_grow(&ps, -((intptr_t)1 << 20)) == NULL && errno == ENOMEM);
+    REQUIRE(nf_pages_grow(&ps, (intptr_t)2 << 30) == NULL && errno == ENOMEM);
     nf_pages_calls(&ps, c);
-    CHECK(c[NF_PAGE_MAP] == 1 && c[NF_PAGE_UNMAP] == 1 && c[NF_PAGE_ADVISE] == 1);
-    CHECK(c[NF_PAGE_LOCK] == 2 && c[NF_PAGE_PROTECT] == 1 && c[NF_PAGE_BRK] == 7);
+    REQUIRE(c[NF_PAGE_MAP] == 1 && c[NF_PAGE_UNMAP] == 1 && c[NF_PAGE_ADVISE] == 1);
+    REQUIRE(c[NF_PAGE_LOCK] == 2 && c[NF_PAGE_PROTECT] == 1 && c[NF_PAGE_BRK] == 7);
     for (int k = 0; k < NF_PAGE_CALL_COUNT; k++)
-        CHECK(strcmp(nf_page_call_name((nf_page_call)k), "?") != 0);
+        REQUIRE(strcmp(nf_page_call_name((nf_page_call)k), "?") != 0);
     nf_pages_real_fini(&ps);
     nf_pages none;
     nf_pages_real_init(&none, NF_BRK_NONE, 0);
-    CHECK(nf_pages_grow(&none, 4096) == NULL && errno == ENOMEM);
-    CHECK(nf_pages_real() == nf_pages_real() && nf_pages_real()->brk_mode == NF_BRK_EMULATED);
+    REQUIRE(nf_pages_grow(&none, 4096) == NULL && errno == ENOMEM);
+    REQUIRE(nf_pages_real() == nf_pages_real() && nf_pages_real()->brk_mode == NF_BRK_EMULATED);
 }
 
 /* ---- fork, thread exit, the default heap ---- */
@@ -363,11 +363,11 @@ static void test_fork(void)
     shared_heap = A->create(NULL);
     pthread_t t[3];
     for (int i = 0; i < 3; i++)
-        CHECK(pthread_create(&t[i], NULL, churn, NULL) == 0);
+        REQUIRE(pthread_create(&t[i], NULL, churn, NULL) == 0);
     for (int round = 0; round < 20; round++) {
         A->fork_prepare(shared_heap);
         pid_t pid = fork();
-        CHECK(pid >= 0);
+        REQUIRE(pid >= 0);
         if (pid == 0) {
             A->fork_child(shared_heap);
             void *p[100];
@@ -379,8 +379,8 @@ static void test_fork(void)
         }
         A->fork_parent(shared_heap);
         int status;
-        CHECK(waitpid(pid, &status, 0) == pid);
-        CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+        REQUIRE(waitpid(pid, &status, 0) == pid);
+        REQUIREF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
     }
     __atomic_store_n(&stop_churn, 1, __ATOMIC_RELAXED);
     for (int i = 0; i < 3; i++)
@@ -406,14 +406,14 @@ static void test_exit(void)
     for (int explicit = 0; explicit < 2; explicit++) {
         int64_t before = path(shared_heap, "free_fastbin");
         pthread_t t;
-        CHECK(pthread_create(&t, NULL, cache_and_leave, explicit ? (void *)1 : NULL) == 0);
+        REQUIRE(pthread_create(&t, NULL, cache_and_leave, explicit ? (void *)1 : NULL) == 0);
         pthread_join(t, NULL);
         int64_t after = path(shared_heap, "free_fastbin");
-        CHECKF(after - before >= 7, "%s: %lld cached blocks went back", explicit ? "thread_exit" : "destructor",
+        REQUIREF(after - before >= 7, "%s: %lld cached blocks went back", explicit ? "thread_exit" : "destructor",
                (long long)(after - before));
         nf_alloc_stats st;
         A->stats(shared_heap, &st);
-        CHECK(st.mallocs == st.frees && st.live_bytes == 0);
+        REQUIRE(st.mallocs == st.frees && st.live_bytes == 0);
     }
     A->destroy(shared_heap);
 }
@@ -421,35 +421,35 @@ static void test_exit(void)
 static void test_default(void)
 {
     pid_t pid = fork();
-    CHECK(pid >= 0);
+    REQUIRE(pid >= 0);
     if (pid == 0) {
         nf_heap *h = A->default_heap();
-        CHECK(h && A->default_heap() == h);
+        REQUIRE(h && A->default_heap() == h);
         char *brk0 = sbrk(0);
         void *p[1000];
         for (int i = 0; i < 1000; i++)
-            CHECK((p[i] = A->malloc(h, (size_t)i * 50)) != NULL);
-        CHECK((char *)sbrk(0) > brk0);
+            REQUIRE((p[i] = A->malloc(h, (size_t)i * 50)) != NULL);
+        REQUIRE((char *)sbrk(0) > brk0);
         /* glibc's malloc shares the break: both must keep working */
         void *q = malloc(300000), *q2 = malloc(100);
-        CHECK(q && q2);
+        REQUIRE(q && q2);
         for (int i = 0; i < 1000; i++)
             A->free(h, p[i]);
         free(q);
         free(q2);
         for (int i = 0; i < 1000; i++)
-            CHECK((p[i] = A->malloc(h, (size_t)i * 70)) != NULL);
+            REQUIRE((p[i] = A->malloc(h, (size_t)i * 70)) != NULL);
         for (int i = 0; i < 1000; i++)
             A->free(h, p[i]);
         nf_alloc_stats st;
         A->stats(h, &st);
-        CHECK(st.page_calls[NF_PAGE_BRK] > 0);
+        REQUIRE(st.page_calls[NF_PAGE_BRK] > 0);
         A->trim(h, 0);
         _exit(0);
     }
     int status;
-    CHECK(waitpid(pid, &status, 0) == pid);
-    CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    REQUIREF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
 }
 
 /* ---- ASan sees inside our heaps ---- */
@@ -514,7 +514,7 @@ int main(int argc, char **argv)
             return 77;
     }
     else
-        CHECKF(0, "no test %s", argv[1]);
+        REQUIREF(0, "no test %s", argv[1]);
     printf("bins %s: ok\n", argv[1]);
     return 0;
 }

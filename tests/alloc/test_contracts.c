@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "check.h"
+#include "../common/check.h"
 #include "notfree/alloc.h"
 
 static const nf_allocator *A;
@@ -39,11 +39,11 @@ static int intact(const unsigned char *p, size_t n, unsigned seed)
 static void one(size_t align, size_t size)
 {
     unsigned char *p = align ? A->memalign(H, align, size) : A->malloc(H, size);
-    CHECKF(p != NULL, "align %zu size %zu", align, size);
+    REQUIREF(p != NULL, "align %zu size %zu", align, size);
     size_t want = align < 16 ? 16 : align;
-    CHECKF((uintptr_t)p % want == 0, "align %zu size %zu gave %p", align, size, (void *)p);
+    REQUIREF((uintptr_t)p % want == 0, "align %zu size %zu gave %p", align, size, (void *)p);
     size_t u = A->usable_size(H, p);
-    CHECKF(u >= size, "usable %zu < size %zu", u, size);
+    REQUIREF(u >= size, "usable %zu < size %zu", u, size);
     if (size) {
         p[0] = 1;
         p[size - 1] = 2;
@@ -68,13 +68,13 @@ static void test_align(void)
     }
     /* not a power of two */
     errno = 0;
-    CHECK(A->memalign(H, 48, 100) == NULL && errno == EINVAL);
+    REQUIRE(A->memalign(H, 48, 100) == NULL && errno == EINVAL);
     /* many live at once, then freed in another order */
     void *keep[512];
     for (int i = 0; i < 512; i++) {
         size_t al = (size_t)16 << (i % 10);
         keep[i] = A->memalign(H, al, (size_t)(i * 97 % 5000));
-        CHECK(keep[i] && (uintptr_t)keep[i] % al == 0);
+        REQUIRE(keep[i] && (uintptr_t)keep[i] % al == 0);
     }
     for (int i = 0; i < 512; i += 2)
         A->free(H, keep[i]);
@@ -85,17 +85,17 @@ static void test_align(void)
 static void test_realloc(void)
 {
     unsigned char *p = A->realloc(H, NULL, 10);
-    CHECK(p);
+    REQUIRE(p);
     size_t n = 10;
     fill(p, n, 1);
     static const size_t sizes[] = { 20, 5, 100, 1000, 999, 3000, 100000, 50, 300000, 2000000, 17, 0 };
     for (size_t i = 0; sizes[i]; i++) {
         size_t m = sizes[i];
         unsigned char *q = A->realloc(H, p, m);
-        CHECKF(q != NULL, "realloc to %zu", m);
+        REQUIREF(q != NULL, "realloc to %zu", m);
         size_t keep = n < m ? n : m;
-        CHECKF(intact(q, keep, 1), "contents lost realloc %zu -> %zu", n, m);
-        CHECK(A->usable_size(H, q) >= m);
+        REQUIREF(intact(q, keep, 1), "contents lost realloc %zu -> %zu", n, m);
+        REQUIRE(A->usable_size(H, q) >= m);
         fill(q, m, 1);
         p = q;
         n = m;
@@ -105,40 +105,40 @@ static void test_realloc(void)
     fill(a, 2000, 3);
     A->free(H, b);
     a = A->realloc(H, a, 3500);
-    CHECK(a && intact(a, 2000, 3));
+    REQUIRE(a && intact(a, 2000, 3));
     A->free(H, a);
     A->free(H, c);
-    CHECK(A->realloc(H, p, 0) == NULL);   /* frees */
+    REQUIRE(A->realloc(H, p, 0) == NULL);   /* frees */
 }
 
 static void test_calloc(void)
 {
     for (size_t n = 1; n < 300000; n = n * 3 + 1) {
         unsigned char *d = A->malloc(H, n);
-        CHECK(d);
+        REQUIRE(d);
         memset(d, 0xaa, n);
         A->free(H, d);
         unsigned char *z = A->calloc(H, 1, n);
-        CHECK(z);
+        REQUIRE(z);
         for (size_t i = 0; i < n; i++)
-            CHECKF(z[i] == 0, "calloc(%zu) byte %zu is %u", n, i, z[i]);
+            REQUIREF(z[i] == 0, "calloc(%zu) byte %zu is %u", n, i, z[i]);
         A->free(H, z);
     }
     errno = 0;
-    CHECK(A->calloc(H, SIZE_MAX / 2, 3) == NULL && errno == ENOMEM);
+    REQUIRE(A->calloc(H, SIZE_MAX / 2, 3) == NULL && errno == ENOMEM);
     errno = 0;
-    CHECK(A->calloc(H, (size_t)1 << 33, (size_t)1 << 33) == NULL && errno == ENOMEM);
+    REQUIRE(A->calloc(H, (size_t)1 << 33, (size_t)1 << 33) == NULL && errno == ENOMEM);
     errno = 0;
-    CHECK(A->malloc(H, SIZE_MAX - 8) == NULL && errno == ENOMEM);
+    REQUIRE(A->malloc(H, SIZE_MAX - 8) == NULL && errno == ENOMEM);
     void *z = A->calloc(H, 0, 10);
-    CHECK(z);
+    REQUIRE(z);
     A->free(H, z);
 }
 
 static uint64_t given_back(void)
 {
     nf_alloc_stats s;
-    CHECK(A->stats(H, &s) == 0);
+    REQUIRE(A->stats(H, &s) == 0);
     return s.page_calls[NF_PAGE_ADVISE] + s.page_calls[NF_PAGE_UNMAP] + s.page_calls[NF_PAGE_BRK];
 }
 
@@ -149,7 +149,7 @@ static void test_trim(void)
     enum { N = 4000 };
     static void *p[N];
     for (int i = 0; i < N; i++)
-        CHECK((p[i] = A->malloc(H, 3000 + (size_t)i % 64)) != NULL);
+        REQUIRE((p[i] = A->malloc(H, 3000 + (size_t)i % 64)) != NULL);
     uint64_t before = known ? given_back() : 0;
     uint64_t mapped_before = 0;
     if (known) {
@@ -160,14 +160,14 @@ static void test_trim(void)
         A->free(H, p[i]);
     int r = A->trim(H, 0);
     if (known) {
-        CHECKF(r == 1, "trim returned %d", r);
-        CHECKF(given_back() > before, "no page-source call gave memory back");
+        REQUIREF(r == 1, "trim returned %d", r);
+        REQUIREF(given_back() > before, "no page-source call gave memory back");
     }
     A->free(H, p[N - 1]);
     A->trim(H, 0);
     if (known) {
         A->stats(H, &s);
-        CHECKF(s.mapped_bytes < mapped_before, "mapped %llu, was %llu",
+        REQUIREF(s.mapped_bytes < mapped_before, "mapped %llu, was %llu",
                (unsigned long long)s.mapped_bytes, (unsigned long long)mapped_before);
     }
 }
@@ -198,7 +198,7 @@ static void *worker(void *arg)
             if (i == 0 && r % 16 == 0)
                 sz[i] = 200000;   /* a direct map now and then */
             mine[i] = A->malloc(H, sz[i]);
-            CHECK(mine[i]);
+            REQUIRE(mine[i]);
             fill(mine[i], sz[i], (unsigned)(me + i));
         }
         mailbox *out = &boxes[(me + 1) % THREADS];
@@ -215,14 +215,14 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&out->lock);
         for (int i = 0; i < PER; i++) {
             if (mine[i]) {
-                CHECK(intact(mine[i], sz[i], (unsigned)(me + i)));
+                REQUIRE(intact(mine[i], sz[i], (unsigned)(me + i)));
                 A->free(H, mine[i]);
             }
         }
         mailbox *in = &boxes[me];
         pthread_mutex_lock(&in->lock);
         for (int i = 0; i < in->n; i++) {
-            CHECKF(intact(in->blocks[i], in->sizes[i], in->seeds[i]), "cross-thread block corrupted");
+            REQUIREF(intact(in->blocks[i], in->sizes[i], in->seeds[i]), "cross-thread block corrupted");
             A->free(H, in->blocks[i]);
         }
         in->n = 0;
@@ -237,20 +237,20 @@ static void test_threads(void)
     for (int i = 0; i < THREADS; i++)
         pthread_mutex_init(&boxes[i].lock, NULL);
     for (int i = 0; i < THREADS; i++)
-        CHECK(pthread_create(&t[i], NULL, worker, (void *)(intptr_t)i) == 0);
+        REQUIRE(pthread_create(&t[i], NULL, worker, (void *)(intptr_t)i) == 0);
     for (int i = 0; i < THREADS; i++)
         pthread_join(t[i], NULL);
     for (int i = 0; i < THREADS; i++)
         for (int j = 0; j < boxes[i].n; j++) {
-            CHECK(intact(boxes[i].blocks[j], boxes[i].sizes[j], boxes[i].seeds[j]));
+            REQUIRE(intact(boxes[i].blocks[j], boxes[i].sizes[j], boxes[i].seeds[j]));
             A->free(H, boxes[i].blocks[j]);
         }
     nf_alloc_stats s;
     if (A->stats(H, &s) == 0 && (s.available & NF_STAT_CALLS))
-        CHECKF(s.mallocs >= (uint64_t)THREADS * ROUNDS * PER && s.frees == s.mallocs,
+        REQUIREF(s.mallocs >= (uint64_t)THREADS * ROUNDS * PER && s.frees == s.mallocs,
                "mallocs %llu frees %llu", (unsigned long long)s.mallocs, (unsigned long long)s.frees);
     if (A->stats(H, &s) == 0 && (s.available & NF_STAT_LIVE))
-        CHECKF(s.live_bytes == 0, "live %llu after freeing all", (unsigned long long)s.live_bytes);
+        REQUIREF(s.live_bytes == 0, "live %llu after freeing all", (unsigned long long)s.live_bytes);
 }
 
 static unsigned long long xorshift(unsigned long long *s)
@@ -285,18 +285,18 @@ static void test_random(void)
         size_t i = (size_t)(xorshift(&rng) % SLOTS);
         unsigned seed = (unsigned)i;
         if (blk[i]) {
-            CHECKF(intact(blk[i], len[i], seed), "block %zu (%zu bytes) corrupted at iteration %ld", i, len[i], it);
+            REQUIREF(intact(blk[i], len[i], seed), "block %zu (%zu bytes) corrupted at iteration %ld", i, len[i], it);
             if (xorshift(&rng) % 3 == 0) {
                 size_t n = heavy_tail(&rng);
                 unsigned char *q = A->realloc(H, blk[i], n);
                 if (n == 0) {
-                    CHECK(q == NULL);
+                    REQUIRE(q == NULL);
                     blk[i] = NULL;
                     continue;
                 }
-                CHECK(q);
+                REQUIRE(q);
                 size_t keep = len[i] < n ? len[i] : n;
-                CHECKF(intact(q, keep, seed), "realloc lost contents at iteration %ld", it);
+                REQUIREF(intact(q, keep, seed), "realloc lost contents at iteration %ld", it);
                 blk[i] = q;
                 len[i] = n;
                 fill(q, n, seed);
@@ -310,21 +310,21 @@ static void test_random(void)
         switch (xorshift(&rng) % 8) {
         case 0:
             blk[i] = A->calloc(H, 1, n);
-            CHECK(blk[i]);
+            REQUIRE(blk[i]);
             for (size_t k = 0; k < n; k++)
-                CHECK(blk[i][k] == 0);
+                REQUIRE(blk[i][k] == 0);
             break;
         case 1: {
             size_t al = (size_t)16 << (xorshift(&rng) % 13);
             blk[i] = A->memalign(H, al, n);
-            CHECK(blk[i] && (uintptr_t)blk[i] % al == 0);
+            REQUIRE(blk[i] && (uintptr_t)blk[i] % al == 0);
             break;
         }
         default:
             blk[i] = A->malloc(H, n);
-            CHECK(blk[i]);
+            REQUIRE(blk[i]);
         }
-        CHECK(A->usable_size(H, blk[i]) >= n);
+        REQUIRE(A->usable_size(H, blk[i]) >= n);
         len[i] = n;
         fill(blk[i], n, seed);
         if (it % 50000 == 0)
@@ -332,7 +332,7 @@ static void test_random(void)
     }
     for (size_t i = 0; i < SLOTS; i++)
         if (blk[i]) {
-            CHECK(intact(blk[i], len[i], (unsigned)i));
+            REQUIRE(intact(blk[i], len[i], (unsigned)i));
             A->free(H, blk[i]);
         }
 }
@@ -344,9 +344,9 @@ int main(int argc, char **argv)
         return 2;
     }
     A = nf_allocator_find(argv[1]);
-    CHECKF(A != NULL, "no allocator %s", argv[1]);
+    REQUIREF(A != NULL, "no allocator %s", argv[1]);
     H = A->create(NULL);
-    CHECK(H != NULL);
+    REQUIRE(H != NULL);
     const char *t = argv[2];
     if (!strcmp(t, "align"))
         test_align();
@@ -361,7 +361,7 @@ int main(int argc, char **argv)
     else if (!strcmp(t, "random"))
         test_random();
     else
-        CHECKF(0, "no test %s", t);
+        REQUIREF(0, "no test %s", t);
     A->destroy(H);
     printf("%s %s: ok\n", argv[1], t);
     return 0;

@@ -34,7 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "../common/check.h"
 #include "child.h"
 #include "notfree/alloc.h"
 
@@ -43,16 +43,16 @@ static const nf_allocator *A;
 static int64_t path(nf_heap *h, const char *name)
 {
     nf_alloc_stats s;
-    CHECK(A->stats(h, &s) == 0);
+    REQUIRE(A->stats(h, &s) == 0);
     int64_t v = nf_alloc_stats_path(&s, name);
-    CHECKF(v >= 0, "no path %s", name);
+    REQUIREF(v >= 0, "no path %s", name);
     return v;
 }
 
 static uint64_t advises(nf_heap *h)
 {
     nf_alloc_stats s;
-    CHECK(A->stats(h, &s) == 0);
+    REQUIRE(A->stats(h, &s) == 0);
     return s.page_calls[NF_PAGE_ADVISE];
 }
 
@@ -76,7 +76,7 @@ static void *run_job(void *v)
     for (size_t i = 0; i < j->n; i++) {
         if (j->alloc) {
             j->p[i] = A->malloc(j->h, j->size);
-            CHECK(j->p[i]);
+            REQUIRE(j->p[i]);
             memset(j->p[i], 0x11, j->size);
         } else {
             A->free(j->h, j->p[i]);
@@ -89,8 +89,8 @@ static void in_thread(nf_heap *h, void **p, size_t n, size_t size, int alloc)
 {
     job j = { h, p, n, size, alloc };
     pthread_t t;
-    CHECK(pthread_create(&t, NULL, run_job, &j) == 0);
-    CHECK(pthread_join(t, NULL) == 0);
+    REQUIRE(pthread_create(&t, NULL, run_job, &j) == 0);
+    REQUIRE(pthread_join(t, NULL) == 0);
 }
 
 /* ---- xthread ---- */
@@ -99,10 +99,10 @@ static void test_xthread(nf_heap *h)
     enum { N = 200 };
     static void *p[N], *q[N];
     for (int i = 0; i < N; i++)
-        CHECK((p[i] = A->malloc(h, 48)) != NULL);
+        REQUIRE((p[i] = A->malloc(h, 48)) != NULL);
     int64_t tf0 = path(h, "thread_free"), col0 = path(h, "collect");
     in_thread(h, p, N, 0, 0);
-    CHECKF(path(h, "thread_free") - tf0 == N, "thread_free rose by %lld", (long long)(path(h, "thread_free") - tf0));
+    REQUIREF(path(h, "thread_free") - tf0 == N, "thread_free rose by %lld", (long long)(path(h, "thread_free") - tf0));
     /* allocate until the owner has collected them back */
     int again = 0;
     for (int k = 0; k < 4096 && again < N; k++) {
@@ -113,8 +113,8 @@ static void test_xthread(nf_heap *h)
                 break;
             }
     }
-    CHECKF(again == N, "only %d of %d blocks came back", again, N);
-    CHECK(path(h, "collect") > col0);
+    REQUIREF(again == N, "only %d of %d blocks came back", again, N);
+    REQUIRE(path(h, "collect") > col0);
     printf("  %d blocks freed by another thread came back through collect (collect %lld)\n", again,
            (long long)path(h, "collect"));
     for (int i = 0; i < N; i++)
@@ -127,15 +127,15 @@ static void test_delayed(nf_heap *h)
     enum { N = 64 * 4 };   /* 1 KiB blocks: four full 64 KiB pages */
     static void *p[N];
     for (int i = 0; i < N; i++)
-        CHECK((p[i] = A->malloc(h, 1000)) != NULL);
+        REQUIRE((p[i] = A->malloc(h, 1000)) != NULL);
     void *more = A->malloc(h, 1000);   /* makes the earlier pages go to the full queue */
-    CHECK(path(h, "full") > 0);
+    REQUIRE(path(h, "full") > 0);
     in_thread(h, p, N / 2, 0, 0);
     int64_t d0 = path(h, "delayed");
     void *extra[N];
     for (int i = 0; i < N; i++)
-        CHECK((extra[i] = A->malloc(h, 1000)) != NULL);
-    CHECKF(path(h, "delayed") > d0, "no full page came back after the notice");
+        REQUIRE((extra[i] = A->malloc(h, 1000)) != NULL);
+    REQUIREF(path(h, "delayed") > d0, "no full page came back after the notice");
     printf("  delayed %lld, full %lld\n", (long long)path(h, "delayed"), (long long)path(h, "full"));
     for (int i = 0; i < N; i++)
         A->free(h, extra[i]);
@@ -150,14 +150,14 @@ static void test_abandon(nf_heap *h)
     enum { N = 3000 };
     static void *p[N];
     in_thread(h, p, N, 200, 1);   /* the thread exits holding them */
-    CHECK(path(h, "abandon") > 0);
+    REQUIRE(path(h, "abandon") > 0);
     int64_t r0 = path(h, "reclaim");
     void *x = A->malloc(h, 200);   /* this thread has no page yet: reclaims */
-    CHECK(x);
-    CHECK(path(h, "reclaim") > r0);
+    REQUIRE(x);
+    REQUIRE(path(h, "reclaim") > r0);
     for (int i = 0; i < N; i++) {
         unsigned char *b = p[i];
-        CHECK(b[0] == 0x11 && b[199] == 0x11);
+        REQUIRE(b[0] == 0x11 && b[199] == 0x11);
         A->free(h, p[i]);
     }
     A->free(h, x);
@@ -170,7 +170,7 @@ static void test_purge(nf_heap *h)
     enum { N = 4000 };
     static void *p[N];
     for (int i = 0; i < N; i++)
-        CHECK((p[i] = A->malloc(h, 3000)) != NULL);
+        REQUIRE((p[i] = A->malloc(h, 3000)) != NULL);
     for (int i = 0; i < N; i++)
         A->free(h, p[i]);
     uint64_t a0 = advises(h);
@@ -179,9 +179,9 @@ static void test_purge(nf_heap *h)
     /* generic calls (a new size class each) run the heartbeat */
     void *q[64];
     for (int i = 0; i < 64; i++)
-        CHECK((q[i] = A->malloc(h, 1200 + 512 * (size_t)i)) != NULL);
-    CHECKF(advises(h) > a0, "no madvise after the purge delay");
-    CHECK(path(h, "purge") > pu0);
+        REQUIRE((q[i] = A->malloc(h, 1200 + 512 * (size_t)i)) != NULL);
+    REQUIREF(advises(h) > a0, "no madvise after the purge delay");
+    REQUIRE(path(h, "purge") > pu0);
     printf("  purge %lld pages, advise calls %llu -> %llu\n", (long long)path(h, "purge"),
            (unsigned long long)a0, (unsigned long long)advises(h));
     for (int i = 0; i < 64; i++)
@@ -192,7 +192,7 @@ static void test_purge(nf_heap *h)
     struct timespec t0, t1;
     for (int round = 0; round < 2; round++) {
         for (int i = 0; i < N; i++)
-            CHECK((p[i] = A->malloc(h, 3000)) != NULL);
+            REQUIRE((p[i] = A->malloc(h, 3000)) != NULL);
         for (int i = 0; i < N; i++)
             A->free(h, p[i]);
         if (round == 0)
@@ -201,9 +201,9 @@ static void test_purge(nf_heap *h)
         clock_gettime(CLOCK_MONOTONIC, &t1);
         double since = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
         if (round == 0)
-            CHECKF(r == 1, "the first trim gave nothing back");
+            REQUIREF(r == 1, "the first trim gave nothing back");
         else if (since < 0.9)
-            CHECKF(r == 0, "a trim %.3f s after a full one gave freshly freed memory back", since);
+            REQUIREF(r == 0, "a trim %.3f s after a full one gave freshly freed memory back", since);
     }
 }
 
@@ -211,11 +211,11 @@ static void test_purge(nf_heap *h)
 static void test_paths(void)
 {
     nf_heap *h = A->create(NULL);
-    CHECK(h);
+    REQUIRE(h);
     for (int i = 0; i < 1000; i++)            /* fast, generic, fresh_page, extend, segment_map */
         A->free(h, A->malloc(h, 32));
     void *big = A->malloc(h, (size_t)3 << 20);  /* huge */
-    CHECK(big);
+    REQUIRE(big);
     A->free(h, big);                          /* free_huge, segment_unmap */
     test_xthread(h);
     test_delayed(h);
@@ -223,10 +223,10 @@ static void test_paths(void)
     test_purge(h);
     A->trim(h, 0);
     nf_alloc_stats s;
-    CHECK(A->stats(h, &s) == 0);
+    REQUIRE(A->stats(h, &s) == 0);
     for (unsigned i = 0; i < s.npaths; i++) {
         printf("  %-14s %llu\n", s.paths[i].name, (unsigned long long)s.paths[i].count);
-        CHECKF(s.paths[i].count > 0, "path %s never taken", s.paths[i].name);
+        REQUIREF(s.paths[i].count > 0, "path %s never taken", s.paths[i].name);
     }
     A->destroy(h);
 }
@@ -460,13 +460,13 @@ static void test_interior(void)
 static void check_aligned(nf_heap *h, char *p, size_t align, size_t n, int err, bool must_succeed)
 {
     if (!p) {
-        CHECKF(!must_succeed, "memalign(%#zx, %zu) failed", align, n);
-        CHECKF(err == ENOMEM, "memalign(%#zx, %#zx): NULL with errno %d", align, n, err);
+        REQUIREF(!must_succeed, "memalign(%#zx, %zu) failed", align, n);
+        REQUIREF(err == ENOMEM, "memalign(%#zx, %#zx): NULL with errno %d", align, n, err);
         return;
     }
-    CHECKF((uintptr_t)p % align == 0, "memalign(%#zx, %zu) = %p: not aligned", align, n, (void *)p);
+    REQUIREF((uintptr_t)p % align == 0, "memalign(%#zx, %zu) = %p: not aligned", align, n, (void *)p);
     size_t u = A->usable_size(h, p);
-    CHECKF(u >= n && u >= 1, "memalign(%#zx, %zu): usable size %zu", align, n, u);
+    REQUIREF(u >= n && u >= 1, "memalign(%#zx, %zu): usable size %zu", align, n, u);
     p[0] = 1;
     p[u - 1] = 2;
     A->free(h, p);
@@ -475,7 +475,7 @@ static void check_aligned(nf_heap *h, char *p, size_t align, size_t n, int err, 
 static void test_align0(void)
 {
     nf_heap *h = A->create(NULL);
-    CHECK(h);
+    REQUIRE(h);
     for (int k = 4; k <= 63; k++) {
         size_t align = (size_t)1 << k;
         for (size_t n = 0; n <= 1; n++) {
@@ -491,7 +491,7 @@ static void test_align0(void)
 static void test_overflow(void)
 {
     nf_heap *h = A->create(NULL);
-    CHECK(h);
+    REQUIRE(h);
     const size_t near[] = { (size_t)1 << 62, ((size_t)1 << 62) + 1, ((size_t)1 << 63) - 1, (size_t)1 << 63,
                             ((size_t)1 << 63) + 1, SIZE_MAX, SIZE_MAX - 1, SIZE_MAX - 4096,
                             SIZE_MAX - ((size_t)4 << 20), SIZE_MAX / 2 + 1 };
@@ -513,22 +513,22 @@ static void test_overflow(void)
                 continue;
             errno = 0;
             void *p = A->memalign(h, align, n);
-            CHECKF(!p && errno == ENOMEM, "memalign(2^%d, %#zx) = %p, errno %d", k, n, p, errno);
+            REQUIREF(!p && errno == ENOMEM, "memalign(2^%d, %#zx) = %p, errno %d", k, n, p, errno);
             tried++;
         }
     }
     void *x = A->malloc(h, 100);
-    CHECK(x);
+    REQUIRE(x);
     for (size_t i = 0; i < sizeof near / sizeof near[0]; i++) {
         size_t n = near[i];
         errno = 0;
-        CHECKF(!A->malloc(h, n) && errno == ENOMEM, "malloc(%#zx)", n);
+        REQUIREF(!A->malloc(h, n) && errno == ENOMEM, "malloc(%#zx)", n);
         errno = 0;
-        CHECKF(!A->calloc(h, 1, n) && errno == ENOMEM, "calloc(1, %#zx)", n);
+        REQUIREF(!A->calloc(h, 1, n) && errno == ENOMEM, "calloc(1, %#zx)", n);
         errno = 0;
-        CHECKF(!A->calloc(h, n, 3) && errno == ENOMEM, "calloc(%#zx, 3)", n);
+        REQUIREF(!A->calloc(h, n, 3) && errno == ENOMEM, "calloc(%#zx, 3)", n);
         errno = 0;
-        CHECKF(!A->realloc(h, x, n) && errno == ENOMEM, "realloc(x, %#zx)", n);
+        REQUIREF(!A->realloc(h, x, n) && errno == ENOMEM, "realloc(x, %#zx)", n);
         tried += 4;
     }
     A->free(h, x);
@@ -562,7 +562,7 @@ int main(int argc, char **argv)
     else if (strcmp(t, "xthread") == 0 || strcmp(t, "delayed") == 0 || strcmp(t, "abandon") == 0 ||
              strcmp(t, "purge") == 0) {
         nf_heap *h = A->create(NULL);
-        CHECK(h);
+        REQUIRE(h);
         if (t[0] == 'x')
             test_xthread(h);
         else if (t[0] == 'd')

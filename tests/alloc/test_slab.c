@@ -27,7 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "../common/check.h"
 #include "child.h"
 #include "notfree/alloc.h"
 #include "overflow.h"
@@ -37,7 +37,7 @@ static const nf_allocator *A = &nf_allocator_slab;
 static nf_alloc_stats stats(nf_heap *h)
 {
     nf_alloc_stats s;
-    CHECK(A->stats(h, &s) == 0);
+    REQUIRE(A->stats(h, &s) == 0);
     return s;
 }
 
@@ -45,7 +45,7 @@ static int64_t path(nf_heap *h, const char *name)
 {
     nf_alloc_stats s = stats(h);
     int64_t v = nf_alloc_stats_path(&s, name);
-    CHECKF(v >= 0, "no path %s", name);
+    REQUIREF(v >= 0, "no path %s", name);
     return v;
 }
 
@@ -64,34 +64,34 @@ static void *exit_then_free(void *arg)
 static void test_paths(void)
 {
     nf_heap *h = A->create(NULL);
-    CHECK(h);
+    REQUIRE(h);
     enum { N = 5000 };
     static void *p[N];
     for (int i = 0; i < N; i++)      /* new slabs, then refills from partial slabs */
-        CHECK((p[i] = A->malloc(h, 64)) != NULL);
+        REQUIRE((p[i] = A->malloc(h, 64)) != NULL);
     for (int i = 0; i < N; i++)      /* magazines fill, trade with the depot, overflow it */
         A->free(h, p[i]);
     for (int i = 0; i < N; i++)      /* magazine pops, full ones from the depot */
-        CHECK((p[i] = A->malloc(h, 64)) != NULL);
+        REQUIRE((p[i] = A->malloc(h, 64)) != NULL);
     for (int i = 0; i < N; i++)
         A->free(h, p[i]);
     void *big = A->malloc(h, 100000);   /* direct */
-    CHECK(big);
+    REQUIRE(big);
     A->free(h, big);
     big = A->malloc(h, 90000);          /* the freed map again */
-    CHECK(big);
+    REQUIRE(big);
     A->free(h, big);
     void *arg[1] = { h };
     pthread_t t;
-    CHECK(pthread_create(&t, NULL, exit_then_free, arg) == 0);
+    REQUIRE(pthread_create(&t, NULL, exit_then_free, arg) == 0);
     pthread_join(t, NULL);
-    CHECK(A->trim(h, 0) == 1);          /* depot flush, slab release, region unmap */
+    REQUIRE(A->trim(h, 0) == 1);          /* depot flush, slab release, region unmap */
     nf_alloc_stats s = stats(h);
     for (unsigned i = 0; i < s.npaths; i++) {
         printf("  %-14s %llu\n", s.paths[i].name, (unsigned long long)s.paths[i].count);
-        CHECKF(s.paths[i].count > 0, "path %s never taken", s.paths[i].name);
+        REQUIREF(s.paths[i].count > 0, "path %s never taken", s.paths[i].name);
     }
-    CHECK(s.mallocs == s.frees && s.live_bytes == 0);
+    REQUIRE(s.mallocs == s.frees && s.live_bytes == 0);
     A->destroy(h);
 }
 
@@ -108,7 +108,7 @@ static void *consumer(void *arg)
         pthread_barrier_wait(&bar);      /* the producer filled handoff */
         for (int i = 0; i < BATCH; i++) {
             unsigned char *q = handoff[i];
-            CHECKF(q[0] == (unsigned char)i && q[47] == (unsigned char)r, "block %d corrupted", i);
+            REQUIREF(q[0] == (unsigned char)i && q[47] == (unsigned char)r, "block %d corrupted", i);
             A->free(DH, q);
         }
         pthread_barrier_wait(&bar);
@@ -120,14 +120,14 @@ static void *consumer(void *arg)
 static void test_depot(void)
 {
     DH = A->create(NULL);
-    CHECK(DH);
+    REQUIRE(DH);
     pthread_barrier_init(&bar, NULL, 2);
     pthread_t t;
-    CHECK(pthread_create(&t, NULL, consumer, NULL) == 0);
+    REQUIRE(pthread_create(&t, NULL, consumer, NULL) == 0);
     for (int r = 0; r < ROUNDS; r++) {
         for (int i = 0; i < BATCH; i++) {
             unsigned char *q = A->malloc(DH, 48);
-            CHECK(q);
+            REQUIRE(q);
             q[0] = (unsigned char)i;
             q[47] = (unsigned char)r;
             handoff[i] = q;
@@ -139,11 +139,11 @@ static void test_depot(void)
     int64_t depot = path(DH, "depot"), free_depot = path(DH, "free_depot");
     printf("  depot %lld free_depot %lld slab %lld new_slab %lld\n", (long long)depot,
            (long long)free_depot, (long long)path(DH, "slab"), (long long)path(DH, "new_slab"));
-    CHECKF(depot > 0 && free_depot > 0, "no trade through the depot");
+    REQUIREF(depot > 0 && free_depot > 0, "no trade through the depot");
     nf_alloc_stats s = stats(DH);
-    CHECK(s.mallocs == (uint64_t)ROUNDS * BATCH && s.frees == s.mallocs && s.live_bytes == 0);
+    REQUIRE(s.mallocs == (uint64_t)ROUNDS * BATCH && s.frees == s.mallocs && s.live_bytes == 0);
     /* the producer lives on the consumer's freed objects: few new slabs */
-    CHECKF(path(DH, "new_slab") * 1000 < ROUNDS * BATCH, "new slabs %lld", (long long)path(DH, "new_slab"));
+    REQUIREF(path(DH, "new_slab") * 1000 < ROUNDS * BATCH, "new slabs %lld", (long long)path(DH, "new_slab"));
     pthread_barrier_destroy(&bar);
     A->destroy(DH);
 }
@@ -152,11 +152,11 @@ static void test_depot(void)
 static void test_release(void)
 {
     nf_heap *h = A->create(NULL);
-    CHECK(h);
+    REQUIRE(h);
     enum { N = 40000 };
     static void *p[N];
     for (int i = 0; i < N; i++)
-        CHECK((p[i] = A->malloc(h, 200 + (size_t)(i % 4) * 700)) != NULL);   /* 4 classes, ~30 MB */
+        REQUIRE((p[i] = A->malloc(h, 200 + (size_t)(i % 4) * 700)) != NULL);   /* 4 classes, ~30 MB */
     nf_alloc_stats before = stats(h);
     for (int i = 0; i < N; i++)
         A->free(h, p[i]);
@@ -164,17 +164,17 @@ static void test_release(void)
     printf("  advise %llu -> %llu, held %llu -> %llu\n",
            (unsigned long long)before.page_calls[NF_PAGE_ADVISE], (unsigned long long)mid.page_calls[NF_PAGE_ADVISE],
            (unsigned long long)before.held_bytes, (unsigned long long)mid.held_bytes);
-    CHECKF(mid.page_calls[NF_PAGE_ADVISE] > before.page_calls[NF_PAGE_ADVISE], "no empty slab dropped");
-    CHECK(mid.held_bytes < before.held_bytes / 2);
-    CHECK(path(h, "slab_release") > 0 && path(h, "depot_flush") > 0);
-    CHECK(A->trim(h, 0) == 1);
+    REQUIREF(mid.page_calls[NF_PAGE_ADVISE] > before.page_calls[NF_PAGE_ADVISE], "no empty slab dropped");
+    REQUIRE(mid.held_bytes < before.held_bytes / 2);
+    REQUIRE(path(h, "slab_release") > 0 && path(h, "depot_flush") > 0);
+    REQUIRE(A->trim(h, 0) == 1);
     nf_alloc_stats after = stats(h);
     printf("  unmap %llu -> %llu, mapped %llu -> %llu\n",
            (unsigned long long)mid.page_calls[NF_PAGE_UNMAP], (unsigned long long)after.page_calls[NF_PAGE_UNMAP],
            (unsigned long long)before.mapped_bytes, (unsigned long long)after.mapped_bytes);
-    CHECK(after.page_calls[NF_PAGE_UNMAP] > mid.page_calls[NF_PAGE_UNMAP]);
-    CHECK(after.mapped_bytes < before.mapped_bytes / 4 && after.held_bytes == 0);
-    CHECK(path(h, "region_unmap") > 0);
+    REQUIRE(after.page_calls[NF_PAGE_UNMAP] > mid.page_calls[NF_PAGE_UNMAP]);
+    REQUIRE(after.mapped_bytes < before.mapped_bytes / 4 && after.held_bytes == 0);
+    REQUIRE(path(h, "region_unmap") > 0);
     A->destroy(h);
 }
 
@@ -214,7 +214,7 @@ static void df_xthread(nf_heap *h)
     XH = h;
     XP = A->malloc(h, 64);
     pthread_t t;
-    CHECK(pthread_create(&t, NULL, free_xp, NULL) == 0);
+    REQUIRE(pthread_create(&t, NULL, free_xp, NULL) == 0);
     pthread_join(t, NULL);
     A->free(h, XP);
 }
@@ -224,7 +224,7 @@ static void df_two_threads(nf_heap *h)   /* neither is the thread that allocated
     XP = A->malloc(h, 64);
     for (int i = 0; i < 2; i++) {
         pthread_t t;
-        CHECK(pthread_create(&t, NULL, free_xp, NULL) == 0);
+        REQUIRE(pthread_create(&t, NULL, free_xp, NULL) == 0);
         pthread_join(t, NULL);
     }
 }
@@ -233,7 +233,7 @@ static void df_direct_xthread(nf_heap *h)
     XH = h;
     XP = A->malloc(h, 1 << 20);
     pthread_t t;
-    CHECK(pthread_create(&t, NULL, free_xp, NULL) == 0);
+    REQUIRE(pthread_create(&t, NULL, free_xp, NULL) == 0);
     pthread_join(t, NULL);
     A->free(h, XP);
 }
@@ -254,7 +254,7 @@ static void df_recarved(nf_heap *h)
     for (int i = 0; i < N; i++)
         if ((o[i] & ~(uintptr_t)0xffff) == unit && o[i] > p)
             p = o[i];                  /* the last object of o[0]'s slab */
-    CHECK(p - unit >= 8 * 4096);
+    REQUIRE(p - unit >= 8 * 4096);
     for (int i = 0; i < N; i++)
         A->free(h, (void *)o[i]);
     A->trim(h, 0);                     /* every empty slab released */
@@ -347,7 +347,7 @@ static void test_overflow(void)
 {
     char buf[1024];
     int status = child_stderr(A, overflow_body, NULL, buf, sizeof buf);
-    CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "sweep died (%s %d): %s",
+    REQUIREF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "sweep died (%s %d): %s",
            WIFSIGNALED(status) ? "signal" : "exit", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), buf);
 }
 
@@ -410,7 +410,7 @@ int main(int argc, char **argv)
     else if (!strcmp(t, "asan"))
         test_asan();
     else
-        CHECKF(0, "no test %s", t);
+        REQUIREF(0, "no test %s", t);
     printf("slab %s: ok\n", t);
     return 0;
 }

@@ -6,7 +6,7 @@
  *             cyclic ones a whole number of cycles
  *   system    the system adapter's trim gives glibc's free memory back
  *             (malloc_trim's 1), where glibc serves malloc */
-#include "check.h"
+#include "../common/check.h"
 
 #include "notfree/workload.h"
 
@@ -40,35 +40,35 @@ static unsigned trims_of(const nf_mem_api *inner, unsigned threads, uint64_t cyc
     nf_mem_api m = {c_malloc, c_free, c_trim, &c};
     nf_workload_params p = {.threads = threads, .seed = 7, .slots = 100};
     nf_workload_result r;
-    CHECK(nf_workload_run_ops(nf_workload_find("trim"), &p, &m, cycles * 180, 180, &r) == 0);
-    CHECKF(r.ops == cycles * 180 * threads, "ops %llu", (unsigned long long)r.ops);
+    REQUIRE(nf_workload_run_ops(nf_workload_find("trim"), &p, &m, cycles * 180, 180, &r) == 0);
+    REQUIREF(r.ops == cycles * 180 * threads, "ops %llu", (unsigned long long)r.ops);
     return c.trims;
 }
 
 static void test_trim(void)
 {
-    CHECKF(trims_of(&nf_mem_libc, 1, 3) == 3, "libc: %u trims", trims_of(&nf_mem_libc, 1, 3));
-    CHECK(trims_of(&nf_mem_libc, 2, 4) == 8);   /* each thread trims at the end of its cycle */
+    REQUIREF(trims_of(&nf_mem_libc, 1, 3) == 3, "libc: %u trims", trims_of(&nf_mem_libc, 1, 3));
+    REQUIRE(trims_of(&nf_mem_libc, 2, 4) == 8);   /* each thread trims at the end of its cycle */
     const nf_allocator *a = nf_allocator_find("bins");
     nf_heap *h = a->create(NULL);
-    CHECK(h);
+    REQUIRE(h);
     nf_mem_heap_ctx ctx;
     nf_mem_api heap = nf_mem_heap(&ctx, a, h);
-    CHECK(heap.trim != NULL);
-    CHECK(trims_of(&heap, 1, 2) == 2);
+    REQUIRE(heap.trim != NULL);
+    REQUIRE(trims_of(&heap, 1, 2) == 2);
     a->destroy(h);
 }
 
 static void test_defaults(void)
 {
-    CHECK(nf_workload_count() >= 8);
+    REQUIRE(nf_workload_count() >= 8);
     for (size_t i = 0; i < nf_workload_count(); i++) {
         const nf_workload *w = nf_workload_at(i);
-        CHECKF(nf_workload_default_ops(w) > 0, "%s", nf_workload_name(w));
+        REQUIREF(nf_workload_default_ops(w) > 0, "%s", nf_workload_name(w));
     }
-    CHECK(nf_workload_default_ops(nf_workload_find("fragmentation")) % (3 * 32768) == 0);
-    CHECK(nf_workload_default_ops(nf_workload_find("trim")) % (2 * 7372) == 0);
-    CHECK(nf_workload_default_ops(nf_workload_find("small-churn")) == 4000000);
+    REQUIRE(nf_workload_default_ops(nf_workload_find("fragmentation")) % (3 * 32768) == 0);
+    REQUIRE(nf_workload_default_ops(nf_workload_find("trim")) % (2 * 7372) == 0);
+    REQUIRE(nf_workload_default_ops(nf_workload_find("small-churn")) == 4000000);
 }
 
 static void test_system(void)
@@ -86,13 +86,13 @@ static void test_system(void)
     void *b[64];
     for (int i = 0; i < 64; i++) {
         b[i] = a->malloc(h, 64 << 10);
-        CHECK(b[i]);
+        REQUIRE(b[i]);
         memset(b[i], 1, 64 << 10);
     }
     void *pin = a->malloc(h, 32);
     for (int i = 0; i < 64; i++)
         a->free(h, b[i]);
-    CHECK(a->trim(h, 0) == 1);
+    REQUIRE(a->trim(h, 0) == 1);
     a->free(h, pin);
 }
 

@@ -4,7 +4,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include "../unit/check.h"
+#include "../common/check.h"
 #include "check.h"
 
 static const nf_probe api = {"api-probe", NF_PROBE_API, "", NULL};

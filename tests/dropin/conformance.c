@@ -32,7 +32,7 @@
 #pragma GCC diagnostic ignored "-Wpragmas"
 #pragma GCC diagnostic ignored "-Wuse-after-free"   /* a failed realloc keeps its block */
 
-#include "../unit/check.h"
+#include "../common/check.h"
 #include "fuzz.h"
 #include "mem.h"
 

@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../unit/check.h"
+#include "../common/check.h"
 #include "mem.h"
 
 static mem M;

@@ -8,7 +8,7 @@
 
 #include "notfree/model.h"
 #include "notfree/tlb.h"
-#include "../unit/check.h"
+#include "../common/check.h"
 
 #define PG 4096u
 

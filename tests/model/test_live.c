@@ -17,7 +17,7 @@
 #include "notfree/model.h"
 #include "notfree/pages.h"
 #include "notfree/tlb.h"
-#include "../unit/check.h"
+#include "../common/check.h"
 
 #define PG 4096u
 enum { N = 1024, RESIDENT = 64 };

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "notfree/model.h"
-#include "../unit/check.h"
+#include "../common/check.h"
 
 #define PG 4096u
 #define NOASAN __attribute__((no_sanitize("address"), noinline))

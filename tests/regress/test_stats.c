@@ -7,7 +7,7 @@
  * assignments and shares no code with regress/stats.c; scipy 1.10.1's
  * mannwhitneyu (Debian python3-scipy) gives the same p-values to 1e-15
  * (exact for the exact cases, asymptotic for the two normal ones). */
-#include "../unit/check.h"
+#include "../common/check.h"
 #include "notfree/stats.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))

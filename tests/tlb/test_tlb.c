@@ -13,7 +13,7 @@
  *   invalidation, ASIDs, PWC walk references, geometry errors, presets,
  *   the evict hook (victims, invalidations, flushes reported once each).
  */
-#include "../unit/check.h"
+#include "../common/check.h"
 
 #include <notfree/patterns.h>
 #include <notfree/tlb.h>

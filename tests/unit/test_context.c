@@ -3,7 +3,7 @@
  * from many threads), and strings are escaped exactly (jansson, through
  * nf_json_string, which also replaces bytes that are not UTF-8). The validator is
  * json_check.h (strict: no NaN, no raw control characters). */
-#include "check.h"
+#include "../common/check.h"
 #include "json_check.h"
 #include "notfree/context.h"
 #include "notfree/counters.h"

@@ -8,7 +8,7 @@
  * the CPU page-fault handler; GUP calls handle_mm_fault with no registers).
  * Margin: +-2 for stray faults of the test itself (stack, libc).
  */
-#include "check.h"
+#include "../common/check.h"
 #include "notfree/counters.h"
 
 #include <stdint.h>

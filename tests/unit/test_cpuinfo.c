@@ -1,7 +1,7 @@
 /* test_cpuinfo: the TLB geometry is sane and is what CPUID says (checked
  * against the raw leaves on AMD), the cached copy matches a fresh read,
  * and the JSON is valid in both the available and unavailable forms. */
-#include "check.h"
+#include "../common/check.h"
 #include "json_check.h"
 #include "notfree/cpuinfo.h"
 

@@ -2,7 +2,7 @@
  * the kernel agrees (sched_getcpu runs us on the PU's OS number); bad PUs
  * are refused with a message; thread indices wrap from the base PU; a
  * thread's binding is its own, not the process's. */
-#include "check.h"
+#include "../common/check.h"
 #include "notfree/pin.h"
 
 #include <pthread.h>

@@ -1,7 +1,13 @@
-/* check.h: a tiny test harness for the unit tests.
+/* tests/common/check.h: the one test harness of every C test.
  *
+ * Two kinds of check, by what a failure means for the rest of the test:
  * CHECK(cond, fmt, ...)        records a failure (file:line, the condition and
- *                              a message) and goes on.
+ *                              a message) and goes on: later checks still
+ *                              tell something.
+ * REQUIRE(cond)                stops the test (exit 1) with file:line and
+ * REQUIREF(cond, fmt, ...)     the condition (and a message): what follows
+ *                              would be meaningless or unsafe, as in an
+ *                              allocator test after a bad pointer.
  * CHECK_NEAR(got, want, tol)   |got - want| <= tol, both printed.
  * CHECK_STR(got, want)         strcmp equal, both printed.
  * TEST(fn)                     runs one test function and names it.
@@ -12,11 +18,13 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-static int check_failures;
-static int check_count;
-static const char *check_test = "";
+/* unused in a test that only REQUIREs */
+__attribute__((unused)) static int check_failures;
+__attribute__((unused)) static int check_count;
+__attribute__((unused)) static const char *check_test = "";
 
 #define CHECK(cond, ...)                                                      \
     do {                                                                      \
@@ -49,6 +57,24 @@ static const char *check_test = "";
         int before_ = check_failures;                                         \
         fn();                                                                 \
         printf("%s %s\n", check_failures == before_ ? "ok  " : "FAIL", #fn);  \
+    } while (0)
+
+#define REQUIRE(cond)                                                         \
+    do {                                                                      \
+        if (!(cond)) {                                                        \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+            exit(1);                                                          \
+        }                                                                     \
+    } while (0)
+
+#define REQUIREF(cond, ...)                                                   \
+    do {                                                                      \
+        if (!(cond)) {                                                        \
+            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
+            fprintf(stderr, __VA_ARGS__);                                     \
+            fputc('\n', stderr);                                              \
+            exit(1);                                                          \
+        }                                                                     \
     } while (0)
 
 static inline int check_done(void)
