@@ -1,6 +1,7 @@
 /* tour/box.c: small readers of the box's own accounting. */
 #include "tour.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,4 +76,25 @@ int nf_tour_disk_dir(char *buf, size_t cap)
         return 0;
     }
     return -1;
+}
+
+int nf_tour_cold_file(const char *path, size_t len, int create)
+{
+    int f = open(path, create ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY, 0600);
+    if (f < 0)
+        return -1;
+    if (create) {
+        nf_tour_register_file(path);
+        char buf[65536];
+        memset(buf, 0x5a, sizeof buf);
+        for (size_t done = 0; done < len; done += sizeof buf)
+            if (write(f, buf, sizeof buf) != (ssize_t)sizeof buf) {
+                close(f);
+                return -1;
+            }
+        fsync(f);
+    }
+    posix_fadvise(f, 0, (off_t)len, POSIX_FADV_DONTNEED);
+    close(f);
+    return 0;
 }

@@ -51,27 +51,6 @@ static void read_once(void *arg, int fd)
     nf_tour_out(fd, "major=%ld ms=%.2f sum=%u\n", nf_tour_majflt() - m0, (t1 - t0) / 1e6, sum);
 }
 
-static int drop_file(const char *path, size_t len, int create)
-{
-    int f = open(path, create ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY, 0600);
-    if (f < 0)
-        return -1;
-    if (create) {
-        nf_tour_register_file(path);
-        char buf[65536];
-        memset(buf, 0x33, sizeof buf);
-        for (size_t done = 0; done < len; done += sizeof buf)
-            if (write(f, buf, sizeof buf) != (ssize_t)sizeof buf) {
-                close(f);
-                return -1;
-            }
-        fsync(f);
-    }
-    posix_fadvise(f, 0, (off_t)len, POSIX_FADV_DONTNEED);
-    close(f);
-    return 0;
-}
-
 static void madvise_part(nf_tour_run *r, char *summary, size_t cap)
 {
     char dir[256], path[512], o1[256] = "", o2[256] = "";
@@ -82,8 +61,8 @@ static void madvise_part(nf_tour_run *r, char *summary, size_t cap)
     }
     snprintf(path, sizeof path, "%s/notfree-tour-%d.dat", dir, (int)getpid());
     file_arg seq = {path, len, MADV_SEQUENTIAL}, rnd = {path, len, MADV_RANDOM};
-    int ok = drop_file(path, len, 1) == 0 && nf_tour_child(read_once, &seq, NULL, 60, o1, sizeof o1) == 0 &&
-             drop_file(path, len, 0) == 0 && nf_tour_child(read_once, &rnd, NULL, 60, o2, sizeof o2) == 0;
+    int ok = nf_tour_cold_file(path, len, 1) == 0 && nf_tour_child(read_once, &seq, NULL, 60, o1, sizeof o1) == 0 &&
+             nf_tour_cold_file(path, len, 0) == 0 && nf_tour_child(read_once, &rnd, NULL, 60, o2, sizeof o2) == 0;
     nf_tour_remove_file(path);
     nf_tour_did(r, "a %zu MiB file, dropped from the cache before each read, mapped and read once in a child under "
                    "MADV_SEQUENTIAL, then under MADV_RANDOM", len >> 20);

@@ -47,27 +47,6 @@ static void reader(void *arg, int fd)
     nf_tour_out(fd, "sum=%u\n", sum);
 }
 
-static int make_file(const char *path, size_t len)
-{
-    int f = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (f < 0)
-        return -1;
-    nf_tour_register_file(path);
-    char buf[65536];
-    memset(buf, 0x5a, sizeof buf);
-    for (size_t done = 0; done < len; done += sizeof buf)
-        if (write(f, buf, sizeof buf) != (ssize_t)sizeof buf) {
-            close(f);
-            return -1;
-        }
-    /* Written back and dropped from the cache (this file only), so the
-     * child's reads are charged to its cgroup, not to ours. */
-    fsync(f);
-    posix_fadvise(f, 0, (off_t)len, POSIX_FADV_DONTNEED);
-    close(f);
-    return 0;
-}
-
 static void model_swap(nf_tour_run *r, char *summary, size_t cap)
 {
     nf_model_config cfg = {0};
@@ -116,12 +95,12 @@ void nf_tour_step_reclaim(nf_tour_run *r)
                    "the cache with POSIX_FADV_DONTNEED",
                 cg.version, limit >> 20, big.len >> 20, dir);
     int st = -1, st2 = -1;
-    if (make_file(path, big.len) == 0) {
+    if (nf_tour_cold_file(path, big.len, 1) == 0) {
         nf_tour_did(r, "a child in the cgroup maps it (MADV_RANDOM: no readahead) and reads one byte per page, twice");
         st = nf_tour_child(reader, &big, &cg, 120, out, sizeof out);
         nf_tour_remove_file(path);
     }
-    if (st == 0 && make_file(path, small.len) == 0) {
+    if (st == 0 && nf_tour_cold_file(path, small.len, 1) == 0) {
         nf_tour_did(r, "the same with a %zu MiB file (half the limit), as the control", small.len >> 20);
         st2 = nf_tour_child(reader, &small, &cg, 120, out2, sizeof out2);
         nf_tour_remove_file(path);

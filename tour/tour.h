@@ -99,6 +99,11 @@ double nf_tour_get_last(const char *out, const char *key);
 /* A directory on a file system with a page cache (not tmpfs) for a
  * scratch file: $TMPDIR, /var/tmp or the current directory. -1 if none. */
 int nf_tour_disk_dir(char *buf, size_t cap);
+/* A scratch file whose pages are not in the page cache: with create,
+ * written with len bytes (registered for removal) and synced first; then
+ * its cached pages are dropped (POSIX_FADV_DONTNEED, this file only), so
+ * the next reader takes major faults, charged to its own cgroup. 0 or -1. */
+int nf_tour_cold_file(const char *path, size_t len, int create);
 
 /* The registries the SIGINT handler walks. */
 void nf_tour_register_pid(pid_t pid);
