@@ -9,8 +9,7 @@
  * tagged on each of its pages, so what is allocated is also touched (and
  * faulted in): the cost of a fresh mapping is part of the figure. A
  * realloc keeps the tag's first word (checked) and then tags the new
- * size. realloc goes to the process's realloc, or to the heap's when the
- * workload runs on an nf_allocator heap. */
+ * size. realloc goes through the memory interface, like malloc. */
 #include <stdlib.h>
 
 #include "wl.h"
@@ -27,19 +26,11 @@ static bool large_init(nf_wl_thread *t)
     return t->state != NULL;
 }
 
-static void *large_realloc(nf_wl_thread *t, void *p, size_t n)
-{
-    const nf_mem_heap_ctx *c = t->mem->ctx;   /* NULL for nf_mem_libc */
-    if (c && t->mem->malloc != nf_mem_libc.malloc)
-        return c->a->realloc(c->h, p, n);
-    return realloc(p, n);
-}
-
 static void large_grow(nf_wl_thread *t, nf_wl_block *b)
 {
     uint64_t tag = nf_wl_mix(b->id);
     size_t n = (size_t)b->size * 2;
-    void *q = large_realloc(t, b->p, n);
+    void *q = t->mem->realloc(t->mem->ctx, b->p, n);
     t->ops++;
     if (!q) {
         t->failed++;

@@ -11,6 +11,17 @@
 
 static void *libc_malloc(void *ctx, size_t n) { (void)ctx; return malloc(n); }
 static void libc_free(void *ctx, void *p) { (void)ctx; free(p); }
+static void *libc_realloc(void *ctx, void *p, size_t n) { (void)ctx; return realloc(p, n); }
+static void *libc_calloc(void *ctx, size_t n, size_t size) { (void)ctx; return calloc(n, size); }
+
+static void *libc_memalign(void *ctx, size_t align, size_t n)
+{
+    (void)ctx;
+    void *p = NULL;
+    if (align < sizeof(void *))
+        align = sizeof(void *);   /* posix_memalign's floor; still a power of two */
+    return posix_memalign(&p, align, n) == 0 ? p : NULL;
+}
 
 /* The system adapter's heap, made once: its detection (dlsym, dladdr)
  * must not race between worker threads that trim at the same time. */
@@ -26,7 +37,10 @@ static void libc_trim(void *ctx)
         nf_allocator_system.trim(system_heap, 0);
 }
 
-const nf_mem_api nf_mem_libc = {libc_malloc, libc_free, libc_trim, NULL};
+const nf_mem_api nf_mem_libc = {
+    .malloc = libc_malloc, .free = libc_free, .trim = libc_trim, .ctx = NULL,
+    .realloc = libc_realloc, .calloc = libc_calloc, .memalign = libc_memalign,
+};
 
 static void *heap_malloc(void *ctx, size_t n)
 {
@@ -40,6 +54,24 @@ static void heap_free(void *ctx, void *p)
     c->a->free(c->h, p);
 }
 
+static void *heap_realloc(void *ctx, void *p, size_t n)
+{
+    nf_mem_heap_ctx *c = ctx;
+    return c->a->realloc(c->h, p, n);
+}
+
+static void *heap_calloc(void *ctx, size_t n, size_t size)
+{
+    nf_mem_heap_ctx *c = ctx;
+    return c->a->calloc(c->h, n, size);
+}
+
+static void *heap_memalign(void *ctx, size_t align, size_t n)
+{
+    nf_mem_heap_ctx *c = ctx;
+    return c->a->memalign(c->h, align, n);
+}
+
 static void heap_trim(void *ctx)
 {
     nf_mem_heap_ctx *c = ctx;
@@ -50,5 +82,8 @@ nf_mem_api nf_mem_heap(nf_mem_heap_ctx *storage, const nf_allocator *a, nf_heap 
 {
     storage->a = a;
     storage->h = h;
-    return (nf_mem_api){heap_malloc, heap_free, heap_trim, storage};
+    return (nf_mem_api){
+        .malloc = heap_malloc, .free = heap_free, .trim = heap_trim, .ctx = storage,
+        .realloc = heap_realloc, .calloc = heap_calloc, .memalign = heap_memalign,
+    };
 }

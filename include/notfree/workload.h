@@ -56,11 +56,17 @@
 extern "C" {
 #endif
 
+/* Every member is set (the two interfaces below set them all): a workload or
+ * a trace replay calls realloc, calloc and memalign on the same allocator
+ * as malloc, never on the process's own behind its back. */
 typedef struct nf_mem_api {
     void *(*malloc)(void *ctx, size_t size);
     void (*free)(void *ctx, void *p);
     void (*trim)(void *ctx);
     void *ctx;
+    void *(*realloc)(void *ctx, void *p, size_t size);
+    void *(*calloc)(void *ctx, size_t n, size_t size);
+    void *(*memalign)(void *ctx, size_t align, size_t size);   /* align: a power of two */
 } nf_mem_api;
 
 /* The process's own malloc and free (ours when a drop-in is preloaded). */
