@@ -123,7 +123,7 @@ static int plan_workloads(const nf_cmp_options *o, double scale, nf_cmp_plan *p,
     }
     for (unsigned k = 0; k < nw; k++) {
         uint64_t base = nf_workload_default_ops(nf_workload_find(p->wnames[k]));
-        p->wops[k] = (unsigned long long)fmax(1, llround((double)base * scale));
+        p->wops[k] = (unsigned long long)fmax(1, round((double)base * scale));
     }
     p->s.workloads = p->wnames;
     p->s.ops = p->wops;

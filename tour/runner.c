@@ -140,7 +140,7 @@ int nf_tour_main(const nf_tour_options *o)
     json_object_set_new(doc, "steps", steps);
     unsigned total = 0, done = 0;
     for (unsigned i = 0; i < nf_tour_nsteps; i++)
-        total += selected(o, &nf_tour_steps[i]);
+        total += selected(o, &nf_tour_steps[i]) ? 1u : 0u;
     int failed = 0;
     double t_all = nf_now_s();
     printf("notfree tour%s: %u step%s of \"malloc Is Not Free\", measured on this box\n", o->quick ? " --quick" : "",

@@ -15,7 +15,7 @@ void nf_tour_step_batches(nf_tour_run *r)
     char nbuf[32];
     snprintf(nbuf, sizeof nbuf, "%ld", next);
     nf_tour_did(r, "per allocator, two fresh processes: one counts the calls of its first malloc(64) in main, "
-                   "the other those of the next %ld malloc(64) (kept, %.1f MiB)", next, next * 64.0 / (1 << 20));
+                   "the other those of the next %ld malloc(64) (kept, %.1f MiB)", next, (double)next * 64.0 / (1 << 20));
     int measured = 0, worst_next_i = -1, first_reached = 0;
     double worst_next = -1, most_first = -1;
     char worst_first_name[64] = "", skipped[512] = "";
@@ -74,5 +74,5 @@ void nf_tour_step_batches(nf_tour_run *r)
                     "over %d allocators the next %ld malloc(64) made at most %.0f system calls (%s: one per %.0f "
                     "mallocs); %s",
                     measured, next, worst_next, a[worst_next_i].name,
-                    worst_next > 0 ? next / worst_next : (double)next, first_note);
+                    worst_next > 0 ? (double)next / worst_next : (double)next, first_note);
 }

@@ -108,7 +108,7 @@ void nf_tour_step_fork(nf_tour_run *r)
     nf_tour_figure(r, "fork_large_over_small", f_big / f_small, "ratio", "timing");
     nf_tour_figure(r, "cow_faults_per_page", cf / (double)cow, "faults", "rusage");
     nf_tour_figure(r, "cow_ns_per_page", cns, "ns", "timing");
-    nf_tour_invariant(r, "one_cow_fault_per_page", cf >= (double)cow && cf <= cow * 1.01 + 8,
+    nf_tour_invariant(r, "one_cow_fault_per_page", cf >= (double)cow && cf <= (double)cow * 1.01 + 8,
                       "%.0f faults for %zu pages written after fork", cf, cow);
     /* The claim: a thousand-page process forks in microseconds, since no
      * page is copied. It holds if fork at 1,000 pages is under 1 ms; the

@@ -28,7 +28,7 @@ static void pin(int cpu)
 {
     cpu_set_t s;
     CPU_ZERO(&s);
-    CPU_SET(cpu, &s);
+    CPU_SET((size_t)cpu, &s);
     sched_setaffinity(0, sizeof s, &s);
 }
 

@@ -141,8 +141,8 @@ void nf_tour_step_tlb(nf_tour_run *r)
      * and fewer with them, and the real first knee lies within a factor
      * of 4 of one of the TLB reaches. */
     int model_ok = refs_nopwc > 3.99 && refs_nopwc < 4.01 && refs_pwc < refs_nopwc;
-    int near = knee1 && ((knee1 >= l1 / 1024 / 4.0 && knee1 <= l1 / 1024 * 4.0) ||
-                         (knee1 >= l2 / 1024 / 4.0 && knee1 <= l2 / 1024 * 4.0));
+    double l1k = (double)l1 / 1024, l2k = (double)l2 / 1024;
+    int near = knee1 && ((knee1 >= l1k / 4 && knee1 <= l1k * 4) || (knee1 >= l2k / 4 && knee1 <= l2k * 4));
     nf_tour_verdict(r, !model_ok ? NF_TOUR_NOT_HERE : near ? NF_TOUR_HOLDS : NF_TOUR_NUANCE,
                     "model: %.2f memory references per walk without walk caches, %.2f with %s's; real chase: time "
                     "per load first rose at %.0f KiB of pages%s, against an L1 dTLB reach of %llu KiB and an L2 "

@@ -68,7 +68,7 @@ static void *worker(void *v)
         long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
         cpu_set_t set;
         CPU_ZERO(&set);
-        CPU_SET((int)(t->index % (unsigned)(ncpu > 0 ? ncpu : 1)), &set);
+        CPU_SET((size_t)t->index % (size_t)(ncpu > 0 ? ncpu : 1), &set);
         sched_setaffinity(0, sizeof set, &set);   /* best effort */
     }
     if (!r->w->init(t))
