@@ -1,13 +1,17 @@
 /* tour/box.c: small readers of the box's own accounting. */
 #include "tour.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/magic.h>
+#include <sys/mman.h>
 #include <sys/vfs.h>
 #include <unistd.h>
+
+#include "notfree/clock.h"
 
 static long field_kib(const char *path, const char *field)
 {
@@ -76,6 +80,29 @@ int nf_tour_disk_dir(char *buf, size_t cap)
         return 0;
     }
     return -1;
+}
+
+void nf_tour_read_file(void *arg, int fd)
+{
+    const nf_tour_file_read *a = arg;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    int f = open(a->path, O_RDONLY);
+    char *p = f >= 0 ? mmap(NULL, a->len, PROT_READ, MAP_SHARED, f, 0) : MAP_FAILED;
+    if (p == MAP_FAILED) {
+        nf_tour_out(fd, "failed=%d\n", errno);
+        return;
+    }
+    madvise(p, a->len, a->advice);
+    unsigned sum = 0;
+    for (int pass = 1; pass <= a->passes; pass++) {
+        long m0 = nf_tour_majflt();
+        double t0 = nf_now_ns();
+        for (size_t off = 0; off < a->len; off += page)
+            sum += (unsigned char)((volatile char *)p)[off];
+        double t1 = nf_now_ns();
+        nf_tour_out(fd, "pass%d_major=%ld pass%d_ms=%.2f ", pass, nf_tour_majflt() - m0, pass, (t1 - t0) / 1e6);
+    }
+    nf_tour_out(fd, "sum=%u\n", sum);
 }
 
 int nf_tour_cold_file(const char *path, size_t len, int create)

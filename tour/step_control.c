@@ -25,32 +25,6 @@
 
 #include "notfree/clock.h"
 
-typedef struct file_arg {
-    const char *path;
-    size_t len;
-    int advice;
-} file_arg;
-
-static void read_once(void *arg, int fd)
-{
-    const file_arg *a = arg;
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    int f = open(a->path, O_RDONLY);
-    char *p = f >= 0 ? mmap(NULL, a->len, PROT_READ, MAP_SHARED, f, 0) : MAP_FAILED;
-    if (p == MAP_FAILED) {
-        nf_tour_out(fd, "failed=%d\n", errno);
-        return;
-    }
-    madvise(p, a->len, a->advice);
-    long m0 = nf_tour_majflt();
-    double t0 = nf_now_ns();
-    unsigned sum = 0;
-    for (size_t off = 0; off < a->len; off += page)
-        sum += (unsigned char)((volatile char *)p)[off];
-    double t1 = nf_now_ns();
-    nf_tour_out(fd, "major=%ld ms=%.2f sum=%u\n", nf_tour_majflt() - m0, (t1 - t0) / 1e6, sum);
-}
-
 static void madvise_part(nf_tour_run *r, char *summary, size_t cap)
 {
     char dir[256], path[512], o1[256] = "", o2[256] = "";
@@ -60,14 +34,14 @@ static void madvise_part(nf_tour_run *r, char *summary, size_t cap)
         return;
     }
     snprintf(path, sizeof path, "%s/notfree-tour-%d.dat", dir, (int)getpid());
-    file_arg seq = {path, len, MADV_SEQUENTIAL}, rnd = {path, len, MADV_RANDOM};
-    int ok = nf_tour_cold_file(path, len, 1) == 0 && nf_tour_child(read_once, &seq, NULL, 60, o1, sizeof o1) == 0 &&
-             nf_tour_cold_file(path, len, 0) == 0 && nf_tour_child(read_once, &rnd, NULL, 60, o2, sizeof o2) == 0;
+    nf_tour_file_read seq = {path, len, MADV_SEQUENTIAL, 1}, rnd = {path, len, MADV_RANDOM, 1};
+    int ok = nf_tour_cold_file(path, len, 1) == 0 && nf_tour_child(nf_tour_read_file, &seq, NULL, 60, o1, sizeof o1) == 0 &&
+             nf_tour_cold_file(path, len, 0) == 0 && nf_tour_child(nf_tour_read_file, &rnd, NULL, 60, o2, sizeof o2) == 0;
     nf_tour_remove_file(path);
     nf_tour_did(r, "a %zu MiB file, dropped from the cache before each read, mapped and read once in a child under "
                    "MADV_SEQUENTIAL, then under MADV_RANDOM", len >> 20);
-    double ms = nf_tour_get(o1, "major"), mr = nf_tour_get(o2, "major");
-    double ts = nf_tour_get(o1, "ms"), tr = nf_tour_get(o2, "ms");
+    double ms = nf_tour_get(o1, "pass1_major"), mr = nf_tour_get(o2, "pass1_major");
+    double ts = nf_tour_get(o1, "pass1_ms"), tr = nf_tour_get(o2, "pass1_ms");
     nf_tour_figure(r, "sequential_major_faults", ok ? ms : NAN, "faults", "rusage");
     nf_tour_figure(r, "sequential_ms", ok ? ts : NAN, "ms", "timing");
     nf_tour_figure(r, "random_major_faults", ok ? mr : NAN, "faults", "rusage");

@@ -19,34 +19,6 @@
 #include "notfree/clock.h"
 #include "notfree/model.h"
 
-typedef struct read_arg {
-    const char *path;
-    size_t len;
-} read_arg;
-
-static void reader(void *arg, int fd)
-{
-    const read_arg *a = arg;
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    int f = open(a->path, O_RDONLY);
-    char *p = f >= 0 ? mmap(NULL, a->len, PROT_READ, MAP_SHARED, f, 0) : MAP_FAILED;
-    if (p == MAP_FAILED) {
-        nf_tour_out(fd, "failed=%d\n", errno);
-        return;
-    }
-    madvise(p, a->len, MADV_RANDOM);
-    unsigned sum = 0;
-    for (int pass = 1; pass <= 2; pass++) {
-        long m0 = nf_tour_majflt();
-        double t0 = nf_now_ns();
-        for (size_t off = 0; off < a->len; off += page)
-            sum += (unsigned char)((volatile char *)p)[off];
-        double t1 = nf_now_ns();
-        nf_tour_out(fd, "pass%d_major=%ld pass%d_ms=%.1f ", pass, nf_tour_majflt() - m0, pass, (t1 - t0) / 1e6);
-    }
-    nf_tour_out(fd, "sum=%u\n", sum);
-}
-
 static void model_swap(nf_tour_run *r, char *summary, size_t cap)
 {
     nf_model_config cfg = {0};
@@ -89,7 +61,7 @@ void nf_tour_step_reclaim(nf_tour_run *r)
         return;
     }
     snprintf(path, sizeof path, "%s/notfree-tour-%d.dat", dir, (int)getpid());
-    read_arg big = {path, 2 * limit}, small = {path, limit / 2};
+    nf_tour_file_read big = {path, 2 * limit, MADV_RANDOM, 2}, small = {path, limit / 2, MADV_RANDOM, 2};
     char out[512], out2[512];
     nf_tour_did(r, "memory cgroup v%d limited to %zu MiB; a %zu MiB file in %s, written, fsynced and dropped from "
                    "the cache with POSIX_FADV_DONTNEED",
@@ -97,12 +69,12 @@ void nf_tour_step_reclaim(nf_tour_run *r)
     int st = -1, st2 = -1;
     if (nf_tour_cold_file(path, big.len, 1) == 0) {
         nf_tour_did(r, "a child in the cgroup maps it (MADV_RANDOM: no readahead) and reads one byte per page, twice");
-        st = nf_tour_child(reader, &big, &cg, 120, out, sizeof out);
+        st = nf_tour_child(nf_tour_read_file, &big, &cg, 120, out, sizeof out);
         nf_tour_remove_file(path);
     }
     if (st == 0 && nf_tour_cold_file(path, small.len, 1) == 0) {
         nf_tour_did(r, "the same with a %zu MiB file (half the limit), as the control", small.len >> 20);
-        st2 = nf_tour_child(reader, &small, &cg, 120, out2, sizeof out2);
+        st2 = nf_tour_child(nf_tour_read_file, &small, &cg, 120, out2, sizeof out2);
         nf_tour_remove_file(path);
     }
     nf_tour_cgroup_remove(&cg);

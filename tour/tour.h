@@ -104,6 +104,17 @@ int nf_tour_disk_dir(char *buf, size_t cap);
  * its cached pages are dropped (POSIX_FADV_DONTNEED, this file only), so
  * the next reader takes major faults, charged to its own cgroup. 0 or -1. */
 int nf_tour_cold_file(const char *path, size_t len, int create);
+/* A child body (nf_tour_child) that maps a file read-only, madvises it and
+ * reads one byte per page, passes times over; it prints
+ * "pass<i>_major=<faults> pass<i>_ms=<ms>" per pass, then "sum=<n>", or
+ * "failed=<errno>" when the file cannot be mapped. */
+typedef struct nf_tour_file_read {
+    const char *path;
+    size_t len;
+    int advice;    /* MADV_* for the whole mapping */
+    int passes;    /* >= 1 */
+} nf_tour_file_read;
+void nf_tour_read_file(void *arg, int fd);
 
 /* The registries the SIGINT handler walks. */
 void nf_tour_register_pid(pid_t pid);
