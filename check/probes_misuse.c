@@ -284,7 +284,10 @@ static void uaf_write(void)
     aftermath(&s, 32);
 }
 
-static void overflow_one(void)
+/* Three blocks of 24 in a row; the middle one is written past its end by
+ * write_past, then freed, then its neighbour: what the allocator makes of
+ * the damage shows in the aftermath of the first block. */
+static void overflow_scene(void (*write_past)(unsigned char *p))
 {
     scene s = {0};
     unsigned char *a = malloc(24), *p = malloc(24), *b = malloc(24);
@@ -292,9 +295,7 @@ static void overflow_one(void)
     memset(p, 2, 24);
     memset(b, 3, 24);
     scene_live(&s, a, 24, "block");
-    size_t u = malloc_usable_size(p);
-    nf_probe_bad("write one byte at %p + %zu, just past its usable size", (void *)p, u);
-    ((volatile unsigned char *)nf_opaque_ptr(p))[u] = 0x41;
+    write_past(p);
     nf_probe_done();
     nf_probe_call("free(%p), the overflowed block", (void *)p);
     free(p);
@@ -303,23 +304,22 @@ static void overflow_one(void)
     aftermath(&s, 24);
 }
 
-static void nul_off_by_one(void)
+static void write_one_past(unsigned char *p)
 {
-    scene s = {0};
-    unsigned char *a = malloc(24), *p = malloc(24), *b = malloc(24);
-    memset(a, 1, 24);
-    memset(b, 3, 24);
-    scene_live(&s, a, 24, "block");
+    size_t u = malloc_usable_size(p);
+    nf_probe_bad("write one byte at %p + %zu, just past its usable size", (void *)p, u);
+    ((volatile unsigned char *)nf_opaque_ptr(p))[u] = 0x41;
+}
+
+static void write_nul_past(unsigned char *p)
+{
     nf_probe_bad("copy a 24-character string and its NUL into %p, a block of 24", (void *)p);
     memcpy(p, "abcdefghijklmnopqrstuvwx", 24);
     ((volatile unsigned char *)nf_opaque_ptr(p))[24] = 0;
-    nf_probe_done();
-    nf_probe_call("free(%p), the overflowed block", (void *)p);
-    free(p);
-    nf_probe_call("free(%p), its neighbour", (void *)b);
-    free(b);
-    aftermath(&s, 24);
 }
+
+static void overflow_one(void) { overflow_scene(write_one_past); }
+static void nul_off_by_one(void) { overflow_scene(write_nul_past); }
 
 /* The table rows of this family (probe_table.c). */
 const nf_probe nf_probes_misuse[] = {

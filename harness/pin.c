@@ -76,7 +76,8 @@ int nf_pin_default_pu(void)
     return nf_pin_pu_count() - 1;
 }
 
-int nf_pin_set_base(int pu, char *err, size_t errlen)
+/* 0 when pu names a PU of this box; else -1 and why in err. */
+static int check_pu(int pu, char *err, size_t errlen)
 {
     int n = nf_pin_pu_count();
     if (n <= 0) {
@@ -88,6 +89,13 @@ int nf_pin_set_base(int pu, char *err, size_t errlen)
                 pu, n - 1);
         return -1;
     }
+    return 0;
+}
+
+int nf_pin_set_base(int pu, char *err, size_t errlen)
+{
+    if (check_pu(pu, err, errlen) != 0)
+        return -1;
     atomic_store(&g_base, pu);
     return 0;
 }
@@ -109,16 +117,8 @@ int nf_pin_pu_for_thread(int thread_index)
 
 int nf_pin_thread_to(int pu, char *err, size_t errlen)
 {
-    int n = nf_pin_pu_count();
-    if (n <= 0) {
-        set_err(err, errlen, "no topology: %s", g_init_err);
+    if (check_pu(pu, err, errlen) != 0)
         return -1;
-    }
-    if (pu < 0 || pu >= n) {
-        set_err(err, errlen, "PU %d out of range: this box has PUs 0..%d (hwloc logical index)",
-                pu, n - 1);
-        return -1;
-    }
     hwloc_obj_t obj = hwloc_get_obj_by_type(g_topo, HWLOC_OBJ_PU, (unsigned)pu);
     if (!obj) {
         set_err(err, errlen, "hwloc has no PU L#%d", pu);
