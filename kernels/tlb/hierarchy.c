@@ -275,6 +275,19 @@ HOT void insert_impl(nf_tlb *t, uint16_t asid, uint64_t vpn, nf_page_size sz)
     }
 }
 
+/* Counts one walk of refs memory references that hit the PWC of level
+ * hit (-1: none); returns refs. */
+static inline unsigned walk_counted(nf_tlb *t, int hit, unsigned refs)
+{
+    t->st.walks++;
+    t->st.walk_refs += refs;
+    if (hit >= 0) {
+        t->st.pwc_hits++;
+        t->st.pwc_level_hits[hit]++;
+    }
+    return refs;
+}
+
 /* PWC level p keeps entries that map address bits above pwc_shift[p]:
  * a PML4E covers 512 GiB (bit 39), a PDPTE 1 GiB (30), a PDE 2 MiB (21). */
 static const unsigned pwc_shift[NF_PWC_N] = {39, 30, 21};
@@ -301,13 +314,7 @@ HOT unsigned walk_impl(nf_tlb *t, uint16_t asid, uint64_t vaddr, nf_page_size sz
     for (int p = hit + 1; p <= deepest_nonleaf; p++)
         if (t->pwc_on[p])
             store_fill(&t->pwc[p], make_tag(vaddr >> pwc_shift[p], a, (unsigned)p));
-    t->st.walks++;
-    t->st.walk_refs += refs;
-    if (hit >= 0) {
-        t->st.pwc_hits++;
-        t->st.pwc_level_hits[hit]++;
-    }
-    return refs;
+    return walk_counted(t, hit, refs);
 }
 
 /* walk_impl for a 4K leaf, unrolled: the three PWC tags made once. */
@@ -327,13 +334,7 @@ HOT unsigned walk_4k(nf_tlb *t, uint16_t a, uint64_t vaddr)
         if (t->pwc_on[p])
             store_fill(&t->pwc[p], tg[p]);
     unsigned refs = 4u - (unsigned)(hit + 1);
-    t->st.walks++;
-    t->st.walk_refs += refs;
-    if (hit >= 0) {
-        t->st.pwc_hits++;
-        t->st.pwc_level_hits[hit]++;
-    }
-    return refs;
+    return walk_counted(t, hit, refs);
 }
 
 /* walk_4k for fastw: the PDE PWC probed first (its bucket kept for the fill
@@ -371,13 +372,7 @@ HOT unsigned walk_4k_fastw(nf_tlb *t, uint64_t at, uint64_t vaddr)
             fill_wide_lru_at(pd, tde, pd->ways, h);
         }
     }
-    t->st.walks++;
-    t->st.walk_refs += refs;
-    if (hit >= 0) {
-        t->st.pwc_hits++;
-        t->st.pwc_level_hits[hit]++;
-    }
-    return refs;
+    return walk_counted(t, hit, refs);
 }
 
 void nf_tlb_insert(nf_tlb *t, uint16_t asid, uint64_t vpn, nf_page_size sz) { insert_impl(t, asid, vpn, sz); }
