@@ -393,12 +393,7 @@ void nf_access_prefetch(nf_model *m, nf_model_proc *p, uint64_t va)
 {
     if (m->cfg.tlb)
         nf_tlb_prefetch(m->cfg.tlb, nf_asid(p), va);
-    uint64_t *pd = nf_pt_pd(m, p, va);
-    if (!pd)
-        return;
-    uint64_t e = pd[(va >> 21) & 511];
-    if ((e & (PTE_P | PTE_PS)) == PTE_P)
-        __builtin_prefetch((uint64_t *)nf_frame_mem(m, (uint32_t)PTE_PFN(e)) + ((va >> 12) & 511));
+    nf_pt_prefetch_leaf(m, p, va);
 }
 
 /* ---- data through the model ---- */

@@ -196,6 +196,17 @@ static inline uint64_t *nf_pt_leaf(const nf_model *m, nf_model_proc *p, uint64_t
     }
     return (uint64_t *)(m->pool + (size_t)PTE_PFN(*e) * NF_MODEL_PAGE) + ((va >> 12) & 511);
 }
+/* Prefetches the leaf PTE of va when its page table exists and the PD entry
+ * is not a huge leaf: the next access's walk then finds it in the cache. */
+static inline void nf_pt_prefetch_leaf(const nf_model *m, nf_model_proc *p, uint64_t va)
+{
+    uint64_t *pd = nf_pt_pd(m, p, va);
+    if (!pd)
+        return;
+    uint64_t e = pd[(va >> 21) & 511];
+    if ((e & (PTE_P | PTE_PS)) == PTE_P)
+        __builtin_prefetch((uint64_t *)nf_frame_mem(m, (uint32_t)PTE_PFN(e)) + ((va >> 12) & 511));
+}
 /* The PT-level PTE for va, creating tables (frames from the pool); NULL
  * when no frame could be had (p may be dead). */
 uint64_t *nf_pt_ensure(nf_model *m, nf_model_proc *p, uint64_t va);

@@ -45,12 +45,7 @@ static inline nf_model_result access_tlb(nf_model *m, nf_model_proc *p, nf_tlb *
 static inline void prefetch_tlb(nf_model *m, nf_model_proc *p, nf_tlb *t, uint16_t asid, uint64_t va)
 {
     nf_tlb_prefetch(t, asid, va);
-    uint64_t *pd = nf_pt_pd(m, p, va);
-    if (!pd)
-        return;
-    uint64_t e = pd[(va >> 21) & 511];
-    if ((e & (PTE_P | PTE_PS)) == PTE_P)
-        __builtin_prefetch((uint64_t *)nf_frame_mem(m, (uint32_t)PTE_PFN(e)) + ((va >> 12) & 511));
+    nf_pt_prefetch_leaf(m, p, va);
 }
 
 /* The replay of a stream by its current, live proc with a TLB: the access

@@ -17,10 +17,7 @@ void nf_rg_report_markdown(FILE *f, const nf_rg_diff *d)
         const nf_rg_line *l = &d->lines[i];
         char ch[24], p[24], ci[64];
         nf_rg_fmt_pct(ch, sizeof ch, l->change);
-        if (l->tested)
-            snprintf(p, sizeof p, "%.2g", l->mwu.p);
-        else
-            snprintf(p, sizeof p, "%s", l->m.cls == NF_RG_COUNT ? "count" : "-");
+        nf_rg_fmt_p(p, sizeof p, l);
         nf_rg_fmt_interval(ci, sizeof ci, l);
         const char *w = nf_rg_verdict_word(l);
         fprintf(f, "| `%s` | %s | %zu/%zu | %.5g | %.5g | %s | %s | %s | %s%s%s |\n", l->row,

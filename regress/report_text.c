@@ -23,6 +23,14 @@ void nf_rg_fmt_interval(char *buf, size_t cap, const nf_rg_line *l)
                  l->hl_lo_pct, l->hl_hi_pct);
 }
 
+void nf_rg_fmt_p(char *buf, size_t cap, const nf_rg_line *l)
+{
+    if (l->tested)
+        snprintf(buf, cap, "%.2g", l->mwu.p);
+    else
+        snprintf(buf, cap, "%s", l->m.cls == NF_RG_COUNT ? "count" : "-");
+}
+
 void nf_rg_report_text(FILE *f, const nf_rg_diff *d)
 {
     const nf_rg_opts *o = &d->opts;
@@ -43,10 +51,7 @@ void nf_rg_report_text(FILE *f, const nf_rg_diff *d)
         char n[24], ch[24], p[24], ci[64], sp[32];
         snprintf(n, sizeof n, "%zu/%zu", l->n_old, l->n_new);
         nf_rg_fmt_pct(ch, sizeof ch, l->change);
-        if (l->tested)
-            snprintf(p, sizeof p, "%.2g", l->mwu.p);
-        else
-            snprintf(p, sizeof p, "%s", l->m.cls == NF_RG_COUNT ? "count" : "-");
+        nf_rg_fmt_p(p, sizeof p, l);
         nf_rg_fmt_interval(ci, sizeof ci, l);
         snprintf(sp, sizeof sp, "%.1f%%/%.1f%%", l->spread_old, l->spread_new);
         fprintf(f, "  %-22s %7s %12.5g %12.5g %8s %9s %26s %13s  %s", l->metric, n, l->old_med,

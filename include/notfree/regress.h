@@ -151,6 +151,8 @@ void nf_rg_report_text(FILE *f, const nf_rg_diff *d);
 /* "+12.3%" (or "n/a"), and "HL shift [lo, hi]" in percent, for the tables. */
 void nf_rg_fmt_pct(char *buf, size_t cap, double v);
 void nf_rg_fmt_interval(char *buf, size_t cap, const nf_rg_line *l);
+/* The U test's p, or "count" for a count metric judged by tolerance, "-" untested. */
+void nf_rg_fmt_p(char *buf, size_t cap, const nf_rg_line *l);
 void nf_rg_report_markdown(FILE *f, const nf_rg_diff *d);
 json_t *nf_rg_report_json(const nf_rg_diff *d);
 /* The chart: one bar per judged line (change and interval, colored by
