@@ -18,6 +18,10 @@ extern const nf_workload nf_wl_false_sharing;
 extern const nf_workload nf_wl_fragmentation;
 extern const nf_workload nf_wl_large;
 extern const nf_workload nf_wl_trim;
+extern const nf_workload nf_wl_huge_rewrite;
+extern const nf_workload nf_wl_thread_generations;
+extern const nf_workload nf_wl_tight_loops;
+extern const nf_workload nf_wl_passive_false_sharing;
 
 static const nf_workload *const workloads[] = {
     &nf_wl_small_churn,
@@ -28,6 +32,10 @@ static const nf_workload *const workloads[] = {
     &nf_wl_fragmentation,
     &nf_wl_large,
     &nf_wl_trim,
+    &nf_wl_huge_rewrite,
+    &nf_wl_thread_generations,
+    &nf_wl_tight_loops,
+    &nf_wl_passive_false_sharing,
 };
 #define NWORKLOADS (sizeof workloads / sizeof workloads[0])
 

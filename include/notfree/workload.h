@@ -42,6 +42,14 @@
  *                 above the mmap threshold)
  *   trim          reach a peak, free 90%, give memory back (the mem api's
  *                 trim), in cycles
+ *   huge-rewrite  5-25 MiB blocks replaced at random, every byte written
+ *   thread-generations  short-lived threads in generations: mixed sizes,
+ *                 realloc, blocks freed by the next generation
+ *   tight-loops   malloc 1-4 blocks of 8-128 B and free them, in a loop
+ *   passive-false-sharing  free a block another thread allocated, then
+ *                 malloc, write and free small blocks (cache-scratch)
+ * larson-like and producer-consumer are the larson server and the
+ * producer-consumer behaviors of issue 15.
  * Each file of workloads/ opens with its exact loop.
  */
 #ifndef NOTFREE_WORKLOAD_H
