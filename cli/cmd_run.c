@@ -53,6 +53,10 @@ static const char *source_of(const char *counter)
 {
     if (!strncmp(counter, "model_", 6))
         return "model";
+    if (strstr(counter, "_vs_model"))
+        return "hardware counter / model";
+    if (!strncmp(counter, "hw_", 3))
+        return "hardware counter";
     if (strstr(counter, "perf_"))
         return "perf";
     if (strstr(counter, "faults"))
