@@ -61,7 +61,8 @@ static const char *source_of(const char *counter)
         return "perf";
     if (strstr(counter, "faults"))
         return "rusage";
-    if (strstr(counter, "_kib") || strstr(counter, "thp_confirmed"))
+    if (strstr(counter, "_kib") || strstr(counter, "thp_confirmed") ||
+        strstr(counter, "tlb_shootdowns"))
         return "proc";
     return "timing";
 }
