@@ -37,6 +37,13 @@
  *     ns_per_page              a thread's own time per page it faulted
  *                              (mean over threads): the cost of one fault
  *                              as the faulting thread sees it
+ *     cpu_ns_per_page          the CPU time a thread was charged per page
+ *                              (CLOCK_THREAD_CPUTIME_ID): what a fault
+ *                              costs when other processes take the PU too
+ *     thread_cpu_share         the threads' CPU time (CLOCK_THREAD_CPUTIME_ID)
+ *                              over their wall time while touching: under 1
+ *                              when a thread waited for its PU (a loaded
+ *                              box) or the hypervisor took the time
  *     faults_per_page, faults_per_page_{min,max}_thread
  *                              1.00 for every thread (kernel accounting)
  *     perf_faults_per_page     the perf software event, where it opens
@@ -47,8 +54,8 @@
  *     hw_<event>_per_page      where the box has a PMU (counters_tally.h)
  *
  * fault/munmap_shootdown/threads:<n>
- *   per iteration: thread 0 maps 2 * SHOOT_PAGES pages with MAP_POPULATE and
- *   writes each (untimed); reference: munmaps the first SHOOT_PAGES one page
+ *   per iteration: thread 0 maps 2 * SHOOT_PAGES pages, populates them
+ *   (MADV_POPULATE_WRITE) and writes each (untimed); reference: munmaps the first SHOOT_PAGES one page
  *   per call while the n-1 others sleep; timed: the others spin on their PUs
  *   (thread 0 waits until all spin) and thread 0 munmaps the other
  *   SHOOT_PAGES one page per call. Manual time: that loop.
@@ -87,6 +94,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
 enum {
     SCALE_MIB = 16,          /* one thread's part */
     SHOOT_PAGES = 256,       /* munmaps per phase of a shootdown iteration */
@@ -115,7 +126,8 @@ typedef struct scale_case {
 typedef struct scale_slot {
     _Alignas(128) char *part;   /* what this thread touches this iteration */
     double t0, t1;              /* this iteration's touch, ns */
-    double busy_ns, pages;      /* summed over the run */
+    double busy_ns, cpu_ns;     /* summed over the run: wall and CPU time */
+    double pages;
     nf_ctr_tally tally;         /* opened on the thread itself */
     int open_failed;
 } scale_slot;
@@ -142,11 +154,14 @@ typedef struct scale_run {
 static void touch_part(scale_slot *s)
 {
     nf_ctr_tally_start(&s->tally);
+    double c0 = nf_thread_cpu_ns();
     s->t0 = nf_now_ns();
     nf_region_touch_write(s->part, SCALE_BYTES, NF_REGION_PAGE);
     s->t1 = nf_now_ns();
+    double c1 = nf_thread_cpu_ns();
     nf_ctr_tally_stop(&s->tally);
     s->busy_ns += s->t1 - s->t0;
+    s->cpu_ns += c1 - c0;
     s->pages += (double)SCALE_PAGES;
 }
 
@@ -316,9 +331,13 @@ static double unmap_each(char *p, size_t pages)
 static int shootdown_iteration(scale_run *r, scale_tally *t, nf_state *st)
 {
     const size_t bytes = 2 * (size_t)SHOOT_PAGES * NF_REGION_PAGE;
-    char *p = nf_region_map(bytes, false, MAP_POPULATE);
+    /* MADV_POPULATE_WRITE after MADV_NOHUGEPAGE (MAP_POPULATE would fill
+     * before the madvise, in huge pages on a THP `always` box); where it
+     * fails (Linux < 5.14) the touch below faults the pages instead. */
+    char *p = nf_region_map(bytes, false, 0);
     if (!p)
         return -1;
+    madvise(p, bytes, MADV_POPULATE_WRITE);
     nf_region_touch_write(p, bytes, NF_REGION_PAGE); /* in the TLB, dirty */
     t->ref_ns += unmap_each(p, SHOOT_PAGES);          /* others asleep */
 
@@ -352,12 +371,13 @@ static void scale_report(nf_state *st, const scale_run *r, const scale_tally *t)
 {
     const int n = r->n;
     nf_ctr_tally all = r->slot[0].tally;
-    double busy = 0, pages = 0, fpp_min = INFINITY, fpp_max = -INFINITY;
+    double busy = 0, cpu = 0, pages = 0, fpp_min = INFINITY, fpp_max = -INFINITY;
     for (int i = 0; i < n; i++) {
         const scale_slot *s = &r->slot[i];
         if (i)
             nf_ctr_tally_merge(&all, &s->tally);
         busy += s->busy_ns;
+        cpu += s->cpu_ns;
         pages += s->pages;
         double fpp = nf_ctr_tally_per(&s->tally, NF_CTR_RU_MINFLT, s->pages);
         fpp_min = fmin(fpp_min, fpp);
@@ -375,6 +395,8 @@ static void scale_report(nf_state *st, const scale_run *r, const scale_tally *t)
     double perf = nf_ctr_tally_per(&all, NF_CTR_PERF_PAGE_FAULTS, pages);
     if (!isnan(perf))
         nf_state_counter(st, "perf_faults_per_page", perf, NF_COUNTER_DEFAULT);
+    nf_state_counter(st, "cpu_ns_per_page", cpu / pages, NF_COUNTER_DEFAULT);
+    nf_state_counter(st, "thread_cpu_share", cpu / busy, NF_COUNTER_DEFAULT);
     nf_state_counter(st, "ref_1thread_faults_per_s", ref_rate, NF_COUNTER_DEFAULT);
     nf_state_counter(st, "scaling_efficiency", rate / (n * ref_rate), NF_COUNTER_DEFAULT);
     nf_ctr_tally_report_hw(st, &all, pages, "page");

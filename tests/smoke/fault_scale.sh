@@ -18,6 +18,8 @@ for mode in private_regions shared_region; do
     within "$b" faults_per_page_max_thread 0.99 1.01
     within_if_present "$b" perf_faults_per_page 0.99 1.01
     within "$b" ns_per_page 1 1e7
+    within "$b" cpu_ns_per_page 1 1e7
+    within "$b" thread_cpu_share 0.001 1.05
     within "$b" faults_per_s 1 1e9
     within "$b" ref_1thread_faults_per_s 1 1e9
     # 1/n is no scaling at all; a loaded box can fall below it, never to 0
