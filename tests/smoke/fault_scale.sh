@@ -40,7 +40,9 @@ for n in $(seq 1 "$max_default"); do
 done
 
 # Registration: by default 1..min(2, PUs); with --full every n up to the PUs.
-names() { NOTFREE_FULL="$1" "$notfree" bench --list 2>/dev/null | grep -E '^fault/(scale|munmap_shootdown)/'; }
+NOTFREE_FULL=0 "$notfree" bench --list 2>/dev/null >"$tmp/list0" || fail "bench --list failed"
+NOTFREE_FULL=1 "$notfree" bench --list 2>/dev/null >"$tmp/list1" || fail "bench --list (full) failed"
+names() { grep -E '^fault/(scale|munmap_shootdown)/' "$tmp/list$1"; }
 for fam in fault/scale/private_regions fault/scale/shared_region fault/munmap_shootdown; do
   got="$(names 0 | grep -c "^$fam/threads:")"
   [ "$got" -eq "$max_default" ] || fail "$fam: $got thread counts by default, want $max_default"
