@@ -126,7 +126,7 @@ typedef struct scale_slot {
     double busy_ns, cpu_ns;     /* summed over the run: wall and CPU time */
     double pages;
     nf_ctr_tally tally;         /* opened on the thread itself */
-    int open_failed;
+    int pin_failed;
 } scale_slot;
 
 /* A run: thread 0 (the bench body) plus n-1 workers, stepping through
@@ -181,7 +181,7 @@ static void *worker_main(void *p)
     scale_slot *s = &r->slot[a->index];
     char err[160];
     if (nf_pin_thread(a->index, err, sizeof err) != 0)
-        s->open_failed = 1;
+        s->pin_failed = 1;
     nf_ctr_tally_open(&s->tally, SCALE_COUNTERS);
     pthread_mutex_lock(&r->gate_lock);
     while (r->gate == 0)
@@ -472,7 +472,7 @@ static void scale_bench(nf_state *st, void *user)
     pthread_barrier_wait(&r.done); /* every worker pinned, counters open */
     bool pinned = true;
     for (int i = 1; i < n; i++)
-        pinned = pinned && !r.slot[i].open_failed;
+        pinned = pinned && !r.slot[i].pin_failed;
     if (!pinned) {
         nf_state_skip_with_error(st, "pinning a worker thread failed");
         goto out;
