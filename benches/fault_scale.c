@@ -66,7 +66,7 @@
  *   box handled, other processes' too, so read it as an upper bound),
  *   hw_<event>_per_munmap where the box has a PMU.
  *
- * Threads: 1 and 2 by default (cheap: about 1 s per instance here); with
+ * Threads: 1 and 2 by default (2-3 s per instance on this box, loaded); with
  * --full every n from 1 to the PU count (past 8: powers of two and the
  * PU count). A thread count the box has no PUs for is not registered and is
  * listed as unavailable.
@@ -414,9 +414,15 @@ static void shootdown_report(nf_state *st, const scale_run *r, const scale_tally
 /* ---- the run ---- */
 
 /* Touch and free what a run will fault, so the host backs the frames
- * (the `hot` of fault.c). */
+ * (the `hot` of fault.c). Once per process for the largest size so far:
+ * the runs follow each other, each keeping the frames hot for the next, and
+ * libbenchmark calls a body two or three times while it sizes the run. */
 static void prewarm(size_t bytes)
 {
+    static size_t done;   /* the bench body runs on one thread at a time */
+    if (bytes <= done)
+        return;
+    done = bytes;
     char *w = nf_region_map(bytes, false, 0);
     if (w) {
         nf_region_touch_write(w, bytes, NF_REGION_PAGE);
