@@ -28,17 +28,21 @@
  *
  * Counters: ns_per_page (per 4 KiB), faults_per_page (getrusage minflt),
  * perf_faults_per_page (perf software page-faults; left out where perf is
- * unavailable). THP adds ns_per_2m, faults_per_2m and thp_confirmed (the
+ * unavailable), and where the box has a PMU hw_<event>_per_page for
+ * cycles, instructions, dTLB load/store and iTLB load misses (hardware
+ * counters, read just outside the software ones; left out without a PMU). THP adds ns_per_2m, faults_per_2m and thp_confirmed (the
  * fraction of the region AnonHugePages in smaps_rollup says was huge).
  * The touch loops are not instrumented by ASan: its shadow loads would add
  * faults of their own to the count.
  */
 #include "registry.h"
+#include "region.h"
 
 #include "notfree/clock.h"
 #include "notfree/bench.h"
 #include "notfree/context.h"
 #include "notfree/counters.h"
+#include "notfree/counters_tally.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -54,11 +58,9 @@
 #define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
 #endif
 
-#define NF_NO_ASAN __attribute__((no_sanitize_address, noinline))
-
 enum {
-    FAULT_PAGE = 4096,
-    FAULT_HUGE = 2 << 20,
+    FAULT_PAGE = NF_REGION_PAGE,
+    FAULT_HUGE = NF_REGION_HUGE,
     COLD_WAIT_S = 4,         /* idle before each /cold iteration */
     COLD_ITERATIONS = 3,     /* fixed: each one costs COLD_WAIT_S */
     ZERO_FILL_KIB = 1024,    /* zero_fill cycles its page over this much */
@@ -90,44 +92,6 @@ static int sys_mlock(const void *p, size_t len)
     return (int)syscall(SYS_mlock, p, len);
 }
 
-/* Maps `bytes` anonymous private; huge: 2 MiB-aligned with MADV_HUGEPAGE,
- * else MADV_NOHUGEPAGE. NULL on failure. munmap(p, bytes) undoes it. */
-static char *region_map(size_t bytes, bool huge, int extra_flags)
-{
-    size_t len = huge ? bytes + FAULT_HUGE : bytes;
-    char *raw = mmap(NULL, len, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | extra_flags, -1, 0);
-    if (raw == MAP_FAILED)
-        return NULL;
-    char *p = raw;
-    if (huge) {
-        p = (char *)(((uintptr_t)raw + FAULT_HUGE - 1) & ~(uintptr_t)(FAULT_HUGE - 1));
-        if (p > raw)
-            munmap(raw, (size_t)(p - raw));
-        size_t tail = (size_t)(raw + len - (p + bytes));
-        if (tail)
-            munmap(p + bytes, tail);
-    }
-    madvise(p, bytes, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
-    return p;
-}
-
-NF_NO_ASAN static void touch_write(char *p, size_t bytes, size_t step)
-{
-    volatile char *v = p;
-    for (size_t i = 0; i < bytes; i += step)
-        v[i] = 1;
-}
-
-NF_NO_ASAN static unsigned touch_read(const char *p, size_t bytes)
-{
-    const volatile char *v = p;
-    unsigned sum = 0;
-    for (size_t i = 0; i < bytes; i += FAULT_PAGE)
-        sum += (unsigned char)v[i];
-    return sum;
-}
-
 /* One 4 KiB memset per page, cycling over a resident buffer of `bytes`. */
 static void zero_fill(char *buf, size_t bytes, size_t pages)
 {
@@ -141,9 +105,9 @@ static void zero_fill(char *buf, size_t bytes, size_t pages)
 /* Touch and free a region so its frames are hot for the timed touch. */
 static void prewarm(size_t bytes, bool huge)
 {
-    char *w = region_map(bytes, huge, 0);
+    char *w = nf_region_map(bytes, huge, 0);
     if (w) {
-        touch_write(w, bytes, FAULT_PAGE);
+        nf_region_touch_write(w, bytes, FAULT_PAGE);
         munmap(w, bytes);
     }
 }
@@ -162,22 +126,22 @@ static int fault_op(fault_kind k, char **p, size_t bytes)
     case FK_WRITE:
     case FK_DONTNEED:
     case FK_FREE:
-        touch_write(*p, bytes, FAULT_PAGE);
+        nf_region_touch_write(*p, bytes, FAULT_PAGE);
         return 0;
     case FK_READ: {
-        unsigned s = touch_read(*p, bytes);
+        unsigned s = nf_region_touch_read(*p, bytes);
         nf_do_not_optimize(s);
         return 0;
     }
     case FK_POPULATE:
-        *p = region_map(bytes, false, MAP_POPULATE);
+        *p = nf_region_map(bytes, false, MAP_POPULATE);
         return *p ? 0 : errno;
     case FK_POPULATE_WRITE:
         return madvise(*p, bytes, MADV_POPULATE_WRITE) == 0 ? 0 : errno;
     case FK_MLOCK:
         return sys_mlock(*p, bytes) == 0 ? 0 : errno;
     case FK_THP:
-        touch_write(*p, bytes, FAULT_HUGE);
+        nf_region_touch_write(*p, bytes, FAULT_HUGE);
         return 0;
     case FK_ZERO:
         zero_fill(*p, (size_t)ZERO_FILL_KIB << 10, bytes / FAULT_PAGE);
@@ -237,18 +201,20 @@ static void fault_run(nf_state *st, void *user)
     fault_tally t = {0};
     nf_counters c;
     nf_counters_open(&c, NF_CTR_BIT(NF_CTR_PERF_PAGE_FAULTS) | NF_CTR_BIT(NF_CTR_RU_MINFLT));
+    nf_ctr_tally hw;
+    nf_ctr_tally_open(&hw, NF_CTR_SET_BENCH_HW);
 
     if (needs_frames(k))
         prewarm(bytes, huge);
     char *kept = NULL;
     if (keep) {
         size_t kb = k == FK_ZERO ? (size_t)ZERO_FILL_KIB << 10 : bytes;
-        kept = region_map(kb, false, 0);
+        kept = nf_region_map(kb, false, 0);
         if (!kept) {
             nf_state_skip_with_error(st, "mmap of the resident region failed");
             goto out;
         }
-        touch_write(kept, kb, FAULT_PAGE);
+        nf_region_touch_write(kept, kb, FAULT_PAGE);
     }
 
     NF_BENCH_LOOP(st) {
@@ -260,7 +226,7 @@ static void fault_run(nf_state *st, void *user)
             madvise(p, bytes, k == FK_DONTNEED ? MADV_DONTNEED : MADV_FREE);
             t.advise_ns += nf_now_ns() - a;
         } else if (!keep && k != FK_POPULATE) {
-            p = region_map(bytes, huge, 0);
+            p = nf_region_map(bytes, huge, 0);
             if (!p) {
                 nf_state_skip_with_error(st, "mmap of the region failed");
                 goto out;
@@ -270,11 +236,13 @@ static void fault_run(nf_state *st, void *user)
         if (k == FK_THP || k == FK_READ)
             nf_proc_mem_read(&m0);
 
+        nf_ctr_tally_start(&hw);
         nf_counters_start(&c);
         double t0 = nf_now_ns();
         int err = fault_op(k, &p, bytes);
         double t1 = nf_now_ns();
         nf_counters_stop(&c);
+        nf_ctr_tally_stop(&hw);
 
         if (err) {
             char msg[128];
@@ -303,10 +271,12 @@ static void fault_run(nf_state *st, void *user)
             munmap(p, bytes);
     }
     fault_report(st, fc, &t, &c);
+    nf_ctr_tally_report_hw(st, &hw, t.pages, "page");
 out:
     if (kept)
         munmap(kept, k == FK_ZERO ? (size_t)ZERO_FILL_KIB << 10 : bytes);
     nf_counters_close(&c);
+    nf_ctr_tally_close(&hw);
 }
 
 /* ---- registration: what this box can run is decided here ---- */
@@ -337,7 +307,7 @@ static const char *fault_unavailable(const fault_case *fc, char *buf, size_t cap
     }
     if (fc->kind != FK_POPULATE_WRITE && fc->kind != FK_MLOCK)
         return NULL;
-    char *p = region_map(FAULT_PAGE, false, 0);
+    char *p = nf_region_map(FAULT_PAGE, false, 0);
     if (!p)
         return "mmap of one probe page failed";
     int rc = fc->kind == FK_MLOCK ? sys_mlock(p, FAULT_PAGE) : madvise(p, FAULT_PAGE, MADV_POPULATE_WRITE);

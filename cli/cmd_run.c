@@ -53,11 +53,16 @@ static const char *source_of(const char *counter)
 {
     if (!strncmp(counter, "model_", 6))
         return "model";
+    if (strstr(counter, "_vs_model"))
+        return "hardware counter / model";
+    if (!strncmp(counter, "hw_", 3))
+        return "hardware counter";
     if (strstr(counter, "perf_"))
         return "perf";
     if (strstr(counter, "faults"))
         return "rusage";
-    if (strstr(counter, "_kib") || strstr(counter, "thp_confirmed"))
+    if (strstr(counter, "_kib") || strstr(counter, "thp_confirmed") ||
+        strstr(counter, "tlb_shootdowns"))
         return "proc";
     return "timing";
 }

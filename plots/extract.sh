@@ -15,6 +15,7 @@ set -euo pipefail
 # ---- Bench names: the one place that knows them -------------------------
 FAULT_PREFIX="fault/"                 # every fault/* bench with ns_per_page is a bar...
 FAULT_FLOOR="fault/zero_fill"         # ...except the floor, drawn as a line
+FAULT_SCALE="fault/scale/"            # ...and the thread-scaling family (not a mode)
 # Bar order (modes not listed come after, alphabetically):
 FAULT_ORDER="first_touch_write/hot first_touch_write/cold first_touch_read populate populate_write mlock thp dontneed_retouch madv_free_rewrite"
 FORK_4K="fork/latency/"               # + <MiB>; counters fork_ms, reap_ms
@@ -61,7 +62,7 @@ def mib: split("/") | last | tonumber? // null;
 # Runs one jq chart program; writes OUTDIR/<chart>.dat if it yields rows.
 emit() {
   local chart=$1 what=$2 prog=$3 rows
-  rows=$(jq -r --arg fp "$FAULT_PREFIX" --arg ff "$FAULT_FLOOR" --arg fo "$FAULT_ORDER" \
+  rows=$(jq -r --arg fp "$FAULT_PREFIX" --arg ff "$FAULT_FLOOR" --arg fo "$FAULT_ORDER" --arg fs "$FAULT_SCALE" \
     --arg f4 "$FORK_4K" --arg ft "$FORK_THP" --arg cc "$COW_CHILD" --arg cp "$COW_PARENT" \
     "$PICK | $prog | .[] | @tsv" "$in")
   if [[ -z $rows ]]; then
@@ -76,7 +77,8 @@ emit() {
 emit fault_cost "${FAULT_PREFIX}* with counter ns_per_page" '
   (map(select(.base == $ff and (.ns_per_page | good))) | first | .ns_per_page // "NaN") as $floor
   | ($fo | split(" ")) as $order
-  | map(select((.base | startswith($fp)) and .base != $ff and (.ns_per_page | good))
+  | map(select((.base | startswith($fp)) and .base != $ff and (.base | startswith($fs) | not)
+               and (.ns_per_page | good))
         | (.base | ltrimstr($fp)) as $m
         | ($m | mib) as $s
         | (if $s then ($m | split("/") | .[:-1] | join("/")) else $m end) as $mode

@@ -30,6 +30,15 @@ static inline double nf_now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
+/* CPU time the calling thread has used, ns (CLOCK_THREAD_CPUTIME_ID):
+ * against nf_now_ns over the same span, the share of it the thread ran. */
+static inline double nf_thread_cpu_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
 #ifdef __cplusplus
 }
 #endif

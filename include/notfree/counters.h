@@ -4,7 +4,11 @@
  *   perf   perf_event_open on the calling thread: software events
  *          (page-faults, minor-faults, major-faults, context-switches) and,
  *          where the box has a PMU, hardware events (cycles, instructions,
- *          dTLB-loads, dTLB-load-misses, iTLB-load-misses).
+ *          dTLB-loads, dTLB-load-misses, dTLB-store-misses,
+ *          iTLB-load-misses). Each is read with its enabled and running
+ *          times and scaled by enabled/running, so a PMU that multiplexes
+ *          more events than it has counters gives estimates, not
+ *          undercounts (software events are never multiplexed: exact).
  *   rusage getrusage(RUSAGE_THREAD): minflt, majflt, nvcsw, nivcsw.
  *   proc   /proc/self/statm (VSZ) and /proc/self/smaps_rollup (Rss,
  *          AnonHugePages, LazyFree, Locked): gauges, read at start and stop.
@@ -38,6 +42,7 @@ typedef enum nf_counter_id {
     NF_CTR_PERF_INSTRUCTIONS,
     NF_CTR_PERF_DTLB_LOADS,
     NF_CTR_PERF_DTLB_LOAD_MISSES,
+    NF_CTR_PERF_DTLB_STORE_MISSES,
     NF_CTR_PERF_ITLB_LOAD_MISSES,
     /* getrusage (deltas) */
     NF_CTR_RU_MINFLT,
@@ -61,6 +66,12 @@ typedef enum nf_counter_id {
 #define NF_CTR_SET_PERF_HW                                                    \
     (NF_CTR_BIT(NF_CTR_PERF_CYCLES) | NF_CTR_BIT(NF_CTR_PERF_INSTRUCTIONS) |    \
      NF_CTR_BIT(NF_CTR_PERF_DTLB_LOADS) | NF_CTR_BIT(NF_CTR_PERF_DTLB_LOAD_MISSES) | \
+     NF_CTR_BIT(NF_CTR_PERF_DTLB_STORE_MISSES) | NF_CTR_BIT(NF_CTR_PERF_ITLB_LOAD_MISSES))
+/* What a bench reports per unit of work where the PMU exists (see
+ * notfree/counters_tally.h): the TLB misses and cycles/instructions. */
+#define NF_CTR_SET_BENCH_HW                                                   \
+    (NF_CTR_BIT(NF_CTR_PERF_CYCLES) | NF_CTR_BIT(NF_CTR_PERF_INSTRUCTIONS) |    \
+     NF_CTR_BIT(NF_CTR_PERF_DTLB_LOAD_MISSES) | NF_CTR_BIT(NF_CTR_PERF_DTLB_STORE_MISSES) | \
      NF_CTR_BIT(NF_CTR_PERF_ITLB_LOAD_MISSES))
 #define NF_CTR_SET_RUSAGE                                                     \
     (NF_CTR_BIT(NF_CTR_RU_MINFLT) | NF_CTR_BIT(NF_CTR_RU_MAJFLT) |             \
@@ -104,6 +115,15 @@ const char *nf_counter_name(nf_counter_id id);     /* "perf_page_faults", "rss_k
 nf_counter_source nf_counter_source_of(nf_counter_id id);
 const char *nf_counter_source_name(nf_counter_source s);  /* "perf software event" ... */
 bool nf_counter_is_gauge(nf_counter_id id);
+
+/* For tests: from now on, opening counter `id` opens the perf event of
+ * `stand_in` (its type and config) in its place, under id's name and
+ * source; nf_counters_stand_in(id, id) undoes it. This is how a box with no
+ * PMU tests every line of the hardware-counter path but the event type: a
+ * software event (page-faults) stands in for a hardware one. Both must be
+ * perf counters; -1 otherwise. Call it before opening the sets it should
+ * affect, from one thread. */
+int nf_counters_stand_in(nf_counter_id id, nf_counter_id stand_in);
 
 /* Memory of the process now, from /proc/self (KiB); -1 where unreadable. */
 typedef struct nf_proc_mem {

@@ -190,7 +190,7 @@ static void test_hardware(void)
         /* never zero: NAN marks what the box cannot give */
         CHECK(isnan(nf_counters_delta(&c, NF_CTR_PERF_INSTRUCTIONS)), "unavailable gives a number");
     }
-    printf("hardware counters available: %d of 5\n", avail);
+    printf("hardware counters available: %d of 6\n", avail);
     /* not requested: unavailable, said so */
     const char *why;
     CHECK(!nf_counters_available(&c, NF_CTR_RU_MINFLT, &why), "unrequested counter available");
