@@ -13,6 +13,7 @@
  * progress on stderr when stderr is a terminal (see progress_show).
  */
 #include "commands.h"
+#include "model_alloc.h"
 
 #include <notfree/model.h>
 #include <notfree/patterns.h>
@@ -513,6 +514,9 @@ int nf_cmd_model(int argc, char **argv)
 {
     opts o = {.preset = NULL, .pattern_name = "random", .pattern = NF_PAT_RANDOM, .ws = DEFAULT_WS,
               .accesses = DEFAULT_ACCESSES, .page_shift = 12, .seed = 1};
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--allocator") || !strcmp(argv[i], "--workload"))
+            return nf_cmd_model_alloc(argc, argv);
     int rc = parse(argc, argv, &o);
     if (rc)
         return rc;

@@ -1,0 +1,84 @@
+/* cli/cmd_model_chart.c: the model_alloc chart of `notfree model
+ * --allocator ... --chart FILE`: the rows as the TSV that
+ * plots/model_alloc.gp reads (the same columns plots/extract.sh writes from
+ * a results file), then gnuplot. The figures are computed here once (walks
+ * per 1,000 operations, RSS in KiB); the script only draws them. */
+#include "model_alloc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* The index of s among the first n names (appending it if new). */
+static int index_of(const char **names, size_t *n, const char *s)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (!strcmp(names[i], s))
+            return (int)i;
+    names[*n] = s;
+    return (int)(*n)++;
+}
+
+static int write_dat(const char *path, const nf_model_alloc_row *r, size_t n)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    const char **pre = calloc(n, sizeof *pre), **wl = calloc(n, sizeof *wl), **al = calloc(n, sizeof *al);
+    size_t np = 0, nw = 0, na = 0;
+    for (size_t i = 0; pre && wl && al && i < n; i++) {
+        const nf_modelrun_figures *g = &r[i].fig;
+        double walks = g->ops > 0 ? 1000.0 * (double)g->walks / (double)g->ops : 0;
+        fprintf(f, "%d\t%s\t%d\t%s\t%d\t%s\t%.6g\t%llu\n", index_of(pre, &np, g->preset), g->preset,
+                index_of(wl, &nw, r[i].workload), r[i].workload, index_of(al, &na, r[i].alloc), r[i].alloc, walks,
+                (unsigned long long)g->rss_peak * 4);
+    }
+    int ok = pre && wl && al;
+    free(pre);
+    free(wl);
+    free(al);
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+int nf_model_alloc_chart(const char *file, const nf_model_alloc_row *rows, size_t n)
+{
+    char base[4096], dat[] = "/tmp/notfree-model-alloc-XXXXXX";
+    snprintf(base, sizeof base, "%s", file);
+    char *dot = strrchr(base, '.'), *slash = strrchr(base, '/');
+    if (dot && (!slash || dot > slash) && (!strcmp(dot, ".png") || !strcmp(dot, ".svg")))
+        *dot = 0;
+    int fd = mkstemp(dat);
+    if (fd < 0 || (close(fd), write_dat(dat, rows, n)) != 0) {
+        fprintf(stderr, "notfree model: cannot write the chart's data: %s\n", strerror(errno));
+        return -1;
+    }
+    const char *plots = getenv("NOTFREE_PLOTS_DIR");
+    char script[4096], expr[8400];
+    snprintf(script, sizeof script, "%s/model_alloc.gp", plots ? plots : NF_SOURCE_DIR "/plots");
+    /* gnuplot string literals: the paths must not hold a double quote. */
+    if (strchr(base, '"') || strchr(base, '\\')) {
+        fprintf(stderr, "notfree model: --chart %s: the path may not contain '\"' or '\\'\n", file);
+        unlink(dat);
+        return -1;
+    }
+    snprintf(expr, sizeof expr, "datafile=\"%s\"; outbase=\"%s\"", dat, base);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execlp("gnuplot", "gnuplot", "-e", expr, script, (char *)NULL);
+        _exit(127);
+    }
+    int st = 0;
+    if (pid > 0)
+        waitpid(pid, &st, 0);
+    unlink(dat);
+    if (pid < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "notfree model: gnuplot failed on %s (status %d)\n", script, st);
+        return -1;
+    }
+    fprintf(stderr, "notfree model: chart written: %s.png, %s.svg\n", base, base);
+    return 0;
+}
