@@ -22,7 +22,17 @@ static int index_of(const char **names, size_t *n, const char *s)
     return (int)(*n)++;
 }
 
-static int write_dat(const char *path, const nf_model_alloc_row *r, size_t n)
+/* The names of one kind, space-separated, in index order (for -e). */
+static void join(char *buf, size_t cap, const char **names, size_t n)
+{
+    size_t off = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < n && off < cap; i++)
+        off += (size_t)snprintf(buf + off, cap - off, "%s%s", i ? " " : "", names[i]);
+}
+
+/* Writes the TSV and the -e lists of names (presets, workloads, allocs). */
+static int write_dat(const char *path, const nf_model_alloc_row *r, size_t n, char lists[3][1024])
 {
     FILE *f = fopen(path, "w");
     if (!f)
@@ -37,6 +47,11 @@ static int write_dat(const char *path, const nf_model_alloc_row *r, size_t n)
                 (unsigned long long)g->rss_peak * 4);
     }
     int ok = pre && wl && al;
+    if (ok) {
+        join(lists[0], 1024, pre, np);
+        join(lists[1], 1024, wl, nw);
+        join(lists[2], 1024, al, na);
+    }
     free(pre);
     free(wl);
     free(al);
@@ -45,18 +60,18 @@ static int write_dat(const char *path, const nf_model_alloc_row *r, size_t n)
 
 int nf_model_alloc_chart(const char *file, const nf_model_alloc_row *rows, size_t n)
 {
-    char base[4096], dat[] = "/tmp/notfree-model-alloc-XXXXXX";
+    char base[4096], dat[] = "/tmp/notfree-model-alloc-XXXXXX", lists[3][1024];
     snprintf(base, sizeof base, "%s", file);
     char *dot = strrchr(base, '.'), *slash = strrchr(base, '/');
     if (dot && (!slash || dot > slash) && (!strcmp(dot, ".png") || !strcmp(dot, ".svg")))
         *dot = 0;
     int fd = mkstemp(dat);
-    if (fd < 0 || (close(fd), write_dat(dat, rows, n)) != 0) {
+    if (fd < 0 || (close(fd), write_dat(dat, rows, n, lists)) != 0) {
         fprintf(stderr, "notfree model: cannot write the chart's data: %s\n", strerror(errno));
         return -1;
     }
     const char *plots = getenv("NOTFREE_PLOTS_DIR");
-    char script[4096], expr[8400];
+    char script[4096], expr[12000];
     snprintf(script, sizeof script, "%s/model_alloc.gp", plots ? plots : NF_SOURCE_DIR "/plots");
     /* gnuplot string literals: the paths must not hold a double quote. */
     if (strchr(base, '"') || strchr(base, '\\')) {
@@ -64,7 +79,8 @@ int nf_model_alloc_chart(const char *file, const nf_model_alloc_row *rows, size_
         unlink(dat);
         return -1;
     }
-    snprintf(expr, sizeof expr, "datafile=\"%s\"; outbase=\"%s\"", dat, base);
+    snprintf(expr, sizeof expr, "datafile=\"%s\"; outbase=\"%s\"; presets=\"%s\"; workloads=\"%s\"; allocs=\"%s\"",
+             dat, base, lists[0], lists[1], lists[2]);
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
