@@ -7,8 +7,13 @@
 # Data (TSV, from cli/cmd_model_chart.c or extract.sh): preset index, preset,
 # workload index, workload, allocator index, allocator, walks per 1,000 ops,
 # peak RSS KiB. The indices number the names in the order of the -e lists.
-if (!exists("datafile") || !exists("outbase") || !exists("presets") || !exists("workloads") || !exists("allocs")) {
-  print "model_alloc.gp: set datafile, outbase, presets, workloads and allocs with -e"; exit status 2 }
+if (!exists("datafile") || !exists("outbase")) { print "model_alloc.gp: set datafile and outbase with -e"; exit status 2 }
+# The names in index order, when not given: each column's names in order of
+# first appearance (how both writers number them).
+names(c) = system(sprintf("awk -F'\t' '!s[$%d]++ { printf \"%%s \", $%d }' '%s'", c, c, datafile))
+if (!exists("presets")) { presets = names(2) }
+if (!exists("workloads")) { workloads = names(4) }
+if (!exists("allocs")) { allocs = names(6) }
 if (!exists("host")) { host = "this box" }
 if (!exists("date")) { date = "" }
 
