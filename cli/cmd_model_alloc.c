@@ -10,7 +10,8 @@
  *
  * The seam for traces: a client is any nf_modelrun_client. `--trace FILE`
  * will build a trace-replay client (nf_trace_replay over the nf_mem_api)
- * in plan_clients() in place of the workload client; run and report stay.
+ * in run_all() in place of the workload client (one more "workload" row
+ * named after the file); parse takes the flag, report and chart stay.
  */
 #include "commands.h"
 #include "model_alloc.h"
@@ -197,16 +198,18 @@ typedef struct aprog {
     char what[128];
 } aprog;
 
+/* Runs in the child of each run: the last call ends a shown line there. */
 static void on_progress(void *arg, uint64_t done, uint64_t total)
 {
     aprog *p = arg;
     double t = nf_now_s();
-    if (t - p->start < PROGRESS_AFTER_S || t < p->next)
+    bool last = done >= total;
+    if (t - p->start < PROGRESS_AFTER_S || (t < p->next && !last) || (last && p->tty && !p->shown))
         return;
     p->next = t + (p->tty ? 0.25 : 10.0);
     p->shown = true;
     fprintf(stderr, "%snotfree model: %s: %" PRIu64 " of %" PRIu64 " ops (%.0f%%), %.1f s%s", p->tty ? "\r\033[K" : "",
-            p->what, done, total, 100.0 * (double)done / (double)total, t - p->start, p->tty ? "" : "\n");
+            p->what, done, total, 100.0 * (double)done / (double)total, t - p->start, p->tty && !last ? "" : "\n");
 }
 
 static int run_all(const aopts *o, nf_model_alloc_row *rows, size_t *nrows)
@@ -233,9 +236,7 @@ static int run_all(const aopts *o, nf_model_alloc_row *rows, size_t *nrows)
                 char err[512];
                 if (nf_modelrun_presets(&cfg, &o->preset[p], 1, nf_modelrun_workload_client, &c, &fig[p], err,
                                         sizeof err) != 0) {
-                    if (pr.shown && pr.tty)
-                        fputc('\n', stderr);
-                    fprintf(stderr, "notfree model: %s on %s, %s: %s\n", o->alloc[a]->name,
+                    fprintf(stderr, "%snotfree model: %s on %s, %s: %s\n", pr.tty ? "\r\033[K" : "", o->alloc[a]->name,
                             nf_workload_name(o->wl[w]), o->preset[p], err);
                     rc = 1;
                     continue;
@@ -243,8 +244,6 @@ static int run_all(const aopts *o, nf_model_alloc_row *rows, size_t *nrows)
                 rows[n++] = (nf_model_alloc_row){o->alloc[a]->name, nf_workload_name(o->wl[w]), c.ops, fig[p]};
             }
         }
-    if (pr.shown && pr.tty)
-        fputc('\n', stderr);
     *nrows = n;
     return rc;
 }
