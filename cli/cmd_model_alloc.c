@@ -57,6 +57,7 @@ typedef struct aopts {
     uint64_t ops, seed, threads;
     bool json;
     const char *chart;
+    char preset_names[256];   /* the --preset list, split (o->preset points here) */
 } aopts;
 
 __attribute__((format(printf, 1, 2)))
@@ -84,15 +85,16 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
-/* Splits v at commas into out (pointers into a copy that lives as long as
- * the process); the count, or -1 when more than MAX_LIST or an empty item. */
-static int split(const char *v, const char **out)
+/* Splits v at commas into out (pointers into store, a copy of v of cap
+ * bytes); the count, or -1 when too long, more than MAX_LIST or an empty
+ * item. */
+static int split(const char *v, char *store, size_t cap, const char **out)
 {
-    char *c = strdup(v);
     int n = 0;
-    if (!c)
+    if (strlen(v) >= cap)
         return -1;
-    for (char *s = c, *e; s; s = e) {
+    strcpy(store, v);
+    for (char *s = store, *e; s; s = e) {
         e = strchr(s, ',');
         if (e)
             *e++ = 0;
@@ -106,6 +108,7 @@ static int split(const char *v, const char **out)
 static int parse(int argc, char **argv, aopts *o)
 {
     const char *names[MAX_LIST];
+    char tmp[256];   /* the --allocator or --workload list, split (names point here) */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--json")) {
@@ -124,7 +127,8 @@ static int parse(int argc, char **argv, aopts *o)
         i++;
         int n = 0;
         if (!strcmp(a, "--allocator") || !strcmp(a, "--workload") || !strcmp(a, "--preset")) {
-            n = split(v, names);
+            bool keep = !strcmp(a, "--preset");
+            n = split(v, keep ? o->preset_names : tmp, keep ? sizeof o->preset_names : sizeof tmp, names);
             if (n < 0)
                 return usage_error("bad %s '%s': one name or up to %d separated by commas", a, v, MAX_LIST);
         }
