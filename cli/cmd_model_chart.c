@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The index of s among the first n names (appending it if new). */
@@ -79,8 +80,17 @@ int nf_model_alloc_chart(const char *file, const nf_model_alloc_row *rows, size_
         unlink(dat);
         return -1;
     }
-    snprintf(expr, sizeof expr, "datafile=\"%s\"; outbase=\"%s\"; presets=\"%s\"; workloads=\"%s\"; allocs=\"%s\"",
-             dat, base, lists[0], lists[1], lists[2]);
+    /* The title's host and date, as the results files' context gives them. */
+    char host[256] = "unknown host", date[64] = "";
+    gethostname(host, sizeof host - 1);
+    host[strcspn(host, "\"\\")] = 0;
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+    snprintf(expr, sizeof expr,
+             "datafile=\"%s\"; outbase=\"%s\"; presets=\"%s\"; workloads=\"%s\"; allocs=\"%s\"; host=\"%s\"; "
+             "date=\"%s\"",
+             dat, base, lists[0], lists[1], lists[2], host, date);
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {

@@ -29,7 +29,7 @@ color(a) = word("#4878a8 #d08030 #58a058 #b05050 #8060a8 #909090", a % 6 + 1)
 set style fill solid 0.85 border rgb "#333333"
 set boxwidth bw
 set xrange [-0.6 : nw - 0.4]
-set yrange [0 : *]
+wmax = (W_max > 0 ? W_max * 1.12 : 1)   # one scale for every preset's panel, so that they compare
 set grid ytics lc rgb "#dddddd"
 set xtics () rotate by -20 nomirror
 do for [w = 1:nw] { set xtics add (word(workloads, w) w - 1) }
@@ -43,10 +43,12 @@ do for [fmt in "png svg"] {
   do for [p = 0:np - 1] {
     set title sprintf("%s: page walks per 1,000 operations", word(presets, p + 1))
     set ylabel (p == 0 ? "walks per 1,000 ops (L1 and L2 TLB misses)" : "")
+    set yrange [0 : wmax]
     plot for [a = 0:na - 1] datafile using (int($1) == p && int($5) == a ? xpos($3, a) : NaN):7 \
       with boxes lc rgb color(a) title word(allocs, a + 1)
   }
   set title "model peak RSS (KiB)"
+  set yrange [0 : *]
   set ylabel "peak RSS, KiB (the same under every preset)"
   plot for [a = 0:na - 1] datafile using (int($1) == 0 && int($5) == a ? xpos($3, a) : NaN):8 \
     with boxes lc rgb color(a) title word(allocs, a + 1)
