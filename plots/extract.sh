@@ -121,7 +121,8 @@ emit model_alloc "${MODEL_ALLOC}<allocator>/<workload> with counter model_walks_
       | (.base | ltrimstr("'"$MODEL_ALLOC"'") | split("/")) as $p
       | {a: $p[0], w: $p[1], v: .model_walks_per_kop, r: (.model_rss_kib | num)})
   | (map(.w) | reduce .[] as $x ([]; if index([$x]) then . else . + [$x] end)) as $ws
-  | (map(.a) | reduce .[] as $x ([]; if index([$x]) then . else . + [$x] end)) as $al
+  | (map(.a) | reduce .[] as $x ([]; if index([$x]) then . else . + [$x] end)
+     | sort_by(. as $x | ["bins", "slab", "shard"] | index([$x]) // 99)) as $al   # the registry order, as the CLI draws them
   | map(. as $x | . + {wi: ($ws | index([$x.w])), ai: ($al | index([$x.a]))})
   | sort_by(.wi, .ai)
   | map([0, "zen4", .wi, .w, .ai, .a, .v, .r])'
