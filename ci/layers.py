@@ -21,7 +21,7 @@ import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FOLDERS = ['base', 'allocators', 'workloads', 'harness', 'kernels', 'benches',
+FOLDERS = ['base', 'allocators', 'workloads', 'harness', 'kernels', 'modelrun', 'benches',
            'compare', 'check', 'tour', 'regress', 'cli']
 # What each folder may depend on (folders of ours; system libraries are free).
 ALLOWED = {
@@ -30,7 +30,8 @@ ALLOWED = {
     'workloads': {'allocators', 'base'},
     'harness': {'base'},
     'kernels': {'allocators', 'base'},
-    'benches': {'harness', 'kernels', 'workloads', 'allocators', 'base'},
+    'modelrun': {'kernels', 'workloads', 'allocators', 'base'},
+    'benches': {'harness', 'kernels', 'modelrun', 'workloads', 'allocators', 'base'},
     'compare': {'harness', 'workloads', 'allocators', 'base'},
     'check': {'compare', 'harness', 'allocators', 'base'},
     'tour': {'compare', 'harness', 'kernels', 'workloads', 'allocators', 'base'},

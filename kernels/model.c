@@ -195,6 +195,7 @@ void nf_model_proc_counters_get(const nf_model_proc *p, nf_model_proc_counters *
     out->pt_pages = p->pt;
     out->zero_mapped = p->zero_mapped;
     out->vsz_pages = out->locked_pages = 0;
+    out->vmas = p->nvma;
     for (size_t i = 0; i < p->nvma; i++) {
         uint64_t n = (p->vma[i].end - p->vma[i].start) / NF_MODEL_PAGE;
         out->vsz_pages += n;

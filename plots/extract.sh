@@ -7,6 +7,8 @@
 #   fork_latency.dat  MiB, fork_ms 4K, reap_ms 4K, fork_ms THP, reap_ms THP (NaN if absent)
 #   cow_cost.dat      MiB, child ns_per_page, parent ns_per_page (NaN if absent)
 #   tlb_chase.dat     KiB, ns_per_access 4K, ns_per_access THP, model reach KiB: L1 4K, L2 4K, L1 2M, L2 2M
+#   model_alloc.dat   preset index, preset, workload index, workload, allocator index, allocator,
+#                     model_walks_per_kop, model_rss_kib (indices: order of first appearance)
 # A chart with no matching bench is skipped with a message; the others still
 # get written. Exit: 0 ok (even if charts were skipped), 2 unusable input,
 # 3 jq missing.
@@ -24,6 +26,7 @@ COW_CHILD="fork/cow_write/child/"     # + <MiB>; counter ns_per_page
 COW_PARENT="fork/cow_write/parent/"   # + <MiB>
 TLB_4K="tlb/chase/"                   # + <KiB>; counters ns_per_access, model_l1_reach_kib, model_l2_reach_kib
 TLB_THP="tlb/chase_thp/"              # + <KiB>
+MODEL_ALLOC="model/alloc/"            # + <allocator>/<workload>; counters model_walks_per_kop, model_rss_kib (zen4)
 # ---------------------------------------------------------------------------
 
 die() { echo "extract: $*" >&2; exit 2; }
@@ -114,3 +117,14 @@ emit tlb_chase "${TLB_4K}<KiB> or ${TLB_THP}<KiB> with counter ns_per_access" '
   | group_by(.s)
   | map([.[0].s, (map(select(.thp | not)) | first | .v // "NaN"), (map(select(.thp)) | first | .v // "NaN"),
          $r1, $r2, $h1, $h2])'
+
+emit model_alloc "${MODEL_ALLOC}<allocator>/<workload> with counter model_walks_per_kop" '
+  map(select((.base | startswith("'"$MODEL_ALLOC"'")) and (.model_walks_per_kop | good))
+      | (.base | ltrimstr("'"$MODEL_ALLOC"'") | split("/")) as $p
+      | {a: $p[0], w: $p[1], v: .model_walks_per_kop, r: (.model_rss_kib | num)})
+  | (map(.w) | reduce .[] as $x ([]; if index([$x]) then . else . + [$x] end)) as $ws
+  | (map(.a) | reduce .[] as $x ([]; if index([$x]) then . else . + [$x] end)
+     | sort_by(. as $x | ["bins", "slab", "shard"] | index([$x]) // 99)) as $al   # the registry order, as the CLI draws them
+  | map(. as $x | . + {wi: ($ws | index([$x.w])), ai: ($al | index([$x.a]))})
+  | sort_by(.wi, .ai)
+  | map([0, "zen4", .wi, .w, .ai, .a, .v, .r])'

@@ -9,7 +9,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-CHARTS="fault_cost fork_latency cow_cost tlb_chase"   # each: extract writes <chart>.dat, plots/<chart>.gp draws it
+CHARTS="fault_cost fork_latency cow_cost tlb_chase model_alloc"   # each: extract writes <chart>.dat, plots/<chart>.gp draws it
 
 [[ $# -ge 1 && $# -le 2 ]] || { echo "usage: render.sh RESULTS.json [OUTDIR]" >&2; exit 2; }
 in=$1

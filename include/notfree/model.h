@@ -185,6 +185,7 @@ typedef struct nf_model_proc_counters {
     uint64_t minor_faults, major_faults, cow_faults, zero_page_maps, segv;
     uint64_t rss_pages;    /* frames mapped, zero page excluded (as the kernel's RSS) */
     uint64_t vsz_pages;    /* sum of VMA sizes */
+    uint64_t vmas;         /* VMAs of its address space */
     uint64_t swap_pages;   /* swap entries in its page table */
     uint64_t pt_pages;     /* its page-table pages, root included */
     uint64_t locked_pages; /* pages in locked VMAs */

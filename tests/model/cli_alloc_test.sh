@@ -1,0 +1,74 @@
+#!/bin/bash
+# tests/model/cli_alloc_test.sh CASE NOTFREE: `notfree model --allocator` from the outside.
+#   errors  bad input exits 2 with one line naming the problem: unknown
+#           allocator, workload or preset, --allocator system (with the
+#           reason), --threads beyond live mode, bad --ops, no --workload
+#   json    two allocators, two presets: one run per (allocator, preset) with
+#           the documented keys; the presets see the same stream (same
+#           faults and peak RSS), and the figures are per operation too
+#   chart   --chart FILE writes FILE's base .png and .svg (needs gnuplot)
+set -u
+case_=$1
+nf=$2
+fail=0
+die() { echo "FAIL: $*" >&2; fail=1; }
+
+expect_err() { # expect_err "what" needle args...
+    local what=$1 needle=$2; shift 2
+    local out rc
+    out=$("$nf" model "$@" 2>&1); rc=$?
+    [ $rc -eq 2 ] || die "$what: exit $rc, want 2 ($out)"
+    [ "$(wc -l <<<"$out")" -eq 1 ] || die "$what: not one line: $out"
+    grep -qi -- "$needle" <<<"$out" || die "$what: message lacks '$needle': $out"
+}
+
+case $case_ in
+errors)
+    expect_err "unknown allocator" "unknown allocator 'tcmalloc2'" --allocator tcmalloc2 --workload trim
+    expect_err "system" "page source" --allocator system --workload trim
+    expect_err "unknown workload" "unknown workload 'churn'" --allocator bins --workload churn
+    expect_err "unknown preset" "pentium" --allocator bins --workload trim --preset zen4,pentium
+    expect_err "threads" "one thread" --allocator bins --workload trim --threads 2
+    expect_err "bad ops" "bad --ops" --allocator bins --workload trim --ops 1e3
+    expect_err "zero ops" "bad --ops" --allocator bins --workload trim --ops 0
+    expect_err "no workload" "--workload" --allocator bins
+    expect_err "no allocator" "--allocator" --workload trim
+    expect_err "unknown flag" "unknown flag" --allocator bins --workload trim --pattern seq
+    expect_err "missing value" "needs a value" --allocator bins --workload
+    expect_err "empty item" "bad --allocator" --allocator bins,,slab --workload trim
+    "$nf" model --help | grep -q -- "--allocator" || die "--help lacks --allocator"
+    ;;
+json)
+    out=$("$nf" model --allocator bins,shard --workload random-mix --preset zen4,skylake --ops 2000 --json) ||
+        die "run failed"
+    python3 - "$out" <<'PY' || die "json checks"
+import json, sys
+j = json.loads(sys.argv[1])
+assert j["source"] == "model" and j["mode"] == "live", j
+runs = j["runs"]
+assert [(r["allocator"], r["preset"]) for r in runs] == [
+    ("bins", "zen4"), ("bins", "skylake"), ("shard", "zen4"), ("shard", "skylake")], runs
+for r in runs:
+    for k in ["ops", "minor_faults", "demand_zero_faults", "cow_faults", "swap_ins", "pt_pages_peak", "vmas_peak",
+              "rss_pages_peak", "rss_pages_final", "vsz_pages_peak", "l1_misses", "l2_misses", "walks",
+              "walk_refs", "traps", "page_calls", "faults_per_kop", "walks_per_kop", "wall_s", "us_per_trap"]:
+        assert k in r, k
+    assert r["ops"] >= 2000 and r["minor_faults"] > 0 and r["page_calls"]["map"] > 0, r
+    assert abs(r["faults_per_kop"] - 1000.0 * r["minor_faults"] / r["ops"]) < 1e-6, r
+    assert r["rss_pages_peak"] >= r["rss_pages_final"], r
+for a, b in [(runs[0], runs[1]), (runs[2], runs[3])]:
+    assert a["minor_faults"] == b["minor_faults"] and a["rss_pages_peak"] == b["rss_pages_peak"], (a, b)
+PY
+    ;;
+chart)
+    command -v gnuplot >/dev/null || { echo "SKIP: gnuplot missing"; exit 77; }
+    tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+    "$nf" model --allocator bins,slab --workload small-churn,trim --preset zen4,skylake --ops 500 \
+        --chart "$tmp/m.png" >/dev/null || die "run failed"
+    for f in m.png m.svg; do [ -s "$tmp/$f" ] || die "$f not written"; done
+    file "$tmp/m.png" | grep -q "PNG image" || die "not a PNG"
+    grep -q "walks per 1,000" "$tmp/m.svg" || die "the SVG lacks the panel title"
+    ;;
+*) die "unknown case $case_" ;;
+esac
+exit $fail
