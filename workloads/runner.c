@@ -18,6 +18,7 @@ extern const nf_workload nf_wl_false_sharing;
 extern const nf_workload nf_wl_fragmentation;
 extern const nf_workload nf_wl_large;
 extern const nf_workload nf_wl_trim;
+extern const nf_workload nf_wl_sawtooth;
 
 static const nf_workload *const workloads[] = {
     &nf_wl_small_churn,
@@ -28,6 +29,7 @@ static const nf_workload *const workloads[] = {
     &nf_wl_fragmentation,
     &nf_wl_large,
     &nf_wl_trim,
+    &nf_wl_sawtooth,
 };
 #define NWORKLOADS (sizeof workloads / sizeof workloads[0])
 

@@ -42,6 +42,8 @@
  *                 above the mmap threshold)
  *   trim          reach a peak, free 90%, give memory back (the mem api's
  *                 trim), in cycles
+ *   sawtooth      grow to 16 MiB per thread, free it all, again (no trim):
+ *                 the rhythm the RSS timeline is tested on
  * Each file of workloads/ opens with its exact loop.
  */
 #ifndef NOTFREE_WORKLOAD_H
