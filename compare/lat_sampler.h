@@ -14,6 +14,11 @@
  *            and the record), measured at start by timing samples of an
  *            empty call; the overhead estimate is that times the samples
  *            over the threads' time.
+ *   pair overhead  measured at start, before the workload: malloc(64) +
+ *            free pairs through the plain interface and through this one,
+ *            25 alternating blocks of 20000, the best block of each; what
+ *            every call pays (the countdown) plus its share of samples,
+ *            over the cheapest op the allocator has.
  */
 #ifndef NOTFREE_COMPARE_LAT_SAMPLER_H
 #define NOTFREE_COMPARE_LAT_SAMPLER_H
@@ -27,7 +32,7 @@
  * Returns the mem api to run the workload on, or NULL (out of memory). */
 const nf_mem_api *nf_lat_sampler_start(unsigned every, unsigned threads);
 /* Prints the lines the parent reads (compare/latency.c):
- *   latency every=<n> sample_ns=<ns> threads_s=<s>
+ *   latency every=<n> sample_ns=<ns> threads_s=<s> pair_plain_ns=<ns> pair_sampled_ns=<ns>
  *   latency_malloc <nf_hist_format>
  *   latency_free <nf_hist_format>
  * threads_s: the workload's seconds times its threads. */

@@ -8,8 +8,12 @@
  * Source: timing (the TSC around the call, calibrated to ns; the two reads
  * themselves are inside every sample: sample_ns says how much).
  * overhead: the estimated fraction of the workload's thread time spent
- * sampling = samples x sample_ns / (seconds x threads), a model from the
+ * in samples = samples x sample_ns / (seconds x threads), a model from the
  * measured cost of one sample; the calls not sampled pay a countdown only.
+ * measured_overhead: timing, in the same process before the workload:
+ * (sampled - plain) / plain ns of a malloc(64) + free pair, the best of 25
+ * blocks each (lat_sampler.h): the countdown and the samples over the
+ * allocator's cheapest op, so an upper bound for longer ops.
  */
 #ifndef NOTFREE_COMPARE_LATENCY_H
 #define NOTFREE_COMPARE_LATENCY_H
@@ -26,6 +30,7 @@ typedef struct nf_cmp_latency {
     int have;                   /* the worker sampled and its lines parsed */
     unsigned every;
     double sample_ns, threads_s, overhead;
+    double pair_plain_ns, pair_sampled_ns, measured_overhead;
     nf_hist malloc_h, free_h;
 } nf_cmp_latency;
 
