@@ -213,7 +213,7 @@ static json_t *summary(const nf_cmp_session *s)
         }
         json_object_set_new(x, "syscalls_per_mop", per);
         nf_hist *all = malloc(sizeof *all);
-        if (all && nf_cmp_cell_latency(s, c, all) > 0) {
+        if (all && nf_cmp_cell_latency(s, c, all) > 0 && all->count > 0) {
             json_t *lat = nf_cmp_hist_json(all);
             json_object_set_new(lat, "cdf", nf_cmp_hist_cdf_json(all));
             json_object_set_new(x, "latency", lat);

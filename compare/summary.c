@@ -67,7 +67,7 @@ static nf_cmp_cell cell_of(const nf_cmp_session *s, unsigned a, unsigned w, unsi
         c.final_kib = median(fin, c.n);
         c.minflt = median(flt, c.n);
         nf_hist *all = malloc(sizeof *all);   /* 9 KiB: not on the stack of every cell */
-        if (all && nf_cmp_cell_latency(s, &c, all) > 0) {
+        if (all && nf_cmp_cell_latency(s, &c, all) > 0 && all->count > 0) {   /* no samples: NAN, not 0 */
             c.lat_p99_ns = (double)nf_hist_percentile(all, 99);
             c.lat_max_ns = (double)all->max;
         }

@@ -6,7 +6,8 @@
 # gnuplot -e 'datafile="compare_latency.dat"; outbase="out/x-compare_latency"; host="h"; date="d"; allocs="glibc jemalloc"; panels="sawtooth(t=1) trim(t=1)"' compare_latency.gp
 # Data (TSV, from compare_extract.sh): rows "panel allocator ns fraction", the
 # summary's CDF (compare/latency.c): the top of each non-empty histogram bucket
-# and the fraction of sampled calls at or below it.
+# and the fraction of sampled calls at or below it; cells of 100 samples or
+# more (compare_extract.sh). With fewer than 10,000 samples, p99.99 is the max.
 if (!exists("datafile") || !exists("outbase") || !exists("allocs") || !exists("panels")) { print "compare_latency.gp: set datafile, outbase, allocs and panels with -e"; exit status 2 }
 if (!exists("host")) { host = "unknown host" }
 if (!exists("date")) { date = "unknown date" }

@@ -35,6 +35,7 @@ baseline=$(sed -n 1p "$data/compare_meta.txt")
 allocs=$(sed -n 2p "$data/compare_meta.txt")
 workloads=$(sed -n 3p "$data/compare_meta.txt")
 panels=$(sed -n 4p "$data/compare_meta.txt")
+lpanels=$(sed -n 5p "$data/compare_meta.txt")
 
 # gnuplot string literal: double quotes, with \ and " escaped.
 q() { local s=${1//\\/\\\\}; printf '"%s"' "${s//\"/\\\"}"; }
@@ -47,7 +48,9 @@ for chart in $CHARTS; do
     continue
   fi
   ob="$out/$base-$chart"
-  if gnuplot -e "datafile=$(q "$data/$chart.dat"); outbase=$(q "$ob"); host=$(q "$host"); date=$(q "$date"); base=$(q "$baseline"); allocs=$(q "$allocs"); workloads=$(q "$workloads"); panels=$(q "$panels")" \
+  p=$panels
+  [[ $chart == compare_latency ]] && p=$lpanels
+  if gnuplot -e "datafile=$(q "$data/$chart.dat"); outbase=$(q "$ob"); host=$(q "$host"); date=$(q "$date"); base=$(q "$baseline"); allocs=$(q "$allocs"); workloads=$(q "$workloads"); panels=$(q "$p")" \
       "$here/$chart.gp"; then
     echo "$ob.png"; echo "$ob.svg"
   else
