@@ -27,7 +27,8 @@ static void help(FILE *f)
 {
     fprintf(f,
         "usage: notfree compare [--allocators LIST] [--workloads LIST] [--threads LIST] [--reps N]\n"
-        "                       [--out FILE] [--results DIR] [--timeout S] [--scale X] [--no-plots]\n\n"
+        "                       [--out FILE] [--results DIR] [--timeout S] [--scale X] [--no-plots]\n"
+        "                       [--timeline] [--latency-every N]\n\n"
         "Runs each workload under each allocator, each run in its own process with the\n"
         "allocator preloaded (LD_PRELOAD; glibc: none), and prints a table: time and RSS\n"
         "relative to glibc, system calls per million operations. Writes\n"
@@ -46,7 +47,13 @@ static void help(FILE *f)
         "  --results DIR      default: results\n"
         "  --timeout S        seconds before a run is killed (default 120)\n"
         "  --scale X          multiply every workload's operations by X (default 1)\n"
-        "  --no-plots         no charts\n\n"
+        "  --no-plots         no charts\n"
+        "  --timeline         sample RSS and VSZ over time in the timed runs too (default:\n"
+        "                     in the untimed verification run only); the parent reads the\n"
+        "                     worker's /proc/<pid>/statm every 1 ms (doubling past 256 samples)\n"
+        "  --latency-every N  time one malloc and one free call in N, on average (default\n"
+        "                     %d; 0: off): p50 to p99.99 and max, with the sampling's\n"
+        "                     estimated overhead in the JSON\n\n"
         "One operation is one malloc, free or realloc call. System calls (mmap, munmap,\n"
         "mremap, brk, madvise, mprotect) are counted in a separate, untimed run with a\n"
         "seccomp filter that stops only at those calls under ptrace. Another untimed run\n"
@@ -54,7 +61,7 @@ static void help(FILE *f)
         "every run of that allocator, workload and thread count. Peak RSS is the worker's\n"
         "own VmHWM. Exit: 0 every run ok, 1 a run failed (checksum, verification, crash,\n"
         "timeout) or nothing could be measured, 2 bad flags or a library that is not an\n"
-        "allocator.\n");
+        "allocator.\n", NF_CMP_LATENCY_EVERY);
 }
 
 void nf_cmd_compare_help(FILE *f) { help(f); }
@@ -99,7 +106,8 @@ static int writable_target(const char *path, char *err, size_t len)
  * the message. */
 static int parse(int argc, char **argv, nf_cmp_options *o, int *plots)
 {
-    *o = (nf_cmp_options){.results = "results", .reps = 5, .timeout_s = 120, .scale = 1};
+    *o = (nf_cmp_options){.results = "results", .reps = 5, .timeout_s = 120, .scale = 1,
+                          .latency_every = NF_CMP_LATENCY_EVERY};
     *plots = 1;
     for (int i = 1; i < argc; i++) {
         char *a = argv[i], *v = NULL;
@@ -112,8 +120,12 @@ static int parse(int argc, char **argv, nf_cmp_options *o, int *plots)
             *plots = 0;
             continue;
         }
+        if (!strcmp(a, "--timeline") && !eq) {
+            o->timeline = 1;
+            continue;
+        }
         static const char *const with_value[] = {"--allocators", "--workloads", "--threads", "--reps",
-                                                 "--out", "--results", "--timeout", "--scale"};
+                                                 "--out", "--results", "--timeout", "--scale", "--latency-every"};
         int known = 0;
         for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
             known |= !strcmp(a, with_value[k]);
@@ -139,6 +151,10 @@ static int parse(int argc, char **argv, nf_cmp_options *o, int *plots)
         }
         else if (!strcmp(a, "--results"))
             o->results = v;
+        else if (!strcmp(a, "--latency-every")) {
+            if (nf_cmp_parse_uint(v, 0, 1000000000, &o->latency_every) != 0)
+                return bad("--latency-every: '%s' is not a whole number from 0 to 1000000000", v);
+        }
         else if (!strcmp(a, "--reps")) {
             if (nf_cmp_parse_uint(v, 1, 1000, &o->reps) != 0)
                 return bad("--reps: '%s' is not a whole number from 1 to 1000", v);

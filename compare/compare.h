@@ -20,6 +20,9 @@
  *               atomically after every run
  *   worker.c    notfree-workload, the program each run executes
  *   owner.c     inside it: which library serves malloc (owner.h)
+ *   timeline.c  RSS and VSZ over a run, sampled by the parent (timeline.h)
+ *   latency.c   the run's malloc and free latency histograms (latency.h),
+ *               sampled in the worker by lat_sampler.c
  *
  * Glossary
  *   worker   notfree-workload, the small program each run executes (built
@@ -36,6 +39,9 @@
  */
 #ifndef NOTFREE_COMPARE_COMPARE_H
 #define NOTFREE_COMPARE_COMPARE_H
+
+#include "latency.h"
+#include "timeline.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -101,6 +107,8 @@ typedef struct nf_cmp_job {
     unsigned long long ops;      /* per thread */
     double timeout_s;
     int verify;                  /* the verification run (worker --verify) */
+    nf_cmp_timeline *timeline;   /* RSS sampled into it (timeline.h); NULL: not sampled */
+    unsigned latency_every;      /* worker --latency-every (latency.h); 0: not sampled */
 } nf_cmp_job;
 
 typedef struct nf_cmp_result {
@@ -112,11 +120,13 @@ typedef struct nf_cmp_result {
     unsigned long long ops;
     unsigned long long bad_offset, bad_size;   /* verify: the first damaged block (size 0: none) */
     int disturbed;               /* steal_s > NF_CMP_STEAL_FRACTION * wall_s */
+    double t_start, t_end;       /* the workload's window (worker's CLOCK_MONOTONIC); 0 0 unknown */
+    nf_cmp_latency latency;      /* latency.have: sampled */
 } nf_cmp_result;
 
 #define NF_CMP_STEAL_FRACTION 0.05
 
-/* The worker's argv for j (numbers formatted into bufs). */
+/* The worker's argv for j (numbers formatted into bufs: 3 of them). */
 void nf_cmp_argv(const nf_cmp_job *j, char **argv, size_t cap, char bufs[][64]);
 /* In a child before exec: LD_PRELOAD set to preload, or removed when
  * NULL (glibc); MALLOC_PERTURB_ and NOTFREE_STATS removed; the child
@@ -152,6 +162,8 @@ typedef struct nf_cmp_record {
     unsigned long long count_ops;              /* ops of the counting run */
     int verified;                              /* the verification run of this triple ran here */
     nf_cmp_result verify;                      /* its result (verify.ok, error, bad_offset) */
+    int sampled;                               /* timeline holds this record's samples: */
+    nf_cmp_timeline timeline;                  /* its own run's (--timeline), else its verification run's */
 } nf_cmp_record;
 
 typedef struct nf_cmp_session {
@@ -164,6 +176,8 @@ typedef struct nf_cmp_session {
     unsigned nthreads;
     unsigned reps;
     double timeout_s;
+    int timeline;                              /* --timeline: the timed runs sampled too */
+    unsigned latency_every;                    /* latency.h; 0: no latency sampling */
     nf_cmp_record *recs;
     unsigned nrecs;
     char count_error[256];                     /* why syscalls are missing, if they are */
@@ -183,6 +197,10 @@ typedef struct nf_cmp_cell {
     int n, failed, disturbed;
     double ops_per_s, spread, peak_kib, final_kib, minflt;
     double time_ratio, peak_ratio;
+    /* Latency (latency.h) of the ok runs' samples together, and the
+     * medians of the timeline figures (timeline.h) over the ok runs; NAN
+     * when there are none. */
+    double lat_p99_ns, lat_max_ns, mean_rss_kib, above90;
     const char *error;                     /* the last failed run's, when failed */
     const nf_cmp_record *counted;          /* the counting run's record, or NULL */
 } nf_cmp_cell;
@@ -202,6 +220,13 @@ int nf_cmp_summarize(const nf_cmp_session *s, nf_cmp_summary *out);
 void nf_cmp_summary_free(nf_cmp_summary *sum);
 /* System calls of kind k per million operations in c, or NAN when not counted. */
 double nf_cmp_cell_per_mop(const nf_cmp_cell *c, unsigned k);
+/* The malloc and free samples of c's ok runs together into *all (latency.c);
+ * returns how many runs had samples. */
+int nf_cmp_cell_latency(const nf_cmp_session *s, const nf_cmp_cell *c, nf_hist *all);
+/* The record whose timeline stands for r's run (timeline.c): r itself when
+ * its own run was sampled (--timeline), else its triple's verification
+ * run's, kept in the first repetition's record; NULL when there is none. */
+const nf_cmp_record *nf_cmp_timeline_of(const nf_cmp_session *s, const nf_cmp_record *r);
 
 /* ---- reports ---- */
 void nf_cmp_table(FILE *f, const nf_cmp_session *s);
@@ -216,6 +241,8 @@ typedef struct nf_cmp_options {
     const char *results;        /* the directory for the default name */
     unsigned reps;
     double timeout_s, scale;
+    int timeline;               /* --timeline */
+    unsigned latency_every;     /* --latency-every (0: off) */
 } nf_cmp_options;
 
 /* A planned comparison: the session and the storage it points into. */

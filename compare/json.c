@@ -10,15 +10,20 @@
  * first_bad_offset, bad_block_size, error}, the offset and size null when
  * no byte was found changed; null while not run), ok, and error when not
  * ok. peak_rss_kib is the worker's own VmHWM, null when it did not say
- * (a crash).
+ * (a crash). Then timeline (timeline.h: source "this run" with
+ * --timeline, else "verification run"; the samples t, rss_kib, vsz_kib in
+ * the record whose run was sampled, the figures in every record; null
+ * while not sampled) and latency (latency.h; null when not sampled).
  *
  * summary: summary.c's aggregation, the only one (the table and the
  * charts read it): {baseline, median_over, spread, cells: [{allocator,
  * workload, threads, runs_ok, runs_failed, ops_per_s, spread,
  * peak_rss_kib, final_rss_kib, minflt (medians), time_vs_baseline,
- * peak_rss_vs_baseline, disturbed, syscalls_per_mop, error when a run
- * failed}]}; a figure with no ok run, or a ratio without the baseline's,
- * is null.
+ * peak_rss_vs_baseline, disturbed, syscalls_per_mop, latency (the ok
+ * runs' samples together: percentiles and cdf [[ns, fraction], ...]),
+ * latency_p99_ns, latency_max_ns, mean_rss_kib and above_90pct_of_peak
+ * (medians of the runs' timeline figures), error when a run failed}]}; a
+ * figure with no ok run, or a ratio without the baseline's, is null.
  *
  * Written whole after every run to a temporary file, then renamed over
  * path, so a reader never sees half a file and an interrupted comparison
@@ -30,6 +35,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -88,6 +94,12 @@ static json_t *context(const nf_cmp_session *s)
     json_object_set_new(c, "workloads", wls);
     nf_json_set_str(c, "op", "one malloc, free or realloc call");
     nf_json_set_str(c, "syscall_counter", nf_cmp_syscall_method);
+    nf_json_set_str(c, "timeline", nf_cmp_timeline_method);
+    nf_json_set_str(c, "timeline_runs", s->timeline ? "every run (--timeline)" : "the verification runs");
+    if (s->latency_every)
+        nf_json_set_int(c, "latency_sample_every", s->latency_every);
+    else
+        json_object_set_new(c, "latency_sample_every", json_null());
     if (s->count_error[0])
         nf_json_set_str(c, "syscall_counter_error", s->count_error);
     nf_json_set_real(c, "steal_disturbed_fraction", NF_CMP_STEAL_FRACTION);
@@ -148,6 +160,10 @@ static json_t *run(const nf_cmp_session *s, const nf_cmp_record *r)
             nf_json_set_str(ver, "error", v->verify.error);
     }
     json_object_set_new(o, "verification", ver);
+    const nf_cmp_record *tr = nf_cmp_timeline_of(s, r);
+    json_object_set_new(o, "timeline", tr ? nf_cmp_timeline_json(&tr->timeline, s->timeline ? "this run"
+                                                                 : "verification run", tr == r) : json_null());
+    json_object_set_new(o, "latency", nf_cmp_latency_json(&r->r.latency));
     json_object_set_new(o, "ok", json_boolean(r->r.ok));
     if (!r->r.ok)
         nf_json_set_str(o, "error", r->r.error);
@@ -196,6 +212,19 @@ static json_t *summary(const nf_cmp_session *s)
                 nf_json_set_real(per, nf_cmp_sys_names[k], nf_cmp_cell_per_mop(c, k));
         }
         json_object_set_new(x, "syscalls_per_mop", per);
+        nf_hist *all = malloc(sizeof *all);
+        if (all && nf_cmp_cell_latency(s, c, all) > 0 && all->count > 0) {
+            json_t *lat = nf_cmp_hist_json(all);
+            json_object_set_new(lat, "cdf", nf_cmp_hist_cdf_json(all));
+            json_object_set_new(x, "latency", lat);
+        } else {
+            json_object_set_new(x, "latency", json_null());
+        }
+        free(all);
+        set_figure(x, "latency_p99_ns", 1, c->lat_p99_ns);
+        set_figure(x, "latency_max_ns", 1, c->lat_max_ns);
+        set_figure(x, "mean_rss_kib", 1, c->mean_rss_kib);
+        set_figure(x, "above_90pct_of_peak", 1, c->above90);
         if (c->failed)
             nf_json_set_str(x, "error", c->error);
         json_array_append_new(cells, x);

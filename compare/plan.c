@@ -168,6 +168,8 @@ int nf_cmp_plan_make(const nf_cmp_options *o, nf_cmp_plan *p, char *err, size_t 
     memset(p, 0, sizeof *p);
     p->s.reps = o->reps;
     p->s.timeout_s = o->timeout_s;
+    p->s.timeline = o->timeline;
+    p->s.latency_every = o->latency_every;
     *hint = 1;
     int rc;
     if ((rc = plan_allocators(o, p, err, len)) || (rc = plan_workloads(o, o->scale, p, err, len)) ||

@@ -16,7 +16,9 @@
  *   steal_s        the "steal" column of /proc/stat's cpu line, over all
  *                  CPUs, between start and end of the run
  * A run is killed (SIGKILL) when it passes its timeout: a preloaded
- * allocator can deadlock. */
+ * allocator can deadlock. With job.timeline, the wait for the worker's
+ * output also samples its statm (timeline.h); with job.latency_every, the
+ * worker samples call latencies and its extra lines are read (latency.h). */
 #include "compare.h"
 
 #include "notfree/clock.h"
@@ -75,6 +77,11 @@ void nf_cmp_argv(const nf_cmp_job *j, char **argv, size_t cap, char bufs[][64])
     }
     if (j->verify && n + 2 < cap)
         argv[n++] = "--verify";
+    if (j->latency_every && n + 3 < cap) {
+        snprintf(bufs[2], 64, "%u", j->latency_every);
+        argv[n++] = "--latency-every";
+        argv[n++] = bufs[2];
+    }
     argv[n] = NULL;
 }
 
@@ -102,6 +109,10 @@ int nf_cmp_parse_line(const char *line, nf_cmp_result *r, unsigned long long *co
     v = field(line, "bad_size");
     if (!v || sscanf(v, "%llu", &r->bad_size) != 1)
         r->bad_size = 0;
+    v = field(line, "t_start");
+    const char *e = field(line, "t_end");
+    if (!v || !e || sscanf(v, "%lf", &r->t_start) != 1 || sscanf(e, "%lf", &r->t_end) != 1)
+        r->t_start = r->t_end = 0;
     return n;
 }
 
@@ -153,7 +164,7 @@ int nf_cmp_run(const nf_cmp_job *j, nf_cmp_result *r)
         return -1;
     }
     if (pid == 0) {
-        char *argv[16], bufs[2][64];
+        char *argv[16], bufs[3][64];
         dup2(out[1], 1);
         dup2(err[1], 2);
         close(out[0]); close(out[1]); close(err[0]); close(err[1]);
@@ -165,7 +176,9 @@ int nf_cmp_run(const nf_cmp_job *j, nf_cmp_result *r)
     }
     close(out[1]);
     close(err[1]);
-    char obuf[1024] = "", ebuf[4096] = "";
+    if (j->timeline)
+        nf_cmp_timeline_start(j->timeline, pid);
+    char obuf[1 << 16] = "", ebuf[4096] = "";   /* the result line and the latency histograms */
     size_t oused = 0, eused = 0;
     int open_out = 1, open_err = 1, timed_out = 0;
     double deadline = t0 + j->timeout_s;
@@ -177,7 +190,12 @@ int nf_cmp_run(const nf_cmp_job *j, nf_cmp_result *r)
             break;
         }
         struct pollfd p[2] = {{open_out ? out[0] : -1, POLLIN, 0}, {open_err ? err[0] : -1, POLLIN, 0}};
-        int n = poll(p, 2, (int)(left * 1000) + 1);
+        int wait_ms = (int)(left * 1000) + 1;
+        if (j->timeline && nf_cmp_timeline_due_ms(j->timeline) < wait_ms)
+            wait_ms = nf_cmp_timeline_due_ms(j->timeline);
+        int n = poll(p, 2, wait_ms);
+        if (j->timeline)
+            nf_cmp_timeline_tick(j->timeline);
         if (n < 0 && errno != EINTR)
             break;
         if (n <= 0)
@@ -217,6 +235,10 @@ int nf_cmp_run(const nf_cmp_job *j, nf_cmp_result *r)
     unsigned long long corrupt = 0, failed = 0;
     int mapped = 0;
     int fields = nf_cmp_parse_line(obuf, r, &corrupt, &failed, &mapped);   /* peak -1 when absent */
+    if (j->timeline)
+        nf_cmp_timeline_stop(j->timeline, r->t_start, r->t_end);
+    if (j->latency_every)
+        nf_cmp_latency_parse(obuf, &r->latency);
     char last[480];
     last_line(ebuf, last, sizeof last);
     if (timed_out) {

@@ -21,11 +21,15 @@ static void fmt_duration(double s, char *buf, size_t len)
         snprintf(buf, len, "%.0fs", s);
 }
 
-/* The verification run of rec's triple, untimed: every byte checked. */
-static void verify(const nf_cmp_job *job, nf_cmp_record *rec)
+/* The verification run of rec's triple, untimed: every byte checked; its
+ * RSS sampled unless the timed runs are (--timeline). */
+static void verify(const nf_cmp_session *s, const nf_cmp_job *job, nf_cmp_record *rec)
 {
     nf_cmp_job v = *job;
     v.verify = 1;
+    v.latency_every = 0;
+    v.timeline = s->timeline ? NULL : &rec->timeline;
+    rec->sampled |= !s->timeline;
     rec->verified = 1;
     if (nf_cmp_run(&v, &rec->verify) != 0 && !rec->verify.error[0])
         snprintf(rec->verify.error, sizeof rec->verify.error, "cannot start the worker: %s", strerror(errno));
@@ -34,8 +38,11 @@ static void verify(const nf_cmp_job *job, nf_cmp_record *rec)
 /* The counting run of rec's triple, untimed. */
 static void count(nf_cmp_session *s, const nf_cmp_job *job, nf_cmp_record *rec)
 {
-    char *cargv[16], bufs[2][64], line[256], err[256];
-    nf_cmp_argv(job, cargv, 16, bufs);
+    char *cargv[16], bufs[3][64], line[256], err[256];
+    nf_cmp_job c = *job;
+    c.latency_every = 0;   /* the counter counts system calls; latencies are the timed runs' */
+    c.timeline = NULL;
+    nf_cmp_argv(&c, cargv, 16, bufs);
     int rc = nf_cmp_count_syscalls(cargv, job->alloc->preload ? job->alloc->path : NULL, job->timeout_s,
                                    rec->syscalls, line, sizeof line, err, sizeof err);
     nf_cmp_result cr = {0};
@@ -83,9 +90,11 @@ int nf_cmp_session_run(nf_cmp_plan *p)
                     const nf_cmp_alloc *al = &s->allocs[a];
                     if (!al->available)
                         continue;
-                    nf_cmp_job job = {p->worker, al, s->workloads[w], s->threads[t], s->ops[w], s->timeout_s, 0};
                     nf_cmp_record *rec = &s->recs[s->nrecs];
-                    *rec = (nf_cmp_record){.alloc = a, .workload = w, .threads = s->threads[t], .rep = rep};
+                    *rec = (nf_cmp_record){.alloc = a, .workload = w, .threads = s->threads[t], .rep = rep,
+                                           .sampled = s->timeline};
+                    nf_cmp_job job = {p->worker, al, s->workloads[w], s->threads[t], s->ops[w], s->timeout_s, 0,
+                                      s->timeline ? &rec->timeline : NULL, s->latency_every};
                     if (nf_cmp_run(&job, &rec->r) != 0 && !rec->r.error[0])
                         snprintf(rec->r.error, sizeof rec->r.error, "cannot start the worker: %s", strerror(errno));
                     s->nrecs++;
@@ -94,7 +103,7 @@ int nf_cmp_session_run(nf_cmp_plan *p)
                     if (rep == 0) {
                         count(s, &job, rec);
                         done++;
-                        verify(&job, rec);
+                        verify(s, &job, rec);
                         done++;
                         snprintf(note, sizeof note, "; counted: %s; verified: %s", rec->counted ? "yes" : "no",
                                  rec->verify.ok ? "yes" : "FAILED");

@@ -26,8 +26,10 @@ static double median(double *v, int n)
 
 static nf_cmp_cell cell_of(const nf_cmp_session *s, unsigned a, unsigned w, unsigned t, double (*buf)[MAX_REPS])
 {
-    nf_cmp_cell c = {.alloc = a, .workload = w, .threads = t, .time_ratio = NAN, .peak_ratio = NAN};
-    double *ops = buf[0], *peak = buf[1], *fin = buf[2], *flt = buf[3];
+    nf_cmp_cell c = {.alloc = a, .workload = w, .threads = t, .time_ratio = NAN, .peak_ratio = NAN,
+                     .lat_p99_ns = NAN, .lat_max_ns = NAN, .mean_rss_kib = NAN, .above90 = NAN};
+    double *ops = buf[0], *peak = buf[1], *fin = buf[2], *flt = buf[3], *mean = buf[4], *above = buf[5];
+    int ntl = 0;
     for (unsigned i = 0; i < s->nrecs; i++) {
         const nf_cmp_record *r = &s->recs[i];
         if (r->alloc != a || r->workload != w || r->threads != t)
@@ -47,6 +49,16 @@ static nf_cmp_cell cell_of(const nf_cmp_session *s, unsigned a, unsigned w, unsi
         fin[c.n] = (double)r->r.final_rss_kib;
         flt[c.n] = (double)r->r.minflt;
         c.n++;
+        const nf_cmp_record *tr = nf_cmp_timeline_of(s, r);
+        nf_cmp_tl_figures f;
+        if (tr && nf_cmp_timeline_figures(&tr->timeline, &f) == 0) {
+            mean[ntl] = f.mean_rss_kib;
+            above[ntl++] = f.above90;
+        }
+    }
+    if (ntl) {
+        c.mean_rss_kib = median(mean, ntl);
+        c.above90 = median(above, ntl);
     }
     if (c.n) {
         c.ops_per_s = median(ops, c.n);   /* sorts ops */
@@ -54,6 +66,12 @@ static nf_cmp_cell cell_of(const nf_cmp_session *s, unsigned a, unsigned w, unsi
         c.peak_kib = median(peak, c.n);
         c.final_kib = median(fin, c.n);
         c.minflt = median(flt, c.n);
+        nf_hist *all = malloc(sizeof *all);   /* 9 KiB: not on the stack of every cell */
+        if (all && nf_cmp_cell_latency(s, &c, all) > 0 && all->count > 0) {   /* no samples: NAN, not 0 */
+            c.lat_p99_ns = (double)nf_hist_percentile(all, 99);
+            c.lat_max_ns = (double)all->max;
+        }
+        free(all);
     }
     return c;
 }
@@ -72,7 +90,7 @@ int nf_cmp_summarize(const nf_cmp_session *s, nf_cmp_summary *out)
             out->has_baseline = 1;
         }
     size_t cap = (size_t)s->nallocs * s->nworkloads * s->nthreads;
-    double (*buf)[MAX_REPS] = malloc(4 * sizeof *buf);
+    double (*buf)[MAX_REPS] = malloc(6 * sizeof *buf);
     out->cells = calloc(cap ? cap : 1, sizeof *out->cells);
     if (!buf || !out->cells) {
         free(buf);

@@ -11,6 +11,9 @@
  *               over glibc's
  *   final RSS   median final RSS in MiB (the worker's, after its last round)
  *   minflt      median minor faults
+ *   p99, max    malloc and free latency of single calls (the samples of the
+ *               ok runs together; latency.h): the 99th percentile and the
+ *               slowest sampled call, in us
  *   per Mop     system calls per million operations, from the counting run
  * A row that failed says why (a failed verification run: the first
  * changed byte of the first damaged block); a disturbed run (steal over 5% of its wall
@@ -31,12 +34,12 @@ void nf_cmp_table(FILE *f, const nf_cmp_session *s)
     /* Two header lines, each column's words stacked; widths as the rows'. */
     char over[16];
     snprintf(over, sizeof over, "/%.6s", bname);
-    fprintf(f, "\n%-17s %3s %-10s %8s %7s %6s %9s %7s %10s %8s | per million ops:", "workload", "thr",
-            "allocator", "Mops/s", "spread", "time", "peak RSS", "peak", "final RSS", "minflt");
+    fprintf(f, "\n%-17s %3s %-10s %8s %7s %6s %9s %7s %10s %8s %7s %8s | per million ops:", "workload", "thr",
+            "allocator", "Mops/s", "spread", "time", "peak RSS", "peak", "final RSS", "minflt", "p99", "max");
     for (unsigned k = 0; k < NF_CMP_NSYS; k++)
         fprintf(f, " %8s", nf_cmp_sys_names[k]);
-    fprintf(f, "\n%-17s %3s %-10s %8s %7s %6s %9s %7s %10s %8s |%17s\n", "", "", "", "(median)", "",
-            over, "MiB", over, "MiB", "", "");
+    fprintf(f, "\n%-17s %3s %-10s %8s %7s %6s %9s %7s %10s %8s %7s %8s |%17s\n", "", "", "", "(median)", "",
+            over, "MiB", over, "MiB", "", "us", "us", "");
     int any_disturbed = 0;
     for (unsigned i = 0; i < sum.ncells; i++) {
         const nf_cmp_cell *c = &sum.cells[i];
@@ -56,7 +59,11 @@ void nf_cmp_table(FILE *f, const nf_cmp_session *s)
             fprintf(f, "%7.2f", c->peak_ratio);
         else
             fprintf(f, "%7s", "-");
-        fprintf(f, " %10.1f %8.0f |", c->final_kib / 1024, c->minflt);
+        fprintf(f, " %10.1f %8.0f", c->final_kib / 1024, c->minflt);
+        if (!isnan(c->lat_p99_ns))
+            fprintf(f, " %7.2f %8.1f |", c->lat_p99_ns / 1e3, c->lat_max_ns / 1e3);
+        else
+            fprintf(f, " %7s %8s |", "-", "-");
         if (!isnan(nf_cmp_cell_per_mop(c, 0))) {
             for (unsigned k = 0; k < NF_CMP_NSYS; k++)
                 fprintf(f, " %8.1f", nf_cmp_cell_per_mop(c, k));

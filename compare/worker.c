@@ -21,6 +21,11 @@
  *                  when that is a big `notfree run`); -1 when unreadable
  *   bad_offset, bad_size   with --verify, the first damaged block: its
  *                  first changed byte and its size (0 0 when none)
+ *   t_start, t_end the workload's window on CLOCK_MONOTONIC (s), the clock
+ *                  the parent's RSS samples are taken on (timeline.c)
+ *
+ * --latency-every N samples one malloc and one free call in N (on average)
+ * and prints three more lines (lat_sampler.h): their histograms.
  *
  * --verify fills and checks every byte of every block (the verification
  * run, untimed). --whoami PATH answers "is PATH the malloc?" (owner.h)
@@ -32,6 +37,7 @@
  * Exit: 0 ok; 1 the checksum found damaged blocks or a malloc failed;
  * 2 bad flags; 3 malloc does not resolve into the expected library (the
  * reason on stderr). */
+#include "lat_sampler.h"
 #include "owner.h"
 
 #include "notfree/clock.h"
@@ -88,6 +94,7 @@ static int usage(const char *msg)
     fprintf(stderr, "notfree-workload: %s\n"
                     "usage: notfree-workload --workload NAME [--threads N] [--ops N_PER_THREAD]\n"
                     "                        [--round N] [--seed N] [--expect-lib PATH] [--verify]\n"
+                    "                        [--latency-every N]\n"
                     "       notfree-workload --whoami PATH\n", msg);
     return 2;
 }
@@ -106,7 +113,7 @@ static int parse_u64(const char *s, uint64_t *out)
 int main(int argc, char **argv)
 {
     const char *name = NULL, *expect = NULL;
-    uint64_t threads = 1, ops = 100000, round = 20000, seed = 42;
+    uint64_t threads = 1, ops = 100000, round = 20000, seed = 42, lat_every = 0;
     int verify = 0;
     if (argc == 3 && !strcmp(argv[1], "--whoami"))
         return nf_whoami_main(argv[2]);
@@ -117,7 +124,8 @@ int main(int argc, char **argv)
             continue;
         }
         uint64_t *num = !strcmp(a, "--threads") ? &threads : !strcmp(a, "--ops") ? &ops
-                      : !strcmp(a, "--round") ? &round : !strcmp(a, "--seed") ? &seed : NULL;
+                      : !strcmp(a, "--round") ? &round : !strcmp(a, "--seed") ? &seed
+                      : !strcmp(a, "--latency-every") ? &lat_every : NULL;
         if (!strcmp(a, "--workload") && v)
             name = v;
         else if (!strcmp(a, "--expect-lib") && v)
@@ -139,28 +147,35 @@ int main(int argc, char **argv)
     const nf_workload *w = nf_workload_find(name);
     if (!w)
         return usage(name ? "unknown workload" : "--workload is required");
-    if (threads < 1 || threads > 1024 || round < 1)
-        return usage("--threads must be 1..1024 and --round at least 1");
+    if (threads < 1 || threads > 1024 || round < 1 || lat_every > 1000000000)
+        return usage("--threads must be 1..1024, --round at least 1, --latency-every at most 1e9");
     nf_workload_params p = {.threads = (unsigned)threads, .seed = seed, .pin = 1, .verify = verify};
+    const nf_mem_api *mem = &nf_mem_libc;
+    if (lat_every && !(mem = nf_lat_sampler_start((unsigned)lat_every, (unsigned)threads))) {
+        fprintf(stderr, "notfree-workload: latency sampling: out of memory\n");
+        return 1;
+    }
     getppid();   /* marker: the syscall counter starts counting here */
     double t0 = nf_now_s();
-    nf_workload_run *r = nf_workload_start(w, &p, &nf_mem_libc);
+    nf_workload_run *r = nf_workload_start(w, &p, mem);
     if (!r) {
         fprintf(stderr, "notfree-workload: cannot start %s: %s\n", name, strerror(errno));
         return 1;
     }
     for (uint64_t done = 0; done < ops; done += round)
         nf_workload_round(r, ops - done < round ? ops - done : round);
-    double secs = nf_now_s() - t0;
+    double t1 = nf_now_s(), secs = t1 - t0;
     getppid();   /* marker: ... and stops here */
     long rss = rss_kib();
     nf_workload_result res;
     int rc = nf_workload_finish(r, &res);
     printf("ops=%llu checksum=%llu corrupt=%llu failed=%llu seconds=%.6f final_rss_kib=%ld mapped=%d"
-           " peak_rss_kib=%ld bad_offset=%llu bad_size=%llu\n",
+           " peak_rss_kib=%ld bad_offset=%llu bad_size=%llu t_start=%.6f t_end=%.6f\n",
            (unsigned long long)res.ops, (unsigned long long)res.checksum,
            (unsigned long long)res.corrupt, (unsigned long long)res.failed, secs, rss, mapped, hwm_kib(),
-           (unsigned long long)res.bad_offset, (unsigned long long)res.bad_size);
+           (unsigned long long)res.bad_offset, (unsigned long long)res.bad_size, t0, t1);
+    if (lat_every)
+        nf_lat_sampler_print(stdout, secs * (double)threads);
     fflush(stdout);
     return rc == 0 ? 0 : 1;
 }

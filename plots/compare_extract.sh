@@ -15,7 +15,19 @@
 #                        threads, then per allocator the median Mops/s;
 #                        written only when two or more thread counts ran
 #   compare_meta.txt     line 1: the baseline; line 2: the allocators;
-#                        line 3: the workloads (of compare_threads.dat)
+#                        line 3: the workloads (of compare_threads.dat);
+#                        line 4: the panels of the two below, as
+#                        "<workload>(t=<threads>)"; line 5: those of
+#                        the latency chart (a cell needs 100 samples for
+#                        a CDF to say anything of its tail)
+#   compare_timeline.dat rows "panel allocator t rss_kib" (1-based indexes
+#                        into lines 4 and 2): the samples of the first ok
+#                        run of each cell that holds them (t: normalized
+#                        run time, compare/timeline.h)
+#   compare_latency.dat  rows "panel allocator ns fraction" (panel: an
+#                        index into line 5): the cell's latency CDF
+#                        (summary.cells[].latency.cdf, merged in C over the
+#                        ok runs), cells with 100 samples or more
 # Medians are over the repetitions that ended ok (the summary's); a
 # missing value is NaN. Allocators, workloads and thread counts without an
 # ok run are left out.
@@ -64,6 +76,35 @@ bars() {
 }
 bars compare_time time_vs_baseline
 bars compare_rss peak_rss_vs_baseline
+
+# Panels (workload and threads) of the timeline and latency charts.
+PANELS='
+| [$wls[] as $w | $threads[] as $t | select([$allocs[] | $m["\(.)|\($w)|\($t)"]] | any(. != null)) | {w: $w, t: $t}]
+  as $panels
+'
+LATPANELS='
+| [$panels[] | . as $c | select([$allocs[] | $m["\(.)|\($c.w)|\($c.t)"].latency.samples // 0] | max >= 100)]
+  as $lpanels
+'
+jq -r "$COMMON$PANELS$LATPANELS"' | ([$panels[] | "\(.w)(t=\(.t))"] | join(" ")),
+  ([$lpanels[] | "\(.w)(t=\(.t))"] | join(" "))' "$in" >>"$out/compare_meta.txt"
+jq -r "$COMMON$PANELS"'
+  | [.runs[] | select(.ok and (.timeline.t | type == "array"))] as $sampled
+  | $panels | to_entries[] | .key as $p | .value as $c
+  | $allocs | to_entries[] | .key as $a | .value as $n
+  | (first($sampled[] | select(.allocator == $n and .workload == $c.w and .threads == $c.t)) // empty) as $r
+  | range($r.timeline.t | length) as $i
+  | [$p + 1, $a + 1, $r.timeline.t[$i], $r.timeline.rss_kib[$i]] | @tsv' "$in" >"$out/compare_timeline.dat"
+echo "compare_extract: wrote $out/compare_timeline.dat ($(wc -l <"$out/compare_timeline.dat") samples)" >&2
+jq -r "$COMMON$PANELS$LATPANELS"'
+  | $lpanels | to_entries[] | .key as $p | .value as $c
+  | $allocs | to_entries[] | .key as $a | .value as $n
+  | select(($m["\($n)|\($c.w)|\($c.t)"].latency.samples // 0) >= 100)
+  | $m["\($n)|\($c.w)|\($c.t)"].latency.cdf[]
+  | [$p + 1, $a + 1, .[0], .[1]] | @tsv' "$in" >"$out/compare_latency.dat"
+echo "compare_extract: wrote $out/compare_latency.dat ($(wc -l <"$out/compare_latency.dat") points)" >&2
+[[ -s $out/compare_timeline.dat ]] || { rm -f "$out/compare_timeline.dat"; echo "compare_extract: skipping compare_timeline: no run holds RSS samples" >&2; }
+[[ -s $out/compare_latency.dat ]] || { rm -f "$out/compare_latency.dat"; echo "compare_extract: skipping compare_latency: no latency samples" >&2; }
 
 nthreads=$(jq -r "$COMMON"' | $threads | length' "$in")
 if [[ $nthreads -ge 2 ]]; then

@@ -6,13 +6,15 @@
 #   OUTDIR/<results basename>-compare_rss.{png,svg}      peak RSS relative to the baseline
 #     (these two only when two allocators or more ran: else a note)
 #   OUTDIR/<results basename>-compare_threads.{png,svg}  thread scaling (two thread counts or more)
+#   OUTDIR/<results basename>-compare_timeline.{png,svg} RSS over the run (runs with RSS samples)
+#   OUTDIR/<results basename>-compare_latency.{png,svg}  malloc/free latency CDF (latency samples)
 # (OUTDIR: next to COMPARE.json) and prints each file written; the .dat
 # files gnuplot read are kept beside them. Exit: 0 ok, 2 unusable input,
 # 3 gnuplot or jq missing, 4 gnuplot failed.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-CHARTS="compare_time compare_rss compare_threads"
+CHARTS="compare_time compare_rss compare_threads compare_timeline compare_latency"
 
 [[ $# -ge 1 && $# -le 2 ]] || { echo "usage: compare_render.sh COMPARE.json [OUTDIR]" >&2; exit 2; }
 in=$1
@@ -32,6 +34,8 @@ date=$(jq -r '.context.date // "unknown date"' "$in")
 baseline=$(sed -n 1p "$data/compare_meta.txt")
 allocs=$(sed -n 2p "$data/compare_meta.txt")
 workloads=$(sed -n 3p "$data/compare_meta.txt")
+panels=$(sed -n 4p "$data/compare_meta.txt")
+lpanels=$(sed -n 5p "$data/compare_meta.txt")
 
 # gnuplot string literal: double quotes, with \ and " escaped.
 q() { local s=${1//\\/\\\\}; printf '"%s"' "${s//\"/\\\"}"; }
@@ -39,12 +43,14 @@ q() { local s=${1//\\/\\\\}; printf '"%s"' "${s//\"/\\\"}"; }
 status=0
 for chart in $CHARTS; do
   [[ -f $data/$chart.dat ]] || continue   # extract already said why
-  if [[ $chart != compare_threads && $(wc -w <<<"$allocs") -lt 2 ]]; then
+  if [[ $chart =~ ^compare_(time|rss)$ && $(wc -w <<<"$allocs") -lt 2 ]]; then
     echo "compare_render: one allocator ($allocs): no $chart chart (nothing to compare it with)" >&2
     continue
   fi
   ob="$out/$base-$chart"
-  if gnuplot -e "datafile=$(q "$data/$chart.dat"); outbase=$(q "$ob"); host=$(q "$host"); date=$(q "$date"); base=$(q "$baseline"); allocs=$(q "$allocs"); workloads=$(q "$workloads")" \
+  p=$panels
+  [[ $chart == compare_latency ]] && p=$lpanels
+  if gnuplot -e "datafile=$(q "$data/$chart.dat"); outbase=$(q "$ob"); host=$(q "$host"); date=$(q "$date"); base=$(q "$baseline"); allocs=$(q "$allocs"); workloads=$(q "$workloads"); panels=$(q "$p")" \
       "$here/$chart.gp"; then
     echo "$ob.png"; echo "$ob.svg"
   else

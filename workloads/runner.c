@@ -22,6 +22,7 @@ extern const nf_workload nf_wl_huge_rewrite;
 extern const nf_workload nf_wl_thread_generations;
 extern const nf_workload nf_wl_tight_loops;
 extern const nf_workload nf_wl_passive_false_sharing;
+extern const nf_workload nf_wl_sawtooth;
 
 static const nf_workload *const workloads[] = {
     &nf_wl_small_churn,
@@ -36,6 +37,7 @@ static const nf_workload *const workloads[] = {
     &nf_wl_thread_generations,
     &nf_wl_tight_loops,
     &nf_wl_passive_false_sharing,
+    &nf_wl_sawtooth,
 };
 #define NWORKLOADS (sizeof workloads / sizeof workloads[0])
 

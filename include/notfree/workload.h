@@ -48,8 +48,10 @@
  *   tight-loops   malloc 1-4 blocks of 8-128 B and free them, in a loop
  *   passive-false-sharing  free a block another thread allocated, then
  *                 malloc, write and free small blocks (cache-scratch)
- * larson-like and producer-consumer are the larson server and the
- * producer-consumer behaviors of issue 15.
+ *   sawtooth      grow to 16 MiB per thread, free it all, again (no trim):
+ *                 the rhythm the RSS timeline is tested on
+ * larson-like and producer-consumer are also the larson server and the
+ * producer-consumer behaviors of third-party allocator benchmarks.
  * Each file of workloads/ opens with its exact loop.
  */
 #ifndef NOTFREE_WORKLOAD_H

@@ -23,6 +23,10 @@
 #             the ok repetitions, the spread, the ratios to the baseline:
 #             glibc, else the first available allocator), the table prints
 #             its figures and the chart files hold exactly its ratios
+#   timeline  --timeline: every run holds its own RSS samples ("this run"),
+#             the table's p99 and max columns are the summary's latency;
+#             without it (summary) only the first repetition's record holds
+#             the verification run's samples, every record its figures
 #   install   `meson install --destdir`: the installed notfree finds its
 #             worker, its drop-ins and its chart scripts (compare, check,
 #             alloc --list), with no build tree beside it
@@ -47,15 +51,24 @@ tiny)
   q '.context.host and .context.date and .context.kernel and .context.syscall_counter'
   q '.runs | length == 4'
   q '.runs | all(keys == (["allocator","workload","threads","rep","wall_s","cpu_s","ops_per_s","peak_rss_kib",
-      "final_rss_kib","minflt","majflt","steal_s","syscalls","verification","ok"] | sort))'
+      "final_rss_kib","minflt","majflt","steal_s","syscalls","verification","timeline","latency","ok"] | sort))'
   q '.runs | all(.verification == {"ok": true, "first_bad_offset": null, "bad_block_size": null})'
   q '.runs | all(.ok and .ops_per_s > 0 and .wall_s > 0 and .peak_rss_kib > 0 and .final_rss_kib > 0)'
   q '.runs | all(.syscalls | keys == (["mmap","munmap","mremap","brk","madvise","mprotect"] | sort))'
   q '[.runs[].allocator] | unique == ["bins","glibc"]'
+  # RSS over time from the verification run, latency from the timed run.
+  q '.runs | all(.timeline.source == "verification run" and .timeline.samples > 1
+      and (.timeline.t | length) == .timeline.samples and (.timeline.rss_kib | length) == .timeline.samples
+      and .timeline.mean_rss_kib > 0 and .timeline.above_90pct_of_peak > 0 and .timeline.above_90pct_of_peak <= 1)'
+  q '.runs | all(.latency.sample_every == 256 and .latency.overhead_fraction > 0 and .latency.overhead_fraction < 0.03
+      and (.latency.all.samples == .latency.malloc.samples + .latency.free.samples)
+      and .latency.all.p50_ns <= .latency.all.p99_ns and .latency.all.p99_ns <= .latency.all.max_ns)'
+  q '.summary.cells | all(.latency_p99_ns > 0 and .latency_max_ns >= .latency_p99_ns and (.latency.cdf | length) > 0
+      and .latency.cdf[-1][1] == 1 and .mean_rss_kib > 0)'
   grep -q "per million ops" "$tmp/out" || fail "no table"
   # The header's labels stand apart (two spaces at least): "RSS finalMiB" ran together.
   header=$(grep "per million ops" "$tmp/out" | sed 's/ *|.*//')
-  for label in Mops/s spread time "peak RSS" "final RSS" minflt; do
+  for label in Mops/s spread time "peak RSS" "final RSS" minflt p99 max; do
     sed -E 's/ {2,}/\n/g' <<<"$header" | grep -qx -- "$label" || fail "header: '$label' not a column of: $header"
   done
   for a in glibc bins; do grep -Eq "^small-churn +1 $a " "$tmp/out" || fail "no table row for $a"; done
@@ -69,6 +82,15 @@ tiny)
       dat=$tmp/c-data/$chart.dat
       [[ $(head -1 "$dat") == $'# workload\tglibc\tbins' ]] || fail "$dat header: $(head -1 "$dat")"
       awk -F'\t' '!/^#/ && NF != 3 { bad = 1 } END { exit bad }' "$dat" || fail "$dat: not one series per allocator"
+    done
+    for chart in compare_timeline compare_latency; do
+      head -c 8 "$tmp/c-$chart.png" | grep -q PNG || fail "$chart.png is not a PNG"
+      grep -q "<svg" "$tmp/c-$chart.svg" || fail "$chart.svg is not an SVG"
+      # Every allocator and both panels have points.
+      for a in 1 2; do for p in 1 2; do
+        awk -F'\t' -v a=$a -v p=$p '$1 == p && $2 == a { found = 1 } END { exit !found }' "$tmp/c-data/$chart.dat" ||
+          fail "$chart.dat: no points for panel $p allocator $a"
+      done; done
     done
   fi ;;
 corrupt)
@@ -177,6 +199,30 @@ summary)
   q '.summary.baseline == "bins"'
   q '.summary.cells[] | select(.allocator == "bins") | .time_vs_baseline == 1'
   grep -q "over bins's" "$tmp/out" || fail "the table's baseline is not bins" ;;
+timeline)
+  need_jq
+  "$notfree" compare --allocators glibc,bins --workloads small-churn --threads 1 --reps 2 --scale 0.02 --timeout 60 \
+    --timeline --no-plots --out "$tmp/c.json" >"$tmp/out" 2>"$tmp/err"
+  rc=$?
+  cat "$tmp/out" "$tmp/err"
+  [[ $rc -eq 0 ]] || fail "exit $rc"
+  q '.context.timeline_runs == "every run (--timeline)"'
+  q '.runs | length == 4 and all(.timeline.source == "this run" and (.timeline.t | length) == .timeline.samples
+      and .timeline.samples > 1)'
+  p99=$(jq -r '.summary.cells[] | select(.allocator == "bins") | .latency_p99_ns / 1000 * 100 | round / 100' "$tmp/c.json")
+  row=$(grep -E "^small-churn +1 bins " "$tmp/out") || fail "no table row for bins"
+  awk -v want="$p99" '{ if ($11 + 0 != want + 0) exit 1 }' <<<"$row" || fail "table p99 in ${row} is not the summary's $p99 us"
+  # Without --timeline the other repetitions point at the verification run's samples.
+  "$notfree" compare --allocators glibc --workloads small-churn --threads 1 --reps 2 --scale 0.02 --timeout 60 \
+    --no-plots --out "$tmp/c.json" >"$tmp/out" 2>"$tmp/err" || fail "without --timeline: exit $?"
+  q '.runs | map(select(.rep == 1)) | all(.timeline.source == "verification run" and .timeline.t == null
+      and .timeline.mean_rss_kib > 0)'
+  q '.runs | map(select(.rep == 0)) | all((.timeline.t | length) > 1)'
+  # --latency-every 0: no latency, the table says '-'.
+  "$notfree" compare --allocators glibc --workloads small-churn --threads 1 --reps 1 --scale 0.02 --timeout 60 \
+    --latency-every 0 --no-plots --out "$tmp/c.json" >"$tmp/out" 2>"$tmp/err" || fail "--latency-every 0: exit $?"
+  q '(.runs | all(.latency == null)) and (.summary.cells | all(.latency_p99_ns == null and .latency == null))'
+  grep -Eq "^small-churn +1 glibc .* - +- \|" "$tmp/out" || fail "the table does not say '-' without latency" ;;
 install)
   need_jq
   [[ -n $builddir ]] || fail "no build directory given"
@@ -213,6 +259,8 @@ badflags)
   check "NAME=/absolute/path" --allocators 'x=relative.so'
   check "unknown workload 'nosuch'" --workloads nosuch
   check "--threads" --threads 0
+  check "--latency-every" --latency-every x
+  check "--latency-every" --latency-every -1
   check "--timeout" --timeout -1
   check "needs a value" --out
   check "empty item" --allocators glibc,
