@@ -26,6 +26,8 @@ static const nf_command commands[] = {
      nf_cmd_baseline, nf_cmd_baseline_help},
     {"regress", "A/B of two builds (--base REV) or two allocators (--a, --b), interleaved: the verdict",
      nf_cmd_regress, nf_cmd_regress_help},
+    {"trace", "record a program's allocation calls; their stats; replay them through an allocator",
+     nf_cmd_trace, nf_cmd_trace_help},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -88,6 +88,9 @@ int nf_cmp_is_dropin(const char *name);
 /* libnotfree-<name>.so in the build tree, else the install tree's libdir.
  * 0 found; -1 not (buf: the build-tree path). */
 int nf_cmp_locate_dropin(const char *name, char *buf, size_t len);
+/* A library of ours (file) in the build tree's build_subdir, else the
+ * install tree's libdir. 0 found; -1 not (buf: the build-tree path). */
+int nf_cmp_locate_library(const char *file, const char *build_subdir, char *buf, size_t len);
 /* The chart scripts' directory ($NOTFREE_PLOTS_DIR, the installed
  * share/notfree/plots, the source tree's plots). 0 found; -1 not. */
 int nf_cmp_locate_plots(char *buf, size_t len);

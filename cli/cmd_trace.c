@@ -1,0 +1,205 @@
+/* cli/cmd_trace.c: `notfree trace`: record (cmd_trace_record.c), stats
+ * and replay (cmd_trace_replay.c) of allocation traces
+ * (notfree/trace.h, docs/TRACE.md). This file: the dispatch, the help,
+ * the shared errors, and `trace stats`. */
+#include "commands.h"
+#include "cmd_trace.h"
+
+#include "notfree/trace.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void help(FILE *f)
+{
+    fprintf(f,
+        "usage: notfree trace record --out FILE [--process largest|main] -- PROGRAM [ARGS...]\n"
+        "       notfree trace stats FILE\n"
+        "       notfree trace replay FILE --allocator NAME[,NAME...] [--touch none|pages|full]\n"
+        "                            [--no-check] [--reps N]\n\n"
+        "record   runs PROGRAM with the recording drop-in (libnotfree-trace.so) preloaded\n"
+        "         and writes its malloc, calloc, realloc, free, memalign, posix_memalign\n"
+        "         and aligned_alloc calls (valloc and pvalloc as memalign, reallocarray as\n"
+        "         realloc) to FILE: op, size, alignment, result id, thread (docs/TRACE.md).\n"
+        "         Every process image the program starts is recorded; FILE keeps one:\n"
+        "         --process largest (default: the image with the most calls, e.g. cc1\n"
+        "         under gcc) or main (the program itself). The others are listed.\n"
+        "stats    calls by kind, requested sizes, peak live bytes, block lifetimes (in\n"
+        "         events from birth to free), threads and cross-thread frees.\n"
+        "replay   replays FILE natively (the real page source) through each allocator:\n"
+        "         bins, slab, shard (a heap of its own), or system (this process's\n"
+        "         malloc), each in a child process of its own, and prints the replay's\n"
+        "         time (CLOCK_MONOTONIC), its peak RSS (VmHWM, reset by\n"
+        "         /proc/self/clear_refs just before the replay) and its growth over the\n"
+        "         RSS before, whether the replay was exact (the same calls of each kind,\n"
+        "         the same peak live bytes as the trace), and the contents checksum.\n"
+        "  --touch   what replay writes into each block at birth: pages (default: the\n"
+        "            first and last 8 bytes and one byte in every 4 KiB, so each page of\n"
+        "            the block is written once; the model's policy too), full (every\n"
+        "            byte), none\n"
+        "  --no-check  do not read the written bytes back before each free\n"
+        "  --reps N  repetitions per allocator (default 3; the median time is shown)\n\n"
+        "Multithreaded traces are replayed in the recorded global order on one thread:\n"
+        "the order is exact, the concurrency is not reproduced (notfree compare --trace\n"
+        "runs one copy of the trace per thread for that).\n"
+        "Exit: 0 ok; 1 the program could not be recorded, or a replay found a damaged\n"
+        "block or a failed call; 2 bad flags, or a file that is not a valid trace (the\n"
+        "message names the byte offset).\n");
+}
+
+void nf_cmd_trace_help(FILE *f) { help(f); }
+
+int nf_trace_bad(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "notfree trace: ");
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n(notfree trace --help shows the flags)\n");
+    return 2;
+}
+
+nf_trace *nf_trace_open(const char *path, int *rc)
+{
+    char err[512];
+    nf_trace *t = NULL;
+    int r = nf_trace_load(path, &t, err, sizeof err);
+    if (r == 0)
+        return t;
+    fprintf(stderr, "notfree trace: %s: %s\n", path, err);
+    *rc = 2;
+    return NULL;
+}
+
+void nf_trace_print_bytes(FILE *f, uint64_t b)
+{
+    if (b >= 10ULL << 30)
+        fprintf(f, "%.1f GiB", (double)b / (1 << 30));
+    else if (b >= 10ULL << 20)
+        fprintf(f, "%.1f MiB", (double)b / (1 << 20));
+    else if (b >= 10ULL << 10)
+        fprintf(f, "%.1f KiB", (double)b / (1 << 10));
+    else
+        fprintf(f, "%llu B", (unsigned long long)b);
+}
+
+static void bar(double frac)
+{
+    int n = (int)(frac * 40 + 0.5);
+    for (int i = 0; i < n; i++)
+        putchar('#');
+}
+
+static void print_sizes(const nf_trace_stats *s)
+{
+    uint64_t births = 0;
+    for (unsigned k = 0; k < NF_TRACE_SIZE_BUCKETS; k++)
+        births += s->size_hist[k];
+    printf("sizes (blocks born, by requested size):\n");
+    for (unsigned k = 0; k < NF_TRACE_SIZE_BUCKETS; k++) {
+        if (!s->size_hist[k])
+            continue;
+        char range[64];
+        uint64_t lo = nf_trace_size_bucket_low(k);
+        if (k == 0)
+            snprintf(range, sizeof range, "0 B");
+        else if (k == NF_TRACE_SIZE_BUCKETS - 1)
+            snprintf(range, sizeof range, ">= 4 GiB");
+        else if (lo < 1024)
+            snprintf(range, sizeof range, "%llu-%llu B", (unsigned long long)lo, (unsigned long long)(2 * lo - 1));
+        else if (lo < (1 << 20))
+            snprintf(range, sizeof range, "%llu-%llu KiB", (unsigned long long)lo >> 10, (unsigned long long)lo >> 9);
+        else
+            snprintf(range, sizeof range, "%llu-%llu MiB", (unsigned long long)lo >> 20, (unsigned long long)lo >> 19);
+        double frac = births ? (double)s->size_hist[k] / (double)births : 0;
+        printf("  %-14s %10llu %5.1f%% ", range, (unsigned long long)s->size_hist[k], 100 * frac);
+        bar(frac);
+        putchar('\n');
+    }
+}
+
+static void print_lifetimes(const nf_trace_stats *s)
+{
+    static const char *const names[NF_TRACE_LIFE_BUCKETS] = {
+        "< 10", "10-99", "100-999", "1e3-1e4", "1e4-1e5", "1e5-1e6", "1e6-1e7", ">= 1e7"};
+    uint64_t total = s->end_live_blocks;
+    for (unsigned k = 0; k < NF_TRACE_LIFE_BUCKETS; k++)
+        total += s->life_hist[k];
+    printf("lifetimes (events from a block's birth to its free):\n");
+    for (unsigned k = 0; k < NF_TRACE_LIFE_BUCKETS; k++) {
+        double frac = total ? (double)s->life_hist[k] / (double)total : 0;
+        printf("  %-14s %10llu %5.1f%% ", names[k], (unsigned long long)s->life_hist[k], 100 * frac);
+        bar(frac);
+        putchar('\n');
+    }
+    double frac = total ? (double)s->end_live_blocks / (double)total : 0;
+    printf("  %-14s %10llu %5.1f%% ", "never freed", (unsigned long long)s->end_live_blocks, 100 * frac);
+    bar(frac);
+    putchar('\n');
+}
+
+static void print_threads(const nf_trace *t, const nf_trace_stats *s)
+{
+    printf("threads: %u; cross-thread frees: %llu\n", s->nthreads, (unsigned long long)s->cross_thread_frees);
+    for (uint32_t i = 0; i < s->nthreads && i < 16; i++)
+        printf("  thread %-6u %10llu events %5.1f%%\n", i, (unsigned long long)s->thread_calls[i],
+               t->nevents ? 100.0 * (double)s->thread_calls[i] / (double)t->nevents : 0);
+    if (s->nthreads > 16)
+        printf("  (%u more threads)\n", s->nthreads - 16);
+}
+
+static int stats(int argc, char **argv)
+{
+    if (argc != 2)
+        return nf_trace_bad(argc < 2 ? "stats: which FILE?" : "stats: one FILE, no flags");
+    int rc = 0;
+    nf_trace *t = nf_trace_open(argv[1], &rc);
+    if (!t)
+        return rc;
+    nf_trace_stats s;
+    if (nf_trace_stats_compute(t, &s) != 0) {
+        nf_trace_free(t);
+        fprintf(stderr, "notfree trace: out of memory\n");
+        return 1;
+    }
+    printf("trace: %s (version %d, %llu bytes, %.2f bytes per event)\n", argv[1], NF_TRACE_VERSION,
+           (unsigned long long)t->file_bytes, t->nevents ? (double)t->file_bytes / (double)t->nevents : 0);
+    printf("command: %s\n", t->command);
+    printf("events: %llu  blocks born: %u  threads: %u\n", (unsigned long long)t->nevents, t->nids, t->nthreads);
+    printf("calls:\n");
+    for (unsigned k = 0; k < NF_TRACE_NOPS; k++)
+        printf("  %-14s %10llu\n", nf_trace_op_name(k), (unsigned long long)s.calls[k]);
+    printf("  NULL results: %llu; free(NULL) and realloc(NULL, n): %llu\n", (unsigned long long)s.null_results,
+           (unsigned long long)s.free_null);
+    print_sizes(&s);
+    printf("requested: ");
+    nf_trace_print_bytes(stdout, s.bytes_requested);
+    printf(" in all\n");
+    printf("live: peak ");
+    nf_trace_print_bytes(stdout, s.peak_live_bytes);
+    printf(" (%llu bytes), peak blocks %llu; never freed ", (unsigned long long)s.peak_live_bytes,
+           (unsigned long long)s.peak_live_blocks);
+    nf_trace_print_bytes(stdout, s.end_live_bytes);
+    printf(" in %llu blocks\n", (unsigned long long)s.end_live_blocks);
+    print_lifetimes(&s);
+    print_threads(t, &s);
+    nf_trace_stats_free(&s);
+    nf_trace_free(t);
+    return 0;
+}
+
+int nf_cmd_trace(int argc, char **argv)
+{
+    if (argc < 2)
+        return nf_trace_bad("which subcommand: record, stats or replay?");
+    if (!strcmp(argv[1], "record"))
+        return nf_trace_record_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "stats"))
+        return stats(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "replay"))
+        return nf_trace_replay_main(argc - 1, argv + 1);
+    return nf_trace_bad("unknown subcommand '%s' (record, stats, replay)", argv[1]);
+}
