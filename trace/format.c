@@ -207,9 +207,11 @@ static int decode_header(cursor *c, nf_trace *t, uint64_t *nevents)
     uint64_t clen = get_le(c->b + 32, 4);
     if (clen > MAX_COMMAND)
         return fail(c, 32, "a %llu-byte command line (at most %d)", (unsigned long long)clen, MAX_COMMAND);
-    if (*nevents > (c->n - HEADER) || t->nids > *nevents)
-        return fail(c, 16, "%llu events and %u ids cannot fit in %zu bytes", (unsigned long long)*nevents,
-                    t->nids, c->n);
+    if (t->nids > *nevents)
+        return fail(c, 24, "%u ids from %llu events", t->nids, (unsigned long long)*nevents);
+    if (*nevents > (c->n - HEADER) / 2)   /* an event takes 2 bytes at least */
+        return fail(c, c->n, "the header's %llu events cannot fit in the file's %zu bytes",
+                    (unsigned long long)*nevents, c->n);
     if (t->nthreads > (1u << 24) || (*nevents && !t->nthreads))
         return fail(c, 28, "%u threads", t->nthreads);
     if (HEADER + clen > c->n)

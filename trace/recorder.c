@@ -21,7 +21,10 @@
  *               it, and after a thread's own exit hook, are written at
  *               once (write-through). exec* flushes first. fork: the child
  *               keeps its forking thread's (emptied) buffer and opens its
- *               own file on its first write.
+ *               own file on its first write. A vfork child (gcc's driver
+ *               starts cc1 so) shares the parent's memory but not its
+ *               files: it never writes (getpid() is not g_pid); what it
+ *               records lands in the parent's buffers.
  *   lost        what a process image still buffered when it died by a
  *               signal, by _exit or by an exec the recorder did not see
  *               (posix_spawn's own) is lost; `trace record` counts the
@@ -79,6 +82,7 @@ static tbuf *g_bufs;
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;   /* the file: g_fd, its writes */
 static int g_fd = -1;                      /* opened on the first write */
 static uint64_t g_start;                   /* CLOCK_MONOTONIC ns when the image (or fork child) began */
+static int g_pid;                          /* this image's (or fork child's) pid */
 static pthread_key_t g_key;
 static char g_dir[3072];
 static char g_cmd[NF_RAW_COMMAND_MAX];
@@ -164,7 +168,7 @@ static int open_file_locked(void)
     if (g_fd >= 0)
         return 0;
     uint64_t start = g_start;
-    uint32_t pid = (uint32_t)getpid();
+    uint32_t pid = (uint32_t)g_pid;
     char path[sizeof g_dir + 64];
     size_t n = strlen(g_dir);
     memcpy(path, g_dir, n);
@@ -186,23 +190,29 @@ static int open_file_locked(void)
     return 0;
 }
 
-/* Writes one chunk (records of thread index); a write that fails stops
- * the recording (the file then ends early; record says so). */
-static void write_chunk(uint32_t index, const unsigned char *data, size_t n)
+/* Writes one chunk (records of thread index); 0, or -1 when not written
+ * here (a vfork child). A write that fails stops the recording (the file
+ * then ends early; record says so). */
+static int write_chunk(uint32_t index, const unsigned char *data, size_t n)
 {
+    /* A vfork child shares our memory, not our file table: it leaves the
+     * writing to the process whose buffers these are. */
     if (!n)
-        return;
+        return 0;
+    if (getpid() != g_pid)
+        return -1;
     uint32_t hdr[2] = {index, (uint32_t)n};
     pthread_mutex_lock(&g_lock);
     if (open_file_locked() != 0 || write_all(g_fd, hdr, sizeof hdr) || write_all(g_fd, data, n))
         __atomic_store_n(&g_state, OFF, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&g_lock);
+    return 0;
 }
 
 static void flush_locked(tbuf *b)
 {
-    write_chunk(b->index, b->data, b->used);
-    b->used = 0;
+    if (write_chunk(b->index, b->data, b->used) == 0)
+        b->used = 0;
 }
 
 static void flush_all(void)
@@ -276,6 +286,10 @@ static void record(uint64_t seq, unsigned op, const uint64_t *v, int nv)
     spin_lock(&b->lock);
     if (b->used + NF_RAW_RECORD_MAX > BUFSZ)
         flush_locked(b);
+    if (b->used + NF_RAW_RECORD_MAX > BUFSZ) {   /* a vfork child with a full buffer: lost */
+        spin_unlock(&b->lock);
+        return;
+    }
     b->used += encode(b->data + b->used, b->used ? seq - b->last_seq : seq, op, v, nv);
     b->last_seq = seq;
     if (__atomic_load_n(&g_exiting, __ATOMIC_RELAXED))
@@ -316,6 +330,7 @@ static void fork_child(void)
 {
     pthread_mutex_init(&g_lock, NULL);
     g_start = now_ns();
+    g_pid = getpid();
     if (g_fd >= 0)
         close(g_fd);
     g_fd = -1;
@@ -340,6 +355,7 @@ static void init(void)
         return;
     }
     g_start = now_ns();
+    g_pid = getpid();
     tls_busy++;
     RESOLVE(malloc);
     RESOLVE(calloc);
