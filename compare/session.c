@@ -83,7 +83,8 @@ int nf_cmp_session_run(nf_cmp_plan *p)
                     const nf_cmp_alloc *al = &s->allocs[a];
                     if (!al->available)
                         continue;
-                    nf_cmp_job job = {p->worker, al, s->workloads[w], s->threads[t], s->ops[w], s->timeout_s, 0};
+                    nf_cmp_job job = {p->worker, al, s->workloads[w], s->threads[t], s->ops[w], s->timeout_s, 0,
+                                      s->trace && w == nw - 1 ? s->trace : NULL};
                     nf_cmp_record *rec = &s->recs[s->nrecs];
                     *rec = (nf_cmp_record){.alloc = a, .workload = w, .threads = s->threads[t], .rep = rep};
                     if (nf_cmp_run(&job, &rec->r) != 0 && !rec->r.error[0])

@@ -23,7 +23,10 @@
  *                  first changed byte and its size (0 0 when none)
  *
  * --verify fills and checks every byte of every block (the verification
- * run, untimed). --whoami PATH answers "is PATH the malloc?" (owner.h)
+ * run, untimed). --trace FILE runs a recorded trace instead of a workload
+ * (compare/trace.c): --threads copies at once, --ops and --round unused;
+ * seconds is the slowest copy's replay, final_rss_kib is read after the
+ * replay's cleanup (the trace's blocks freed). --whoami PATH answers "is PATH the malloc?" (owner.h)
  * and exits: the check `notfree compare` and `notfree check` share.
  *
  * getppid, called just before the workload starts and after its last
@@ -35,6 +38,7 @@
 #include "owner.h"
 
 #include "notfree/clock.h"
+#include "notfree/trace.h"
 #include "notfree/workload.h"
 
 #include <errno.h>
@@ -86,7 +90,7 @@ static int malloc_in(const char *path, char *why, size_t len)
 static int usage(const char *msg)
 {
     fprintf(stderr, "notfree-workload: %s\n"
-                    "usage: notfree-workload --workload NAME [--threads N] [--ops N_PER_THREAD]\n"
+                    "usage: notfree-workload --workload NAME | --trace FILE [--threads N] [--ops N_PER_THREAD]\n"
                     "                        [--round N] [--seed N] [--expect-lib PATH] [--verify]\n"
                     "       notfree-workload --whoami PATH\n", msg);
     return 2;
@@ -103,9 +107,32 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+/* --trace FILE: threads copies of the trace through malloc; the line. */
+static int run_trace(const char *path, unsigned threads, int verify)
+{
+    char err[512];
+    nf_trace *t = NULL;
+    if (nf_trace_load(path, &t, err, sizeof err) != 0) {
+        fprintf(stderr, "notfree-workload: %s: %s\n", path, err);
+        return 2;
+    }
+    nf_trace_replay_result res;
+    getppid();   /* marker: the syscall counter starts counting here */
+    int rc = nf_trace_bench(t, &nf_mem_libc, threads, verify, &res);
+    getppid();   /* marker: ... and stops here */
+    printf("ops=%llu checksum=%llu corrupt=%llu failed=%llu seconds=%.6f final_rss_kib=%ld mapped=1"
+           " peak_rss_kib=%ld bad_offset=0 bad_size=0\n",
+           (unsigned long long)res.events, (unsigned long long)res.checksum,
+           (unsigned long long)(res.corrupt + res.misaligned + res.not_zeroed), (unsigned long long)res.failed,
+           res.seconds, rss_kib(), hwm_kib());
+    fflush(stdout);
+    nf_trace_free(t);
+    return rc == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
-    const char *name = NULL, *expect = NULL;
+    const char *name = NULL, *expect = NULL, *trace = NULL;
     uint64_t threads = 1, ops = 100000, round = 20000, seed = 42;
     int verify = 0;
     if (argc == 3 && !strcmp(argv[1], "--whoami"))
@@ -122,6 +149,8 @@ int main(int argc, char **argv)
             name = v;
         else if (!strcmp(a, "--expect-lib") && v)
             expect = v;
+        else if (!strcmp(a, "--trace") && v)
+            trace = v;
         else if (num && v && parse_u64(v, num) == 0)
             ;
         else
@@ -136,6 +165,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "notfree-workload: %s\n", why);
         return 3;
     }
+    if (trace && threads >= 1 && threads <= 1024)
+        return run_trace(trace, (unsigned)threads, verify);
     const nf_workload *w = nf_workload_find(name);
     if (!w)
         return usage(name ? "unknown workload" : "--workload is required");

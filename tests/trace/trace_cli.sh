@@ -5,6 +5,8 @@
 #   stats    trace_known's recorded calls as `trace stats` prints them
 #   replay   `trace replay` through system, bins, slab, shard: exact, one
 #            checksum, exit 0
+#   compare  `notfree compare --trace`: the trace's rows in the table and
+#            the JSON; a truncated trace refused (2)
 #   python, perl, sort, gcc, git, threads: the program recorded prints
 #            what it prints without the recorder, and its trace loads with
 #            calls in it (skipped, 77, when the program is not installed)
@@ -90,6 +92,21 @@ replay)
     [ "$(grep -cE '^(system|bins|slab|shard) .* yes +[0-9]+  ok$' "$TMP/replay")" = 4 ] || fail "not 4 exact, ok rows"
     [ "$(grep -E '^(system|bins|slab|shard) ' "$TMP/replay" | awk '{print $7}' | sort -u | wc -l)" = 1 ] \
         || fail "checksums differ"
+    ;;
+compare)
+    "$NF" trace record --out "$TMP/k.nft" -- "$KNOWN" threads 2 2> /dev/null || fail "cannot record"
+    "$NF" compare --trace "$TMP/k.nft" --workloads small-churn --allocators glibc,bins --threads 1,2 --reps 1 \
+        --scale 0.01 --no-plots --out "$TMP/cmp.json" > "$TMP/table" 2> "$TMP/err" || fail "compare exit $?: $(tail -3 "$TMP/err")"
+    cat "$TMP/table"
+    [ "$(grep -cE '^trace:k.nft +[12] (glibc|bins) ' "$TMP/table")" = 4 ] || fail "not 4 trace rows in the table"
+    grep -q '"workload": *"trace:k.nft"' "$TMP/cmp.json" || fail "no trace:k.nft run in the JSON"
+    grep -q '"trace": *"' "$TMP/cmp.json" || fail "the JSON context does not name the trace file"
+    head -c 100 "$TMP/k.nft" > "$TMP/cut.nft"
+    "$NF" compare --trace "$TMP/cut.nft" --workloads small-churn --allocators glibc --reps 1 --no-plots \
+        --out "$TMP/cmp2.json" > /dev/null 2> "$TMP/err2"
+    rc=$?
+    [ $rc -eq 2 ] || fail "compare --trace of a truncated file: exit $rc, want 2"
+    grep -q "truncated at byte" "$TMP/err2" || fail "no offset: $(cat "$TMP/err2")"
     ;;
 threads)
     recorded thr "$KNOWN" threads 8
