@@ -12,7 +12,7 @@
  *              bytes), and through bins, slab and shard keeps the
  *              checksum of the blocks' contents (touch pages and full)
  * usage: test_trace NOTFREE TRACE_KNOWN RECORDER_LIB|"" TMPDIR
- * Without a recorder (sanitized builds) only format runs. */
+ * Without a recorder (sanitized builds) format and the synthetic replay run. */
 #include "check.h"
 
 #include "notfree/alloc.h"
@@ -284,6 +284,11 @@ static void test_replay(void)
     REQUIRE(known_trace && threads_trace);
     replay_all("known", known_trace);
     replay_all("threads", threads_trace);
+}
+
+/* No recorder needed: also runs in sanitized builds. */
+static void test_replay_synthetic(void)
+{
     nf_trace *syn = synthetic(50000);
     replay_all("synthetic", syn);
     nf_trace_free(syn);
@@ -301,6 +306,7 @@ int main(int argc, char **argv)
     tmp = argv[4];
     mkdir(tmp, 0755);
     TEST(test_format);
+    TEST(test_replay_synthetic);
     if (recorder[0]) {
         TEST(test_known);
         TEST(test_threads);
