@@ -69,7 +69,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < NCOMMANDS; i++) {
         if (strcmp(argv[1], commands[i].name) != 0)
             continue;
-        for (int j = 2; j < argc; j++)
+        for (int j = 2; j < argc && strcmp(argv[j], "--"); j++)   /* after --: another program's flags */
             if (!strcmp(argv[j], "--help") || !strcmp(argv[j], "-h")) {
                 commands[i].help(stdout);
                 return 0;
