@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# trace_cli.sh NOTFREE KNOWN CASE: `notfree trace` as a user meets it.
+# trace_cli.sh NOTFREE KNOWN CASE [STRESS]: `notfree trace` as a user meets it.
 #   errors   every bad flag or input: one line on stderr, exit 2; a
 #            truncated trace refused with its byte offset
 #   stats    trace_known's recorded calls as `trace stats` prints them
 #   replay   `trace replay` through system, bins, slab, shard: exact, one
 #            checksum, exit 0
+#   stress   the drop-in stress client (threads come and go, fork): recorded
+#            with no call lost, replayed exactly
 #   compare  `notfree compare --trace`: the trace's rows in the table and
 #            the JSON; a truncated trace refused (2)
 #   python, perl, sort, gcc, git, threads: the program recorded prints
@@ -107,6 +109,21 @@ compare)
     rc=$?
     [ $rc -eq 2 ] || fail "compare --trace of a truncated file: exit $rc, want 2"
     grep -q "truncated at byte" "$TMP/err2" || fail "no offset: $(cat "$TMP/err2")"
+    ;;
+stress)
+    # tests/dropin's stress client through the process's malloc: threads
+    # that come and go, cross-thread frees, realloc, fork with threads
+    STRESS=$(readlink -f "$4")
+    THREADS=4 SCALE=20 ITER=1 "$NF" trace record --out "$TMP/st.nft" -- "$STRESS" --libc > "$TMP/st.out" 2> "$TMP/st.err" \
+        || fail "recorded stress failed: $(tail -5 "$TMP/st.out" "$TMP/st.err")"
+    grep -q "errors=0" "$TMP/st.out" || fail "the stress client found errors: $(tail -3 "$TMP/st.out")"
+    grep -q "note:" "$TMP/st.err" && fail "the recording lost calls: $(grep note: "$TMP/st.err")"
+    "$NF" trace stats "$TMP/st.nft" > "$TMP/st.stats" || fail "stats failed"
+    t=$(sed -n 's/^threads: \([0-9]*\);.*/\1/p' "$TMP/st.stats")
+    [ "${t:-0}" -ge 5 ] || fail "${t:-0} threads in the trace"
+    "$NF" trace replay "$TMP/st.nft" --allocator system,bins --reps 1 > "$TMP/st.replay" 2>&1 || fail "replay: $(cat "$TMP/st.replay")"
+    [ "$(grep -cE '^(system|bins) .* yes +[0-9]+  ok$' "$TMP/st.replay")" = 2 ] || fail "not exact: $(cat "$TMP/st.replay")"
+    echo "ok: $(grep 'events of' "$TMP/st.err" | cut -c1-160)"
     ;;
 threads)
     recorded thr "$KNOWN" threads 8
