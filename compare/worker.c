@@ -25,8 +25,8 @@
  * --verify fills and checks every byte of every block (the verification
  * run, untimed). --trace FILE runs a recorded trace instead of a workload
  * (compare/trace.c): --threads copies at once, --ops and --round unused;
- * seconds is the slowest copy's replay, final_rss_kib is read after the
- * replay's cleanup (the trace's blocks freed). --whoami PATH answers "is PATH the malloc?" (owner.h)
+ * seconds is the slowest copy's replay, final_rss_kib is read when every
+ * copy has replayed, the blocks the program never freed still live. --whoami PATH answers "is PATH the malloc?" (owner.h)
  * and exits: the check `notfree compare` and `notfree check` share.
  *
  * getppid, called just before the workload starts and after its last
@@ -107,9 +107,12 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+static void read_final_rss(void *arg) { *(long *)arg = rss_kib(); }
+
 /* --trace FILE: threads copies of the trace through malloc; the line. */
 static int run_trace(const char *path, unsigned threads, int verify)
 {
+    long final_rss = 0;
     char err[512];
     nf_trace *t = NULL;
     if (nf_trace_load(path, &t, err, sizeof err) != 0) {
@@ -118,13 +121,13 @@ static int run_trace(const char *path, unsigned threads, int verify)
     }
     nf_trace_replay_result res;
     getppid();   /* marker: the syscall counter starts counting here */
-    int rc = nf_trace_bench(t, &nf_mem_libc, threads, verify, &res);
+    int rc = nf_trace_bench(t, &nf_mem_libc, threads, verify, read_final_rss, &final_rss, &res);
     getppid();   /* marker: ... and stops here */
     printf("ops=%llu checksum=%llu corrupt=%llu failed=%llu seconds=%.6f final_rss_kib=%ld mapped=1"
            " peak_rss_kib=%ld bad_offset=0 bad_size=0\n",
            (unsigned long long)res.events, (unsigned long long)res.checksum,
            (unsigned long long)(res.corrupt + res.misaligned + res.not_zeroed), (unsigned long long)res.failed,
-           res.seconds, rss_kib(), hwm_kib());
+           res.seconds, final_rss, hwm_kib());
     fflush(stdout);
     nf_trace_free(t);
     return rc == 0 ? 0 : 1;

@@ -187,10 +187,13 @@ int nf_trace_replay_run(const nf_trace *t, const nf_mem_api *mem, const nf_trace
 /* ---- what notfree-workload runs for `notfree compare --trace` (trace/bench.c) ----
  * threads copies of the trace replayed at once, one per thread, each
  * with its own tables, through mem, with touch PAGES (verify: FULL) and
- * check. Sums the copies' results into *out (seconds: the slowest);
- * 0, or -1 (as finish, or a thread could not start). */
+ * check. at_end (may be NULL) is called once every copy has replayed its
+ * events and before any frees what the trace left live (where the worker
+ * reads its final RSS, as after a workload's last round). Sums the
+ * copies' results into *out (seconds: the slowest); 0, or -1 (as
+ * finish, or a copy could not start). */
 int nf_trace_bench(const nf_trace *t, const nf_mem_api *mem, unsigned threads, int verify,
-                   nf_trace_replay_result *out);
+                   void (*at_end)(void *arg), void *arg, nf_trace_replay_result *out);
 
 /* ---- from a recording to a trace (trace/raw.c, trace/convert.c) ---- */
 /* One process image's recording: the recorder writes one raw file per
