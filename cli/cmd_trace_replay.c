@@ -220,8 +220,12 @@ int nf_trace_replay_main(int argc, char **argv)
     fprintf(stderr, "notfree trace: replaying %llu events x %u allocators x %u reps\n",
             (unsigned long long)t->nevents, n, reps);
     for (unsigned r = 0; r < reps; r++)
-        for (unsigned k = 0; k < n; k++)
-            run_one(t, items[k], &o, &out[k * reps + r]);
+        for (unsigned k = 0; k < n; k++) {
+            outcome *x = &out[k * reps + r];
+            run_one(t, items[k], &o, x);
+            fprintf(stderr, "[%u/%u] %-8s rep %u: %s %.3f s\n", r * n + k + 1, reps * n, items[k], r + 1,
+                    x->ran && x->rc == 0 ? "ok" : "FAILED", x->res.seconds);
+        }
     printf("trace: %s: %llu events, peak live %llu bytes; touch %s, check %s; replayed in order on one thread\n",
            file, (unsigned long long)t->nevents, (unsigned long long)s.peak_live_bytes,
            o.touch == NF_TRACE_TOUCH_NONE ? "none" : o.touch == NF_TRACE_TOUCH_PAGES ? "pages" : "full",
