@@ -74,16 +74,17 @@ nf_trace *nf_trace_open(const char *path, int *rc)
     return NULL;
 }
 
-void nf_trace_print_bytes(FILE *f, uint64_t b)
+const char *nf_trace_fmt_bytes(char *buf, size_t len, uint64_t b)
 {
     if (b >= 10ULL << 30)
-        fprintf(f, "%.1f GiB", (double)b / (1 << 30));
+        snprintf(buf, len, "%.1f GiB", (double)b / (1 << 30));
     else if (b >= 10ULL << 20)
-        fprintf(f, "%.1f MiB", (double)b / (1 << 20));
+        snprintf(buf, len, "%.1f MiB", (double)b / (1 << 20));
     else if (b >= 10ULL << 10)
-        fprintf(f, "%.1f KiB", (double)b / (1 << 10));
+        snprintf(buf, len, "%.1f KiB", (double)b / (1 << 10));
     else
-        fprintf(f, "%llu B", (unsigned long long)b);
+        snprintf(buf, len, "%llu B", (unsigned long long)b);
+    return buf;
 }
 
 static void bar(double frac)
@@ -175,15 +176,12 @@ static int stats(int argc, char **argv)
     printf("  NULL results: %llu; free(NULL) and realloc(NULL, n): %llu\n", (unsigned long long)s.null_results,
            (unsigned long long)s.free_null);
     print_sizes(&s);
-    printf("requested: ");
-    nf_trace_print_bytes(stdout, s.bytes_requested);
-    printf(" in all\n");
-    printf("live: peak ");
-    nf_trace_print_bytes(stdout, s.peak_live_bytes);
-    printf(" (%llu bytes), peak blocks %llu; never freed ", (unsigned long long)s.peak_live_bytes,
-           (unsigned long long)s.peak_live_blocks);
-    nf_trace_print_bytes(stdout, s.end_live_bytes);
-    printf(" in %llu blocks\n", (unsigned long long)s.end_live_blocks);
+    char b1[32], b2[32], b3[32];
+    printf("requested: %s in all\n", nf_trace_fmt_bytes(b1, sizeof b1, s.bytes_requested));
+    printf("live: peak %s (%llu bytes), peak blocks %llu; never freed %s in %llu blocks\n",
+           nf_trace_fmt_bytes(b2, sizeof b2, s.peak_live_bytes), (unsigned long long)s.peak_live_bytes,
+           (unsigned long long)s.peak_live_blocks, nf_trace_fmt_bytes(b3, sizeof b3, s.end_live_bytes),
+           (unsigned long long)s.end_live_blocks);
     print_lifetimes(&s);
     print_threads(t, &s);
     nf_trace_stats_free(&s);

@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -147,18 +148,11 @@ static int convert(const image *im, const char *out, double t0)
         nf_trace_free(t);
         return 1;
     }
-    char buf[64];
-    FILE *f = fmemopen(buf, sizeof buf, "w");
-    unsigned char *enc;
-    size_t bytes = 0;
-    if (nf_trace_encode(t, &enc, &bytes) == 0)
-        free(enc);
-    if (f) {
-        nf_trace_print_bytes(f, bytes);
-        fclose(f);
-    }
+    char buf[32];
+    struct stat st;
+    uint64_t bytes = stat(out, &st) == 0 ? (uint64_t)st.st_size : 0;
     fprintf(stderr, "notfree trace: %s: %llu events of %s, %u threads, %s (%.2f bytes per event), in %.1f s\n", out,
-            (unsigned long long)t->nevents, t->command, t->nthreads, f ? buf : "?",
+            (unsigned long long)t->nevents, t->command, t->nthreads, nf_trace_fmt_bytes(buf, sizeof buf, bytes),
             t->nevents ? (double)bytes / (double)t->nevents : 0, nf_now_s() - t0);
     if (notes.unmatched_frees || notes.unmatched_reallocs || notes.reborn || notes.truncated)
         fprintf(stderr, "notfree trace: note: %llu frees and %llu reallocs of blocks born before the recording "

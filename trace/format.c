@@ -343,20 +343,24 @@ int nf_trace_decode(const void *buf, size_t n, nf_trace **out, char *err, size_t
     return 0;
 }
 
+/* -1 with errno e and its message. */
+static int load_error(int fd, int e, char *err, size_t len)
+{
+    if (fd >= 0)
+        close(fd);
+    snprintf(err, len, "%s", strerror(e));
+    errno = e;
+    return -1;
+}
+
 int nf_trace_load(const char *path, nf_trace **out, char *err, size_t len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        int e = fd >= 0 && errno == 0 ? EINVAL : errno;
-        if (fd >= 0 && !S_ISREG(st.st_mode))
-            e = EISDIR;
-        snprintf(err, len, "%s", strerror(e));
-        if (fd >= 0)
-            close(fd);
-        errno = e;
-        return -1;
-    }
+    if (fd < 0 || fstat(fd, &st) != 0)
+        return load_error(fd, errno, err, len);
+    if (!S_ISREG(st.st_mode))
+        return load_error(fd, S_ISDIR(st.st_mode) ? EISDIR : EINVAL, err, len);
     size_t n = (size_t)st.st_size;
     unsigned char *buf = malloc(n ? n : 1);
     size_t got = 0;
