@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "cmd_trace.h"
 
+#include "notfree/json.h"
 #include "notfree/trace.h"
 
 #include <errno.h>
@@ -16,7 +17,7 @@ static void help(FILE *f)
 {
     fprintf(f,
         "usage: notfree trace record --out FILE [--process largest|main] -- PROGRAM [ARGS...]\n"
-        "       notfree trace stats FILE\n"
+        "       notfree trace stats FILE [--json]\n"
         "       notfree trace replay FILE --allocator NAME[,NAME...] [--touch none|pages|full]\n"
         "                            [--no-check] [--reps N]\n\n"
         "record   runs PROGRAM with the recording drop-in (libnotfree-trace.so) preloaded\n"
@@ -27,7 +28,8 @@ static void help(FILE *f)
         "         --process largest (default: the image with the most calls, e.g. cc1\n"
         "         under gcc) or main (the program itself). The others are listed.\n"
         "stats    calls by kind, requested sizes, peak live bytes, block lifetimes (in\n"
-        "         events from birth to free), threads and cross-thread frees.\n"
+        "         events from birth to free), threads and cross-thread frees (--json:\n"
+        "         the same as JSON on stdout).\n"
         "replay   replays FILE natively (the real page source) through each allocator:\n"
         "         bins, slab, shard (a heap of its own), or system (this process's\n"
         "         malloc), each in a child process of its own, and prints the replay's\n"
@@ -152,10 +154,69 @@ static void print_threads(const nf_trace *t, const nf_trace_stats *s)
         printf("  (%u more threads)\n", s->nthreads - 16);
 }
 
+/* The same figures as JSON on stdout (through jansson). */
+static void stats_json(const char *path, const nf_trace *t, const nf_trace_stats *s)
+{
+    json_t *j = json_object(), *calls = json_object(), *sizes = json_array(), *live = json_object(),
+           *life = json_array(), *threads = json_array();
+    nf_json_set_str(j, "file", path);
+    nf_json_set_int(j, "version", NF_TRACE_VERSION);
+    nf_json_set_int(j, "bytes", (long long)t->file_bytes);
+    nf_json_set_str(j, "command", t->command);
+    nf_json_set_int(j, "events", (long long)t->nevents);
+    nf_json_set_int(j, "blocks_born", t->nids);
+    nf_json_set_int(j, "threads", t->nthreads);
+    for (unsigned k = 0; k < NF_TRACE_NOPS; k++)
+        nf_json_set_int(calls, nf_trace_op_name(k), (long long)s->calls[k]);
+    json_object_set_new(j, "calls", calls);
+    nf_json_set_int(j, "null_results", (long long)s->null_results);
+    nf_json_set_int(j, "free_null", (long long)s->free_null);
+    for (unsigned k = 0; k < NF_TRACE_SIZE_BUCKETS; k++) {
+        if (!s->size_hist[k])
+            continue;
+        json_t *b = json_object();
+        nf_json_set_int(b, "min_bytes", (long long)nf_trace_size_bucket_low(k));
+        nf_json_set_int(b, "births", (long long)s->size_hist[k]);
+        json_array_append_new(sizes, b);
+    }
+    json_object_set_new(j, "sizes", sizes);   /* a bucket holds [min_bytes, 2 * min_bytes) */
+    nf_json_set_int(j, "bytes_requested", (long long)s->bytes_requested);
+    nf_json_set_int(live, "peak_bytes", (long long)s->peak_live_bytes);
+    nf_json_set_int(live, "peak_blocks", (long long)s->peak_live_blocks);
+    nf_json_set_int(live, "never_freed_bytes", (long long)s->end_live_bytes);
+    nf_json_set_int(live, "never_freed_blocks", (long long)s->end_live_blocks);
+    json_object_set_new(j, "live", live);
+    long long below = 10;
+    for (unsigned k = 0; k < NF_TRACE_LIFE_BUCKETS; k++, below *= 10) {
+        json_t *b = json_object();
+        if (k < NF_TRACE_LIFE_BUCKETS - 1)
+            nf_json_set_int(b, "below_events", below);
+        else
+            json_object_set_new(b, "below_events", json_null());
+        nf_json_set_int(b, "freed", (long long)s->life_hist[k]);
+        json_array_append_new(life, b);
+    }
+    json_object_set_new(j, "lifetimes", life);
+    nf_json_set_int(j, "cross_thread_frees", (long long)s->cross_thread_frees);
+    for (uint32_t i = 0; i < s->nthreads; i++)
+        json_array_append_new(threads, json_integer((json_int_t)s->thread_calls[i]));
+    json_object_set_new(j, "thread_events", threads);
+    json_dumpf(j, stdout, NF_JSON_FLAGS | JSON_INDENT(2));
+    putchar('\n');
+    json_decref(j);
+}
+
 static int stats(int argc, char **argv)
 {
-    if (argc != 2)
-        return nf_trace_bad(argc < 2 ? "stats: which FILE?" : "stats: one FILE, no flags");
+    int json = argc == 3 && !strcmp(argv[2], "--json");
+    if (argc == 3 && !strcmp(argv[1], "--json")) {
+        json = 1;
+        argv[1] = argv[2];
+    }
+    if (argc < 2 || (argc == 2 && argv[1][0] == '-'))
+        return nf_trace_bad("stats: which FILE?");
+    if (argc > 3 || (argc == 3 && !json))
+        return nf_trace_bad("stats: one FILE and --json at most");
     int rc = 0;
     nf_trace *t = nf_trace_open(argv[1], &rc);
     if (!t)
@@ -165,6 +226,12 @@ static int stats(int argc, char **argv)
         nf_trace_free(t);
         fprintf(stderr, "notfree trace: out of memory\n");
         return 1;
+    }
+    if (json) {
+        stats_json(argv[1], t, &s);
+        nf_trace_stats_free(&s);
+        nf_trace_free(t);
+        return 0;
     }
     printf("trace: %s (version %d, %llu bytes, %.2f bytes per event)\n", argv[1], NF_TRACE_VERSION,
            (unsigned long long)t->file_bytes, t->nevents ? (double)t->file_bytes / (double)t->nevents : 0);

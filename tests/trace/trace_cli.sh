@@ -52,6 +52,7 @@ errors)
     exit2 "stats without a file" trace stats
     exit2 "stats of a missing file" trace stats "$TMP/none.nft"
     exit2 "stats of two files" trace stats "$TMP/k.nft" "$TMP/k.nft"
+    exit2 "stats with a stray flag" trace stats "$TMP/k.nft" --jsn
     exit2 "stats of a directory" trace stats "$TMP"
     exit2 "replay without --allocator" trace replay "$TMP/k.nft"
     exit2 "replay of an unknown allocator" trace replay "$TMP/k.nft" --allocator nope
@@ -85,6 +86,12 @@ stats)
     done
     grep -q "^live: peak .*(104950 bytes)" "$TMP/stats" || fail "peak live is not 104950 bytes"
     grep -q "^threads: 1;" "$TMP/stats" || fail "not one thread"
+    if command -v jq > /dev/null; then
+        "$NF" trace stats "$TMP/k.nft" --json > "$TMP/stats.json" || fail "stats --json failed"
+        jq -e '.calls.malloc == 100 and .calls.free == 118 and .calls.posix_memalign == 3 and .live.peak_bytes == 104950
+               and .threads == 1 and (.thread_events | length) == 1' "$TMP/stats.json" > /dev/null \
+            || fail "stats --json: $(cat "$TMP/stats.json")"
+    fi
     ;;
 replay)
     "$NF" trace record --out "$TMP/k.nft" -- "$KNOWN" threads 2 2> /dev/null || fail "cannot record"
