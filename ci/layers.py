@@ -21,18 +21,19 @@ import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FOLDERS = ['base', 'allocators', 'workloads', 'harness', 'kernels', 'modelrun', 'benches',
+FOLDERS = ['base', 'allocators', 'workloads', 'trace', 'harness', 'kernels', 'modelrun', 'benches',
            'compare', 'check', 'tour', 'regress', 'cli']
 # What each folder may depend on (folders of ours; system libraries are free).
 ALLOWED = {
     'base': set(),
     'allocators': set(),
     'workloads': {'allocators', 'base'},
+    'trace': {'workloads', 'allocators', 'base'},
     'harness': {'base'},
     'kernels': {'allocators', 'base'},
     'modelrun': {'kernels', 'workloads', 'allocators', 'base'},
     'benches': {'harness', 'kernels', 'modelrun', 'workloads', 'allocators', 'base'},
-    'compare': {'harness', 'workloads', 'allocators', 'base'},
+    'compare': {'harness', 'workloads', 'trace', 'allocators', 'base'},
     'check': {'compare', 'harness', 'allocators', 'base'},
     'tour': {'compare', 'harness', 'kernels', 'workloads', 'allocators', 'base'},
     'regress': {'harness', 'base'},

@@ -28,7 +28,7 @@ static void help(FILE *f)
     fprintf(f,
         "usage: notfree compare [--allocators LIST] [--workloads LIST] [--threads LIST] [--reps N]\n"
         "                       [--out FILE] [--results DIR] [--timeout S] [--scale X] [--no-plots]\n"
-        "                       [--timeline] [--latency-every N]\n\n"
+        "                       [--timeline] [--latency-every N] [--trace FILE]\n\n"
         "Runs each workload under each allocator, each run in its own process with the\n"
         "allocator preloaded (LD_PRELOAD; glibc: none), and prints a table: time and RSS\n"
         "relative to glibc, system calls per million operations. Writes\n"
@@ -53,7 +53,12 @@ static void help(FILE *f)
         "                     worker's /proc/<pid>/statm every 1 ms (doubling past 256 samples)\n"
         "  --latency-every N  time one malloc and one free call in N, on average (default\n"
         "                     %d; 0: off): p50 to p99.99 and max, with the sampling's\n"
-        "                     estimated overhead in the JSON\n\n"
+        "                     estimated overhead in the JSON\n"
+        "  --trace FILE       add a recorded allocation trace (notfree trace record) as the\n"
+        "                     workload trace:<file name>: at T threads, T copies of it\n"
+        "                     replayed at once, each in its recorded order; its operations\n"
+        "                     are its calls (--scale does not apply). A file that is not a\n"
+        "                     valid trace is refused (exit 2)\n\n"
         "One operation is one malloc, free or realloc call. System calls (mmap, munmap,\n"
         "mremap, brk, madvise, mprotect) are counted in a separate, untimed run with a\n"
         "seccomp filter that stops only at those calls under ptrace. Another untimed run\n"
@@ -125,7 +130,8 @@ static int parse(int argc, char **argv, nf_cmp_options *o, int *plots)
             continue;
         }
         static const char *const with_value[] = {"--allocators", "--workloads", "--threads", "--reps",
-                                                 "--out", "--results", "--timeout", "--scale", "--latency-every"};
+                                                 "--out", "--results", "--timeout", "--scale", "--latency-every",
+                                                 "--trace"};
         int known = 0;
         for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
             known |= !strcmp(a, with_value[k]);
@@ -155,6 +161,8 @@ static int parse(int argc, char **argv, nf_cmp_options *o, int *plots)
             if (nf_cmp_parse_uint(v, 0, 1000000000, &o->latency_every) != 0)
                 return bad("--latency-every: '%s' is not a whole number from 0 to 1000000000", v);
         }
+        else if (!strcmp(a, "--trace"))
+            o->trace = v;   /* loaded and checked by the plan */
         else if (!strcmp(a, "--reps")) {
             if (nf_cmp_parse_uint(v, 1, 1000, &o->reps) != 0)
                 return bad("--reps: '%s' is not a whole number from 1 to 1000", v);

@@ -32,6 +32,8 @@ int nf_cmd_baseline(int argc, char **argv);
 void nf_cmd_baseline_help(FILE *f);
 int nf_cmd_regress(int argc, char **argv);
 void nf_cmd_regress_help(FILE *f);
+int nf_cmd_trace(int argc, char **argv);
+void nf_cmd_trace_help(FILE *f);
 /* A quick `notfree compare` into results_dir (for `notfree run`); 0 ok,
  * 1 a run failed, 2 it could not run. Declared in compare/compare.h too. */
 int nf_compare_quick(const char *results_dir);

@@ -26,6 +26,8 @@ static const nf_command commands[] = {
      nf_cmd_baseline, nf_cmd_baseline_help},
     {"regress", "A/B of two builds (--base REV) or two allocators (--a, --b), interleaved: the verdict",
      nf_cmd_regress, nf_cmd_regress_help},
+    {"trace", "record a program's allocation calls; their stats; replay them through an allocator",
+     nf_cmd_trace, nf_cmd_trace_help},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -67,7 +69,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < NCOMMANDS; i++) {
         if (strcmp(argv[1], commands[i].name) != 0)
             continue;
-        for (int j = 2; j < argc; j++)
+        for (int j = 2; j < argc && strcmp(argv[j], "--"); j++)   /* after --: another program's flags */
             if (!strcmp(argv[j], "--help") || !strcmp(argv[j], "-h")) {
                 commands[i].help(stdout);
                 return 0;

@@ -18,6 +18,7 @@
  *   table.c     the terminal table
  *   json.c      results/compare-<host>-<stamp>.json (jansson), rewritten
  *               atomically after every run
+ *   trace.c     --trace FILE: a recorded trace as one more workload
  *   worker.c    notfree-workload, the program each run executes
  *   owner.c     inside it: which library serves malloc (owner.h)
  *   timeline.c  RSS and VSZ over a run, sampled by the parent (timeline.h)
@@ -94,6 +95,9 @@ int nf_cmp_is_dropin(const char *name);
 /* libnotfree-<name>.so in the build tree, else the install tree's libdir.
  * 0 found; -1 not (buf: the build-tree path). */
 int nf_cmp_locate_dropin(const char *name, char *buf, size_t len);
+/* A library of ours (file) in the build tree's build_subdir, else the
+ * install tree's libdir. 0 found; -1 not (buf: the build-tree path). */
+int nf_cmp_locate_library(const char *file, const char *build_subdir, char *buf, size_t len);
 /* The chart scripts' directory ($NOTFREE_PLOTS_DIR, the installed
  * share/notfree/plots, the source tree's plots). 0 found; -1 not. */
 int nf_cmp_locate_plots(char *buf, size_t len);
@@ -109,6 +113,7 @@ typedef struct nf_cmp_job {
     int verify;                  /* the verification run (worker --verify) */
     nf_cmp_timeline *timeline;   /* RSS sampled into it (timeline.h); NULL: not sampled */
     unsigned latency_every;      /* worker --latency-every (latency.h); 0: not sampled */
+    const char *trace;           /* a trace workload: the file (worker --trace), else NULL */
 } nf_cmp_job;
 
 typedef struct nf_cmp_result {
@@ -183,6 +188,7 @@ typedef struct nf_cmp_session {
     char count_error[256];                     /* why syscalls are missing, if they are */
     char warnings[4][256];
     unsigned nwarnings;
+    const char *trace;                         /* --trace FILE: the last workload replays it; else NULL */
 } nf_cmp_session;
 
 /* ---- the one aggregation (summary.c) ---- */
@@ -243,6 +249,7 @@ typedef struct nf_cmp_options {
     double timeout_s, scale;
     int timeline;               /* --timeline */
     unsigned latency_every;     /* --latency-every (0: off) */
+    const char *trace;          /* a trace file added as the workload trace:<name>; NULL: none */
 } nf_cmp_options;
 
 /* A planned comparison: the session and the storage it points into. */
@@ -255,6 +262,7 @@ typedef struct nf_cmp_plan {
     unsigned long long wops[64];
     unsigned threads[32];
     char lists[3][1024];                   /* the lists, split in place */
+    char trace_name[256];                  /* "trace:<file name>" */
 } nf_cmp_plan;
 
 /* A whole number from lo to hi (no sign, nothing after it) into *out;
@@ -267,6 +275,11 @@ int nf_cmp_parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out);
  * input (err, and *hint set when --help would help); 1 cannot run (err:
  * nothing available, the results directory). nf_cmp_plan_free after. */
 int nf_cmp_plan_make(const nf_cmp_options *o, nf_cmp_plan *p, char *err, size_t len, int *hint);
+/* --trace FILE (trace.c): loads and checks it; its workload's name
+ * ("trace:<file name>") into name, its operations per thread (the
+ * trace's events: --scale does not apply) into *ops. 0; 2 not a valid
+ * trace (err, with the byte offset). */
+int nf_cmp_plan_trace(const char *path, char *name, size_t namelen, unsigned long long *ops, char *err, size_t len);
 void nf_cmp_plan_free(nf_cmp_plan *p);
 /* Runs every run of the plan in order, the JSON rewritten after each,
  * progress on stderr. Returns 0 every run ok, 1 one failed, -1 the JSON

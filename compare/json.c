@@ -89,6 +89,8 @@ static json_t *context(const nf_cmp_session *s)
         json_t *o = json_object();
         nf_json_set_str(o, "name", s->workloads[i]);
         nf_json_set_int(o, "ops_per_thread", (long long)s->ops[i]);
+        if (s->trace && i == s->nworkloads - 1)
+            nf_json_set_str(o, "trace", s->trace);
         json_array_append_new(wls, o);
     }
     json_object_set_new(c, "workloads", wls);

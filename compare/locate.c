@@ -5,6 +5,7 @@
  *   notfree-workload          compare/notfree-workload            notfree-workload
  *   notfree-probe             check/notfree-probe                 notfree-probe
  *   libnotfree-<name>.so      allocators/dropin/                  <bindir>/NF_LIBDIR_FROM_BINDIR/
+ *   libnotfree-trace.so       trace/                              <bindir>/NF_LIBDIR_FROM_BINDIR/
  *   plots/compare_render.sh   NF_SOURCE_DIR/plots/                <bindir>/NF_DATADIR_FROM_BINDIR/notfree/plots/
  *
  * The drop-ins are the registered allocators that have a process-wide
@@ -90,13 +91,19 @@ int nf_cmp_is_dropin(const char *name)
     return a && a->default_heap;
 }
 
-int nf_cmp_locate_dropin(const char *name, char *buf, size_t len)
+int nf_cmp_locate_library(const char *file, const char *build_subdir, char *buf, size_t len)
 {
-    char file[128], dirs[2][PATH_MAX];
-    snprintf(file, sizeof file, "libnotfree-%s.so", name);
-    beside(dirs[0], "allocators/dropin");
+    char dirs[2][PATH_MAX];
+    beside(dirs[0], build_subdir);
     beside(dirs[1], NF_LIBDIR_FROM_BINDIR);
     return first_of(dirs, 2, file, R_OK, buf, len);
+}
+
+int nf_cmp_locate_dropin(const char *name, char *buf, size_t len)
+{
+    char file[128];
+    snprintf(file, sizeof file, "libnotfree-%s.so", name);
+    return nf_cmp_locate_library(file, "allocators/dropin", buf, len);
 }
 
 int nf_cmp_locate_plots(char *buf, size_t len)

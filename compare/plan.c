@@ -125,6 +125,17 @@ static int plan_workloads(const nf_cmp_options *o, double scale, nf_cmp_plan *p,
         uint64_t base = nf_workload_default_ops(nf_workload_find(p->wnames[k]));
         p->wops[k] = (unsigned long long)fmax(1, round((double)base * scale));
     }
+    if (o->trace) {
+        if (nw == 64) {
+            snprintf(err, len, "--trace: 64 workloads already");
+            return 2;
+        }
+        int rc = nf_cmp_plan_trace(o->trace, p->trace_name, sizeof p->trace_name, &p->wops[nw], err, len);
+        if (rc)
+            return rc;
+        p->wnames[nw++] = p->trace_name;
+        p->s.trace = o->trace;
+    }
     p->s.workloads = p->wnames;
     p->s.ops = p->wops;
     p->s.nworkloads = nw;

@@ -65,8 +65,8 @@ void nf_cmp_argv(const nf_cmp_job *j, char **argv, size_t cap, char bufs[][64])
     snprintf(bufs[0], 64, "%u", j->threads);
     snprintf(bufs[1], 64, "%llu", j->ops);
     argv[n++] = (char *)j->worker;
-    argv[n++] = "--workload";
-    argv[n++] = (char *)j->workload;
+    argv[n++] = j->trace ? "--trace" : "--workload";
+    argv[n++] = (char *)(j->trace ? j->trace : j->workload);
     argv[n++] = "--threads";
     argv[n++] = bufs[0];
     argv[n++] = "--ops";

@@ -94,7 +94,8 @@ int nf_cmp_session_run(nf_cmp_plan *p)
                     *rec = (nf_cmp_record){.alloc = a, .workload = w, .threads = s->threads[t], .rep = rep,
                                            .sampled = s->timeline};
                     nf_cmp_job job = {p->worker, al, s->workloads[w], s->threads[t], s->ops[w], s->timeout_s, 0,
-                                      s->timeline ? &rec->timeline : NULL, s->latency_every};
+                                      s->timeline ? &rec->timeline : NULL, s->latency_every,
+                                      s->trace && w == nw - 1 ? s->trace : NULL};
                     if (nf_cmp_run(&job, &rec->r) != 0 && !rec->r.error[0])
                         snprintf(rec->r.error, sizeof rec->r.error, "cannot start the worker: %s", strerror(errno));
                     s->nrecs++;

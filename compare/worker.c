@@ -28,8 +28,12 @@
  * and prints three more lines (lat_sampler.h): their histograms.
  *
  * --verify fills and checks every byte of every block (the verification
- * run, untimed). --whoami PATH answers "is PATH the malloc?" (owner.h)
- * and exits: the check `notfree compare` and `notfree check` share.
+ * run, untimed). --trace FILE runs a recorded trace instead of a workload
+ * (compare/trace.c): --threads copies at once, --ops and --round unused;
+ * seconds is the slowest copy's replay, final_rss_kib is read when every
+ * copy has replayed, the blocks the program never freed still live.
+ * --whoami PATH answers "is PATH the malloc?" (owner.h) and exits: the
+ * check `notfree compare` and `notfree check` share.
  *
  * getppid, called just before the workload starts and after its last
  * round, marks the window the system-call counter counts (syscalls.c).
@@ -41,6 +45,7 @@
 #include "owner.h"
 
 #include "notfree/clock.h"
+#include "notfree/trace.h"
 #include "notfree/workload.h"
 
 #include <errno.h>
@@ -92,7 +97,7 @@ static int malloc_in(const char *path, char *why, size_t len)
 static int usage(const char *msg)
 {
     fprintf(stderr, "notfree-workload: %s\n"
-                    "usage: notfree-workload --workload NAME [--threads N] [--ops N_PER_THREAD]\n"
+                    "usage: notfree-workload --workload NAME | --trace FILE [--threads N] [--ops N_PER_THREAD]\n"
                     "                        [--round N] [--seed N] [--expect-lib PATH] [--verify]\n"
                     "                        [--latency-every N]\n"
                     "       notfree-workload --whoami PATH\n", msg);
@@ -110,9 +115,40 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+static void read_final_rss(void *arg) { *(long *)arg = rss_kib(); }
+
+/* --trace FILE: threads copies of the trace through mem; the line (and,
+ * with lat_every, the latency lines), as for a workload. */
+static int run_trace(const char *path, unsigned threads, int verify, const nf_mem_api *mem, uint64_t lat_every)
+{
+    long final_rss = 0;
+    char err[512];
+    nf_trace *t = NULL;
+    if (nf_trace_load(path, &t, err, sizeof err) != 0) {
+        fprintf(stderr, "notfree-workload: %s: %s\n", path, err);
+        return 2;
+    }
+    nf_trace_replay_result res;
+    getppid();   /* marker: the syscall counter starts counting here */
+    double t0 = nf_now_s();
+    int rc = nf_trace_bench(t, mem, threads, verify, read_final_rss, &final_rss, &res);
+    double t1 = nf_now_s();
+    getppid();   /* marker: ... and stops here */
+    printf("ops=%llu checksum=%llu corrupt=%llu failed=%llu seconds=%.6f final_rss_kib=%ld mapped=1"
+           " peak_rss_kib=%ld bad_offset=0 bad_size=0 t_start=%.6f t_end=%.6f\n",
+           (unsigned long long)res.events, (unsigned long long)res.checksum,
+           (unsigned long long)(res.corrupt + res.misaligned + res.not_zeroed), (unsigned long long)res.failed,
+           res.seconds, final_rss, hwm_kib(), t0, t1);
+    if (lat_every)
+        nf_lat_sampler_print(stdout, res.seconds * (double)threads);
+    fflush(stdout);
+    nf_trace_free(t);
+    return rc == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
-    const char *name = NULL, *expect = NULL;
+    const char *name = NULL, *expect = NULL, *trace = NULL;
     uint64_t threads = 1, ops = 100000, round = 20000, seed = 42, lat_every = 0;
     int verify = 0;
     if (argc == 3 && !strcmp(argv[1], "--whoami"))
@@ -130,6 +166,8 @@ int main(int argc, char **argv)
             name = v;
         else if (!strcmp(a, "--expect-lib") && v)
             expect = v;
+        else if (!strcmp(a, "--trace") && v)
+            trace = v;
         else if (num && v && parse_u64(v, num) == 0)
             ;
         else
@@ -145,8 +183,8 @@ int main(int argc, char **argv)
         return 3;
     }
     const nf_workload *w = nf_workload_find(name);
-    if (!w)
-        return usage(name ? "unknown workload" : "--workload is required");
+    if (!w && !trace)
+        return usage(name ? "unknown workload" : "--workload or --trace is required");
     if (threads < 1 || threads > 1024 || round < 1 || lat_every > 1000000000)
         return usage("--threads must be 1..1024, --round at least 1, --latency-every at most 1e9");
     nf_workload_params p = {.threads = (unsigned)threads, .seed = seed, .pin = 1, .verify = verify};
@@ -155,6 +193,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "notfree-workload: latency sampling: out of memory\n");
         return 1;
     }
+    if (trace)
+        return run_trace(trace, (unsigned)threads, verify, mem, lat_every);
     getppid();   /* marker: the syscall counter starts counting here */
     double t0 = nf_now_s();
     nf_workload_run *r = nf_workload_start(w, &p, mem);
