@@ -12,30 +12,16 @@
 /* One bit per BINS_REGION_MAX of address space: set while a bins region of
  * any heap starts there. Lets free check a pointer without touching memory
  * that may not be mapped. 256 KiB of zero pages until used. */
-#define REGION_SHIFT 26
-static uint64_t region_bits[((uintptr_t)1 << (BINS_ADDR_BITS - REGION_SHIFT)) / 64];
-
-_Static_assert(((size_t)1 << REGION_SHIFT) == BINS_REGION_MAX, "region map granule");
+uint64_t bins_region_bits[((uintptr_t)1 << (BINS_ADDR_BITS - BINS_REGION_SHIFT)) / 64];
 
 static void region_mark(uintptr_t r, bool on)
 {
-    uintptr_t i = r >> REGION_SHIFT;
+    uintptr_t i = r >> BINS_REGION_SHIFT;
     uint64_t bit = (uint64_t)1 << (i % 64);
     if (on)
-        __atomic_fetch_or(&region_bits[i / 64], bit, __ATOMIC_RELEASE);
+        __atomic_fetch_or(&bins_region_bits[i / 64], bit, __ATOMIC_RELEASE);
     else
-        __atomic_fetch_and(&region_bits[i / 64], ~bit, __ATOMIC_RELEASE);
-}
-
-bool bins_region_owned(bins_heap *h, uintptr_t a)
-{
-    if (a >> BINS_ADDR_BITS)
-        return false;
-    uintptr_t i = a >> REGION_SHIFT;
-    if (!(__atomic_load_n(&region_bits[i / 64], __ATOMIC_ACQUIRE) & ((uint64_t)1 << (i % 64))))
-        return false;
-    bins_region *r = (bins_region *)(a & ~(uintptr_t)(BINS_REGION_MAX - 1));
-    return r->magic == (h->secret ^ (uintptr_t)r) && a < (uintptr_t)r + __atomic_load_n(&r->size, __ATOMIC_RELAXED);
+        __atomic_fetch_and(&bins_region_bits[i / 64], ~bit, __ATOMIC_RELEASE);
 }
 
 void bins_mapped_add(bins_heap *h, int64_t delta)
