@@ -141,7 +141,10 @@ typedef struct nf_heap bins_heap;
  * set for an empty bin but is never clear for a non-empty one; fastbin
  * chunks have the size of their bin and count as in use. */
 typedef struct bins_arena {
-    bins_lock lock;
+    /* its own cache line: the lock's owner writes it on every slow call,
+     * other threads read the region header and the heap's keys on every
+     * free (bins_region and nf_heap are aligned to keep them apart) */
+    _Alignas(64) bins_lock lock;
     bins_heap *heap;
     bool is_main;
     bool have_fastchunks;
@@ -162,7 +165,7 @@ typedef struct bins_arena {
  * BINS_REGION_MAX-aligned reservation. Invariant: [this, this + size) is
  * open (readable, writable), the rest of the reservation is not. */
 typedef struct bins_region {
-    bins_arena *ar;
+    _Alignas(64) bins_arena *ar;   /* a line of its own, apart from the arena's lock after it */
     struct bins_region *prev;    /* the arena's previous region */
     size_t size;                 /* bytes opened */
     uint64_t magic;              /* heap->secret ^ (uintptr_t)this */
@@ -211,7 +214,7 @@ struct nf_heap {
     nf_pages own_ps;              /* used when created with ps == NULL */
     size_t page;
     size_t self_size;             /* bytes of this struct's own mapping */
-    bins_lock lock;         /* arena list, free arenas, tcache list, segments append */
+    _Alignas(64) bins_lock lock;  /* arena list, free arenas, tcache list, segments append */
     pthread_key_t key;            /* thread exit: returns the tcache */
     bool have_key;
     bins_arena main;
@@ -227,8 +230,9 @@ struct nf_heap {
     size_t mmap_threshold, trim_threshold, top_pad;
     int mmap_max, n_mmaps;
     bool threshold_fixed;         /* set by the user: no dynamic raise */
-    /* statistics, atomics */
-    uint64_t mapped, peak_mapped;
+    /* statistics, atomics: written often, kept off the lines above that
+     * every free reads */
+    _Alignas(64) uint64_t mapped, peak_mapped;
     int64_t live, peak_live;
     uint64_t retired_paths[BINS_PATH_COUNT];  /* from exited threads and threads without a cache */
     uint64_t retired_mallocs, retired_frees, retired_reallocs;
