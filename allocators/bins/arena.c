@@ -64,7 +64,7 @@ static bins_region *region_new(bins_heap *h, size_t open)
         return NULL;
     }
     bins_region *r = (bins_region *)a;
-    r->size = open;
+    r->size = r->opened = open;
     r->magic = h->secret ^ a;
     region_mark(a, true);
     bins_mapped_add(h, (int64_t)open);
@@ -128,8 +128,13 @@ static bool grow_region_locked(bins_arena *ar, size_t nb)
     bins_region *r = ar->region;
     size_t tsz = csize(ar->top);
     size_t need = bins_page_up(h, nb + BINS_MINSIZE - (tsz < nb + BINS_MINSIZE ? tsz : 0));
+    /* glibc's grow_heap: only what lies past the high-water mark needs
+     * opening; below it, trim dropped the pages but left the protection */
     if (r->size + need <= BINS_REGION_MAX &&
-        nf_pages_protect(h->ps, (char *)r + r->size, need, NF_PROT_READ | NF_PROT_WRITE) == 0) {
+        (r->size + need <= r->opened ||
+         nf_pages_protect(h->ps, (char *)r + r->opened, r->size + need - r->opened, NF_PROT_READ | NF_PROT_WRITE) == 0)) {
+        if (r->size + need > r->opened)
+            r->opened = r->size + need;
         bins_poison((char *)r + r->size, need);
         set_head(ar->top, chunk_head(ar->top) + need);
         __atomic_store_n(&r->size, r->size + need, __ATOMIC_RELAXED);
@@ -250,8 +255,9 @@ int bins_trim_top_locked(bins_arena *ar, size_t pad)
         if (end != (uintptr_t)r + r->size)
             return 0;
         bins_unpoison((void *)(end - extra), extra);
+        /* as glibc's shrink_heap: the pages go, the protection stays, so
+         * growing again costs no mprotect (r->opened keeps the mark) */
         nf_pages_advise(h->ps, (void *)(end - extra), extra, NF_ADVISE_DONTNEED);
-        nf_pages_protect(h->ps, (void *)(end - extra), extra, NF_PROT_NONE);
         __atomic_store_n(&r->size, r->size - extra, __ATOMIC_RELAXED);
     } else if (top_ends_brk(h, ar)) {
         char *cur = nf_pages_grow(h->ps, 0);

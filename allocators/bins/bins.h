@@ -162,12 +162,15 @@ typedef struct bins_arena {
 } bins_arena;
 
 /* A region of a non-main arena (glibc heap_info), at the start of a
- * BINS_REGION_MAX-aligned reservation. Invariant: [this, this + size) is
- * open (readable, writable), the rest of the reservation is not. */
+ * BINS_REGION_MAX-aligned reservation. Invariant: [this, this + opened) is
+ * readable and writable, the rest of the reservation is not; the chunks
+ * end at this + size; trimmed pages between size and opened are dropped
+ * (MADV_DONTNEED), not protected again. */
 typedef struct bins_region {
     _Alignas(64) bins_arena *ar;   /* a line of its own, apart from the arena's lock after it */
     struct bins_region *prev;    /* the arena's previous region */
-    size_t size;                 /* bytes opened */
+    size_t size;                 /* bytes in use: the arena's chunks end here */
+    size_t opened;               /* readable and writable up to here (>= size; under the arena lock) */
     uint64_t magic;              /* heap->secret ^ (uintptr_t)this */
 } bins_region;
 
