@@ -28,14 +28,9 @@
  * to the live bytes. */
 static size_t budget_locked(slab_heap *h)
 {
-    double now = nf_now_s(), dt = now - h->dpeak_at;
-    double peak = h->dpeak;
-    if (dt > 0) {
-        for (; dt >= SLAB_DIRECT_DECAY_S && peak > 0; dt -= SLAB_DIRECT_DECAY_S)
-            peak /= 2;
-        peak *= 1.0 - 0.5 * dt / SLAB_DIRECT_DECAY_S;   /* the rest of a half-life, linearly */
-        h->dpeak_at = now;
-    }
+    double now = nf_now_s();
+    double peak = slab_decay(h->dpeak, now - h->dpeak_at, SLAB_DIRECT_DECAY_S);
+    h->dpeak_at = now;
     if (peak < (double)h->dlive_bytes)
         peak = (double)h->dlive_bytes;
     h->dpeak = peak;

@@ -160,6 +160,8 @@ typedef struct slab_class {
     pthread_mutex_t lock;
     slab *partial, *full, *empty;   /* doubly-linked lists, head insert */
     uint32_t nempty;
+    uint32_t nslabs;                /* carved slabs of the class, empty ones included */
+    double ws_peak, ws_at;          /* decayed peak of slabs in use, and when (seconds; slab.c) */
     uint32_t nfull_mags, nempty_mags;
     slab_mag *depot_full, *depot_empty;
     size_t colour_next;
@@ -355,6 +357,18 @@ static inline slab_tcache *slab_tcache_fast(slab_heap *h)
 }
 
 void slab_live_fold(slab_heap *h, int64_t delta);
+
+/* peak after dt seconds of halving every half_life seconds (the last
+ * part of a half-life linearly): the decayed peaks of dcache.c and
+ * slab.c. */
+static inline double slab_decay(double peak, double dt, double half_life)
+{
+    if (dt <= 0)
+        return peak;
+    for (; dt >= half_life && peak > 0; dt -= half_life)
+        peak /= 2;
+    return peak * (1.0 - 0.5 * dt / half_life);
+}
 
 /* Live bytes are kept per thread and folded into the heap's past
  * SLAB_LIVE_FLUSH, so peak_live is exact to that much per thread. */

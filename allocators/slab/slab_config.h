@@ -45,7 +45,9 @@
 #define SLAB_COLOUR_STEP ((size_t)64)     /* a cache line */
 
 /* ---- empty slabs and regions ---- */
-#define SLAB_EMPTY_RESERVE 2              /* empty slabs a class keeps; beyond, MADV_DONTNEED and back to the region */
+#define SLAB_EMPTY_RESERVE 2              /* empty slabs a class always keeps */
+#define SLAB_EMPTY_DECAY_S 1.0            /* beyond, it keeps its recent peak of busy slabs (halving every this
+                                             many seconds) minus those busy now; the rest: MADV_DONTNEED */
 #define SLAB_REGIONS_KEEP 1               /* wholly empty regions kept mapped (dropped pages) outside trim */
 
 /* ---- magazines and the depot (Bonwick and Adams 2001) ----

@@ -3,8 +3,9 @@
  *   depot     threads trade magazines through the depot: one thread
  *             allocates, another frees (cross-thread), the first takes the
  *             full magazines back
- *   release   freeing everything gives empty slabs back (advise rises) and
- *             trim unmaps empty regions (unmap rises, mapped falls)
+ *   release   after freeing everything, trim gives the empty slabs back
+ *             (advise rises) and unmaps empty regions (unmap rises, mapped
+ *             falls); the frees alone keep the class's working set
  *   large     freed direct maps are reused without a map call (whole, and
  *             a piece of a larger one), the cache keeps at most its budget
  *             (a share of the recent peak of live large bytes), and the
@@ -170,11 +171,13 @@ static void test_release(void)
     printf("  advise %llu -> %llu, held %llu -> %llu\n",
            (unsigned long long)before.page_calls[NF_PAGE_ADVISE], (unsigned long long)mid.page_calls[NF_PAGE_ADVISE],
            (unsigned long long)before.held_bytes, (unsigned long long)mid.held_bytes);
-    REQUIREF(mid.page_calls[NF_PAGE_ADVISE] > before.page_calls[NF_PAGE_ADVISE], "no empty slab dropped");
-    REQUIRE(mid.held_bytes < before.held_bytes / 2);
-    REQUIRE(path(h, "slab_release") > 0 && path(h, "depot_flush") > 0);
+    /* empty slabs up to the class's recent working set stay (slab.c): the
+     * frees alone need not give pages back; trim gives every one back */
+    REQUIRE(path(h, "depot_flush") > 0);
     REQUIRE(A->trim(h, 0) == 1);
     nf_alloc_stats after = stats(h);
+    REQUIREF(after.page_calls[NF_PAGE_ADVISE] > before.page_calls[NF_PAGE_ADVISE], "no empty slab dropped");
+    REQUIRE(path(h, "slab_release") > 0);
     printf("  unmap %llu -> %llu, mapped %llu -> %llu\n",
            (unsigned long long)mid.page_calls[NF_PAGE_UNMAP], (unsigned long long)after.page_calls[NF_PAGE_UNMAP],
            (unsigned long long)before.mapped_bytes, (unsigned long long)after.mapped_bytes);
