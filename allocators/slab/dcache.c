@@ -13,7 +13,8 @@
  *   budget   the bytes the pieces may hold: a share (1/SLAB_DIRECT_CACHE_DIV)
  *            of the recent peak of live direct-map bytes, that peak halving
  *            every SLAB_DIRECT_DECAY_S seconds, never below
- *            SLAB_DIRECT_CACHE_MIN. Past it, the oldest pieces are unmapped.
+ *            SLAB_DIRECT_CACHE_MIN. Past it, the oldest pieces are unmapped
+ *            (the last one in part).
  *            So a program that stops using large blocks gets its memory
  *            back at its next large call once the peak has decayed, or at
  *            trim; one that keeps a steady set keeps its budget.
@@ -56,14 +57,26 @@ static int oldest_locked(slab_heap *h)
     return old;
 }
 
-/* Unmap the oldest pieces until the cache holds at most its budget. */
+/* Unmap from the oldest pieces until the cache holds at most its budget:
+ * whole pieces, and the tail of the last one (pieces that touch are
+ * merged, so one piece may hold most of the cache). */
 static bool fit_budget_locked(slab_heap *h)
 {
     size_t budget = budget_locked(h);
     bool released = false;
     int i;
     while (h->dcache_bytes > budget && (i = oldest_locked(h)) >= 0) {
-        piece_unmap_locked(h, i);
+        size_t excess = (h->dcache_bytes - budget + h->page - 1) & ~(h->page - 1);
+        if (excess < h->dcache[i].len) {
+            uintptr_t cut = h->dcache[i].base + h->dcache[i].len - excess;
+            slab_unpoison((void *)cut, excess);
+            nf_pages_unmap(h->ps, (void *)cut, excess);
+            slab_mapped_add(h, -(int64_t)excess);
+            h->dcache[i].len -= excess;
+            h->dcache_bytes -= excess;
+        } else {
+            piece_unmap_locked(h, i);
+        }
         released = true;
     }
     return released;
