@@ -12,30 +12,16 @@
 /* One bit per BINS_REGION_MAX of address space: set while a bins region of
  * any heap starts there. Lets free check a pointer without touching memory
  * that may not be mapped. 256 KiB of zero pages until used. */
-#define REGION_SHIFT 26
-static uint64_t region_bits[((uintptr_t)1 << (BINS_ADDR_BITS - REGION_SHIFT)) / 64];
-
-_Static_assert(((size_t)1 << REGION_SHIFT) == BINS_REGION_MAX, "region map granule");
+uint64_t bins_region_bits[((uintptr_t)1 << (BINS_ADDR_BITS - BINS_REGION_SHIFT)) / 64];
 
 static void region_mark(uintptr_t r, bool on)
 {
-    uintptr_t i = r >> REGION_SHIFT;
+    uintptr_t i = r >> BINS_REGION_SHIFT;
     uint64_t bit = (uint64_t)1 << (i % 64);
     if (on)
-        __atomic_fetch_or(&region_bits[i / 64], bit, __ATOMIC_RELEASE);
+        __atomic_fetch_or(&bins_region_bits[i / 64], bit, __ATOMIC_RELEASE);
     else
-        __atomic_fetch_and(&region_bits[i / 64], ~bit, __ATOMIC_RELEASE);
-}
-
-bool bins_region_owned(bins_heap *h, uintptr_t a)
-{
-    if (a >> BINS_ADDR_BITS)
-        return false;
-    uintptr_t i = a >> REGION_SHIFT;
-    if (!(__atomic_load_n(&region_bits[i / 64], __ATOMIC_ACQUIRE) & ((uint64_t)1 << (i % 64))))
-        return false;
-    bins_region *r = (bins_region *)(a & ~(uintptr_t)(BINS_REGION_MAX - 1));
-    return r->magic == (h->secret ^ (uintptr_t)r) && a < (uintptr_t)r + __atomic_load_n(&r->size, __ATOMIC_RELAXED);
+        __atomic_fetch_and(&bins_region_bits[i / 64], ~bit, __ATOMIC_RELEASE);
 }
 
 void bins_mapped_add(bins_heap *h, int64_t delta)
@@ -78,7 +64,7 @@ static bins_region *region_new(bins_heap *h, size_t open)
         return NULL;
     }
     bins_region *r = (bins_region *)a;
-    r->size = open;
+    r->size = r->opened = open;
     r->magic = h->secret ^ a;
     region_mark(a, true);
     bins_mapped_add(h, (int64_t)open);
@@ -142,8 +128,13 @@ static bool grow_region_locked(bins_arena *ar, size_t nb)
     bins_region *r = ar->region;
     size_t tsz = csize(ar->top);
     size_t need = bins_page_up(h, nb + BINS_MINSIZE - (tsz < nb + BINS_MINSIZE ? tsz : 0));
+    /* glibc's grow_heap: only what lies past the high-water mark needs
+     * opening; below it, trim dropped the pages but left the protection */
     if (r->size + need <= BINS_REGION_MAX &&
-        nf_pages_protect(h->ps, (char *)r + r->size, need, NF_PROT_READ | NF_PROT_WRITE) == 0) {
+        (r->size + need <= r->opened ||
+         nf_pages_protect(h->ps, (char *)r + r->opened, r->size + need - r->opened, NF_PROT_READ | NF_PROT_WRITE) == 0)) {
+        if (r->size + need > r->opened)
+            r->opened = r->size + need;
         bins_poison((char *)r + r->size, need);
         set_head(ar->top, chunk_head(ar->top) + need);
         __atomic_store_n(&r->size, r->size + need, __ATOMIC_RELAXED);
@@ -264,8 +255,9 @@ int bins_trim_top_locked(bins_arena *ar, size_t pad)
         if (end != (uintptr_t)r + r->size)
             return 0;
         bins_unpoison((void *)(end - extra), extra);
+        /* as glibc's shrink_heap: the pages go, the protection stays, so
+         * growing again costs no mprotect (r->opened keeps the mark) */
         nf_pages_advise(h->ps, (void *)(end - extra), extra, NF_ADVISE_DONTNEED);
-        nf_pages_protect(h->ps, (void *)(end - extra), extra, NF_PROT_NONE);
         __atomic_store_n(&r->size, r->size - extra, __ATOMIC_RELAXED);
     } else if (top_ends_brk(h, ar)) {
         char *cur = nf_pages_grow(h->ps, 0);

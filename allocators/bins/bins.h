@@ -141,7 +141,10 @@ typedef struct nf_heap bins_heap;
  * set for an empty bin but is never clear for a non-empty one; fastbin
  * chunks have the size of their bin and count as in use. */
 typedef struct bins_arena {
-    bins_lock lock;
+    /* its own cache line: the lock's owner writes it on every slow call,
+     * other threads read the region header and the heap's keys on every
+     * free (bins_region and nf_heap are aligned to keep them apart) */
+    _Alignas(64) bins_lock lock;
     bins_heap *heap;
     bool is_main;
     bool have_fastchunks;
@@ -159,12 +162,15 @@ typedef struct bins_arena {
 } bins_arena;
 
 /* A region of a non-main arena (glibc heap_info), at the start of a
- * BINS_REGION_MAX-aligned reservation. Invariant: [this, this + size) is
- * open (readable, writable), the rest of the reservation is not. */
+ * BINS_REGION_MAX-aligned reservation. Invariant: [this, this + opened) is
+ * readable and writable, the rest of the reservation is not; the chunks
+ * end at this + size; trimmed pages between size and opened are dropped
+ * (MADV_DONTNEED), not protected again. */
 typedef struct bins_region {
-    bins_arena *ar;
+    _Alignas(64) bins_arena *ar;   /* a line of its own, apart from the arena's lock after it */
     struct bins_region *prev;    /* the arena's previous region */
-    size_t size;                 /* bytes opened */
+    size_t size;                 /* bytes in use: the arena's chunks end here */
+    size_t opened;               /* readable and writable up to here (>= size; under the arena lock) */
     uint64_t magic;              /* heap->secret ^ (uintptr_t)this */
 } bins_region;
 
@@ -191,6 +197,10 @@ typedef struct bins_tcache {
     struct bins_tcache *next, *prev;          /* heap's live caches (under heap->lock) */
     uint64_t paths[BINS_PATH_COUNT];
     uint64_t mallocs, frees, reallocs;
+    /* The fast paths (iface.c) count one word each: a malloc served by
+     * the tcache, a free into it. Stats add them to mallocs and
+     * paths[TCACHE], frees and paths[FREE_TCACHE]. */
+    uint64_t fast_mallocs, fast_frees;
     int64_t live_local;                       /* not yet folded into heap->live */
 } bins_tcache;
 
@@ -207,7 +217,7 @@ struct nf_heap {
     nf_pages own_ps;              /* used when created with ps == NULL */
     size_t page;
     size_t self_size;             /* bytes of this struct's own mapping */
-    bins_lock lock;         /* arena list, free arenas, tcache list, segments append */
+    _Alignas(64) bins_lock lock;  /* arena list, free arenas, tcache list, segments append */
     pthread_key_t key;            /* thread exit: returns the tcache */
     bool have_key;
     bins_arena main;
@@ -223,8 +233,9 @@ struct nf_heap {
     size_t mmap_threshold, trim_threshold, top_pad;
     int mmap_max, n_mmaps;
     bool threshold_fixed;         /* set by the user: no dynamic raise */
-    /* statistics, atomics */
-    uint64_t mapped, peak_mapped;
+    /* statistics, atomics: written often, kept off the lines above that
+     * every free reads */
+    _Alignas(64) uint64_t mapped, peak_mapped;
     int64_t live, peak_live;
     uint64_t retired_paths[BINS_PATH_COUNT];  /* from exited threads and threads without a cache */
     uint64_t retired_mallocs, retired_frees, retired_reallocs;
@@ -238,7 +249,7 @@ _Noreturn void bins_die_why(const char *what, const void *p, const char *why);
 bool bins_free_chunk_locked(bins_arena *ar, bins_chunk *c);      /* into bins or top (true), coalescing */
 bool bins_chunk_live_locked(bins_arena *ar, bins_chunk *c);      /* false: c is free in ar (double free) */
 void bins_free_chunk(bins_heap *h, bins_tcache *tc, bins_chunk *c); /* the whole free path */
-const char *bins_chunk_problem(bins_heap *h, const void *mem);    /* NULL: a chunk of h; else why not */
+const char *bins_direct_problem(bins_heap *h, bins_chunk *c);     /* bins_chunk_problem's direct maps */
 void bins_check_not_cached(bins_heap *h, bins_chunk *c, const char *what); /* aborts when c sits in a tcache */
 bins_arena *bins_arena_of(bins_heap *h, bins_chunk *c);
 /* malloc.c */
@@ -263,7 +274,6 @@ void bins_arena_detach(bins_heap *h, bins_arena *ar);
 bool bins_grow_top_locked(bins_arena *ar, size_t nb);             /* top >= nb + MINSIZE after */
 int bins_trim_top_locked(bins_arena *ar, size_t pad);
 int bins_trim_arena_locked(bins_arena *ar, size_t pad);
-bool bins_region_owned(bins_heap *h, uintptr_t addr);
 void bins_region_release(bins_heap *h, bins_region *r);         /* at destroy */
 void bins_mapped_add(bins_heap *h, int64_t delta);
 /* direct.c */
@@ -275,13 +285,71 @@ void bins_direct_table_lock(void);                                /* fork hooks 
 void bins_direct_table_unlock(void);
 /* tcache.c */
 bins_tcache *bins_tcache_get(bins_heap *h);                        /* NULL: none (yet) */
-void bins_tcache_put(bins_heap *h, bins_tcache *tc, bins_chunk *c, size_t idx);
 void bins_slot_forget(bins_heap *h);                               /* at destroy */
 void bins_tcache_destructor(void *tc);
 bins_arena *bins_thread_arena(bins_heap *h);
 void bins_tcache_shutdown(bins_heap *h);
 void bins_count(bins_heap *h, bins_tcache *tc, bins_path p);
 void bins_live_add(bins_heap *h, bins_tcache *tc, int64_t delta);
+
+/* ---- where a pointer lies: read without any lock ---- */
+/* One bit per BINS_REGION_MAX of address space (arena.c): set while a bins
+ * region of any heap starts there, so a pointer is checked without
+ * touching memory that may not be mapped. */
+extern uint64_t bins_region_bits[];
+
+/* a lies in an open part of a region of h */
+static inline bool bins_region_owned(bins_heap *h, uintptr_t a)
+{
+    if (a >> BINS_ADDR_BITS)
+        return false;
+    uintptr_t i = a >> BINS_REGION_SHIFT;
+    if (!(__atomic_load_n(&bins_region_bits[i / 64], __ATOMIC_ACQUIRE) & ((uint64_t)1 << (i % 64))))
+        return false;
+    bins_region *r = (bins_region *)(a & ~(uintptr_t)(BINS_REGION_MAX - 1));
+    return r->magic == (h->secret ^ (uintptr_t)r) && a < (uintptr_t)r + __atomic_load_n(&r->size, __ATOMIC_RELAXED);
+}
+
+/* a lies in a segment of h's main arena */
+static inline bool bins_in_main_segments(bins_heap *h, uintptr_t a)
+{
+    size_t n = __atomic_load_n(&h->nsegs, __ATOMIC_ACQUIRE);
+    for (size_t i = 0; i < n; i++) {
+        uintptr_t s = __atomic_load_n(&h->segs[i].start, __ATOMIC_RELAXED);
+        uintptr_t e = __atomic_load_n(&h->segs[i].end, __ATOMIC_RELAXED);
+        if (a >= s && a < e)
+            return true;
+    }
+    return false;
+}
+
+/* NULL when mem is a chunk this heap gave out, else what is wrong with it.
+ * Where the pointer lies decides what is read: a region of ours, a
+ * main-arena segment, or a live direct map in the table; nothing is read
+ * at a foreign address. Inline: free's fast path runs the first two. */
+static inline const char *bins_chunk_problem(bins_heap *h, const void *mem)
+{
+    uintptr_t a = (uintptr_t)mem;
+    if (a % BINS_ALIGN || a < 4096)
+        return "a misaligned or foreign pointer";
+    bins_chunk *c = mem2chunk(mem);
+    size_t head, sz;
+    if (bins_region_owned(h, a)) {
+        head = chunk_head(c);
+        sz = head & ~SIZE_BITS;
+        if ((head & (NON_MAIN_ARENA | IS_MMAPPED)) != NON_MAIN_ARENA || sz < BINS_MINSIZE)
+            return "a corrupted chunk, a foreign pointer or a freed block";
+        return NULL;
+    }
+    if (bins_in_main_segments(h, a)) {   /* a block freed into the top fails here: its size runs past the end */
+        head = chunk_head(c);
+        sz = head & ~SIZE_BITS;
+        if (head & (IS_MMAPPED | NON_MAIN_ARENA) || sz < BINS_MINSIZE || !bins_in_main_segments(h, a + sz - 1))
+            return "a corrupted chunk, a foreign pointer or a freed block";
+        return NULL;
+    }
+    return bins_direct_problem(h, c);
+}
 
 /* The chunk of a pointer this heap gave out; aborts naming the call (what:
  * "free of", "realloc of", ...) and the reason on any other pointer. */
@@ -299,6 +367,7 @@ typedef struct bins_tls_slot {
     bins_tcache *tc;
     bins_arena *ar;
     int state;            /* BINS_SLOT_* */
+    uint64_t live_uid;    /* uid while state is LIVE (tc set), else 0: the fast paths' one compare */
 } bins_tls_slot;
 enum { BINS_SLOT_FREE, BINS_SLOT_INIT, BINS_SLOT_LIVE, BINS_SLOT_DEAD };
 extern __thread bins_tls_slot bins_tls[BINS_TLS_SLOTS] __attribute__((tls_model("initial-exec")));
@@ -306,9 +375,19 @@ extern __thread bins_tls_slot bins_tls[BINS_TLS_SLOTS] __attribute__((tls_model(
 /* The fast lookup: the heap used last by this thread sits in slot 0. */
 static inline bins_tcache *bins_tcache_fast(bins_heap *h)
 {
-    if (bins_tls[0].uid == h->uid && bins_tls[0].state == BINS_SLOT_LIVE)
+    if (__builtin_expect(bins_tls[0].live_uid == h->uid, 1))
         return bins_tls[0].tc;
     return bins_tcache_get(h);
+}
+
+/* Cache chunk c (in use, of tcache bin idx, not full) in tc. */
+static inline void bins_tcache_put(bins_heap *h, bins_tcache *tc, bins_chunk *c, size_t idx)
+{
+    bins_tentry *e = chunk2mem(c);
+    e->key = h->tcache_key;
+    e->next = protect_ptr(&e->next, tc->entries[idx]);
+    tc->entries[idx] = e;
+    tc->counts[idx]++;
 }
 
 /* The tcache fast paths: a handful of lines, no lock. */

@@ -25,6 +25,7 @@
 /* ---- per-thread cache ---- */
 #define BINS_TCACHE_BINS 64               /* one per 16-byte size step: chunks 32 .. 1040 */
 #define BINS_TCACHE_COUNT 7               /* entries per bin (M_TCACHE_COUNT) */
+#define BINS_TCACHE_MAX_REQUEST ((size_t)1032) /* largest request a tcache bin serves (chunk 1040) */
 #define BINS_TLS_SLOTS 8                  /* heaps a thread can cache for at once (ours, not glibc's) */
 
 /* ---- direct mapping and trimming ---- */
@@ -38,7 +39,8 @@
 
 /* ---- arenas ---- */
 #define BINS_ARENAS_PER_CORE 8            /* arena limit = this x online cores (64-bit) */
-#define BINS_REGION_MAX ((size_t)64 << 20)  /* HEAP_MAX_SIZE: a non-main arena's region, aligned to itself */
+#define BINS_REGION_SHIFT 26
+#define BINS_REGION_MAX ((size_t)1 << BINS_REGION_SHIFT)  /* HEAP_MAX_SIZE (64 MiB): a non-main arena's region, aligned to itself */
 #define BINS_REGION_MIN ((size_t)32 * 1024) /* HEAP_MIN_SIZE: first opening of a region */
 #define BINS_MAIN_SEGMENTS 64             /* ours: separate pieces the main arena may hold */
 #define BINS_ADDR_BITS 47                 /* user address space tracked by the region map */

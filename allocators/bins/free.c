@@ -27,41 +27,9 @@ bins_arena *bins_arena_of(bins_heap *h, bins_chunk *c)
     return &h->main;
 }
 
-static bool in_main_segments(bins_heap *h, uintptr_t a)
+/* The direct-map part of bins_chunk_problem (bins.h): c is in no arena. */
+const char *bins_direct_problem(bins_heap *h, bins_chunk *c)
 {
-    size_t n = __atomic_load_n(&h->nsegs, __ATOMIC_ACQUIRE);
-    for (size_t i = 0; i < n; i++) {
-        uintptr_t s = __atomic_load_n(&h->segs[i].start, __ATOMIC_RELAXED);
-        uintptr_t e = __atomic_load_n(&h->segs[i].end, __ATOMIC_RELAXED);
-        if (a >= s && a < e)
-            return true;
-    }
-    return false;
-}
-
-/* NULL when mem is a chunk this heap gave out, else what is wrong with it.
- * Where the pointer lies decides what is read: a main-arena segment, a
- * region of ours, or a live direct map in the table; nothing is read at a
- * foreign address. */
-const char *bins_chunk_problem(bins_heap *h, const void *mem)
-{
-    uintptr_t a = (uintptr_t)mem;
-    if (a % BINS_ALIGN || a < 4096)
-        return "a misaligned or foreign pointer";
-    bins_chunk *c = mem2chunk(mem);
-    size_t sz;
-    if (in_main_segments(h, a)) {   /* a block freed into the top fails here: its size runs past the end */
-        sz = csize(c);
-        if (chunk_head(c) & (IS_MMAPPED | NON_MAIN_ARENA) || sz < BINS_MINSIZE || !in_main_segments(h, a + sz - 1))
-            return "a corrupted chunk, a foreign pointer or a freed block";
-        return NULL;
-    }
-    if (bins_region_owned(h, a)) {
-        sz = csize(c);
-        if (!(chunk_head(c) & NON_MAIN_ARENA) || (chunk_head(c) & IS_MMAPPED) || sz < BINS_MINSIZE)
-            return "a corrupted chunk, a foreign pointer or a freed block";
-        return NULL;
-    }
     if (!bins_direct_owned(h, c))   /* a freed direct map leaves the table: it reads as foreign */
         return "a foreign pointer (or a freed large block)";
     const uint64_t *check = (const uint64_t *)((const char *)c - BINS_MMAP_PREFIX);

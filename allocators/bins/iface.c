@@ -133,7 +133,7 @@ static inline void count_call(nf_heap *h, bins_tcache *tc, uint64_t *tc_field, u
         __atomic_fetch_add(retired, 1, __ATOMIC_RELAXED);
 }
 
-static void *bins_malloc(nf_heap *h, size_t n)
+static __attribute__((noinline)) void *malloc_generic(nf_heap *h, size_t n)
 {
     size_t nb;
     if (!request2size(n, &nb)) {
@@ -152,7 +152,42 @@ static void *bins_malloc(nf_heap *h, size_t n)
     return handout(h, tc, m);
 }
 
-static void bins_free(nf_heap *h, void *p)
+static inline void relaxed_inc(uint64_t *p) { __atomic_store_n(p, *p + 1, __ATOMIC_RELAXED); }
+
+/* bins_malloc and bins_free are also the drop-in's direct entries
+ * (allocators/dropin/meson.build): malloc sets ENOMEM whenever it returns
+ * NULL, free never changes errno. */
+__attribute__((visibility("hidden"))) void *bins_malloc(nf_heap *h, size_t n);
+__attribute__((visibility("hidden"))) void bins_free(nf_heap *h, void *p);
+
+/* The fast path, glibc's tcache_get: a registered thread, a tcache-sized
+ * request, a cached chunk of its size. The chunk has exactly nb bytes, so
+ * the usable size needs no header read. Everything else (and ASan, whose
+ * hand-over unpoisons) goes to malloc_generic. */
+void *bins_malloc(nf_heap *h, size_t n)
+{
+    if (!BINS_ASAN && __builtin_expect(n <= BINS_TCACHE_MAX_REQUEST, 1) &&
+        __builtin_expect(bins_tls[0].live_uid == h->uid, 1)) {
+        size_t nb;
+        request2size(n, &nb);
+        bins_tcache *tc = bins_tls[0].tc;
+        size_t i = tc_idx(nb);
+        bins_tentry *e = tc->entries[i];
+        if (__builtin_expect(e != NULL, 1)) {
+            if (__builtin_expect((uintptr_t)e % BINS_ALIGN != 0, 0))
+                bins_die("malloc(): unaligned tcache chunk detected at", e);
+            tc->entries[i] = REVEAL_PTR(e->next);
+            tc->counts[i]--;
+            e->key = 0;
+            relaxed_inc(&tc->fast_mallocs);
+            bins_live_add_fast(h, tc, (int64_t)(nb - BINS_SIZE_SZ));
+            return e;
+        }
+    }
+    return malloc_generic(h, n);
+}
+
+static __attribute__((noinline)) void free_generic(nf_heap *h, void *p)
 {
     if (!p)
         return;
@@ -168,6 +203,29 @@ static void bins_free(nf_heap *h, void *p)
     bins_poison(p, usable);
     bins_free_chunk(h, tc, c);
     errno = saved;
+}
+
+/* The fast path, glibc's tcache_put with bins' checks: a registered
+ * thread, a checked arena chunk of a tcache size, room in its bin, not
+ * cached already (the key) and, above the fastbin sizes, not free in its
+ * arena (the next chunk's PREV_INUSE; bins_free_chunk says why). Anything
+ * else goes to free_generic, which checks again and names the misuse. */
+void bins_free(nf_heap *h, void *p)
+{
+    if (!BINS_ASAN && __builtin_expect(bins_tls[0].live_uid == h->uid, 1) && __builtin_expect(p != NULL, 1)) {
+        bins_tcache *tc = bins_tls[0].tc;
+        bins_chunk *c = bins_check_chunk(h, p, "free of");
+        size_t head = chunk_head(c), sz = head & ~SIZE_BITS, i = tc_idx(sz);
+        if (__builtin_expect(!(head & IS_MMAPPED) && i < BINS_TCACHE_BINS && tc->counts[i] < BINS_TCACHE_COUNT, 1) &&
+            __builtin_expect(((bins_tentry *)p)->key != h->tcache_key, 1) &&
+            __builtin_expect(sz <= BINS_MAX_FAST + BINS_ALIGN || inuse_at(c, sz), 1)) {
+            bins_tcache_put(h, tc, c, i);
+            relaxed_inc(&tc->fast_frees);
+            bins_live_add_fast(h, tc, -(int64_t)(sz - BINS_SIZE_SZ));
+            return;
+        }
+    }
+    free_generic(h, p);
 }
 
 static void *bins_calloc(nf_heap *h, size_t n, size_t size)
@@ -339,8 +397,11 @@ static int bins_stats(nf_heap *h, nf_alloc_stats *out)
     for (bins_tcache *tc = h->tcaches; tc; tc = tc->next) {
         for (size_t p = 0; p < BINS_PATH_COUNT; p++)
             paths[p] += rl(&tc->paths[p]);
-        out->mallocs += rl(&tc->mallocs);
-        out->frees += rl(&tc->frees);
+        uint64_t fm = rl(&tc->fast_mallocs), ff = rl(&tc->fast_frees);
+        paths[BINS_PATH_TCACHE] += fm;
+        paths[BINS_PATH_FREE_TCACHE] += ff;
+        out->mallocs += rl(&tc->mallocs) + fm;
+        out->frees += rl(&tc->frees) + ff;
         out->reallocs += rl(&tc->reallocs);
         live += __atomic_load_n(&tc->live_local, __ATOMIC_RELAXED);
     }

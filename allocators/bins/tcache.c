@@ -85,16 +85,8 @@ bins_tcache *bins_tcache_get(bins_heap *h)
     s = slot_for(h);
     s->tc = tc;
     s->state = BINS_SLOT_LIVE;
+    s->live_uid = h->uid;
     return tc;
-}
-
-void bins_tcache_put(bins_heap *h, bins_tcache *tc, bins_chunk *c, size_t idx)
-{
-    bins_tentry *e = chunk2mem(c);
-    e->key = h->tcache_key;
-    e->next = protect_ptr(&e->next, tc->entries[idx]);
-    tc->entries[idx] = e;
-    tc->counts[idx]++;
 }
 
 static void relaxed_inc(uint64_t *p) { __atomic_store_n(p, *p + 1, __ATOMIC_RELAXED); }
@@ -151,8 +143,10 @@ static void tcache_release(bins_tcache *tc)
     bins_lock_take(&h->lock);
     for (size_t p = 0; p < BINS_PATH_COUNT; p++)
         __atomic_fetch_add(&h->retired_paths[p], tc->paths[p], __ATOMIC_RELAXED);
-    __atomic_fetch_add(&h->retired_mallocs, tc->mallocs, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&h->retired_frees, tc->frees, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&h->retired_paths[BINS_PATH_TCACHE], tc->fast_mallocs, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&h->retired_paths[BINS_PATH_FREE_TCACHE], tc->fast_frees, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&h->retired_mallocs, tc->mallocs + tc->fast_mallocs, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&h->retired_frees, tc->frees + tc->fast_frees, __ATOMIC_RELAXED);
     __atomic_fetch_add(&h->retired_reallocs, tc->reallocs, __ATOMIC_RELAXED);
     live_fold(h, tc->live_local);
     if (tc->prev)
@@ -165,6 +159,7 @@ static void tcache_release(bins_tcache *tc)
     bins_arena *ar = tc->ar;
     bins_tls_slot *s = slot_for(h);
     if (s) {
+        s->live_uid = 0;
         s->tc = NULL;
         s->state = BINS_SLOT_DEAD;
     }

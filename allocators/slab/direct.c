@@ -11,11 +11,10 @@
  * any tombstone p | 1 on its probe sequence (inserts take the first
  * tombstone they meet).
  *
- * Freed maps up to SLAB_DIRECT_CACHE_MAX are kept (SLAB_DIRECT_CACHE of
- * them, SLAB_DIRECT_CACHE_BYTES in all) and reused for a request that
- * fits in at least half of one, so that a program churning blocks just
- * above the largest class does not pay a map, an unmap and fresh faults
- * each time; trim unmaps them. */
+ * Freed maps go to the cache of freed maps (dcache.c), within a budget
+ * that follows the recent peak of live direct bytes, so that a program
+ * churning large blocks does not pay a map, an unmap and fresh faults each
+ * time; trim unmaps them. */
 #include <errno.h>
 #include <string.h>
 
@@ -92,41 +91,6 @@ static bool insert_locked(slab_heap *h, uintptr_t p)
     }
 }
 
-/* A freed mapping of len in [need, 2 need) from the cache, best fit;
- * direct_lock held. */
-static bool cache_take_locked(slab_heap *h, size_t need, uintptr_t *base, size_t *len)
-{
-    int best = -1;
-    for (int i = 0; i < SLAB_DIRECT_CACHE; i++) {
-        size_t l = h->dcache[i].len;
-        if (l >= need && l / 2 < need && (best < 0 || l < h->dcache[best].len))
-            best = i;
-    }
-    if (best < 0)
-        return false;
-    *base = h->dcache[best].base;
-    *len = h->dcache[best].len;
-    h->dcache[best].len = 0;
-    h->dcache_bytes -= *len;
-    return true;
-}
-
-/* Keep a freed mapping for reuse; false: the cache has no room for it. */
-static bool cache_put_locked(slab_heap *h, uintptr_t base, size_t len)
-{
-    if (len > SLAB_DIRECT_CACHE_MAX || h->dcache_bytes + len > SLAB_DIRECT_CACHE_BYTES)
-        return false;
-    for (int i = 0; i < SLAB_DIRECT_CACHE; i++) {
-        if (h->dcache[i].len == 0) {
-            h->dcache[i].base = base;
-            h->dcache[i].len = len;
-            h->dcache_bytes += len;
-            return true;
-        }
-    }
-    return false;
-}
-
 void *slab_direct_map(slab_heap *h, size_t n, size_t align, bool *fresh)
 {
     if (align < 16)
@@ -142,12 +106,17 @@ void *slab_direct_map(slab_heap *h, size_t n, size_t align, bool *fresh)
     size_t len = (n + extra + h->page - 1) & ~(h->page - 1);
     uintptr_t base = 0;
     pthread_mutex_lock(&h->direct_lock);
-    *fresh = !cache_take_locked(h, len, &base, &len);
+    *fresh = !slab_dcache_take_locked(h, len, &base, &len);
+    h->dlive_bytes += len;
     pthread_mutex_unlock(&h->direct_lock);
     if (*fresh) {
         void *m = nf_pages_map(h->ps, len, 0);
-        if (!m)
+        if (!m) {
+            pthread_mutex_lock(&h->direct_lock);
+            h->dlive_bytes -= len;
+            pthread_mutex_unlock(&h->direct_lock);
             return NULL;
+        }
         base = (uintptr_t)m;
         slab_mapped_add(h, (int64_t)len);
     } else {
@@ -161,6 +130,8 @@ void *slab_direct_map(slab_heap *h, size_t n, size_t align, bool *fresh)
     hd->len = len;
     pthread_mutex_lock(&h->direct_lock);
     bool ok = insert_locked(h, p);
+    if (!ok)
+        h->dlive_bytes -= len;
     pthread_mutex_unlock(&h->direct_lock);
     if (!ok) {
         nf_pages_unmap(h->ps, (void *)base, len);
@@ -175,18 +146,8 @@ void *slab_direct_map(slab_heap *h, size_t n, size_t align, bool *fresh)
 
 int slab_direct_trim(slab_heap *h)
 {
-    int released = 0;
     pthread_mutex_lock(&h->direct_lock);
-    for (int i = 0; i < SLAB_DIRECT_CACHE; i++) {
-        if (h->dcache[i].len) {
-            slab_unpoison((void *)h->dcache[i].base, h->dcache[i].len);
-            nf_pages_unmap(h->ps, (void *)h->dcache[i].base, h->dcache[i].len);
-            slab_mapped_add(h, -(int64_t)h->dcache[i].len);
-            h->dcache[i].len = 0;
-            released = 1;
-        }
-    }
-    h->dcache_bytes = 0;
+    int released = slab_dcache_release_locked(h);
     pthread_mutex_unlock(&h->direct_lock);
     return released;
 }
@@ -219,16 +180,10 @@ size_t slab_direct_free(slab_heap *h, void *ptr)
     h->dlive--;
     uintptr_t base = hd->base;
     size_t len = hd->len;
-    bool kept = cache_put_locked(h, base, len);
-    if (kept)   /* before the unlock: the next taker unpoisons it */
-        slab_poison((void *)base, len);
+    h->dlive_bytes -= len;
+    slab_dcache_put_locked(h, base, len);   /* poisons it before the unlock: the next taker unpoisons */
     pthread_mutex_unlock(&h->direct_lock);
     __atomic_fetch_sub(&h->held, len, __ATOMIC_RELAXED);
-    if (!kept) {
-        slab_unpoison((void *)base, len);
-        nf_pages_unmap(h->ps, (void *)base, len);
-        slab_mapped_add(h, -(int64_t)len);
-    }
     return base + len - p;
 }
 

@@ -1,8 +1,30 @@
 /* slab.c: the slab layer of one class, under the class's lock: the
  * partial, full and empty lists, carving objects (free list first, then
  * never-used objects in address order), taking objects back, and giving
- * empty slabs beyond the reserve back to their region. */
+ * empty slabs back to their region.
+ *
+ * Which empty slabs stay: the class's working set is the recent peak of
+ * its slabs in use (not empty), that peak halving every
+ * SLAB_EMPTY_DECAY_S seconds. Empty slabs up to the peak minus the slabs
+ * in use now (and at least SLAB_EMPTY_RESERVE) stay carved with their
+ * pages, so a program whose use of a class swings (a producer's batches
+ * freed by a consumer, a fill and drain) reuses them instead of dropping
+ * their pages and faulting them again at 10-40 us a page; past that they
+ * go back (MADV_DONTNEED). trim gives back every empty slab. */
+#include "notfree/clock.h"
 #include "slab.h"
+
+/* The class's decayed peak of slabs in use, raised to the count now. */
+static double working_set_locked(slab_class *c)
+{
+    double now = nf_now_s();
+    c->ws_peak = slab_decay(c->ws_peak, now - c->ws_at, SLAB_EMPTY_DECAY_S);
+    c->ws_at = now;
+    double busy = (double)(c->nslabs - c->nempty);
+    if (c->ws_peak < busy)
+        c->ws_peak = busy;
+    return c->ws_peak;
+}
 
 static slab **list_head(slab_class *c, unsigned list)
 {
@@ -66,6 +88,7 @@ static slab *slab_new_locked(slab_heap *h, unsigned cls)
     s->count = g->count;
     s->size = g->size;
     __atomic_store_n(&s->cls, (uint8_t)cls, __ATOMIC_RELAXED);
+    c->nslabs++;
     return s;
 }
 
@@ -100,6 +123,7 @@ unsigned slab_alloc_batch_locked(slab_heap *h, unsigned cls, void **out, unsigne
                 list_push(c, s, SLAB_LIST_EMPTY);
             }
             list_move(c, s, SLAB_LIST_PARTIAL);
+            working_set_locked(c);   /* one more slab in use */
         }
         while (got < n && s->free) {
             out[got++] = pop_free(h, s);
@@ -129,8 +153,12 @@ void slab_free_locked(slab_heap *h, unsigned cls, slab *s, void *p)
     if (s->inuse == 0) {
         list_move(c, s, SLAB_LIST_EMPTY);
         if (c->nempty > SLAB_EMPTY_RESERVE) {
-            list_remove(c, s);
-            slab_uncarve(h, s);
+            double keep = working_set_locked(c) - (double)(c->nslabs - c->nempty);
+            if ((double)c->nempty > keep) {
+                list_remove(c, s);
+                c->nslabs--;
+                slab_uncarve(h, s);
+            }
         }
     } else if (s->list == SLAB_LIST_FULL) {
         list_move(c, s, SLAB_LIST_PARTIAL);
@@ -144,6 +172,7 @@ int slab_release_empty_locked(slab_heap *h, unsigned cls, unsigned keep)
     while (c->nempty > keep) {
         slab *s = c->empty;
         list_remove(c, s);
+        c->nslabs--;
         slab_uncarve(h, s);
         released = 1;
     }

@@ -160,6 +160,8 @@ typedef struct slab_class {
     pthread_mutex_t lock;
     slab *partial, *full, *empty;   /* doubly-linked lists, head insert */
     uint32_t nempty;
+    uint32_t nslabs;                /* carved slabs of the class, empty ones included */
+    double ws_peak, ws_at;          /* decayed peak of slabs in use, and when (seconds; slab.c) */
     uint32_t nfull_mags, nempty_mags;
     slab_mag *depot_full, *depot_empty;
     size_t colour_next;
@@ -239,8 +241,14 @@ struct nf_heap {
      * 0 empty, p|1 a freed pointer (a tombstone that remembers it) */
     uintptr_t *dtab;
     size_t dcap, dlive, dused;
-    struct { uintptr_t base; size_t len; } dcache[SLAB_DIRECT_CACHE];   /* freed maps, len 0: none */
-    size_t dcache_bytes;
+    /* freed direct maps kept mapped (dcache.c; direct_lock): len 0 is no
+     * piece; seq orders them by age. dcache_bytes sums their lengths;
+     * dlive_bytes sums the live direct maps' lengths; dpeak is their
+     * decayed peak at time dpeak_at (seconds). */
+    struct { uintptr_t base; size_t len; uint64_t seq; } dcache[SLAB_DIRECT_CACHE];
+    size_t dcache_bytes, dlive_bytes;
+    uint64_t dcache_seq;
+    double dpeak, dpeak_at;
     /* statistics, atomics */
     uint64_t mapped, peak_mapped, held;
     int64_t live, peak_live;
@@ -284,6 +292,10 @@ void slab_tcache_destructor(void *tc);
 void slab_tcache_shutdown(slab_heap *h);
 void slab_slot_forget(slab_heap *h);
 void slab_count(slab_heap *h, slab_tcache *tc, slab_path p);
+/* dcache.c (direct_lock held) */
+bool slab_dcache_take_locked(slab_heap *h, size_t need, uintptr_t *base, size_t *len); /* a piece of >= need */
+void slab_dcache_put_locked(slab_heap *h, uintptr_t base, size_t len);  /* keep (or unmap) a freed map */
+int slab_dcache_release_locked(slab_heap *h);                            /* unmap every piece; 1 if any */
 /* direct.c */
 void *slab_direct_map(slab_heap *h, size_t n, size_t align, bool *fresh);   /* fresh: zero pages */
 int slab_direct_trim(slab_heap *h);                    /* unmap the freed-map cache; 1 if any */
@@ -345,6 +357,18 @@ static inline slab_tcache *slab_tcache_fast(slab_heap *h)
 }
 
 void slab_live_fold(slab_heap *h, int64_t delta);
+
+/* peak after dt seconds of halving every half_life seconds (the last
+ * part of a half-life linearly): the decayed peaks of dcache.c and
+ * slab.c. */
+static inline double slab_decay(double peak, double dt, double half_life)
+{
+    if (dt <= 0)
+        return peak;
+    for (; dt >= half_life && peak > 0; dt -= half_life)
+        peak /= 2;
+    return peak * (1.0 - 0.5 * dt / half_life);
+}
 
 /* Live bytes are kept per thread and folded into the heap's past
  * SLAB_LIVE_FLUSH, so peak_live is exact to that much per thread. */

@@ -45,7 +45,9 @@
 #define SLAB_COLOUR_STEP ((size_t)64)     /* a cache line */
 
 /* ---- empty slabs and regions ---- */
-#define SLAB_EMPTY_RESERVE 2              /* empty slabs a class keeps; beyond, MADV_DONTNEED and back to the region */
+#define SLAB_EMPTY_RESERVE 2              /* empty slabs a class always keeps */
+#define SLAB_EMPTY_DECAY_S 1.0            /* beyond, it keeps its recent peak of busy slabs (halving every this
+                                             many seconds) minus those busy now; the rest: MADV_DONTNEED */
 #define SLAB_REGIONS_KEEP 1               /* wholly empty regions kept mapped (dropped pages) outside trim */
 
 /* ---- magazines and the depot (Bonwick and Adams 2001) ----
@@ -66,9 +68,11 @@
 /* ---- direct mapping ---- */
 #define SLAB_DIRECT_HDR ((size_t)32)      /* check words before a direct map's user pointer */
 #define SLAB_DIRECT_TABLE_MIN 1024        /* initial slots of the table of live direct maps */
-#define SLAB_DIRECT_CACHE 8               /* freed direct maps kept for reuse (no syscall, no fault) */
-#define SLAB_DIRECT_CACHE_MAX ((size_t)1 << 20)     /* only mappings up to this length are kept */
-#define SLAB_DIRECT_CACHE_BYTES ((size_t)4 << 20)   /* bytes the cache holds at most */
+#define SLAB_DIRECT_CACHE 16              /* pieces of freed direct maps kept for reuse (dcache.c) */
+#define SLAB_DIRECT_CACHE_DIV 4           /* they may hold 1/this of the recent peak of live direct bytes */
+#define SLAB_DIRECT_CACHE_MIN ((size_t)4 << 20)   /* ... and at least this */
+#define SLAB_DIRECT_DECAY_S 1.0           /* that peak halves every this many seconds */
+#define SLAB_DIRECT_SPLIT_MIN ((size_t)256 << 10) /* a piece is split when this much or more is left over */
 
 /* ---- statistics ---- */
 #define SLAB_LIVE_FLUSH ((int64_t)64 * 1024)  /* a thread folds its live-byte delta into the heap's past this */

@@ -15,10 +15,13 @@
  *             child allocates and exits cleanly
  *   exit      a thread's cached blocks go back to the arena when it calls
  *             thread_exit, and when it just exits (pthread key destructor)
+ *   regrow    a thread's arena region trimmed (pages dropped) grows again
+ *             without an mprotect, as glibc's heaps do, and trim lowers
+ *             the mapped bytes
  *   default   (in a child) the drop-in heap grows the real program break
  *   asan      (built with AddressSanitizer only, else skipped) a use after
  *             free and an overflow inside a bins heap are reported by ASan
- * Usage: test_bins paths|misuse|overflow|registry|pages|fork|exit|default|asan */
+ * Usage: test_bins paths|misuse|overflow|registry|pages|fork|exit|regrow|default|asan */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -400,6 +403,58 @@ static void *cache_and_leave(void *arg)
     return NULL;
 }
 
+/* ---- regrow: a region's opened high-water mark ---- */
+enum { REGROW_N = 40, REGROW_SIZE = 100000 };   /* under the mmap threshold: from the region */
+
+static uint64_t protects(nf_heap *h)
+{
+    nf_alloc_stats st;
+    A->stats(h, &st);
+    return st.page_calls[NF_PAGE_PROTECT];
+}
+
+static void *regrow_body(void *arg)
+{
+    nf_heap *h = arg;
+    void *p[REGROW_N];
+    for (int round = 0; round < 2; round++) {
+        uint64_t before = protects(h);
+        for (int i = 0; i < REGROW_N; i++) {
+            REQUIRE((p[i] = A->malloc(h, REGROW_SIZE)) != NULL);
+            memset(p[i], round + 1, REGROW_SIZE);
+        }
+        uint64_t grown = protects(h);
+        nf_alloc_stats full;
+        A->stats(h, &full);
+        for (int i = REGROW_N; i-- > 0;)
+            A->free(h, p[i]);
+        A->trim(h, 0);
+        nf_alloc_stats trimmed;
+        A->stats(h, &trimmed);
+        printf("  round %d: mprotect %llu -> %llu, mapped %llu -> %llu after trim\n", round,
+               (unsigned long long)before, (unsigned long long)grown,
+               (unsigned long long)full.mapped_bytes, (unsigned long long)trimmed.mapped_bytes);
+        REQUIREF(trimmed.mapped_bytes + (size_t)REGROW_N * REGROW_SIZE / 2 < full.mapped_bytes, "trim kept the pages");
+        if (round == 0)
+            REQUIREF(grown > before, "the first growth opened no pages");
+        else
+            REQUIREF(grown == before, "growing a trimmed region again took %llu mprotect calls",
+                     (unsigned long long)(grown - before));
+    }
+    return NULL;
+}
+
+static void test_regrow(void)
+{
+    nf_heap *h = A->create(NULL);
+    REQUIRE(h);
+    A->free(h, A->malloc(h, 16));   /* this thread takes the main arena, the next one gets a region */
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, regrow_body, h) == 0);
+    pthread_join(t, NULL);
+    A->destroy(h);
+}
+
 static void test_exit(void)
 {
     shared_heap = A->create(NULL);
@@ -490,7 +545,7 @@ int main(int argc, char **argv)
 {
     A = &nf_allocator_bins;
     if (argc != 2) {
-        fprintf(stderr, "usage: %s paths|misuse|overflow|registry|pages|fork|exit|default|asan\n", argv[0]);
+        fprintf(stderr, "usage: %s paths|misuse|overflow|registry|pages|fork|exit|regrow|default|asan\n", argv[0]);
         return 2;
     }
     if (!strcmp(argv[1], "paths"))
@@ -507,6 +562,8 @@ int main(int argc, char **argv)
         test_fork();
     else if (!strcmp(argv[1], "exit"))
         test_exit();
+    else if (!strcmp(argv[1], "regrow"))
+        test_regrow();
     else if (!strcmp(argv[1], "default"))
         test_default();
     else if (!strcmp(argv[1], "asan")) {

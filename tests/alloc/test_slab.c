@@ -3,8 +3,15 @@
  *   depot     threads trade magazines through the depot: one thread
  *             allocates, another frees (cross-thread), the first takes the
  *             full magazines back
- *   release   freeing everything gives empty slabs back (advise rises) and
- *             trim unmaps empty regions (unmap rises, mapped falls)
+ *   release   after freeing everything, trim gives the empty slabs back
+ *             (advise rises) and unmaps empty regions (unmap rises, mapped
+ *             falls); the frees alone keep the class's working set
+ *   large     freed direct maps are reused without a map call (whole, and
+ *             a piece of a larger one), the cache keeps at most its budget
+ *             (a share of the recent peak of live large bytes), and the
+ *             memory goes back to the kernel (resident set, /proc) once
+ *             that peak has decayed (an idle of 3.5 s, then one large
+ *             call) and at trim
  *   corrupt   a freed object's encoded next pointer overwritten: the next
  *             allocation from its slab aborts instead of handing out a wild
  *             pointer (skipped under ASan: the write itself is reported)
@@ -19,7 +26,7 @@
  *             (overflow.h, in a child)
  *   asan      (built with AddressSanitizer only, else skipped) a use after
  *             free and an overflow inside a slab heap are reported by ASan
- * Usage: test_slab paths|depot|release|corrupt|misuse|overflow|asan */
+ * Usage: test_slab paths|depot|release|large|corrupt|misuse|overflow|asan */
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -164,17 +171,89 @@ static void test_release(void)
     printf("  advise %llu -> %llu, held %llu -> %llu\n",
            (unsigned long long)before.page_calls[NF_PAGE_ADVISE], (unsigned long long)mid.page_calls[NF_PAGE_ADVISE],
            (unsigned long long)before.held_bytes, (unsigned long long)mid.held_bytes);
-    REQUIREF(mid.page_calls[NF_PAGE_ADVISE] > before.page_calls[NF_PAGE_ADVISE], "no empty slab dropped");
-    REQUIRE(mid.held_bytes < before.held_bytes / 2);
-    REQUIRE(path(h, "slab_release") > 0 && path(h, "depot_flush") > 0);
+    /* empty slabs up to the class's recent working set stay (slab.c): the
+     * frees alone need not give pages back; trim gives every one back */
+    REQUIRE(path(h, "depot_flush") > 0);
     REQUIRE(A->trim(h, 0) == 1);
     nf_alloc_stats after = stats(h);
+    REQUIREF(after.page_calls[NF_PAGE_ADVISE] > before.page_calls[NF_PAGE_ADVISE], "no empty slab dropped");
+    REQUIRE(path(h, "slab_release") > 0);
     printf("  unmap %llu -> %llu, mapped %llu -> %llu\n",
            (unsigned long long)mid.page_calls[NF_PAGE_UNMAP], (unsigned long long)after.page_calls[NF_PAGE_UNMAP],
            (unsigned long long)before.mapped_bytes, (unsigned long long)after.mapped_bytes);
     REQUIRE(after.page_calls[NF_PAGE_UNMAP] > mid.page_calls[NF_PAGE_UNMAP]);
     REQUIRE(after.mapped_bytes < before.mapped_bytes / 4 && after.held_bytes == 0);
     REQUIRE(path(h, "region_unmap") > 0);
+    A->destroy(h);
+}
+
+/* ---- large blocks: reuse, budget, give-back ---- */
+static size_t resident_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, res = 0;
+    REQUIRE(f && fscanf(f, "%lu %lu", &size, &res) == 2);
+    fclose(f);
+    return res * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Under a sanitizer the resident set also holds the shadow of what was
+ * written, which the sanitizer keeps: ASan's is an eighth of it (9 MiB
+ * here), TSan's more (16 MiB here). Still well under the 72 MiB freed. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+static const size_t shadow_slack = (size_t)32 << 20;
+#else
+static const size_t shadow_slack = 0;
+#endif
+
+static void test_large(void)
+{
+    nf_heap *h = A->create(NULL);
+    REQUIRE(h);
+    enum { N = 12 };
+    const size_t big = (size_t)6 << 20;
+    void *p[N];
+    size_t rss0 = resident_bytes();
+    nf_alloc_stats base = stats(h);
+    for (int i = 0; i < N; i++) {
+        REQUIRE((p[i] = A->malloc(h, big)) != NULL);
+        memset(p[i], 1, big);
+    }
+    nf_alloc_stats full = stats(h);
+    /* one freed and taken again: no map call, the pages are still there */
+    A->free(h, p[0]);
+    REQUIRE((p[0] = A->malloc(h, big)) != NULL);
+    nf_alloc_stats again = stats(h);
+    REQUIREF(again.page_calls[NF_PAGE_MAP] == full.page_calls[NF_PAGE_MAP], "a freed large block was not reused");
+    REQUIREF(path(h, "direct_reuse") == 1, "direct_reuse %lld", (long long)path(h, "direct_reuse"));
+    /* a piece of a larger freed one */
+    A->free(h, p[1]);
+    REQUIRE((p[1] = A->malloc(h, big / 3)) != NULL);
+    REQUIREF(stats(h).page_calls[NF_PAGE_MAP] == full.page_calls[NF_PAGE_MAP], "no piece of a larger freed block");
+    memset(p[1], 2, big / 3);
+    /* all freed: the cache keeps at most a quarter of the 72 MiB peak */
+    for (int i = 0; i < N; i++)
+        A->free(h, p[i]);
+    nf_alloc_stats mid = stats(h);
+    size_t kept = mid.mapped_bytes - base.mapped_bytes;
+    printf("  mapped: %zu MiB live, %zu MiB kept after the frees\n",
+           (size_t)(full.mapped_bytes - base.mapped_bytes) >> 20, kept >> 20);
+    REQUIREF(kept <= (size_t)(full.mapped_bytes - base.mapped_bytes) / 4 + big, "kept %zu bytes, over the budget", kept);
+    REQUIREF(kept >= big, "kept only %zu bytes", kept);   /* something is kept for reuse */
+    /* idle past the decay, then one large call: the rest goes back */
+    usleep(3500 * 1000);
+    A->free(h, A->malloc(h, 100000));
+    nf_alloc_stats late = stats(h);
+    size_t rss = resident_bytes();
+    printf("  after the decay: %zu MiB kept, resident %zu MiB over the start\n",
+           (size_t)(late.mapped_bytes - base.mapped_bytes) >> 20, (rss > rss0 ? rss - rss0 : 0) >> 20);
+    REQUIREF(late.mapped_bytes - base.mapped_bytes <= ((size_t)4 << 20) + (1 << 20), "the cache did not decay");
+    REQUIREF(rss < rss0 + ((size_t)6 << 20) + shadow_slack, "resident set did not fall: %zu -> %zu", rss0, rss);
+    /* trim: nothing of the large blocks is left */
+    A->trim(h, 0);
+    nf_alloc_stats end = stats(h);
+    REQUIREF(end.mapped_bytes <= base.mapped_bytes + (1 << 20), "trim left %llu mapped bytes", (unsigned long long)(end.mapped_bytes - base.mapped_bytes));
+    REQUIRE(end.held_bytes == 0 && end.live_bytes == 0);
     A->destroy(h);
 }
 
@@ -391,7 +470,7 @@ static void test_asan(void)
 int main(int argc, char **argv)
 {
     if (argc != 2) {
-        fprintf(stderr, "usage: %s paths|depot|release|corrupt|misuse|overflow|asan\n", argv[0]);
+        fprintf(stderr, "usage: %s paths|depot|release|large|corrupt|misuse|overflow|asan\n", argv[0]);
         return 2;
     }
     const char *t = argv[1];
@@ -401,6 +480,8 @@ int main(int argc, char **argv)
         test_depot();
     else if (!strcmp(t, "release"))
         test_release();
+    else if (!strcmp(t, "large"))
+        test_large();
     else if (!strcmp(t, "corrupt"))
         test_corrupt();
     else if (!strcmp(t, "misuse"))
