@@ -36,13 +36,18 @@ static bool fs_init(nf_wl_thread *t)
     return true;
 }
 
+/* The writes land on the word between the tags, which is put back as it
+ * was afterwards: in verify mode every byte of the block carries the
+ * pattern, and the writes are the load, not a change of contents. */
 static void fs_write(nf_wl_block *b)
 {
     if (!b->p)
         return;
     volatile uint64_t *w = (volatile uint64_t *)((char *)b->p + 8);   /* between the tags */
+    uint64_t was = *w;
     for (int i = 0; i < WRITES; i++)
         *w += (uint64_t)i;
+    *w = was;
 }
 
 static uint64_t fs_step(nf_wl_thread *t, uint64_t ops)

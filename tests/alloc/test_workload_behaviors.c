@@ -1,7 +1,6 @@
-/* test_workload_behaviors.c: the workloads of issue 15 (huge-rewrite,
- * thread-generations, tight-loops, passive-false-sharing) run, on two
- * threads and in several rounds, through the process's malloc and through
- * heaps of shard and bins:
+/* test_workload_behaviors.c: each workload of `notfree compare` runs, on
+ * two threads and in several rounds, through the process's malloc and
+ * through heaps of shard and bins:
  *   - no damaged block, no failed malloc, operations performed;
  *   - the same seed gives the same operation count and checksum, on every
  *     allocator (the checksum sums block tags, which depend on the seed
@@ -20,7 +19,7 @@ static nf_workload_result run(const char *name, const nf_mem_api *m, uint64_t se
     REQUIREF(w, "%s: not registered", name);
     /* huge-rewrite: 3 slots a thread keep the test's memory near 150 MiB */
     unsigned slots = !strcmp(name, "huge-rewrite") ? 3 : 0;
-    uint64_t ops = !strcmp(name, "huge-rewrite") ? 24 : 30000;
+    uint64_t ops = !strcmp(name, "huge-rewrite") ? 24 : !strcmp(name, "large") ? 300 : 30000;
     nf_workload_params p = {.threads = 2, .seed = seed, .slots = slots, .verify = verify};
     nf_workload_result r;
     int rc = nf_workload_run_ops(w, &p, m, ops, ops / 3, &r);
