@@ -41,8 +41,10 @@ static void fs_write(nf_wl_block *b)
     if (!b->p)
         return;
     volatile uint64_t *w = (volatile uint64_t *)((char *)b->p + 8);   /* between the tags */
+    uint64_t keep = *w;   /* verify mode fills this word too: put it back */
     for (int i = 0; i < WRITES; i++)
         *w += (uint64_t)i;
+    *w = keep;
 }
 
 static uint64_t fs_step(nf_wl_thread *t, uint64_t ops)

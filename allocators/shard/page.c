@@ -321,6 +321,8 @@ static SHARD_NOINLINE shard_page *find_page(shard_theap *th, size_t bin)
         __atomic_store_n(&th->delayed_notice, 0, __ATOMIC_RELAXED);
         full_scan(th);
     }
+    if (__atomic_load_n(&th->heap->warm_count, __ATOMIC_RELAXED))
+        shard_warm_expire(th->heap, false);
     if (th->retired_bins)
         retired_collect(th);
     if (th->dirty_pages)

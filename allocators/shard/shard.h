@@ -205,11 +205,14 @@ struct shard_theap {
     struct shard_theap *pool_next;   /* heap's free theaps */
     struct shard_theap *all_next;    /* every theap of the heap (stats) */
     bool live;                    /* attached to a thread */
+    uint64_t parked;              /* when its thread left it (ns): warm theaps expire */
 };
 
 /* ---- the heap ---- */
 /* Invariants: theaps lists every theap ever made (they are recycled
- * through pool, never freed before destroy); abandoned, huge and cache are
+ * through pool, never freed before destroy); warm holds at most
+ * SHARD_WARM_THEAPS theaps with no thread that still own their segments
+ * and pages (frees into them go to thread_free as for any other owner); abandoned, huge and cache are
  * lists through segment->next under lock; cache holds at most
  * SHARD_HEAP_SEGMENT_CACHE segments, none with a page in use; huge_cache
  * at most SHARD_HUGE_CACHE huge segments, newest first, each with
@@ -227,6 +230,8 @@ struct nf_heap {
     pthread_key_t key;            /* thread exit in linked use */
     bool have_key;
     shard_theap *theaps, *pool;
+    shard_theap *warm;            /* exited threads' theaps with their pages, newest first (through pool_next) */
+    size_t warm_count;            /* atomic: read without the lock to skip it */
     void *chunks;                 /* theap chunks: a list through their first word */
     shard_segment *abandoned;
     size_t abandoned_count;       /* atomic: read without the lock to skip it */
@@ -409,5 +414,6 @@ void shard_fork_prepare(nf_heap *h);
 void shard_fork_parent(nf_heap *h);
 void shard_fork_child(nf_heap *h);
 void shard_thread_exit(nf_heap *h);
+void shard_warm_expire(nf_heap *h, bool now);   /* abandon warm theaps parked past the purge delay (all: now) */
 
 #endif /* NF_SHARD_H */
