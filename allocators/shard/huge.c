@@ -14,8 +14,8 @@
  * it all back at its next call into the allocator.
  *
  * Reuse: the smallest cached block that fits; one more than an eighth too
- * big has its tail split off into a cached block of its own (moved, still
- * resident). None fits: the largest cached blocks are
+ * big has its tail, from the next segment boundary, split off in place
+ * into a cached block of its own (still resident, no system call). None fits: the largest cached blocks are
  * moved side by side into one new range with the page source's remap
  * (mremap: page tables move, no byte is copied or faulted), the last one
  * grown when they add up to less (only that tail faults). realloc grows a
@@ -110,34 +110,18 @@ static void cut_tail(nf_heap *h, shard_segment *s, size_t total)
 
 static bool cache_put(nf_heap *h, shard_segment *s);
 
-/* s's bytes past total (a multiple of SHARD_OS_PAGE below s->size) moved
- * to a segment of their own into the cache, resident: a tail of at least
- * SHARD_HUGE_SPLIT_MIN (else unmapped). Its first page becomes its header. */
+/* s's bytes from the first segment boundary at or past total split off
+ * in place, without a system call, as a cached block of their own (still
+ * resident), when they are at least SHARD_HUGE_SPLIT_MIN; s keeps the
+ * rest (less than a segment over total). */
 static void split_tail(nf_heap *h, shard_segment *s, size_t total)
 {
-    size_t len = s->size - total;
-    uint8_t *dst = NULL;
-    if (len >= SHARD_HUGE_SPLIT_MIN && !shard_secure && nf_pages_can_remap(h->ps))
-        dst = shard_map_aligned(h->ps, len, SHARD_SEGMENT_SIZE, 0, NF_MAP_NOACCESS);
-    if (!dst) {
-        cut_tail(h, s, total);
+    size_t cut = (total + SHARD_SEGMENT_SIZE - 1) & ~(SHARD_SEGMENT_SIZE - 1);
+    if (shard_secure || cut >= s->size || s->size - cut < SHARD_HUGE_SPLIT_MIN)
         return;
-    }
-    uint8_t *tail = (uint8_t *)s + total;
-    size_t old = s->size;
-    size_t keep_idx = (total + SHARD_SEGMENT_SIZE - 1) >> SHARD_SEGMENT_SHIFT;
-    size_t old_idx = (old + SHARD_SEGMENT_SIZE - 1) >> SHARD_SEGMENT_SHIFT;
-    uintptr_t base = (uintptr_t)s >> SHARD_SEGMENT_SHIFT;
-    shard_unpoison(tail, len);
-    if (!nf_pages_remap(h->ps, tail, len, len, dst)) {
-        nf_pages_unmap(h->ps, dst, len);
-        cut_tail(h, s, total);
-        return;
-    }
-    for (size_t k = keep_idx; k < old_idx; k++)
-        __atomic_store_n(&shard_segmap[base + k], SHARD_SEGMAP_NONE, __ATOMIC_RELAXED);
-    s->size = total;
-    shard_segment *t = (shard_segment *)dst;
+    size_t len = s->size - cut;
+    shard_segment *t = (shard_segment *)((uint8_t *)s + cut);
+    shard_unpoison(t, sizeof *t);
     memset(t, 0, offsetof(shard_segment, pages) + sizeof(shard_page));
     t->heap = h;
     t->size = len;
@@ -145,6 +129,7 @@ static void split_tail(nf_heap *h, shard_segment *s, size_t total)
     t->page_shift = 63;
     t->npages = 1;
     t->used_pages = 1;
+    s->size = cut;
     shard_segmap_set(t, len, SHARD_SEGMAP_START);
     if (!cache_put(h, t))
         shard_segment_release(h, t, NULL);
@@ -200,7 +185,7 @@ static shard_segment *gather(nf_heap *h, shard_segment *list, size_t total, bool
 }
 
 /* A cached segment for total bytes: the smallest that fits (its tail split
- * off when it is more than an eighth too big), else the largest ones put
+ * off when it is more than an eighth too big and a segment boundary allows), else the largest ones put
  * together and grown (gather); NULL: none. */
 static shard_segment *cache_take(nf_heap *h, size_t total)
 {
