@@ -58,11 +58,14 @@ void shard_count(nf_heap *h, uint64_t *paths, shard_path p)
  * otherwise map more and cut the ends off. */
 uint8_t *shard_map_aligned(nf_pages *ps, size_t size, size_t align, size_t phase, unsigned hints)
 {
-    uint8_t *raw = nf_pages_map(ps, size, hints);
-    if (!raw)
+    /* a size that is not a multiple of align seldom lands aligned (the
+     * last mapping's bottom is): map the larger range at once */
+    uint8_t *raw = size % align ? NULL : nf_pages_map(ps, size, hints);
+    if (size % align == 0 && !raw)
         return NULL;
-    if (((uintptr_t)raw + phase) % align) {
-        nf_pages_unmap(ps, raw, size);
+    if (!raw || ((uintptr_t)raw + phase) % align) {
+        if (raw)
+            nf_pages_unmap(ps, raw, size);
         if (size > SIZE_MAX / 2 - align || !(raw = nf_pages_map(ps, size + align, hints)))
             return NULL;
         uintptr_t a = (((uintptr_t)raw + phase + align - 1) & ~(uintptr_t)(align - 1)) - phase;
