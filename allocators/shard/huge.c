@@ -353,8 +353,23 @@ void shard_huge_free(nf_heap *h, shard_theap *th, shard_segment *s)
         shard_segment_release(h, s, th ? th->paths : NULL);
 }
 
+/* A cached block of at least total bytes? (A hint: read under lock.) */
+static bool cache_has_fit(nf_heap *h, size_t total)
+{
+    if (!__atomic_load_n(&h->huge_cache_count, __ATOMIC_RELAXED))
+        return false;
+    bool fit = false;
+    pthread_mutex_lock(&h->lock);
+    for (shard_segment *c = h->huge_cache; c && !fit; c = c->next)
+        fit = c->size >= total;
+    pthread_mutex_unlock(&h->lock);
+    return fit;
+}
+
 /* realloc of the huge block p (its segment s) to n > SHARD_LARGE_MAX bytes
- * in place or by moving its pages; NULL: the caller copies. */
+ * in place or by moving its pages; NULL: the caller copies. A growth that
+ * a cached block can hold is left to the copy: copying resident bytes
+ * costs far less than faulting the grown tail in. */
 void *shard_huge_realloc(nf_heap *h, shard_segment *s, void *p, size_t n)
 {
     shard_page *pg = &s->pages[0];
@@ -365,6 +380,8 @@ void *shard_huge_realloc(nf_heap *h, shard_segment *s, void *p, size_t n)
     size_t old_bsize = pg->bsize, old_size = s->size;
     if (total == old_size)
         return p;
+    if (total > old_size && cache_has_fit(h, total))
+        return NULL;
     pthread_mutex_lock(&h->lock);
     huge_list_remove_locked(h, s);
     pthread_mutex_unlock(&h->lock);
