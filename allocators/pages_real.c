@@ -48,6 +48,13 @@ static int real_unmap(nf_pages *ps, void *addr, size_t len)
     return rc;
 }
 
+static void *real_remap(nf_pages *ps, void *old, size_t oldlen, size_t newlen, void *target)
+{
+    void *p = mremap(old, round_pages(ps, oldlen), round_pages(ps, newlen), MREMAP_MAYMOVE | MREMAP_FIXED, target);
+    nf_pages_count(ps, NF_PAGE_MAP, newlen, p == MAP_FAILED);
+    return p == MAP_FAILED ? NULL : p;
+}
+
 static int real_advise(nf_pages *ps, void *addr, size_t len, nf_advice advice)
 {
     int how;
@@ -168,6 +175,7 @@ static const nf_pages_ops real_ops = {
     .unlock = real_unlock,
     .protect = real_protect,
     .grow = real_grow,
+    .remap = real_remap,
 };
 
 void nf_pages_real_init(nf_pages *ps, nf_brk_mode mode, size_t brk_reserve)

@@ -30,10 +30,30 @@ static bool heap_is_live_locked(uint64_t uid)
 /* ---- thread heaps ---- */
 static void thread_exit_key(void *v);
 
+/* A warm theap (an exited thread's, with its pages) for a new thread: the
+ * newest. Its pages, queues and dirty pages carry over whole, so a
+ * program whose threads come and go reuses the memory of the last one at
+ * once. Under lock. */
+static shard_theap *warm_take_locked(nf_heap *h)
+{
+    shard_theap *th = h->warm;
+    if (th) {
+        h->warm = th->pool_next;
+        __atomic_store_n(&h->warm_count, h->warm_count - 1, __ATOMIC_RELAXED);
+    }
+    return th;
+}
+
 static shard_theap *theap_new(nf_heap *h)
 {
     pthread_mutex_lock(&h->lock);
-    shard_theap *th = h->pool;
+    shard_theap *th = warm_take_locked(h);
+    if (th) {
+        pthread_mutex_unlock(&h->lock);
+        th->live = true;
+        return th;
+    }
+    th = h->pool;
     if (th) {
         h->pool = th->pool_next;
     } else {
@@ -67,16 +87,59 @@ static shard_theap *theap_new(nf_heap *h)
     return th;
 }
 
-/* Hand th back: its segments are abandoned (or given back). */
-static void theap_release(nf_heap *h, shard_theap *th)
+/* th (no thread) abandoned: its segments to the heap, it to the pool. */
+static void theap_abandon(nf_heap *h, shard_theap *th)
 {
     shard_abandon_all(th);
-    shard_live_flush(h, th);
-    th->live = false;
     pthread_mutex_lock(&h->lock);
     th->pool_next = h->pool;
     h->pool = th;
     pthread_mutex_unlock(&h->lock);
+}
+
+/* Hand th back: kept warm, with its pages, for the next thread (at most
+ * SHARD_WARM_THEAPS, each for at most SHARD_PURGE_DELAY_NS: shard_warm_expire),
+ * else its segments are abandoned (or given back). */
+static void theap_release(nf_heap *h, shard_theap *th)
+{
+    shard_live_flush(h, th);
+    th->live = false;
+    th->parked = shard_now_ns();
+    pthread_mutex_lock(&h->lock);
+    if (h->warm_count < SHARD_WARM_THEAPS && !shard_secure) {
+        th->pool_next = h->warm;
+        h->warm = th;
+        __atomic_store_n(&h->warm_count, h->warm_count + 1, __ATOMIC_RELAXED);
+        pthread_mutex_unlock(&h->lock);
+        return;
+    }
+    pthread_mutex_unlock(&h->lock);
+    theap_abandon(h, th);
+}
+
+/* Warm theaps parked longer than the purge delay (all: now) are abandoned,
+ * so that other threads reclaim their blocks and their memory is purged:
+ * no thread came to take them over. Called on the slow paths. */
+void shard_warm_expire(nf_heap *h, bool now)
+{
+    if (!__atomic_load_n(&h->warm_count, __ATOMIC_RELAXED))
+        return;
+    uint64_t t = shard_now_ns();
+    for (;;) {
+        pthread_mutex_lock(&h->lock);
+        shard_theap *th = NULL, **link;
+        for (link = &h->warm; *link; link = &(*link)->pool_next)
+            if (now || (*link)->parked + SHARD_PURGE_DELAY_NS <= t) {
+                th = *link;
+                *link = th->pool_next;
+                __atomic_store_n(&h->warm_count, h->warm_count - 1, __ATOMIC_RELAXED);
+                break;
+            }
+        pthread_mutex_unlock(&h->lock);
+        if (!th)
+            return;
+        theap_abandon(h, th);
+    }
 }
 
 /* The slow lookup: another slot, or a new theap installed as current. */

@@ -59,8 +59,17 @@ SHARD_HIDDEN void shard_free(nf_heap *h, void *p)
             pg->local_free = b;
             SHARD_INC(th->frees);
             SHARD_ADD(th->live_local, -(int64_t)pg->bsize);
-            if (SHARD_UNLIKELY(--pg->used == 0))
-                shard_page_retire_keep_errno(th, pg);
+            if (SHARD_UNLIKELY(--pg->used == 0)) {
+                /* the only page of its bin (a loop that mallocs and frees
+                 * a few blocks empties it on every turn): kept, as
+                 * shard_page_retire would, without the call */
+                if (SHARD_LIKELY(pg->next == NULL && th->queues[pg->bin].first == pg)) {
+                    pg->stamp = th->generic_count + SHARD_RETIRE_GENERIC;
+                    th->retired_bins |= (uint64_t)1 << pg->bin;
+                } else {
+                    shard_page_retire_keep_errno(th, pg);
+                }
+            }
             return;
         }
     }
@@ -155,6 +164,21 @@ static void *shard_realloc(nf_heap *h, void *p, size_t n)
         SHARD_INC(th->reallocs);
     if (n <= usable && n >= usable / 2)
         return p;
+    if (s->kind == SHARD_HUGE && n > SHARD_LARGE_MAX) {
+        /* grown by moving its pages (no copy, no refault) or shrunk in place */
+        size_t before = pg->bsize;
+        void *q = shard_huge_realloc(h, s, p, n);
+        if (q) {
+            size_t after = shard_segment_of(q)->pages[0].bsize;
+            if (th) {
+                SHARD_ADD(th->live_local, (int64_t)after - (int64_t)before);
+                shard_live_flush(h, th);
+            } else {
+                __atomic_fetch_add(&h->live, (int64_t)after - (int64_t)before, __ATOMIC_RELAXED);
+            }
+            return q;
+        }
+    }
     void *q = shard_malloc(h, n);
     if (!q)
         return NULL;
@@ -188,6 +212,7 @@ static int shard_trim(nf_heap *h, size_t pad)
     uint64_t before = given_back(h);
     uint64_t t = shard_now_ns(), last = __atomic_load_n(&h->trim_last, __ATOMIC_RELAXED);
     bool full = !last || t - last >= SHARD_TRIM_INTERVAL_NS;
+    shard_warm_expire(h, full);   /* exited threads' theaps: their blocks reclaimed below */
     while (shard_reclaim(th))
         ;
     shard_theap_collect(th, full);

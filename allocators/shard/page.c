@@ -210,7 +210,7 @@ void shard_page_requeue(shard_theap *th, shard_page *pg)
 {
     shard_page_flags_clear(pg, SHARD_PAGE_IN_FULL);
     pg->next = pg->prev = NULL;
-    shard_page_collect(pg, true);
+    shard_page_collect(pg, false);   /* no merge of free and local_free: used is exact without it */
     pq_push_back(th, pg->bin, pg);
     if (pg->used == 0)
         shard_page_free(th, pg);
@@ -231,7 +231,7 @@ static void full_scan(shard_theap *th)
     }
 }
 
-/* Collect every page; force: also free empty pages and purge now. */
+/* Collect every page; force: also free empty pages. */
 void shard_theap_collect(shard_theap *th, bool force)
 {
     full_scan(th);
@@ -239,7 +239,9 @@ void shard_theap_collect(shard_theap *th, bool force)
         shard_page *next;
         for (shard_page *pg = th->queues[b].first; pg; pg = next) {
             next = pg->next;
-            shard_page_collect(pg, force);
+            /* used is exact without merging local_free into free (a walk
+             * of the whole free list): force only frees empty pages */
+            shard_page_collect(pg, false);
             if (force && pg->used == 0)
                 shard_page_free(th, pg);
         }
@@ -319,6 +321,8 @@ static SHARD_NOINLINE shard_page *find_page(shard_theap *th, size_t bin)
         __atomic_store_n(&th->delayed_notice, 0, __ATOMIC_RELAXED);
         full_scan(th);
     }
+    if (__atomic_load_n(&th->heap->warm_count, __ATOMIC_RELAXED))
+        shard_warm_expire(th->heap, false);
     if (th->retired_bins)
         retired_collect(th);
     if (th->dirty_pages)

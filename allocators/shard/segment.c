@@ -1,5 +1,5 @@
 /* segment.c: segments and the segment map; pages taken from and given back
- * to segments; purging; abandoning and reclaiming; huge blocks. */
+ * to segments; purging; abandoning and reclaiming. Huge blocks: huge.c. */
 #include <errno.h>
 #include <string.h>
 #include <time.h>
@@ -21,7 +21,7 @@ bool shard_segmap_init(void)
     return shard_segmap != NULL;
 }
 
-static void segmap_set(shard_segment *s, size_t size, uint8_t first)
+void shard_segmap_set(shard_segment *s, size_t size, uint8_t first)
 {
     uintptr_t i = (uintptr_t)s >> SHARD_SEGMENT_SHIFT;
     uintptr_t n = (size + SHARD_SEGMENT_SIZE - 1) >> SHARD_SEGMENT_SHIFT;
@@ -43,7 +43,7 @@ void shard_mapped_add(nf_heap *h, int64_t delta)
     nf_kit_peak_u64(&h->peak_mapped, now);
 }
 
-static void count(nf_heap *h, uint64_t *paths, shard_path p)
+void shard_count(nf_heap *h, uint64_t *paths, shard_path p)
 {
     if (paths)
         SHARD_INC(paths[p]);
@@ -51,20 +51,22 @@ static void count(nf_heap *h, uint64_t *paths, shard_path p)
         __atomic_fetch_add(&h->heap_paths[p], 1, __ATOMIC_RELAXED);
 }
 
-/* size bytes at s with s + phase aligned to align (both multiples of
+/* size bytes at raw with raw + phase aligned to align (both multiples of
  * SHARD_SEGMENT_SIZE, phase < align; a huge block aligned beyond a segment
- * starts one segment in). Linux maps top-down, so an exact mapping right
- * below the last segment is usually aligned already; otherwise map more
- * and cut the ends off. */
-static shard_segment *segment_map(nf_heap *h, size_t size, size_t align, size_t phase, uint64_t *paths)
+ * starts one segment in), mapped with hints. Linux maps top-down, so an
+ * exact mapping right below the last segment is usually aligned already;
+ * otherwise map more and cut the ends off. */
+uint8_t *shard_map_aligned(nf_pages *ps, size_t size, size_t align, size_t phase, unsigned hints)
 {
-    nf_pages *ps = h->ps;
-    uint8_t *raw = nf_pages_map(ps, size, 0);
-    if (!raw)
+    /* a size that is not a multiple of align seldom lands aligned (the
+     * last mapping's bottom is): map the larger range at once */
+    uint8_t *raw = size % align ? NULL : nf_pages_map(ps, size, hints);
+    if (size % align == 0 && !raw)
         return NULL;
-    if (((uintptr_t)raw + phase) % align) {
-        nf_pages_unmap(ps, raw, size);
-        if (size > SIZE_MAX / 2 - align || !(raw = nf_pages_map(ps, size + align, 0)))
+    if (!raw || ((uintptr_t)raw + phase) % align) {
+        if (raw)
+            nf_pages_unmap(ps, raw, size);
+        if (size > SIZE_MAX / 2 - align || !(raw = nf_pages_map(ps, size + align, hints)))
             return NULL;
         uintptr_t a = (((uintptr_t)raw + phase + align - 1) & ~(uintptr_t)(align - 1)) - phase;
         size_t head = a - (uintptr_t)raw, tail = align - head;
@@ -74,22 +76,30 @@ static shard_segment *segment_map(nf_heap *h, size_t size, size_t align, size_t 
             nf_pages_unmap(ps, (uint8_t *)a + size, tail);
         raw = (uint8_t *)a;
     }
-    shard_segment *s = (shard_segment *)raw;
+    return raw;
+}
+
+/* A segment of size bytes (see shard_map_aligned), counted as mapped. */
+shard_segment *shard_segment_map(nf_heap *h, size_t size, size_t align, size_t phase, uint64_t *paths)
+{
+    shard_segment *s = (shard_segment *)shard_map_aligned(h->ps, size, align, phase, 0);
+    if (!s)
+        return NULL;
     s->heap = h;
     s->size = size;
     shard_mapped_add(h, (int64_t)size);
-    count(h, paths, SHARD_PATH_SEGMENT_MAP);
+    shard_count(h, paths, SHARD_PATH_SEGMENT_MAP);
     return s;
 }
 
 void shard_segment_release(nf_heap *h, shard_segment *s, uint64_t *paths)
 {
     size_t size = s->size;
-    segmap_set(s, size, SHARD_SEGMAP_NONE);
+    shard_segmap_set(s, size, SHARD_SEGMAP_NONE);
     shard_unpoison(s, size);
     nf_pages_unmap(h->ps, s, size);
     shard_mapped_add(h, -(int64_t)size);
-    count(h, paths, SHARD_PATH_SEGMENT_UNMAP);
+    shard_count(h, paths, SHARD_PATH_SEGMENT_UNMAP);
 }
 
 /* ---- a segment's pages ---- */
@@ -188,7 +198,7 @@ static size_t purge_segment(nf_heap *h, shard_segment *s, bool now, uint64_t t, 
         if (go) {
             pg->dirty = false;
             n++;
-            count(h, paths, SHARD_PATH_PURGE);
+            shard_count(h, paths, SHARD_PATH_PURGE);
             if (run && run_end == a) {
                 run_end = e;
                 continue;
@@ -269,98 +279,6 @@ static shard_segment *cache_take(nf_heap *h)
     return s;
 }
 
-/* ---- the heap's cache of freed huge segments ---- */
-/* Take the cached huge segments freed before t - delay (all: now) off the
- * cache; the caller unmaps them with huge_release_list after unlocking.
- * due: lowered to when the next one expires. */
-static shard_segment *huge_cache_expire_locked(nf_heap *h, bool now, uint64_t t, uint64_t *due)
-{
-    shard_segment *out = NULL, **link = &h->huge_cache;
-    while (*link) {
-        shard_segment *s = *link;
-        if (now || s->pages[0].stamp + SHARD_PURGE_DELAY_NS <= t) {
-            *link = s->next;
-            __atomic_store_n(&h->huge_cache_count, h->huge_cache_count - 1, __ATOMIC_RELAXED);
-            h->huge_cache_bytes -= s->size;
-            s->next = out;
-            out = s;
-        } else {
-            if (due && s->pages[0].stamp + SHARD_PURGE_DELAY_NS < *due)
-                *due = s->pages[0].stamp + SHARD_PURGE_DELAY_NS;
-            link = &s->next;
-        }
-    }
-    return out;
-}
-
-static void huge_release_list(nf_heap *h, shard_segment *s)
-{
-    while (s) {
-        shard_segment *next = s->next;
-        shard_segment_release(h, s, NULL);
-        s = next;
-    }
-}
-
-/* A cached huge segment of at least total bytes and at most a quarter
- * more, or NULL. */
-static shard_segment *huge_cache_take(nf_heap *h, size_t total)
-{
-    if (!__atomic_load_n(&h->huge_cache_count, __ATOMIC_RELAXED))
-        return NULL;
-    pthread_mutex_lock(&h->lock);
-    shard_segment *s = NULL, **link;
-    for (link = &h->huge_cache; *link; link = &(*link)->next)
-        if ((*link)->size >= total && (*link)->size - total <= total / 4) {
-            s = *link;
-            *link = s->next;
-            __atomic_store_n(&h->huge_cache_count, h->huge_cache_count - 1, __ATOMIC_RELAXED);
-            h->huge_cache_bytes -= s->size;
-            break;
-        }
-    pthread_mutex_unlock(&h->lock);
-    return s;
-}
-
-/* s (freed, off the huge list) into the cache; false: no room. */
-static bool huge_cache_put(nf_heap *h, shard_segment *s)
-{
-    if (shard_secure || s->size > SHARD_HUGE_CACHE_BYTES)
-        return false;
-    uint64_t t = shard_now_ns();
-    shard_segment *evict = NULL;
-    pthread_mutex_lock(&h->lock);
-    if (h->huge_cache_count == SHARD_HUGE_CACHE ||
-        h->huge_cache_bytes + s->size > SHARD_HUGE_CACHE_BYTES) {
-        /* make room by the oldest (the last ones) */
-        while (h->huge_cache && (h->huge_cache_count == SHARD_HUGE_CACHE ||
-                                 h->huge_cache_bytes + s->size > SHARD_HUGE_CACHE_BYTES)) {
-            shard_segment **link = &h->huge_cache;
-            while ((*link)->next)
-                link = &(*link)->next;
-            shard_segment *o = *link;
-            *link = NULL;
-            __atomic_store_n(&h->huge_cache_count, h->huge_cache_count - 1, __ATOMIC_RELAXED);
-            h->huge_cache_bytes -= o->size;
-            o->next = evict;
-            evict = o;
-        }
-    }
-    s->pages[0].in_use = false;
-    s->pages[0].stamp = t;
-    s->next = h->huge_cache;
-    h->huge_cache = s;
-    __atomic_store_n(&h->huge_cache_count, h->huge_cache_count + 1, __ATOMIC_RELAXED);
-    h->huge_cache_bytes += s->size;
-    uint64_t due = t + SHARD_PURGE_DELAY_NS;
-    if (!__atomic_load_n(&h->cache_dirty, __ATOMIC_RELAXED) || due < h->cache_due)
-        __atomic_store_n(&h->cache_due, due, __ATOMIC_RELAXED);
-    __atomic_store_n(&h->cache_dirty, 1, __ATOMIC_RELAXED);
-    pthread_mutex_unlock(&h->lock);
-    huge_release_list(h, evict);
-    return true;
-}
-
 void shard_cache_purge(nf_heap *h, bool now)
 {
     uint64_t t = shard_now_ns();
@@ -373,23 +291,23 @@ void shard_cache_purge(nf_heap *h, bool now)
     uint64_t due = UINT64_MAX;
     for (shard_segment *s = h->cache; s; s = s->next)
         purge_segment(h, s, now, t, &due, NULL);
-    shard_segment *expired = huge_cache_expire_locked(h, now, t, &due);
+    shard_segment *expired = shard_huge_expire_locked(h, now, t, &due);
     __atomic_store_n(&h->cache_due, due, __ATOMIC_RELAXED);
     __atomic_store_n(&h->cache_dirty, due != UINT64_MAX, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&h->lock);
-    huge_release_list(h, expired);
+    shard_huge_release_list(h, expired);
 }
 
 int shard_cache_release(nf_heap *h)
 {
     pthread_mutex_lock(&h->lock);
-    shard_segment *expired = huge_cache_expire_locked(h, true, 0, NULL);
+    shard_segment *expired = shard_huge_expire_locked(h, true, 0, NULL);
     __atomic_store_n(&h->huge_cache_count, h->huge_cache_count, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&h->lock);
     int n = 0;
     for (shard_segment *e = expired; e; e = e->next)
         n++;
-    huge_release_list(h, expired);
+    shard_huge_release_list(h, expired);
     pthread_mutex_lock(&h->lock);
     shard_segment *s = h->cache;
     h->cache = NULL;
@@ -469,7 +387,7 @@ static shard_segment *segment_for_kind(shard_theap *th, shard_kind kind)
         th->empty_segments++;
         return s;
     }
-    s = segment_map(h, SHARD_SEGMENT_SIZE, SHARD_SEGMENT_SIZE, 0, th->paths);
+    s = shard_segment_map(h, SHARD_SEGMENT_SIZE, SHARD_SEGMENT_SIZE, 0, th->paths);
     if (!s)
         return NULL;
     s->in_avail = false;
@@ -477,7 +395,7 @@ static shard_segment *segment_for_kind(shard_theap *th, shard_kind kind)
     segments_push(th, s);
     avail_push(th, s);
     th->empty_segments++;
-    segmap_set(s, SHARD_SEGMENT_SIZE, SHARD_SEGMAP_START);
+    shard_segmap_set(s, SHARD_SEGMENT_SIZE, SHARD_SEGMAP_START);
     return s;
 }
 
@@ -666,74 +584,3 @@ bool shard_reclaim(shard_theap *th)
     return true;
 }
 
-/* ---- huge blocks: a segment each ---- */
-/* The block starts off bytes into its segment: after the header, aligned
- * to align; an alignment of a segment or more puts it one segment in, and
- * the segment is placed so that s + off is aligned. */
-void *shard_huge_alloc(nf_heap *h, shard_theap *th, size_t size, size_t align)
-{
-    if (align < SHARD_ALIGN)
-        align = SHARD_ALIGN;
-    if (size >= SHARD_REQUEST_MAX || align >= SHARD_REQUEST_MAX) {   /* none of the sums below can wrap */
-        errno = ENOMEM;
-        return NULL;
-    }
-    if (size == 0)   /* the block must lie inside its mapping, not at its end */
-        size = 1;
-    size_t seg_align = align > SHARD_SEGMENT_SIZE ? align : SHARD_SEGMENT_SIZE;
-    size_t off = align < SHARD_SEGMENT_SIZE ? (SHARD_SEGMENT_HDR + align - 1) & ~(align - 1) : SHARD_SEGMENT_SIZE;
-    size_t guard = shard_secure ? SHARD_OS_PAGE : 0;
-    size_t total = (off + size + SHARD_OS_PAGE - 1) & ~(SHARD_OS_PAGE - 1);
-    total += guard;
-    shard_segment *s = seg_align == SHARD_SEGMENT_SIZE ? huge_cache_take(h, total) : NULL;
-    bool fresh = s == NULL;
-    if (s)
-        total = s->size;   /* the whole cached mapping is the block */
-    else if (!(s = segment_map(h, total, seg_align, seg_align == SHARD_SEGMENT_SIZE ? 0 : off,
-                               th ? th->paths : NULL)))
-        return NULL;
-    if (guard)
-        nf_pages_protect(h->ps, (uint8_t *)s + total - guard, guard, NF_PROT_NONE);
-    s->theap = NULL;
-    s->kind = SHARD_HUGE;
-    s->page_shift = 63;   /* every pointer of the block is page 0 */
-    s->npages = 1;
-    s->used_pages = 1;
-    s->free_mask = 0;
-    s->in_avail = false;
-    shard_page *pg = &s->pages[0];
-    memset(pg, 0, sizeof *pg);
-    pg->in_use = true;
-    pg->area = (uint8_t *)s + off;
-    pg->bsize = total - guard - off;
-    pg->used = pg->capacity = pg->reserved = 1;
-    pg->dirty = !fresh;   /* a huge block: recycled, so not zero (calloc clears it) */
-    pthread_mutex_lock(&h->lock);
-    s->prev = NULL;
-    s->next = h->huge;
-    if (h->huge)
-        h->huge->prev = s;
-    h->huge = s;
-    pthread_mutex_unlock(&h->lock);
-    if (fresh)
-        segmap_set(s, total, SHARD_SEGMAP_START);
-    __atomic_fetch_add(&h->held, pg->bsize, __ATOMIC_RELAXED);
-    count(h, th ? th->paths : NULL, SHARD_PATH_HUGE);
-    return pg->area;
-}
-
-void shard_huge_free(nf_heap *h, shard_theap *th, shard_segment *s)
-{
-    pthread_mutex_lock(&h->lock);
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        h->huge = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    pthread_mutex_unlock(&h->lock);
-    __atomic_fetch_sub(&h->held, s->pages[0].bsize, __ATOMIC_RELAXED);
-    count(h, th ? th->paths : NULL, SHARD_PATH_FREE_HUGE);
-    if (!huge_cache_put(h, s))
-        shard_segment_release(h, s, th ? th->paths : NULL);
-}

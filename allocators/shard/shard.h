@@ -205,15 +205,21 @@ struct shard_theap {
     struct shard_theap *pool_next;   /* heap's free theaps */
     struct shard_theap *all_next;    /* every theap of the heap (stats) */
     bool live;                    /* attached to a thread */
+    uint64_t parked;              /* when its thread left it (ns): warm theaps expire */
 };
 
 /* ---- the heap ---- */
 /* Invariants: theaps lists every theap ever made (they are recycled
- * through pool, never freed before destroy); abandoned, huge and cache are
+ * through pool, never freed before destroy); warm holds at most
+ * SHARD_WARM_THEAPS theaps with no thread that still own their segments
+ * and pages (frees into them go to thread_free as for any other owner); abandoned, huge and cache are
  * lists through segment->next under lock; cache holds at most
  * SHARD_HEAP_SEGMENT_CACHE segments, none with a page in use; huge_cache
- * at most SHARD_HUGE_CACHE huge segments of SHARD_HUGE_CACHE_BYTES in all,
- * each with pages[0].in_use == false and stamp = when it was freed. */
+ * at most SHARD_HUGE_CACHE huge segments, newest first, each with
+ * pages[0].in_use == false and stamp = when it was freed, and after every
+ * put or expiry huge_cache_bytes <= the recent peak of huge_live minus
+ * huge_live (huge.c). huge_live is the bytes of the segments on the huge
+ * list. */
 struct nf_heap {
     uint64_t uid;                 /* unique per heap in this process: the TLS key */
     uint64_t secret;
@@ -224,6 +230,8 @@ struct nf_heap {
     pthread_key_t key;            /* thread exit in linked use */
     bool have_key;
     shard_theap *theaps, *pool;
+    shard_theap *warm;            /* exited threads' theaps with their pages, newest first (through pool_next) */
+    size_t warm_count;            /* atomic: read without the lock to skip it */
     void *chunks;                 /* theap chunks: a list through their first word */
     shard_segment *abandoned;
     size_t abandoned_count;       /* atomic: read without the lock to skip it */
@@ -231,6 +239,9 @@ struct nf_heap {
     shard_segment *cache;         /* empty segments any thread may take (resident until purged) */
     shard_segment *huge_cache;    /* freed huge segments (page 0 not in use, segmap kept), newest first */
     size_t huge_cache_count, huge_cache_bytes;   /* under lock */
+    size_t huge_live;             /* under lock: bytes of huge segments in use */
+    size_t huge_max_cur, huge_max_prev;   /* under lock: huge_live's highest in this window and the last */
+    uint64_t huge_window;         /* under lock: when this window began (ns) */
     size_t cache_count;           /* atomic: read without the lock to skip it */
     int cache_dirty;              /* atomic: some cached page waits for its purge ... */
     uint64_t cache_due;           /* atomic: ... not before this (ns) */
@@ -377,8 +388,10 @@ void shard_segment_release(nf_heap *h, shard_segment *s, uint64_t *paths);   /* 
 void shard_purge(shard_theap *th, bool now);
 bool shard_reclaim(shard_theap *th);                         /* true: took at least one */
 void shard_abandon_all(shard_theap *th);
-void *shard_huge_alloc(nf_heap *h, shard_theap *th, size_t size, size_t align);
-void shard_huge_free(nf_heap *h, shard_theap *th, shard_segment *s);
+uint8_t *shard_map_aligned(nf_pages *ps, size_t size, size_t align, size_t phase, unsigned hints);
+shard_segment *shard_segment_map(nf_heap *h, size_t size, size_t align, size_t phase, uint64_t *paths);
+void shard_segmap_set(shard_segment *s, size_t size, uint8_t first);
+void shard_count(nf_heap *h, uint64_t *paths, shard_path p);
 int shard_trim_segments(shard_theap *th, bool to_cache);     /* th's empty segments: to the heap's cache, or unmapped */
 void shard_cache_purge(nf_heap *h, bool now);
 int shard_cache_release(nf_heap *h);                         /* unmap every cached segment (huge ones too) */
@@ -386,6 +399,12 @@ uint64_t shard_now_ns(void);
 void shard_mapped_add(nf_heap *h, int64_t delta);
 static inline shard_kind shard_kind_of(size_t bsize)
 { return bsize <= SHARD_SMALL_MAX ? SHARD_SMALL : bsize <= SHARD_MEDIUM_MAX ? SHARD_MEDIUM : SHARD_LARGE; }
+/* huge.c */
+void *shard_huge_alloc(nf_heap *h, shard_theap *th, size_t size, size_t align);
+void shard_huge_free(nf_heap *h, shard_theap *th, shard_segment *s);
+void *shard_huge_realloc(nf_heap *h, shard_segment *s, void *p, size_t n);   /* NULL: copy instead */
+shard_segment *shard_huge_expire_locked(nf_heap *h, bool now, uint64_t t, uint64_t *due);
+void shard_huge_release_list(nf_heap *h, shard_segment *s);
 /* heap.c: the heap lifecycle, the nf_allocator entries besides the calls */
 shard_theap *shard_theap_get(nf_heap *h);   /* this thread's theap for h, made on first use; NULL: out of memory */
 nf_heap *shard_create(nf_pages *ps);
@@ -395,5 +414,6 @@ void shard_fork_prepare(nf_heap *h);
 void shard_fork_parent(nf_heap *h);
 void shard_fork_child(nf_heap *h);
 void shard_thread_exit(nf_heap *h);
+void shard_warm_expire(nf_heap *h, bool now);   /* abandon warm theaps parked past the purge delay (all: now) */
 
 #endif /* NF_SHARD_H */

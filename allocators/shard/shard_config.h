@@ -43,9 +43,11 @@
 /* ---- giving memory back ---- */
 #define SHARD_PURGE_DELAY_NS ((uint64_t)1000 * 1000 * 1000) /* a free page is purged (MADV_DONTNEED) 1 s after it was left: sooner costs refaults and TLB shootdowns (dear under a hypervisor); neighbours go in one call */
 #define SHARD_SEGMENT_CACHE 2                               /* empty segments a thread keeps (purged) before unmapping */
-#define SHARD_HUGE_CACHE 8                                  /* freed huge segments the heap keeps, resident, for the next huge block of about their size ... */
-#define SHARD_HUGE_CACHE_BYTES ((size_t)64 << 20)           /* ... at most this many bytes of them; each is unmapped SHARD_PURGE_DELAY_NS after it was freed (a fresh mapping faults every page again) */
+#define SHARD_HUGE_CACHE 64                                 /* freed huge segments the heap keeps, resident, at most (huge.c) ... */
+#define SHARD_HUGE_WINDOW_NS ((uint64_t)1000 * 1000 * 1000) /* ... within a budget: the highest live huge bytes of this window and the last, minus the live ones; each is unmapped SHARD_PURGE_DELAY_NS after it was freed (a fresh mapping faults every page again) */
+#define SHARD_HUGE_SPLIT_MIN ((size_t)1 << 20)              /* a cached huge block's unneeded tail of this much or more is kept as a block of its own (less: unmapped) */
 #define SHARD_TRIM_INTERVAL_NS SHARD_PURGE_DELAY_NS         /* a trim this soon after a full one purges only what has waited the purge delay (trimming in a loop refaulted the whole heap each cycle: 0.12x mimalloc) */
+#define SHARD_WARM_THEAPS 8                                 /* exited threads' theaps kept whole (pages and all) for the next threads, each for at most the purge delay; beyond, their segments are abandoned */
 #define SHARD_HEAP_SEGMENT_CACHE 16                         /* empty segments the heap keeps for any thread (threads come and go), purged after the same delay */
 
 /* ---- statistics ---- */

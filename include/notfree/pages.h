@@ -85,6 +85,13 @@ typedef struct nf_pages_ops {
      * bytes between the old and new break are readable and writable; bytes
      * given back by a negative delta are dropped (read zero when regrown). */
     void *(*grow)(nf_pages *ps, intptr_t delta);
+    /* Optional (NULL: not offered). Move the mapping [old, old + oldlen)
+     * to target, which the caller mapped (newlen bytes, any protection:
+     * replaced), growing or shrinking it to newlen: the pages move with
+     * their contents, none is copied or faulted again (mremap with
+     * MREMAP_FIXED); the bytes past oldlen read zero. Returns target, or
+     * NULL with errno and nothing changed. Counted as a map call. */
+    void *(*remap)(nf_pages *ps, void *old, size_t oldlen, size_t newlen, void *target);
 } nf_pages_ops;
 
 /* The state of one page source. Treat the fields as private to the
@@ -135,6 +142,9 @@ static inline int nf_pages_protect(nf_pages *ps, void *addr, size_t len, unsigne
 { return ps->ops->protect(ps, addr, len, prot); }
 static inline void *nf_pages_grow(nf_pages *ps, intptr_t delta)
 { return ps->ops->grow(ps, delta); }
+static inline int nf_pages_can_remap(const nf_pages *ps) { return ps->ops->remap != NULL; }
+static inline void *nf_pages_remap(nf_pages *ps, void *old, size_t oldlen, size_t newlen, void *target)
+{ return ps->ops->remap(ps, old, oldlen, newlen, target); }
 
 /* ---- counters (any implementation) ---- */
 /* Count one call of a kind naming len bytes; failed says it failed. */

@@ -4,8 +4,12 @@
  *             back to their owner through collect (the same addresses)
  *   delayed   a full page freed into by another thread is brought back
  *             after the delayed-free notice
- *   abandon   a thread exits holding blocks: its segments are abandoned,
- *             another thread reclaims them and can free the blocks
+ *   abandon   a thread exits holding blocks: its theap is kept warm for
+ *             a next thread; none comes within the purge delay, so its
+ *             segments are abandoned and another thread reclaims them and
+ *             can free the blocks
+ *   warm      a thread that starts after another exited takes its theap
+ *             whole: no new segment is mapped for the same work
  *   purge     free pages are given back with madvise after the delay
  *             (advise count rises without any trim); the first trim gives
  *             everything back, one right after it only what waited the
@@ -22,7 +26,7 @@
  *             a usable, freeable block; beyond, NULL and ENOMEM or a block
  *   overflow  (alignment, size) pairs near the overflow boundaries give
  *             NULL and ENOMEM, never a crash
- * Usage: test_shard paths|xthread|delayed|abandon|purge|misuse|uaf|dfree|
+ * Usage: test_shard paths|xthread|delayed|abandon|warm|purge|misuse|uaf|dfree|
  *                   interior|align0|overflow */
 #include <errno.h>
 #include <pthread.h>
@@ -149,11 +153,18 @@ static void test_abandon(nf_heap *h)
 {
     enum { N = 3000 };
     static void *p[N];
+    void *mine = A->malloc(h, 64);   /* this thread has its own theap (or it would take the warm one) */
+    REQUIRE(mine);
+    int64_t a0 = path(h, "abandon");
     in_thread(h, p, N, 200, 1);   /* the thread exits holding them */
-    REQUIRE(path(h, "abandon") > 0);
+    /* its theap is kept warm (pages and all) for a next thread (not in the
+     * secure build: abandoned at once); none came within the purge delay:
+     * the next slow path abandons it, and reclaims */
     int64_t r0 = path(h, "reclaim");
+    sleep_ms(1100);
     void *x = A->malloc(h, 200);   /* this thread has no page yet: reclaims */
     REQUIRE(x);
+    REQUIRE(path(h, "abandon") > a0);
     REQUIRE(path(h, "reclaim") > r0);
     for (int i = 0; i < N; i++) {
         unsigned char *b = p[i];
@@ -161,7 +172,25 @@ static void test_abandon(nf_heap *h)
         A->free(h, p[i]);
     }
     A->free(h, x);
+    A->free(h, mine);
     printf("  abandon %lld, reclaim %lld\n", (long long)path(h, "abandon"), (long long)path(h, "reclaim"));
+}
+
+/* ---- warm: the next thread takes the exited one's theap ---- */
+static void test_warm(nf_heap *h)
+{
+    enum { N = 2000 };
+    static void *p[N], *q[N];
+    in_thread(h, p, N, 100, 1);   /* exits holding them */
+    int64_t maps = path(h, "segment_map");
+    in_thread(h, q, N, 100, 1);   /* takes the warm theap: its pages have room */
+    CHECK(path(h, "segment_map") == maps, "%lld segments mapped for the next thread",
+          (long long)(path(h, "segment_map") - maps));
+    for (int i = 0; i < N; i++) {
+        REQUIRE(((unsigned char *)p[i])[0] == 0x11);
+        A->free(h, p[i]);
+        A->free(h, q[i]);
+    }
 }
 
 /* ---- purge ---- */
@@ -220,6 +249,7 @@ static void test_paths(void)
     test_xthread(h);
     test_delayed(h);
     test_abandon(h);
+    test_warm(h);
     test_purge(h);
     A->trim(h, 0);
     nf_alloc_stats s;
@@ -540,7 +570,7 @@ int main(int argc, char **argv)
 {
     A = &nf_allocator_shard;
     if (argc != 2) {
-        fprintf(stderr, "usage: %s paths|xthread|delayed|abandon|purge|misuse|uaf|dfree|interior|align0|overflow\n",
+        fprintf(stderr, "usage: %s paths|xthread|delayed|abandon|warm|purge|misuse|uaf|dfree|interior|align0|overflow\n",
                 argv[0]);
         return 2;
     }
@@ -560,7 +590,7 @@ int main(int argc, char **argv)
     else if (strcmp(t, "overflow") == 0)
         test_overflow();
     else if (strcmp(t, "xthread") == 0 || strcmp(t, "delayed") == 0 || strcmp(t, "abandon") == 0 ||
-             strcmp(t, "purge") == 0) {
+             strcmp(t, "purge") == 0 || strcmp(t, "warm") == 0) {
         nf_heap *h = A->create(NULL);
         REQUIRE(h);
         if (t[0] == 'x')
@@ -569,6 +599,8 @@ int main(int argc, char **argv)
             test_delayed(h);
         else if (t[0] == 'a')
             test_abandon(h);
+        else if (t[0] == 'w')
+            test_warm(h);
         else
             test_purge(h);
         A->destroy(h);
