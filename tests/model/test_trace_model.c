@@ -2,16 +2,20 @@
  * model (nf_trace_client_run driven by modelrun/), the library behind
  * `notfree model --trace`. A synthetic trace (no recorder needed, so this
  * runs in sanitized builds too) with blocks of up to 3 pages, through
- * bins and shard:
+ * bins, slab and shard:
  *   exact     the replay on the model makes the trace's calls, kind by
  *             kind, reaches the trace's peak live bytes, returns one
  *             operation per call, and damages no block
  *   checksum  equal to the same replay natively (the allocator on the
  *             real page source) and through the process's malloc
- *   presets   zen4 and skylake, each in its own child: the same faults,
+ *   presets   zen4 and skylake, each in its own child: the model saw the
+ *             blocks' pages (faults >= the pages of the peak live bytes,
+ *             which were all written); for bins and slab the same faults,
  *             RSS, VSZ, page-table pages, VMAs and page calls (the same
- *             stream), and the model saw the blocks' pages (faults >= the
- *             pages of the peak live bytes, which were all written)
+ *             stream). Not for shard: it purges a free page 1 s of wall
+ *             time after it was left (SHARD_PURGE_DELAY_NS), and a run on
+ *             the model is slower under a preset that traps more, so its
+ *             purges, and what follows from them, may differ by preset.
  * Needs ASAN_OPTIONS=allow_user_segv_handler=1 under AddressSanitizer. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +47,7 @@ static uint64_t native_checksum(const nf_allocator *A)
     return res.checksum;
 }
 
-static void one_allocator(const char *name)
+static void one_allocator(const char *name, int timeless)
 {
     const nf_allocator *A = nf_allocator_find(name);
     REQUIREF(A != NULL, "allocator %s", name);
@@ -75,14 +79,15 @@ static void one_allocator(const char *name)
              err);
     CHECK(g[0].ops == g[1].ops && g[0].ops == f.ops, "%s: ops %lld, %lld", name, (long long)g[0].ops,
           (long long)g[1].ops);
-    CHECK(g[0].minor_faults == g[1].minor_faults && g[0].rss_peak == g[1].rss_peak &&
+    CHECK(!timeless || (g[0].minor_faults == g[1].minor_faults && g[0].rss_peak == g[1].rss_peak &&
               g[0].rss_final == g[1].rss_final && g[0].vsz_peak == g[1].vsz_peak &&
-              g[0].pt_pages_peak == g[1].pt_pages_peak && g[0].vmas_peak == g[1].vmas_peak,
+              g[0].pt_pages_peak == g[1].pt_pages_peak && g[0].vmas_peak == g[1].vmas_peak),
           "%s: one stream: faults %llu/%llu, RSS peak %llu/%llu, PT %llu/%llu", name,
           (unsigned long long)g[0].minor_faults, (unsigned long long)g[1].minor_faults,
           (unsigned long long)g[0].rss_peak, (unsigned long long)g[1].rss_peak,
           (unsigned long long)g[0].pt_pages_peak, (unsigned long long)g[1].pt_pages_peak);
-    CHECK(!memcmp(g[0].page_calls, g[1].page_calls, sizeof g[0].page_calls), "%s: same page calls", name);
+    CHECK(!timeless || !memcmp(g[0].page_calls, g[1].page_calls, sizeof g[0].page_calls), "%s: same page calls",
+          name);
     CHECK(g[0].page_calls[NF_PAGE_MAP] > 0, "%s: the heap mapped nothing", name);
     uint64_t live_pages = stats.peak_live_bytes / 4096;
     CHECK(g[0].minor_faults >= live_pages && g[0].rss_peak >= live_pages,
@@ -97,8 +102,9 @@ static void one_allocator(const char *name)
 
 static void replay_on_model(void)
 {
-    one_allocator("bins");
-    one_allocator("shard");
+    one_allocator("bins", 1);
+    one_allocator("slab", 1);
+    one_allocator("shard", 0);   /* time-based purging: see the top */
 }
 
 int main(void)
