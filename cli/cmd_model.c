@@ -49,6 +49,8 @@ void nf_cmd_model_help(FILE *f)
             "                     [--reads] [--stride PAGES] [--seed N] [--force]\n"
             "       notfree model --allocator A[,A...] --workload W[,W...] [--preset P[,P...]]\n"
             "                     [--ops N] [--seed N] [--threads 1] [--json] [--chart FILE]\n"
+            "       notfree model --allocator A[,A...] --trace FILE [--preset P[,P...]]\n"
+            "                     [--json] [--chart FILE]\n"
             "       notfree model --list-presets [--json]\n\n"
             "Runs an address stream through the kernel model: the TLBs of a CPU's geometry,\n"
             "the page table, demand paging, reclaim to swap, OOM. Prints the model's counts.\n\n"
@@ -90,6 +92,18 @@ void nf_cmd_model_help(FILE *f)
             "                   small-churn 20000, random-mix 10000, large 150, trim 5000)\n"
             "  --threads 1      live mode serves one thread (the model is single-threaded)\n"
             "  --chart FILE     also draw model_alloc: FILE's base name + .png and .svg\n"
+            "  --trace FILE     instead of --workload: replay a trace recorded with `notfree trace\n"
+            "                   record` (docs/TRACE.md) through each allocator, every call in the\n"
+            "                   recorded global order on one thread (a multithreaded program's\n"
+            "                   calls too); operations are the trace's calls. Touch policy: each\n"
+            "                   block returned gets its first and last 8 bytes (all of a smaller\n"
+            "                   one) and one byte in every 4 KiB from its start written at birth,\n"
+            "                   so each of its pages is written once; before each free and\n"
+            "                   realloc those bytes are read back (a changed block fails the run).\n"
+            "                   Blocks the program never freed are freed at the replay's end,\n"
+            "                   before the final figures (as a workload's are). A trace that\n"
+            "                   cannot be read, or is corrupt or truncated (refused with the\n"
+            "                   byte offset), exits 2\n"
             "A trapped access costs 0.1-0.3 ms: runs over 2 s show progress on stderr.\n",
             DEFAULT_ACCESSES);
 }
@@ -533,7 +547,7 @@ int nf_cmd_model(int argc, char **argv)
     opts o = {.preset = NULL, .pattern_name = "random", .pattern = NF_PAT_RANDOM, .ws = DEFAULT_WS,
               .accesses = DEFAULT_ACCESSES, .page_shift = 12, .seed = 1};
     for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--allocator") || !strcmp(argv[i], "--workload"))
+        if (!strcmp(argv[i], "--allocator") || !strcmp(argv[i], "--workload") || !strcmp(argv[i], "--trace"))
             return nf_cmd_model_alloc(argc, argv);
     int rc = parse(argc, argv, &o);
     if (rc)

@@ -8,10 +8,13 @@
  * thread with one seed). The report: one row per preset, in totals and per
  * 1,000 operations. --chart draws model_alloc (cmd_model_chart.c).
  *
- * The seam for traces: a client is any nf_modelrun_client. `--trace FILE`
- * will build a trace-replay client (nf_trace_replay over the nf_mem_api)
- * in run_all() in place of the workload client (one more "workload" row
- * named after the file); parse takes the flag, report and chart stay.
+ * Traces: `--trace FILE` (instead of --workload) replays a recorded trace
+ * (notfree/trace.h) through each allocator: the client is
+ * nf_trace_client_run (trace/client.c) in place of the workload client,
+ * its rows named "trace:" and the file's base name; the trace is loaded
+ * once, here, before the per-preset children fork (they share its pages).
+ * Operations are the trace's calls; the touch policy is the replay's
+ * PAGES with check (stated in --help).
  */
 #include "commands.h"
 #include "model_alloc.h"
@@ -19,6 +22,7 @@
 #include <notfree/json.h>
 #include <notfree/modelrun.h>
 #include <notfree/tlb.h>
+#include <notfree/trace.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -57,6 +61,9 @@ typedef struct aopts {
     uint64_t ops, seed, threads;
     bool json;
     const char *chart;
+    const char *trace_path;   /* --trace: replaces --workload */
+    nf_trace *trace;          /* loaded by load_trace() */
+    char trace_name[128];     /* its rows' workload name: trace:BASENAME */
     char preset_names[256];   /* the --preset list, split (o->preset points here) */
 } aopts;
 
@@ -116,7 +123,7 @@ static int parse(int argc, char **argv, aopts *o)
             continue;
         }
         static const char *const valued[] = {"--allocator", "--workload", "--preset", "--ops", "--seed",
-                                             "--threads", "--chart", NULL};
+                                             "--threads", "--chart", "--trace", NULL};
         bool known = false;
         for (int k = 0; valued[k]; k++)
             known |= !strcmp(a, valued[k]);
@@ -170,6 +177,8 @@ static int parse(int argc, char **argv, aopts *o)
                 return usage_error("bad --threads '%s': a positive whole number", v);
         } else if (!strcmp(a, "--chart")) {
             o->chart = v;
+        } else if (!strcmp(a, "--trace")) {
+            o->trace_path = v;
         }
     }
     return 0;
@@ -179,8 +188,13 @@ static int plan(aopts *o)
 {
     if (!o->nalloc)
         return usage_error("%s", "--allocator NAME is needed (bins, slab, shard)");
-    if (!o->nwl)
-        return usage_error("%s", "--workload NAME is needed with --allocator");
+    if (o->trace_path && o->nwl)
+        return usage_error("%s", "--trace and --workload are mutually exclusive: replay one recorded trace or run "
+                                 "workloads (two calls for both)");
+    if (o->trace_path && o->ops)
+        return usage_error("%s", "--ops does not apply to --trace: a replay makes every call of the trace");
+    if (!o->nwl && !o->trace_path)
+        return usage_error("%s", "--workload NAME or --trace FILE is needed with --allocator");
     if (o->threads != 1)
         return usage_error("--threads %" PRIu64 ": live mode serves one thread's accesses at a time (the model is "
                            "single-threaded), so allocators run on the model with --threads 1",
@@ -194,12 +208,30 @@ static int plan(aopts *o)
     return 0;
 }
 
+/* Loads --trace once, before any child forks; 0, or 2 with one line said. */
+static int load_trace(aopts *o)
+{
+    char err[512];
+    int r = nf_trace_load(o->trace_path, &o->trace, err, sizeof err);
+    if (r == -1)
+        return usage_error("--trace %s: cannot read it: %s", o->trace_path, err);
+    if (r != 0)
+        return usage_error("--trace %s: not a valid trace: %s", o->trace_path, err);
+    /* The chart passes names to gnuplot as space-separated words. */
+    const char *base = strrchr(o->trace_path, '/');
+    snprintf(o->trace_name, sizeof o->trace_name, "trace:%s", base ? base + 1 : o->trace_path);
+    for (char *c = o->trace_name; *c; c++)
+        if (*c == ' ' || *c == '\t' || *c == '"' || *c == '\'')
+            *c = '_';
+    return 0;
+}
+
 /* ---- progress: on stderr, after 2 s, a line rewritten in place when stderr
  * is a terminal, else one line every 10 s (logs stay short) ---- */
 typedef struct aprog {
     bool tty, shown;
     double start, next;
-    char what[128];
+    char what[256];
 } aprog;
 
 /* Runs in the child of each run: the last call ends a shown line there. */
@@ -216,6 +248,30 @@ static void on_progress(void *arg, uint64_t done, uint64_t total)
             p->what, done, total, 100.0 * (double)done / (double)total, t - p->start, p->tty && !last ? "" : "\n");
 }
 
+/* One allocator on one client under each preset, each preset in a child of
+ * its own: a row per preset that ran; 0, or 1 (said on stderr). */
+static int run_presets(const aopts *o, const nf_allocator *A, const char *what, uint64_t ops_asked,
+                       nf_modelrun_client client, void *arg, aprog *pr, nf_model_alloc_row *rows, size_t *n)
+{
+    nf_modelrun_config cfg = {.alloc = A};
+    int rc = 0;
+    for (size_t p = 0; p < o->npreset; p++) {
+        nf_modelrun_figures fig;
+        snprintf(pr->what, sizeof pr->what, "%s on %s, %s", A->name, what, o->preset[p]);
+        pr->start = nf_now_s();
+        pr->next = 0;
+        char err[512];
+        if (nf_modelrun_presets(&cfg, &o->preset[p], 1, client, arg, &fig, err, sizeof err) != 0) {
+            fprintf(stderr, "%snotfree model: %s on %s, %s: %s\n", pr->tty ? "\r\033[K" : "", A->name, what,
+                    o->preset[p], err);
+            rc = 1;
+            continue;
+        }
+        rows[(*n)++] = (nf_model_alloc_row){A->name, what, ops_asked, fig};
+    }
+    return rc;
+}
+
 static int run_all(const aopts *o, nf_model_alloc_row *rows, size_t *nrows)
 {
     aprog pr = {.tty = isatty(2) == 1};
@@ -230,24 +286,18 @@ static int run_all(const aopts *o, nf_model_alloc_row *rows, size_t *nrows)
                 .progress = on_progress,
                 .parg = &pr,
             };
-            nf_modelrun_config cfg = {.alloc = o->alloc[a]};
-            nf_modelrun_figures fig[MAX_LIST];
-            for (size_t p = 0; p < o->npreset; p++) {
-                snprintf(pr.what, sizeof pr.what, "%s on %s, %s", o->alloc[a]->name, nf_workload_name(o->wl[w]),
-                         o->preset[p]);
-                pr.start = nf_now_s();
-                pr.next = 0;
-                char err[512];
-                if (nf_modelrun_presets(&cfg, &o->preset[p], 1, nf_modelrun_workload_client, &c, &fig[p], err,
-                                        sizeof err) != 0) {
-                    fprintf(stderr, "%snotfree model: %s on %s, %s: %s\n", pr.tty ? "\r\033[K" : "", o->alloc[a]->name,
-                            nf_workload_name(o->wl[w]), o->preset[p], err);
-                    rc = 1;
-                    continue;
-                }
-                rows[n++] = (nf_model_alloc_row){o->alloc[a]->name, nf_workload_name(o->wl[w]), c.ops, fig[p]};
-            }
+            rc |= run_presets(o, o->alloc[a], nf_workload_name(o->wl[w]), c.ops, nf_modelrun_workload_client, &c,
+                              &pr, rows, &n);
         }
+    for (size_t a = 0; o->trace && a < o->nalloc; a++) {
+        nf_trace_client c = {
+            .t = o->trace,
+            .o = {NF_TRACE_TOUCH_PAGES, 1},
+            .progress = on_progress,
+            .parg = &pr,
+        };
+        rc |= run_presets(o, o->alloc[a], o->trace_name, o->trace->nevents, nf_trace_client_run, &c, &pr, rows, &n);
+    }
     *nrows = n;
     return rc;
 }
@@ -257,7 +307,14 @@ static double per_kop(uint64_t v, int64_t ops) { return ops > 0 ? 1000.0 * (doub
 
 static void print_table(const aopts *o, const nf_model_alloc_row *r, size_t n)
 {
-    printf("notfree model: allocators on the kernel model, live mode, 1 thread, seed %" PRIu64 "\n", o->seed);
+    if (o->trace)
+        printf("notfree model: allocators on the kernel model, live mode, 1 thread, trace %s\n"
+               "(%s: %" PRIu64 " calls from %" PRIu32 " thread%s, replayed in recorded order on one thread;\n"
+               "each block's first and last 8 bytes and one byte per 4 KiB written at birth, read back before free)\n",
+               o->trace_path, o->trace->command, o->trace->nevents, o->trace->nthreads,
+               o->trace->nthreads == 1 ? "" : "s");
+    else
+        printf("notfree model: allocators on the kernel model, live mode, 1 thread, seed %" PRIu64 "\n", o->seed);
     printf("every figure is the model's (kernels/), except wall time (timing); /kop = per 1,000 operations;\n"
            "pages are 4 KiB; TLB misses and walks are what live mode sees (L1 hits are not trapped)\n");
     const char *last = "";
@@ -295,7 +352,17 @@ static void print_json(const aopts *o, const nf_model_alloc_row *r, size_t n)
     nf_json_set_str(j, "source", "model");
     nf_json_set_str(j, "mode", "live");
     nf_json_set_int(j, "threads", 1);
-    nf_json_set_int(j, "seed", (long long)o->seed);
+    if (o->trace) {
+        json_t *t = json_object();
+        nf_json_set_str(t, "file", o->trace_path);
+        nf_json_set_str(t, "command", o->trace->command);
+        nf_json_set_int(t, "calls", (long long)o->trace->nevents);
+        nf_json_set_int(t, "threads", (long long)o->trace->nthreads);
+        nf_json_set_str(t, "touch", "pages");
+        json_object_set_new(j, "trace", t);
+    } else {
+        nf_json_set_int(j, "seed", (long long)o->seed);
+    }
     json_t *runs = json_array();
     for (size_t i = 0; i < n; i++) {
         const nf_modelrun_figures *f = &r[i].fig;
@@ -338,11 +405,14 @@ int nf_cmd_model_alloc(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (!rc)
         rc = plan(&o);
+    if (!rc && o.trace_path)
+        rc = load_trace(&o);
     if (rc)
         return rc;
-    nf_model_alloc_row *rows = calloc(o.nalloc * o.nwl * o.npreset, sizeof *rows);
+    nf_model_alloc_row *rows = calloc(o.nalloc * (o.nwl + (o.trace != NULL)) * o.npreset, sizeof *rows);
     if (!rows) {
         fprintf(stderr, "notfree model: out of memory\n");
+        nf_trace_free(o.trace);
         return 1;
     }
     size_t n = 0;
@@ -354,5 +424,6 @@ int nf_cmd_model_alloc(int argc, char **argv)
     if (o.chart && n && nf_model_alloc_chart(o.chart, rows, n) != 0)
         rc = rc ? rc : 1;
     free(rows);
+    nf_trace_free(o.trace);
     return rc;
 }

@@ -184,6 +184,28 @@ int nf_trace_replay_finish(nf_trace_replay *r, nf_trace_replay_result *out);
 int nf_trace_replay_run(const nf_trace *t, const nf_mem_api *mem, const nf_trace_replay_opts *o,
                         nf_trace_replay_result *out);
 
+/* ---- a replay as a client (trace/client.c) ----
+ * The shape of nf_modelrun_client (notfree/modelrun.h): a driver (the
+ * model runner) hands it the nf_mem_api of a heap on its page source and
+ * it replays t once through it, start to finish, in rounds with a
+ * progress call after each. Returns the events replayed (every one is a
+ * call through mem: the operations of a run), or -1 when the replay could
+ * not start or finish failed (a damaged, misaligned or unzeroed block, a
+ * call the trace's allocator served and this one failed). */
+typedef struct nf_trace_client {
+    const nf_trace *t;
+    nf_trace_replay_opts o;
+    uint64_t round;               /* events between progress calls; 0: nevents / 20 + 1 */
+    void (*progress)(void *parg, uint64_t done, uint64_t total);   /* may be NULL */
+    void *parg;
+    /* out, in the process the client ran in (a driver that forks keeps
+     * them in its child): finish's status and result */
+    int rc;
+    nf_trace_replay_result res;
+} nf_trace_client;
+/* arg: an nf_trace_client. */
+int64_t nf_trace_client_run(void *arg, const nf_mem_api *mem);
+
 /* ---- what notfree-workload runs for `notfree compare --trace` (trace/bench.c) ----
  * threads copies of the trace replayed at once, one per thread, each
  * with its own tables, through mem, with touch PAGES (verify: FULL) and

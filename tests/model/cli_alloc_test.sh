@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/model/cli_alloc_test.sh CASE NOTFREE: `notfree model --allocator` from the outside.
+# tests/model/cli_alloc_test.sh CASE NOTFREE [WRITE_TRACE]: `notfree model --allocator` from the outside.
 #   errors  bad input exits 2 with one line naming the problem: unknown
 #           allocator, workload or preset, --allocator system (with the
 #           reason), --threads beyond live mode, bad --ops, no --workload
@@ -7,6 +7,12 @@
 #           the documented keys; the presets see the same stream (same
 #           faults and peak RSS), and the figures are per operation too
 #   chart   --chart FILE writes FILE's base .png and .svg (needs gnuplot)
+#   trace-errors  --trace with --workload or --ops, without --allocator, a
+#           missing, truncated or corrupt trace (the offset said): exit 2,
+#           one line; --help states the touch policy
+#   trace-json    a synthetic trace (WRITE_TRACE writes it: no recorder
+#           needed) through two allocators under two presets: a row each,
+#           operations = the trace's calls, the presets see one stream
 set -u
 case_=$1
 nf=$2
@@ -68,6 +74,43 @@ chart)
     for f in m.png m.svg; do [ -s "$tmp/$f" ] || die "$f not written"; done
     file "$tmp/m.png" | grep -q "PNG image" || die "not a PNG"
     grep -q "walks per 1,000" "$tmp/m.svg" || die "the SVG lacks the panel title"
+    ;;
+trace-errors)
+    tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+    "$3" "$tmp/t.nft" 300 8000 || die "cannot write the trace"
+    expect_err "trace and workload" "mutually exclusive" --allocator bins --workload trim --trace "$tmp/t.nft"
+    expect_err "trace and ops" "--ops does not apply" --allocator bins --trace "$tmp/t.nft" --ops 10
+    expect_err "trace without allocator" "--allocator" --trace "$tmp/t.nft"
+    expect_err "missing trace" "cannot read it" --allocator bins --trace "$tmp/none.nft"
+    size=$(stat -c %s "$tmp/t.nft")
+    head -c $((size - 7)) "$tmp/t.nft" >"$tmp/short.nft"
+    expect_err "truncated trace" "at byte" --allocator bins --trace "$tmp/short.nft"
+    cp "$tmp/t.nft" "$tmp/bad.nft"
+    printf '\377\377\377\377' | dd of="$tmp/bad.nft" bs=1 seek=$((size / 2)) conv=notrunc status=none
+    expect_err "corrupt trace" "byte" --allocator bins --trace "$tmp/bad.nft"
+    "$nf" model --help | grep -q -- "--trace FILE" || die "--help lacks --trace"
+    "$nf" model --help | grep -q "one byte in every 4 KiB" || die "--help lacks the touch policy"
+    ;;
+trace-json)
+    tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+    "$3" "$tmp/t.nft" 800 8000 || die "cannot write the trace"
+    out=$("$nf" model --allocator bins,slab --trace "$tmp/t.nft" --preset zen4,skylake --json) || die "run failed"
+    python3 - "$out" <<'PY' || die "json checks"
+import json, sys
+j = json.loads(sys.argv[1])
+assert j["source"] == "model" and j["trace"]["calls"] == 800 and j["trace"]["touch"] == "pages", j
+runs = j["runs"]
+assert [(r["allocator"], r["preset"], r["workload"]) for r in runs] == [
+    ("bins", "zen4", "trace:t.nft"), ("bins", "skylake", "trace:t.nft"),
+    ("slab", "zen4", "trace:t.nft"), ("slab", "skylake", "trace:t.nft")], runs
+for r in runs:
+    assert r["ops"] == 800 and r["minor_faults"] > 0 and r["page_calls"]["map"] > 0, r
+    assert abs(r["faults_per_kop"] - 1000.0 * r["minor_faults"] / 800) < 1e-6, r
+for a, b in [(runs[0], runs[1]), (runs[2], runs[3])]:
+    for k in ["minor_faults", "rss_pages_peak", "rss_pages_final", "pt_pages_peak", "vmas_peak", "page_calls"]:
+        assert a[k] == b[k], (k, a, b)
+PY
+    "$nf" model --allocator shard --trace "$tmp/t.nft" | grep -q "^trace:t.nft (800 ops)" || die "table lacks the trace"
     ;;
 *) die "unknown case $case_" ;;
 esac

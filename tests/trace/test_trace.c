@@ -14,6 +14,7 @@
  * usage: test_trace NOTFREE TRACE_KNOWN RECORDER_LIB|"" TMPDIR
  * Without a recorder (sanitized builds) format and the synthetic replay run. */
 #include "check.h"
+#include "synthetic_trace.h"
 
 #include "notfree/alloc.h"
 #include "notfree/trace.h"
@@ -26,56 +27,6 @@
 #include <unistd.h>
 
 static const char *notfree, *known_exe, *recorder, *tmp;
-
-/* ---- a synthetic trace that keeps the invariants ---- */
-static uint64_t rng = 88172645463325252ULL;
-static uint64_t next_rand(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
-static nf_trace *synthetic(uint64_t n)
-{
-    nf_trace *t = calloc(1, sizeof *t);
-    t->events = calloc(n, sizeof *t->events);
-    t->command = strdup("synthetic");
-    t->nthreads = 3;
-    uint32_t *live = calloc(n + 1, sizeof *live), nlive = 0;
-    for (uint64_t i = 0; i < n; i++) {
-        nf_trace_event *e = &t->events[t->nevents++];
-        uint64_t r = next_rand();
-        e->op = (uint32_t)(r % NF_TRACE_NOPS);
-        e->thread = (uint32_t)(r >> 8) % 3;
-        /* free carries no size; realloc(p, 0) would free p (a released event): not made here */
-        e->size = e->op == NF_TRACE_FREE ? 0 : 1 + (r >> 16) % 5000;
-        uint32_t pick = nlive ? (uint32_t)((r >> 40) % nlive) : 0;
-        if (e->op == NF_TRACE_CALLOC)
-            e->arg = 1 + (r >> 32) % 4;
-        if (e->op >= NF_TRACE_MEMALIGN)
-            e->arg = 16u << ((r >> 32) % 4);
-        if (e->op == NF_TRACE_FREE || e->op == NF_TRACE_REALLOC) {
-            if (nlive && (r >> 60)) {
-                e->ref = live[pick];
-                live[pick] = live[--nlive];
-            }
-        }
-        if (e->op != NF_TRACE_FREE) {
-            if ((r >> 56) == 3) {   /* a call that fails anywhere: nothing born, a realloc's block stays */
-                e->flags = NF_TRACE_F_NULL;
-                e->size = 1ULL << 62;
-                if (e->ref)
-                    live[nlive++] = e->ref;
-            } else {
-                live[nlive++] = ++t->nids;
-            }
-        }
-    }
-    free(live);
-    return t;
-}
 
 static int same_events(const nf_trace *a, const nf_trace *b)
 {
@@ -96,7 +47,7 @@ static long refusal_offset(const char *err)
 
 static void test_format(void)
 {
-    nf_trace *t = synthetic(20000), *u = NULL;
+    nf_trace *t = synthetic_trace(20000, 5000), *u = NULL;
     unsigned char *buf;
     size_t n;
     char err[512];
@@ -117,7 +68,7 @@ static void test_format(void)
     nf_trace_free(t);
 
     /* every truncation and every changed byte of a small trace */
-    t = synthetic(300);
+    t = synthetic_trace(300, 5000);
     REQUIRE(nf_trace_encode(t, &buf, &n) == 0);
     int bad_trunc = 0, bad_flip = 0;
     for (size_t len = 0; len < n; len++) {
@@ -289,7 +240,7 @@ static void test_replay(void)
 /* No recorder needed: also runs in sanitized builds. */
 static void test_replay_synthetic(void)
 {
-    nf_trace *syn = synthetic(50000);
+    nf_trace *syn = synthetic_trace(50000, 5000);
     replay_all("synthetic", syn);
     nf_trace_free(syn);
 }
