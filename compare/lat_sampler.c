@@ -223,7 +223,7 @@ void nf_lat_sampler_print(FILE *f, double threads_s)
     nf_hist_init(&all[1]);
     unsigned used = pool_taken < pool_threads ? pool_taken : pool_threads;
     for (unsigned t = 0; t < used; t++)
-        for (int k = 0; k < 2; k++)
+        for (unsigned k = 0; k < 2; k++)
             nf_hist_merge(&all[k], &pool[2 * t + k]);
     fprintf(f, "latency every=%u sample_ns=%.2f threads_s=%.6f pair_plain_ns=%.3f pair_sampled_ns=%.3f\n", every,
             sample_ns, threads_s, pair_plain_ns, pair_sampled_ns);

@@ -173,7 +173,7 @@ static int to_events(const rec *r, size_t n, nf_trace *t, conv *c)
             cap = ncap;
         }
         nf_trace_event e = {0};
-        e.op = x->op;
+        e.op = (unsigned char)(x->op & 15);
         uint64_t result = 0;
         switch (x->op) {
         case NF_TRACE_FREE:
@@ -204,7 +204,7 @@ static int to_events(const rec *r, size_t n, nf_trace *t, conv *c)
         }
         if (!threads[x->thread])
             threads[x->thread] = ++nthreads;
-        e.thread = threads[x->thread] - 1;
+        e.thread = (threads[x->thread] - 1) & 0xffffff;
         if (e.op != NF_TRACE_FREE) {
             if (result) {
                 if (t->nids == UINT32_MAX || put(c, result, t->nids + 1) != 0)

@@ -251,7 +251,7 @@ static int decode_events(cursor *c, nf_trace *t, uint64_t nevents)
         if (op >= NF_TRACE_NOPS || (b & 0xc0))
             return free(live), fail(c, at, "event %llu: bad event byte 0x%02x", (unsigned long long)i, b);
         nf_trace_event *e = &t->events[i];
-        *e = (nf_trace_event){.op = op, .flags = (b >> 4) & 3};
+        *e = (nf_trace_event){.op = (unsigned char)(op & 15), .flags = (unsigned char)((b >> 4) & 3)};
         uint64_t v = 0, ref = 0;
         if (b & 8) {
             if ((rc = get_varint(c, &v, "a thread index")))
@@ -263,7 +263,7 @@ static int decode_events(cursor *c, nf_trace *t, uint64_t nevents)
             }
             thread = (uint32_t)v;
         }
-        e->thread = thread;
+        e->thread = thread & 0xffffff;   /* below 2^24: nthreads is checked at load */
         int has_ref = op == NF_TRACE_REALLOC || op == NF_TRACE_FREE;
         if (has_ref && (rc = get_varint(c, &ref, "a block reference")))
             break;

@@ -54,9 +54,9 @@ __attribute__((noinline)) void bins_check_not_cached(bins_heap *h, bins_chunk *c
  * the unsorted bin, or into the top. Returns true when it joined the top. */
 bool bins_free_chunk_locked(bins_arena *ar, bins_chunk *c)
 {
-    size_t sz = csize(c), arena_bit = c->size & NON_MAIN_ARENA;
+    size_t sz = csize(c), arena_bit = chunk_head(c) & NON_MAIN_ARENA;
     bins_chunk *next = chunk_at(c, sz);
-    if (!(c->size & PREV_INUSE)) {
+    if (!(chunk_head(c) & PREV_INUSE)) {
         size_t ps = c->prev_size;
         c = prev_chunk(c);
         if (csize(c) != ps)

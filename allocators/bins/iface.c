@@ -269,7 +269,7 @@ static void *bins_memalign(nf_heap *h, size_t align, size_t n)
 static bool realloc_in_place(nf_heap *h, bins_chunk *c, size_t nb)
 {
     bins_arena *ar = bins_arena_of(h, c);
-    size_t arena_bit = c->size & NON_MAIN_ARENA;
+    size_t arena_bit = chunk_head(c) & NON_MAIN_ARENA;
     bins_lock_take(&ar->lock);
     if (!bins_chunk_live_locked(ar, c))
         bins_die_why("realloc of", chunk2mem(c), "a freed block");
@@ -278,7 +278,7 @@ static bool realloc_in_place(nf_heap *h, bins_chunk *c, size_t nb)
     if (sz < nb) {
         if (next == ar->top && sz + csize(next) >= nb + BINS_MINSIZE) {
             size_t rest = sz + csize(next) - nb;
-            set_head(c, nb | (c->size & PREV_INUSE) | arena_bit);
+            set_head(c, nb | (chunk_head(c) & PREV_INUSE) | arena_bit);
             ar->top = chunk_at(c, nb);
             set_head(ar->top, rest | PREV_INUSE | arena_bit);
             bins_lock_give(&ar->lock);
@@ -290,12 +290,12 @@ static bool realloc_in_place(nf_heap *h, bins_chunk *c, size_t nb)
         }
         bins_unlink_locked(ar, next);
         sz += csize(next);
-        set_head(c, sz | (c->size & PREV_INUSE) | arena_bit);
+        set_head(c, sz | (chunk_head(c) & PREV_INUSE) | arena_bit);
         set_inuse_at(c, sz);
     }
     if (sz - nb >= BINS_MINSIZE) {
         bins_chunk *r = chunk_at(c, nb);
-        set_head(c, nb | (c->size & PREV_INUSE) | arena_bit);
+        set_head(c, nb | (chunk_head(c) & PREV_INUSE) | arena_bit);
         set_head(r, (sz - nb) | PREV_INUSE | arena_bit);
         bins_free_chunk_locked(ar, r);
     }

@@ -328,7 +328,8 @@ void *shard_huge_alloc(nf_heap *h, shard_theap *th, size_t size, size_t align)
     pg->in_use = true;
     pg->area = (uint8_t *)s + off;
     pg->bsize = total - guard - off;
-    pg->used = pg->capacity = pg->reserved = 1;
+    pg->capacity = pg->reserved = 1;
+    pg->used = 1;
     pg->dirty = !fresh;   /* a huge block: recycled, so not zero (calloc clears it) */
     pthread_mutex_lock(&h->lock);
     huge_list_push_locked(h, s);

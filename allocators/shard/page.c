@@ -116,7 +116,7 @@ void shard_page_collect(shard_page *pg, bool force)
         pg->local_free = head;
         if (n > pg->used)
             shard_die("double free (more blocks returned than handed out) near", head);
-        pg->used -= n;
+        pg->used = (uint16_t)(pg->used - n);   /* n <= used, checked above */
         shard_theap *th = shard_page_owner(pg);
         if (th)
             SHARD_INC(th->paths[SHARD_PATH_COLLECT]);

@@ -170,7 +170,7 @@ slab *slab_carve(slab_heap *h, unsigned units)
     uint64_t bits = (units == 64 ? ~(uint64_t)0 : (((uint64_t)1 << units) - 1)) << u;
     r->free_units &= ~bits;
     for (unsigned i = 0; i < units; i++)
-        __atomic_store_n(&r->head[u + i], (uint8_t)u, __ATOMIC_RELAXED);
+        __atomic_store_n(&r->head[(unsigned)u + i], (uint8_t)u, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&h->region_lock);
     __atomic_fetch_add(&h->held, (uint64_t)units * SLAB_UNIT, __ATOMIC_RELAXED);
     slab *s = &r->slabs[u];
