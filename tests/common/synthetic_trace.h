@@ -33,8 +33,8 @@ static nf_trace *synthetic_trace(uint64_t n, uint64_t max_size)
     for (uint64_t i = 0; i < n; i++) {
         nf_trace_event *e = &t->events[t->nevents++];
         uint64_t r = synthetic_rand();
-        e->op = (uint32_t)(r % NF_TRACE_NOPS);
-        e->thread = (uint32_t)(r >> 8) % 3;
+        e->op = (unsigned char)((r % NF_TRACE_NOPS) & 15);
+        e->thread = (uint32_t)((r >> 8) % 3) & 0xffffff;
         /* free carries no size; realloc(p, 0) would free p (a released event): not made here */
         e->size = e->op == NF_TRACE_FREE ? 0 : 1 + (r >> 16) % max_size;
         uint32_t pick = nlive ? (uint32_t)((r >> 40) % nlive) : 0;

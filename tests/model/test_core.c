@@ -36,9 +36,9 @@ static void demand_zero_and_zero_page(void)
     CHECK(a != NF_MODEL_FAILED, "mmap");
     CHECK(pc(p).rss_pages == 0, "no RSS before touch");
     CHECK(pc(p).vsz_pages == 64, "vsz %llu", (unsigned long long)pc(p).vsz_pages);
-    for (int i = 0; i < 32; i++)
+    for (unsigned i = 0; i < 32; i++)
         CHECK(nf_model_access(p, a + i * PG + 8, 1) == NF_MODEL_OK, "write");
-    for (int i = 32; i < 64; i++)
+    for (unsigned i = 32; i < 64; i++)
         CHECK(nf_model_access(p, a + i * PG, 0) == NF_MODEL_OK, "read");
     nf_model_proc_counters c = pc(p);
     CHECK(c.minor_faults == 64, "minor %llu", (unsigned long long)c.minor_faults);
@@ -49,7 +49,7 @@ static void demand_zero_and_zero_page(void)
     c = pc(p);
     CHECK(c.minor_faults == 65 && c.rss_pages == 33 && c.zero_mapped == 31, "zero-page COW");
     /* second touches fault no more */
-    for (int i = 0; i < 64; i++)
+    for (unsigned i = 0; i < 64; i++)
         nf_model_access(p, a + i * PG + 100, 0);
     CHECK(pc(p).minor_faults == 65, "no refault");
     /* data is stored and reads back; fresh memory reads zero */
@@ -104,7 +104,7 @@ static void fork_cow(void)
     nf_model *m = mk(1024, 0, 0);
     nf_model_proc *p = nf_model_proc_create(m, "parent");
     uint64_t a = nf_model_mmap(p, 0, 32 * PG, NF_MODEL_PROT_READ | NF_MODEL_PROT_WRITE, 0);
-    for (int i = 0; i < 32; i++) {
+    for (unsigned i = 0; i < 32; i++) {
         uint64_t v = 1000 + i;
         nf_model_write(p, a + i * PG, &v, sizeof v);
     }
@@ -114,14 +114,14 @@ static void fork_cow(void)
     CHECK(pc(c).rss_pages == 32, "child rss shares");
     CHECK(mc(m).frames_used == used + 4, "fork copies only tables: %llu -> %llu",
           (unsigned long long)used, (unsigned long long)mc(m).frames_used);
-    for (int i = 0; i < 10; i++) {
+    for (unsigned i = 0; i < 10; i++) {
         uint64_t v = 2000 + i;
         nf_model_write(c, a + i * PG, &v, sizeof v);
     }
     CHECK(pc(c).cow_faults == 10, "child cow %llu", (unsigned long long)pc(c).cow_faults);
     CHECK(mc(m).frames_used == used + 4 + 10, "one frame per written page");
     int same = 1;
-    for (int i = 0; i < 32; i++) {
+    for (unsigned i = 0; i < 32; i++) {
         uint64_t v, w;
         nf_model_read(p, a + i * PG, &v, sizeof v);
         nf_model_read(c, a + i * PG, &w, sizeof w);
@@ -147,7 +147,7 @@ static void reclaim_lru(void)
     uint64_t a = nf_model_mmap(p, 0, 2 * N * PG, NF_MODEL_PROT_READ | NF_MODEL_PROT_WRITE, 0);
     int data_ok = 1;
     for (int r = 0; r < ROUNDS; r++)
-        for (int i = 0; i < 2 * N; i++) {
+        for (unsigned i = 0; i < 2 * N; i++) {
             uint64_t v;
             if (r > 0) {
                 nf_model_read(p, a + (uint64_t)i * PG + 64, &v, sizeof v);
@@ -176,22 +176,22 @@ static void mlock_pins(void)
     CHECK(pc(p).rss_pages == 16 && pc(p).locked_pages == 16, "mlock populates");
     uint64_t b = nf_model_mmap(p, 0, 4 * N * PG, NF_MODEL_PROT_READ | NF_MODEL_PROT_WRITE, 0);
     for (int r = 0; r < 2; r++)
-        for (int i = 0; i < 4 * N; i++)
+        for (unsigned i = 0; i < 4 * N; i++)
             nf_model_access(p, b + (uint64_t)i * PG, 1);
     unsigned char vec[16];
     nf_model_mincore(p, a, 16 * PG, vec);
     int all = 1;
-    for (int i = 0; i < 16; i++)
+    for (unsigned i = 0; i < 16; i++)
         all &= vec[i];
     CHECK(all, "locked pages never leave");
     CHECK(mc(m).swap_outs > 0, "others were swapped");
     CHECK(nf_model_madvise(p, a, PG, NF_MODEL_MADV_DONTNEED) != 0 && errno == EINVAL, "DONTNEED on locked");
     nf_model_munlock(p, a, 16 * PG);
-    for (int i = 0; i < 4 * N; i++)
+    for (unsigned i = 0; i < 4 * N; i++)
         nf_model_access(p, b + (uint64_t)i * PG, 1);
     nf_model_mincore(p, a, 16 * PG, vec);
     int any = 0;
-    for (int i = 0; i < 16; i++)
+    for (unsigned i = 0; i < 16; i++)
         any |= !vec[i];
     CHECK(any, "after munlock they can go");
     nf_model_destroy(m);
@@ -205,14 +205,14 @@ static void oom_kills_largest(void)
     unsigned rw = NF_MODEL_PROT_READ | NF_MODEL_PROT_WRITE;
     uint64_t va = nf_model_mmap(a, 0, 20 * PG, rw, 0), vb = nf_model_mmap(b, 0, 150 * PG, rw, 0),
              vc = nf_model_mmap(c, 0, 100 * PG, rw, 0);
-    for (int i = 0; i < 20; i++) {
+    for (unsigned i = 0; i < 20; i++) {
         uint64_t v = 7 * i;
         nf_model_write(a, va + i * PG, &v, sizeof v);
     }
-    for (int i = 0; i < 150; i++)
+    for (unsigned i = 0; i < 150; i++)
         nf_model_access(b, vb + i * PG, 1);
     int ok = 1;
-    for (int i = 0; i < 100; i++) {
+    for (unsigned i = 0; i < 100; i++) {
         uint64_t v = 9 * i;
         ok &= nf_model_write(c, vc + i * PG, &v, sizeof v) == NF_MODEL_OK;
     }
@@ -221,12 +221,12 @@ static void oom_kills_largest(void)
     CHECK(!nf_model_proc_alive(b) && nf_model_proc_alive(a) && nf_model_proc_alive(c), "b was the largest");
     CHECK(nf_model_access(b, vb, 0) == NF_MODEL_KILLED, "b is dead");
     int intact = 1;
-    for (int i = 0; i < 20; i++) {
+    for (unsigned i = 0; i < 20; i++) {
         uint64_t v;
         nf_model_read(a, va + i * PG, &v, sizeof v);
         intact &= v == (uint64_t)7 * i;
     }
-    for (int i = 0; i < 100; i++) {
+    for (unsigned i = 0; i < 100; i++) {
         uint64_t v;
         nf_model_read(c, vc + i * PG, &v, sizeof v);
         intact &= v == (uint64_t)9 * i;
@@ -241,7 +241,7 @@ static void oom_kills_largest(void)
     va = nf_model_mmap(a, 0, 100 * PG, rw, NF_MODEL_MAP_POPULATE);
     vb = nf_model_mmap(b, 0, 100 * PG, rw, 0);
     nf_model_result r = NF_MODEL_OK;
-    for (int i = 0; i < 100 && r == NF_MODEL_OK; i++)
+    for (unsigned i = 0; i < 100 && r == NF_MODEL_OK; i++)
         r = nf_model_access(b, vb + i * PG, 1);
     CHECK(r == NF_MODEL_KILLED && nf_model_proc_alive(a), "adj -1000 spares a");
     nf_model_destroy(m);
@@ -342,12 +342,12 @@ static void replay_and_shared_swap(void)
     nf_model_proc *p = nf_model_proc_create(m, "p");
     uint64_t a = nf_model_mmap(p, 0, 2 * N * PG, rw, 0);
     uint64_t refs[2 * N + 1];
-    for (int i = 0; i < 2 * N; i++)
+    for (unsigned i = 0; i < 2 * N; i++)
         refs[i] = (a + (uint64_t)i * PG) | (i % 2 ? NF_MODEL_REF_WRITE : 0);
     refs[2 * N] = a + 4 * N * PG;   /* outside: stops the stream */
     nf_model_result last;
     CHECK(nf_model_replay(p, refs, 2 * N + 1, &last) == 2 * N && last == NF_MODEL_SEGV_MAPERR, "replay");
-    for (int i = 0; i < 2 * N; i++) {
+    for (unsigned i = 0; i < 2 * N; i++) {
         uint64_t v = 500 + i;
         nf_model_write(p, a + (uint64_t)i * PG, &v, sizeof v);
     }
@@ -355,7 +355,7 @@ static void replay_and_shared_swap(void)
     nf_model_proc *c = nf_model_fork(p);
     CHECK(c && pc(c).swap_pages == pc(p).swap_pages, "the child shares the swap entries");
     int ok = 1;
-    for (int i = 0; i < 2 * N; i++) {
+    for (unsigned i = 0; i < 2 * N; i++) {
         uint64_t v = 0, w = 0;
         nf_model_read(c, a + (uint64_t)i * PG, &w, sizeof w);
         nf_model_read(p, a + (uint64_t)i * PG, &v, sizeof v);
@@ -387,7 +387,7 @@ static void huge_zero_page(void)
     unsigned char vec[1024];
     CHECK(nf_model_mincore(p, a, 2 * NF_MODEL_HUGE_PAGE, vec) == 0, "mincore");
     int present = 0;
-    for (int i = 0; i < 1024; i++)
+    for (unsigned i = 0; i < 1024; i++)
         present += vec[i];
     CHECK(present == 1024, "mincore counts the zero page: %d", present);
     uint64_t v = 1;
@@ -438,7 +438,7 @@ static void huge_under_pressure(void)
     nf_model_write(p, a + 5 * PG, &v, sizeof v);
     CHECK(pc(p).rss_pages == 512 && pc(p).minor_faults == 1, "one THP");
     uint64_t b = nf_model_mmap(p, 0, 1024 * PG, rw, 0);
-    for (int i = 0; i < 1024; i++)
+    for (unsigned i = 0; i < 1024; i++)
         nf_model_access(p, b + (uint64_t)i * PG, 1);
     CHECK(pc(p).swap_pages > 0, "pressure");
     v = 0;
@@ -468,7 +468,7 @@ static void replay_matches_access(void)
         nf_model_proc *p = nf_model_proc_create(m, "p");
         uint64_t a = nf_model_mmap(p, 0, (uint64_t)PAGES * PG, rw, 0);
         uint64_t s = 12345;
-        for (int i = 0; i < N; i++) {
+        for (unsigned i = 0; i < N; i++) {
             s = s * 6364136223846793005ull + 1442695040888963407ull;
             uint64_t page = (s >> 33) % (i < N / 2 ? PAGES : 256); /* then mostly TLB hits */
             refs[i] = (a + page * PG + ((s >> 20) % 64) * 64) | ((s >> 12) % 4 == 0 ? NF_MODEL_REF_WRITE : 0);
@@ -476,7 +476,7 @@ static void replay_matches_access(void)
         if (k == 0) {
             CHECK(nf_model_replay(p, refs, N, NULL) == N, "replayed");
         } else {
-            for (int i = 0; i < N; i++)
+            for (unsigned i = 0; i < N; i++)
                 nf_model_access(p, refs[i] & ~NF_MODEL_REF_WRITE, (refs[i] & NF_MODEL_REF_WRITE) != 0);
         }
         c[k] = mc(m);

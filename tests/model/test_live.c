@@ -215,18 +215,18 @@ static void live_fork_switch(void)
     nf_model_live_start(m, p, 0);
     volatile int *x = (int *)(uintptr_t)a;
     for (int i = 0; i < P; i++)
-        x[i * (PG / sizeof(int))] = i;
+        x[(size_t)i * (PG / sizeof(int))] = i;
     nf_model_proc *c = nf_model_fork(p);
     nf_model_switch(c);
     for (int i = 0; i < P / 2; i++)
-        x[i * (PG / sizeof(int))] = 1000 + i;
+        x[(size_t)i * (PG / sizeof(int))] = 1000 + i;
     CHECK(pc(c).cow_faults == P / 2, "child COW faults %llu", (unsigned long long)pc(c).cow_faults);
     int ok = 1;
     for (int i = 0; i < P; i++)
-        ok &= x[i * (PG / sizeof(int))] == (i < P / 2 ? 1000 + i : i);
+        ok &= x[(size_t)i * (PG / sizeof(int))] == (i < P / 2 ? 1000 + i : i);
     nf_model_switch(p);
     for (int i = 0; i < P; i++)
-        ok &= x[i * (PG / sizeof(int))] == i;
+        ok &= x[(size_t)i * (PG / sizeof(int))] == i;
     CHECK(ok, "each proc sees its own pages at the same real addresses");
     CHECK(mc(m).switches >= 2, "switches");
     nf_model_live_stop(m);

@@ -236,8 +236,8 @@ static void invalidation(void)
     nf_tlb_invalidate_asid(t, 1);
     int hits1 = 0, hits2 = 0;
     for (int i = 0; i < 32; i++) {
-        hits1 += nf_tlb_lookup(t, 1, (BASE >> 12) + (uint64_t)i, NF_PG_4K) != NF_TLB_MISS;
-        hits2 += nf_tlb_lookup(t, 2, (BASE >> 12) + (uint64_t)i, NF_PG_4K) != NF_TLB_MISS;
+        hits1 += nf_tlb_lookup(t, 1, (uint64_t)(BASE >> 12) + (uint64_t)i, NF_PG_4K) != NF_TLB_MISS;
+        hits2 += nf_tlb_lookup(t, 2, (uint64_t)(BASE >> 12) + (uint64_t)i, NF_PG_4K) != NF_TLB_MISS;
     }
     CHECK(hits1 == 0 && hits2 == 32, "asid 1 hits %d (want 0), asid 2 hits %d (want 32)", hits1, hits2);
 
@@ -245,12 +245,12 @@ static void invalidation(void)
     nf_tlb_invalidate_range(t, 2, BASE + 8 * 4096, 8 * 4096);
     int left = 0;
     for (int i = 0; i < 32; i++)
-        left += nf_tlb_lookup(t, 2, (BASE >> 12) + (uint64_t)i, NF_PG_4K) != NF_TLB_MISS;
+        left += nf_tlb_lookup(t, 2, (uint64_t)(BASE >> 12) + (uint64_t)i, NF_PG_4K) != NF_TLB_MISS;
     CHECK(left == 24, "after a small range: %d left, want 24", left);
     nf_tlb_invalidate_range(t, 2, BASE + 16 * 4096, 1ull << 30); /* the scan path */
     left = 0;
     for (int i = 0; i < 32; i++)
-        left += nf_tlb_lookup(t, 2, (BASE >> 12) + (uint64_t)i, NF_PG_4K) != NF_TLB_MISS;
+        left += nf_tlb_lookup(t, 2, (uint64_t)(BASE >> 12) + (uint64_t)i, NF_PG_4K) != NF_TLB_MISS;
     CHECK(left == 8, "after a large range: %d left, want 8", left);
 
     nf_tlb_flush_all(t);

@@ -80,9 +80,9 @@ static void test_first_touch(void)
     CHECK_NEAR(minor, N, MARGIN);
     CHECK_NEAR(major, 0, 0);
     CHECK_NEAR(ru, N, MARGIN);
-    CHECK_NEAR(rss, N * page / 1024.0, 0.1 * N * page / 1024.0);
+    CHECK_NEAR(rss, (double)(N * page) / 1024.0, 0.1 * (double)(N * page) / 1024.0);
     CHECK(nf_counters_value(&c, NF_CTR_RSS_KIB) >= rss, "rss gauge below its own rise");
-    CHECK(nf_counters_value(&c, NF_CTR_VSZ_KIB) >= N * page / 1024.0, "vsz below the mapping");
+    CHECK(nf_counters_value(&c, NF_CTR_VSZ_KIB) >= (double)(N * page) / 1024.0, "vsz below the mapping");
 
     /* Giving the pages back: RSS falls by as much, no faults. */
     nf_counters_start(&c);
@@ -91,7 +91,7 @@ static void test_first_touch(void)
     rss = nf_counters_delta(&c, NF_CTR_RSS_KIB);
     printf("MADV_DONTNEED of %d pages: rss %.0f KiB, perf page-faults %.0f\n", N, rss,
            nf_counters_delta(&c, NF_CTR_PERF_PAGE_FAULTS));
-    CHECK_NEAR(rss, -(N * page / 1024.0), 0.1 * N * page / 1024.0);
+    CHECK_NEAR(rss, -((double)(N * page) / 1024.0), 0.1 * (double)(N * page) / 1024.0);
     CHECK_NEAR(nf_counters_delta(&c, NF_CTR_PERF_PAGE_FAULTS), 0, MARGIN);
 
     /* Touching again faults again, once per page. */
@@ -125,7 +125,7 @@ static void test_populate(void)
            "rss +%.0f KiB\n", N, pf, ru, ru / N, rss);
     CHECK_NEAR(pf, 0, MARGIN);
     CHECK_NEAR(ru, N, MARGIN);
-    CHECK_NEAR(rss, N * page / 1024.0, 0.1 * N * page / 1024.0);
+    CHECK_NEAR(rss, (double)(N * page) / 1024.0, 0.1 * (double)(N * page) / 1024.0);
 
     /* Already resident: touching faults no more. */
     nf_counters_start(&c);
@@ -211,7 +211,7 @@ static void test_proc_mem(void)
     if (p != MAP_FAILED && syscall(SYS_mlock, p, N * page) == 0) {
         nf_proc_mem after;
         nf_proc_mem_read(&after);
-        CHECK_NEAR(after.locked_kib - m.locked_kib, N * page / 1024.0, 0.1 * N * page / 1024.0);
+        CHECK_NEAR(after.locked_kib - m.locked_kib, (double)(N * page) / 1024.0, 0.1 * (double)(N * page) / 1024.0);
         syscall(SYS_munlock, p, N * page);
     }
     if (p != MAP_FAILED)

@@ -46,7 +46,7 @@ static void test_each_pu(void)
         CHECK(sched_getcpu() == os, "running on cpu %d, bound to P#%d", sched_getcpu(), os);
         cpu_set_t set;
         CHECK(sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) == 1 &&
-                  CPU_ISSET(os, &set), "kernel affinity is not exactly P#%d", os);
+                  CPU_ISSET((size_t)os, &set), "kernel affinity is not exactly P#%d", os);
         printf("PU %d: %s\n", pu, desc);
     }
 }
@@ -115,7 +115,7 @@ static void test_unbound(void)
         return;
     cpu_set_t set;
     CPU_ZERO(&set);
-    for (int i = 0; i < CPU_SETSIZE; i++)
+    for (size_t i = 0; i < CPU_SETSIZE; i++)
         CPU_SET(i, &set);
     sched_setaffinity(0, sizeof set, &set);
     char desc[128] = "";
