@@ -26,12 +26,14 @@
  *   releases and reaps the child. Manual time = the parent's loop.
  * Left out: region setup, pipes, waitpid for the COW benches.
  */
+#include "region.h"
 #include "registry.h"
 
 #include "notfree/clock.h"
 #include "notfree/bench.h"
 #include "notfree/context.h"
 #include "notfree/counters.h"
+#include "notfree/procfs.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -47,7 +49,6 @@
 
 enum {
     FORK_PAGE = 4096,
-    FORK_HUGE = 2 << 20,
     LATENCY_ITERATIONS = 50,
     COW_ITERATIONS = 5,
 };
@@ -64,27 +65,8 @@ typedef struct cow_report {
     double ns, minflt, perf_faults;
 } cow_report;
 
-/* Anonymous private region; huge: 2 MiB-aligned with MADV_HUGEPAGE, else
- * MADV_NOHUGEPAGE. NULL on failure; munmap(p, bytes) undoes it. */
-static char *region_map(size_t bytes, bool huge)
-{
-    size_t len = huge ? bytes + FORK_HUGE : bytes;
-    char *raw = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (raw == MAP_FAILED)
-        return NULL;
-    char *p = raw;
-    if (huge) {
-        p = (char *)(((uintptr_t)raw + FORK_HUGE - 1) & ~(uintptr_t)(FORK_HUGE - 1));
-        if (p > raw)
-            munmap(raw, (size_t)(p - raw));
-        size_t tail = (size_t)(raw + len - (p + bytes));
-        if (tail)
-            munmap(p + bytes, tail);
-    }
-    madvise(p, bytes, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
-    return p;
-}
-
+/* One read-modify-write a page: kept apart from region.h's plain store so
+ * the fork benches touch pages as they always have (a load, then a store). */
 NF_NO_ASAN static void touch_write(char *p, size_t bytes)
 {
     volatile char *v = p;
@@ -183,7 +165,7 @@ static void fork_run(nf_state *st, void *user)
 
     nf_proc_mem m0 = {0}, m1 = {0};
     nf_proc_mem_read(&m0);
-    char *r = region_map(bytes, huge);
+    char *r = nf_region_map(bytes, huge, 0);
     if (!r) {
         nf_state_skip_with_error(st, "mmap of the resident region failed");
         return;
@@ -191,7 +173,7 @@ static void fork_run(nf_state *st, void *user)
     touch_write(r, bytes);
     int proc_rc = nf_proc_mem_read(&m1);
     if (cow) { /* hot frames for the copies */
-        char *w = region_map(bytes, false);
+        char *w = nf_region_map(bytes, false, 0);
         if (w) {
             touch_write(w, bytes);
             munmap(w, bytes);
@@ -278,15 +260,7 @@ static const fork_case fork_cases[] = {
 /* MemAvailable in MiB from /proc/meminfo; -1 if unreadable. */
 static long long mem_available_mib(void)
 {
-    FILE *f = fopen("/proc/meminfo", "r");
-    if (!f)
-        return -1;
-    char line[128];
-    long long kib = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "MemAvailable: %lld kB", &kib) == 1)
-            break;
-    fclose(f);
+    long long kib = nf_proc_kib("/proc/meminfo", "MemAvailable");
     return kib < 0 ? -1 : kib >> 10;
 }
 

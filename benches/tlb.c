@@ -40,6 +40,7 @@
 #include <notfree/context.h>
 #include <notfree/counters_tally.h>
 #include <notfree/patterns.h>
+#include <notfree/procfs.h>
 #include <notfree/tlb.h>
 
 #include <math.h>
@@ -130,16 +131,7 @@ static void chase_predict(chase_buf *c, const uint32_t *next, size_t pages)
 /* AnonHugePages of the whole process, KiB; -1 if unreadable. */
 static long long anon_huge_kib(void)
 {
-    FILE *f = fopen("/proc/self/smaps_rollup", "r");
-    if (!f)
-        return -1;
-    char line[256];
-    long long kib = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "AnonHugePages: %lld kB", &kib) == 1)
-            break;
-    fclose(f);
-    return kib;
+    return nf_proc_kib("/proc/self/smaps_rollup", "AnonHugePages");
 }
 
 static int chase_setup(size_t ws, int thp)

@@ -8,9 +8,9 @@
 #include "check.h"
 
 #include "notfree/clock.h"
+#include "notfree/spawn.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -35,40 +35,32 @@ typedef struct slot {
     nf_probe_trace trace;
 } slot;
 
+typedef struct child_setup {
+    const nf_check_plan *pl;
+    const slot *s;
+} child_setup;
+
+/* In the child, before exec. */
+static void setup_child(void *arg)
+{
+    const child_setup *c = arg;
+    if (c->pl->child_env)
+        c->pl->child_env(c->s->job->preload);
+    setenv("LIBC_FATAL_STDERR_", "1", 1);
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
+}
+
 static int spawn(const nf_check_plan *pl, slot *s, char *const argv[])
 {
-    int out[2], err[2];
-    if (pipe2(out, O_CLOEXEC) != 0)
+    child_setup c = {pl, s};
+    nf_spawn sp;
+    if (nf_spawn_piped(&sp, argv[0], argv, setup_child, &c) != 0)
         return -1;
-    if (pipe2(err, O_CLOEXEC) != 0) {
-        close(out[0]);
-        close(out[1]);
-        return -1;
-    }
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(out[0]), close(out[1]), close(err[0]), close(err[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        dup2(out[1], 1);
-        dup2(err[1], 2);
-        if (pl->child_env)
-            pl->child_env(s->job->preload);
-        setenv("LIBC_FATAL_STDERR_", "1", 1);
-        struct rlimit no_core = {0, 0};
-        setrlimit(RLIMIT_CORE, &no_core);
-        execv(argv[0], argv);
-        dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    close(out[1]);
-    close(err[1]);
     memset(&s->trace, 0, sizeof s->trace);
-    s->pid = pid;
-    s->fd[0] = out[0];
-    s->fd[1] = err[0];
+    s->pid = sp.pid;
+    s->fd[0] = sp.out;
+    s->fd[1] = sp.err;
     s->start = nf_now_s();
     s->killed = 0;
     s->nline = s->nerr = 0;

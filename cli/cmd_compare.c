@@ -87,14 +87,7 @@ static int bad(const char *fmt, ...)
 static int writable_target(const char *path, char *err, size_t len)
 {
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == dir)
-        dir[1] = '\0';
-    else
-        *slash = '\0';
+    nf_cli_parent_dir(path, dir, sizeof dir);
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         snprintf(err, len, "%.1000s is a directory, not a file", path);

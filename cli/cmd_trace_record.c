@@ -41,14 +41,7 @@ static int runnable(const char *prog)
 static int dir_writable(const char *file)
 {
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", file);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == dir)
-        dir[1] = '\0';
-    else
-        *slash = '\0';
+    nf_cli_parent_dir(file, dir, sizeof dir);
     return access(dir, W_OK) == 0;
 }
 

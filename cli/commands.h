@@ -38,4 +38,8 @@ void nf_cmd_trace_help(FILE *f);
  * 1 a run failed, 2 it could not run. Declared in compare/compare.h too. */
 int nf_compare_quick(const char *results_dir);
 
+/* The directory part of path into dir[cap]: "." when path has no slash,
+ * "/" for a file at the root (paths.c). */
+void nf_cli_parent_dir(const char *path, char *dir, size_t cap);
+
 #endif

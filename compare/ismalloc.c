@@ -8,81 +8,34 @@
 #include "owner.h"
 
 #include "notfree/clock.h"
+#include "notfree/spawn.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+static void child_env(void *path)
+{
+    nf_cmp_child_env(path);
+}
+
 int nf_cmp_is_malloc(const char *exe, const char *path, double timeout_s, char *why, size_t len)
 {
-    int out[2], err[2];
-    if (pipe(out) != 0) {
-        snprintf(why, len, "pipe: %s", strerror(errno));
+    char *argv[] = {(char *)exe, (char *)"--whoami", (char *)path, NULL};
+    nf_spawn sp;
+    int rc = nf_spawn_piped(&sp, exe, argv, child_env, (void *)path);
+    if (rc != 0) {
+        snprintf(why, len, "%s: %s", rc == NF_SPAWN_PIPE ? "pipe" : "fork", strerror(errno));
         return -1;
     }
-    if (pipe(err) != 0) {
-        snprintf(why, len, "pipe: %s", strerror(errno));
-        close(out[0]);
-        close(out[1]);
-        return -1;
-    }
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(why, len, "fork: %s", strerror(errno));
-        close(out[0]); close(out[1]); close(err[0]); close(err[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        dup2(out[1], 1);
-        dup2(err[1], 2);
-        close(out[0]); close(out[1]); close(err[0]); close(err[1]);
-        nf_cmp_child_env(path);
-        execl(exe, exe, "--whoami", path, (char *)NULL);
-        fprintf(stderr, "cannot run %s: %s\n", exe, strerror(errno));
-        _exit(127);
-    }
-    close(out[1]);
-    close(err[1]);
     /* Both pipes to EOF (the answer is one line), or the timeout. */
     char buf[2][2048] = {"", ""};
-    size_t used[2] = {0, 0};
-    int fd[2] = {out[0], err[0]}, killed = 0;
-    double deadline = nf_now_s() + timeout_s;
-    while (fd[0] >= 0 || fd[1] >= 0) {
-        struct pollfd p[2] = {{fd[0], POLLIN, 0}, {fd[1], POLLIN, 0}};
-        double left = deadline - nf_now_s();
-        if (left <= 0) {
-            kill(pid, SIGKILL);
-            killed = 1;
-            break;
-        }
-        if (poll(p, 2, (int)(left * 1000) + 1) < 0 && errno != EINTR)
-            break;
-        for (int k = 0; k < 2; k++) {
-            if (fd[k] < 0 || !(p[k].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            ssize_t n = read(fd[k], buf[k] + used[k], sizeof buf[k] - 1 - used[k]);
-            if (n > 0) {
-                used[k] += (size_t)n;
-                buf[k][used[k]] = '\0';
-            }
-            if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN) || used[k] == sizeof buf[k] - 1) {
-                close(fd[k]);
-                fd[k] = -1;
-            }
-        }
-    }
-    for (int k = 0; k < 2; k++)
-        if (fd[k] >= 0)
-            close(fd[k]);
+    nf_spawn_sink out = {buf[0], sizeof buf[0], 0}, err = {buf[1], sizeof buf[1], 0};
+    int killed = nf_spawn_drain(&sp, &out, &err, nf_now_s() + timeout_s, NULL) == 1;
     int st = 0;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+    while (waitpid(sp.pid, &st, 0) < 0 && errno == EINTR)
         ;
     buf[0][strcspn(buf[0], "\n")] = '\0';
     buf[1][strcspn(buf[1], "\n")] = '\0';

@@ -22,9 +22,9 @@
 #include "compare.h"
 
 #include "notfree/clock.h"
+#include "notfree/spawn.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,19 +116,20 @@ int nf_cmp_parse_line(const char *line, nf_cmp_result *r, unsigned long long *co
     return n;
 }
 
-/* Reads what is there into buf (keeps the first len-1 bytes). */
-static int drain(int fd, char *buf, size_t len, size_t *used)
+static int timeline_due(void *tl)
 {
-    char tmp[4096];
-    ssize_t n = read(fd, tmp, sizeof tmp);
-    if (n <= 0)
-        return n == 0 || (errno != EINTR && errno != EAGAIN) ? 0 : 1;
-    size_t room = len - 1 - *used;
-    size_t k = (size_t)n < room ? (size_t)n : room;
-    memcpy(buf + *used, tmp, k);
-    *used += k;
-    buf[*used] = '\0';
-    return 1;
+    return nf_cmp_timeline_due_ms(tl);
+}
+
+static void timeline_tick(void *tl)
+{
+    nf_cmp_timeline_tick(tl);
+}
+
+/* In the child, before exec. */
+static void child_env(void *preload)
+{
+    nf_cmp_child_env(preload);
 }
 
 /* The last non-empty line of s, trimmed, into out. */
@@ -148,65 +149,23 @@ static void last_line(const char *s, char *out, size_t len)
 int nf_cmp_run(const nf_cmp_job *j, nf_cmp_result *r)
 {
     memset(r, 0, sizeof *r);
-    int out[2], err[2];
-    if (pipe(out) != 0)
-        return -1;
-    if (pipe(err) != 0) {
-        close(out[0]);
-        close(out[1]);
-        return -1;
-    }
+    char *argv[16], bufs[3][64];
+    nf_cmp_argv(j, argv, 16, bufs);
     double steal0 = steal_now(), t0 = nf_now_s();
-    pid_t pid = fork();
-    if (pid < 0) {
+    nf_spawn sp;
+    int rc = nf_spawn_piped(&sp, j->worker, argv, child_env, j->alloc->preload ? (void *)j->alloc->path : NULL);
+    if (rc == NF_SPAWN_FORK)
         snprintf(r->error, sizeof r->error, "fork: %s", strerror(errno));
-        close(out[0]); close(out[1]); close(err[0]); close(err[1]);
+    if (rc != 0)
         return -1;
-    }
-    if (pid == 0) {
-        char *argv[16], bufs[3][64];
-        dup2(out[1], 1);
-        dup2(err[1], 2);
-        close(out[0]); close(out[1]); close(err[0]); close(err[1]);
-        nf_cmp_argv(j, argv, 16, bufs);
-        nf_cmp_child_env(j->alloc->preload ? j->alloc->path : NULL);
-        execv(j->worker, argv);
-        fprintf(stderr, "cannot run %s: %s\n", j->worker, strerror(errno));
-        _exit(127);
-    }
-    close(out[1]);
-    close(err[1]);
+    pid_t pid = sp.pid;
     if (j->timeline)
         nf_cmp_timeline_start(j->timeline, pid);
     char obuf[1 << 16] = "", ebuf[4096] = "";   /* the result line and the latency histograms */
-    size_t oused = 0, eused = 0;
-    int open_out = 1, open_err = 1, timed_out = 0;
+    nf_spawn_sink out = {obuf, sizeof obuf, 0}, err = {ebuf, sizeof ebuf, 0};
+    nf_spawn_ticker ticker = {timeline_due, timeline_tick, j->timeline};
     double deadline = t0 + j->timeout_s;
-    while (open_out || open_err) {
-        double left = deadline - nf_now_s();
-        if (left <= 0) {
-            timed_out = 1;
-            kill(pid, SIGKILL);
-            break;
-        }
-        struct pollfd p[2] = {{open_out ? out[0] : -1, POLLIN, 0}, {open_err ? err[0] : -1, POLLIN, 0}};
-        int wait_ms = (int)(left * 1000) + 1;
-        if (j->timeline && nf_cmp_timeline_due_ms(j->timeline) < wait_ms)
-            wait_ms = nf_cmp_timeline_due_ms(j->timeline);
-        int n = poll(p, 2, wait_ms);
-        if (j->timeline)
-            nf_cmp_timeline_tick(j->timeline);
-        if (n < 0 && errno != EINTR)
-            break;
-        if (n <= 0)
-            continue;
-        if (open_out && (p[0].revents & (POLLIN | POLLHUP | POLLERR)))
-            open_out = drain(out[0], obuf, sizeof obuf, &oused);
-        if (open_err && (p[1].revents & (POLLIN | POLLHUP | POLLERR)))
-            open_err = drain(err[0], ebuf, sizeof ebuf, &eused);
-    }
-    close(out[0]);
-    close(err[0]);
+    int timed_out = nf_spawn_drain(&sp, &out, &err, deadline, j->timeline ? &ticker : NULL) == 1;
     /* Output closed: the worker is exiting; give it what is left of its time. */
     int status = 0;
     struct rusage ru;

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -24,27 +25,12 @@ int nf_modelrun_errf(char *err, size_t cap, const char *fmt, ...)
     return -1;
 }
 
-/* Reads exactly n bytes; 0 or -1. */
-static int read_all(int fd, void *buf, size_t n)
+/* Reads (writing false) or writes exactly n bytes of buf; 0 or -1. */
+static int xfer_all(int fd, void *buf, size_t n, bool writing)
 {
     char *b = buf;
     while (n) {
-        ssize_t k = read(fd, b, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        b += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
-static int write_all(int fd, const void *buf, size_t n)
-{
-    const char *b = buf;
-    while (n) {
-        ssize_t k = write(fd, b, n);
+        ssize_t k = writing ? write(fd, b, n) : read(fd, b, n);
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)
@@ -71,10 +57,10 @@ int nf_modelrun_in_child(void (*fn)(void *, void *, size_t), void *arg, void *re
     if (pid == 0) {
         close(fd[0]);
         fn(arg, rep, n);
-        _exit(write_all(fd[1], rep, n) == 0 ? 0 : 1);
+        _exit(xfer_all(fd[1], rep, n, true) == 0 ? 0 : 1);
     }
     close(fd[1]);
-    int got = read_all(fd[0], rep, n);
+    int got = xfer_all(fd[0], rep, n, false);
     close(fd[0]);
     int st = 0;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)

@@ -14,25 +14,19 @@
 
 enum { SLOTS = 256, SIZE = 24, WRITES = 64 };
 
-typedef struct fs_state {
-    nf_wl_block *slot;   /* moves between threads */
-    unsigned next;
-} fs_state;
+static size_t fs_size(nf_wl_thread *t)
+{
+    (void)t;
+    return SIZE;
+}
 
+/* State: nf_wl_slots (always SLOTS), whose array moves between threads;
+ * pos, the next slot to replace, stays with the thread. */
 static bool fs_init(nf_wl_thread *t)
 {
-    fs_state *s = calloc(1, sizeof *s);
-    if (!s)
+    if (!nf_wl_slots_new(t, SLOTS))
         return false;
-    s->slot = calloc(SLOTS, sizeof *s->slot);
-    if (!s->slot) {
-        free(s);
-        return false;
-    }
-    t->state = s;
-    for (unsigned i = 0; i < SLOTS; i++)
-        nf_wl_alloc(t, &s->slot[i], SIZE);
-    t->ops = 0;   /* setup is not counted */
+    nf_wl_slots_fill(t, 1, fs_size);
     return true;
 }
 
@@ -52,39 +46,19 @@ static void fs_write(nf_wl_block *b)
 
 static uint64_t fs_step(nf_wl_thread *t, uint64_t ops)
 {
-    fs_state *s = t->state;
+    nf_wl_slots *s = t->state;
     uint64_t done = 0;
     while (done < ops) {
-        nf_wl_block *b = &s->slot[s->next++ % SLOTS];
-        nf_wl_release(t, b, true);
-        nf_wl_alloc(t, b, SIZE);
+        nf_wl_block *b = &s->slot[s->pos++ % SLOTS];
+        nf_wl_replace(t, b, SIZE);
         fs_write(b);
         done += 2;
     }
     return done;
 }
 
-static void fs_between(nf_wl_thread *threads, unsigned n)
-{
-    if (n < 2)
-        return;
-    nf_wl_block *last = ((fs_state *)threads[n - 1].state)->slot;
-    for (unsigned i = n - 1; i > 0; i--)
-        ((fs_state *)threads[i].state)->slot = ((fs_state *)threads[i - 1].state)->slot;
-    ((fs_state *)threads[0].state)->slot = last;
-}
-
-static void fs_fini(nf_wl_thread *t)
-{
-    fs_state *s = t->state;
-    for (unsigned i = 0; i < SLOTS; i++)
-        nf_wl_release(t, &s->slot[i], false);
-    free(s->slot);
-    free(s);
-}
-
 const nf_workload nf_wl_false_sharing = {
     "false-sharing", "24 B blocks freed by another thread, then written 64 times by the thread that got them",
     2000000,
-    fs_init, fs_step, fs_between, fs_fini,
+    fs_init, fs_step, nf_wl_slots_rotate, nf_wl_slots_fini,
 };

@@ -15,39 +15,18 @@
 
 enum { TOTAL_SLOTS = 20, MIN_SLOTS = 2, MIN_SIZE = 5 << 20, MAX_SIZE = 25 << 20 };
 
-typedef struct huge_state {
-    unsigned n;
-    nf_wl_block *slot;
-} huge_state;
-
 static bool huge_init(nf_wl_thread *t)
 {
-    huge_state *s = calloc(1, sizeof *s);
-    if (!s)
-        return false;
     unsigned share = TOTAL_SLOTS / t->params->threads;
-    s->n = t->params->slots ? t->params->slots : share < MIN_SLOTS ? MIN_SLOTS : share;
-    s->slot = calloc(s->n, sizeof *s->slot);
-    if (!s->slot) {
-        free(s);
-        return false;
-    }
-    t->state = s;
-    return true;
+    return nf_wl_slots_new(t, nf_wl_slots_count(t, share < MIN_SLOTS ? MIN_SLOTS : share)) != NULL;
 }
 
 /* nf_wl_alloc that writes every byte: the tag's byte everywhere, then
  * the tag (verify mode's fill already writes every byte). */
 static void huge_alloc(nf_wl_thread *t, nf_wl_block *b, size_t n)
 {
-    b->p = t->mem->malloc(t->mem->ctx, n);
-    b->size = (uint32_t)n;
-    b->id = ++t->next_id;
-    t->ops++;
-    if (!b->p) {
-        t->failed++;
+    if (!nf_wl_get(t, b, n))
         return;
-    }
     uint64_t tag = nf_wl_mix(b->id);
     if (!t->params->verify)
         memset(b->p, (unsigned char)tag, n);
@@ -56,7 +35,7 @@ static void huge_alloc(nf_wl_thread *t, nf_wl_block *b, size_t n)
 
 static uint64_t huge_step(nf_wl_thread *t, uint64_t ops)
 {
-    huge_state *s = t->state;
+    nf_wl_slots *s = t->state;
     uint64_t done = 0;
     while (done < ops) {
         uint64_t x = nf_wl_rand(t);
@@ -72,17 +51,8 @@ static uint64_t huge_step(nf_wl_thread *t, uint64_t ops)
     return done;
 }
 
-static void huge_fini(nf_wl_thread *t)
-{
-    huge_state *s = t->state;
-    for (unsigned i = 0; i < s->n; i++)
-        nf_wl_release(t, &s->slot[i], false);
-    free(s->slot);
-    free(s);
-}
-
 const nf_workload nf_wl_huge_rewrite = {
     "huge-rewrite", "5-25 MiB blocks in 20 slots (split between threads) replaced at random, every byte written",
     200,
-    huge_init, huge_step, NULL, huge_fini,
+    huge_init, huge_step, NULL, nf_wl_slots_fini,
 };

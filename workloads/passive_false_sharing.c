@@ -23,8 +23,7 @@ typedef struct pfs_state {
 
 static bool pfs_init(nf_wl_thread *t)
 {
-    t->state = calloc(1, sizeof(pfs_state));
-    return t->state != NULL;
+    return nf_wl_state_new(t, sizeof(pfs_state));
 }
 
 static uint64_t pfs_step(nf_wl_thread *t, uint64_t ops)
@@ -62,9 +61,8 @@ static void pfs_between(nf_wl_thread *threads, unsigned n)
 
 static void pfs_fini(nf_wl_thread *t)
 {
-    pfs_state *s = t->state;
-    nf_wl_release(t, &s->handed, false);
-    free(s);
+    nf_wl_release_all(t, &((pfs_state *)t->state)->handed, 1);
+    nf_wl_state_free(t);
 }
 
 const nf_workload nf_wl_passive_false_sharing = {

@@ -11,11 +11,6 @@
 
 enum { DEFAULT_SLOTS = 4096, MAX_SIZE = 64 << 10 };
 
-typedef struct mix_state {
-    unsigned n;
-    nf_wl_block *slot;
-} mix_state;
-
 static size_t mix_size(nf_wl_thread *t)
 {
     uint64_t x = nf_wl_rand(t);
@@ -29,22 +24,12 @@ static size_t mix_size(nf_wl_thread *t)
 
 static bool mix_init(nf_wl_thread *t)
 {
-    mix_state *s = calloc(1, sizeof *s);
-    if (!s)
-        return false;
-    s->n = t->params->slots ? t->params->slots : DEFAULT_SLOTS;
-    s->slot = calloc(s->n, sizeof *s->slot);
-    if (!s->slot) {
-        free(s);
-        return false;
-    }
-    t->state = s;
-    return true;
+    return nf_wl_slots_new(t, nf_wl_slots_count(t, DEFAULT_SLOTS)) != NULL;
 }
 
 static uint64_t mix_step(nf_wl_thread *t, uint64_t ops)
 {
-    mix_state *s = t->state;
+    nf_wl_slots *s = t->state;
     for (uint64_t i = 0; i < ops; i++) {
         nf_wl_block *b = &s->slot[nf_wl_rand(t) % s->n];
         if (b->p)
@@ -55,17 +40,8 @@ static uint64_t mix_step(nf_wl_thread *t, uint64_t ops)
     return ops;
 }
 
-static void mix_fini(nf_wl_thread *t)
-{
-    mix_state *s = t->state;
-    for (unsigned i = 0; i < s->n; i++)
-        nf_wl_release(t, &s->slot[i], false);
-    free(s->slot);
-    free(s);
-}
-
 const nf_workload nf_wl_random_mix = {
     "random-mix", "random sizes 8 B-64 KiB (heavy tail), random lifetimes in 4096 slots a thread",
     2000000,
-    mix_init, mix_step, NULL, mix_fini,
+    mix_init, mix_step, NULL, nf_wl_slots_fini,
 };

@@ -13,51 +13,27 @@
 
 enum { DEFAULT_SLOTS = 8192, MIN_SIZE = 1024, MAX_SIZE = 3072 };
 
-typedef struct saw_state {
-    unsigned n;
-    nf_wl_block *slot;
-    unsigned i;       /* position in the cycle: 0..2n */
-} saw_state;
-
+/* State: nf_wl_slots, pos the position in the cycle (0..2n). */
 static bool saw_init(nf_wl_thread *t)
 {
-    saw_state *s = calloc(1, sizeof *s);
-    if (!s)
-        return false;
-    s->n = t->params->slots ? t->params->slots : DEFAULT_SLOTS;
-    s->slot = calloc(s->n, sizeof *s->slot);
-    if (!s->slot) {
-        free(s);
-        return false;
-    }
-    t->state = s;
-    return true;
+    return nf_wl_slots_new(t, nf_wl_slots_count(t, DEFAULT_SLOTS)) != NULL;
 }
 
 static uint64_t saw_step(nf_wl_thread *t, uint64_t ops)
 {
-    saw_state *s = t->state;
+    nf_wl_slots *s = t->state;
     uint64_t done = 0;
-    for (; done < ops; done++, s->i = (s->i + 1) % (2 * s->n)) {
-        if (s->i < s->n)
-            nf_wl_alloc(t, &s->slot[s->i], MIN_SIZE + (size_t)(nf_wl_rand(t) % (MAX_SIZE - MIN_SIZE + 1)));
+    for (; done < ops; done++, s->pos = (s->pos + 1) % (2 * s->n)) {
+        if (s->pos < s->n)
+            nf_wl_alloc(t, &s->slot[s->pos], MIN_SIZE + (size_t)(nf_wl_rand(t) % (MAX_SIZE - MIN_SIZE + 1)));
         else
-            nf_wl_release(t, &s->slot[s->i - s->n], true);
+            nf_wl_release(t, &s->slot[s->pos - s->n], true);
     }
     return done;
-}
-
-static void saw_fini(nf_wl_thread *t)
-{
-    saw_state *s = t->state;
-    for (unsigned k = 0; k < s->n; k++)
-        nf_wl_release(t, &s->slot[k], false);
-    free(s->slot);
-    free(s);
 }
 
 const nf_workload nf_wl_sawtooth = {
     "sawtooth", "grow to 16 MiB of 1-3 KiB blocks, free them all, again (no trim)",
     16 * 2 * DEFAULT_SLOTS,
-    saw_init, saw_step, NULL, saw_fini,
+    saw_init, saw_step, NULL, nf_wl_slots_fini,
 };

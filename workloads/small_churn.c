@@ -14,8 +14,7 @@ typedef struct churn_state {
 
 static bool churn_init(nf_wl_thread *t)
 {
-    t->state = calloc(1, sizeof(churn_state));
-    return t->state != NULL;
+    return nf_wl_state_new(t, sizeof(churn_state));
 }
 
 static uint64_t churn_step(nf_wl_thread *t, uint64_t ops)
@@ -34,13 +33,8 @@ static uint64_t churn_step(nf_wl_thread *t, uint64_t ops)
     return done;
 }
 
-static void churn_fini(nf_wl_thread *t)
-{
-    free(t->state);
-}
-
 const nf_workload nf_wl_small_churn = {
     "small-churn", "fixed-size malloc and free in batches of 64 (16, 64, 256 B in turn)",
     4000000,
-    churn_init, churn_step, NULL, churn_fini,
+    churn_init, churn_step, NULL, nf_wl_state_free,
 };

@@ -16,8 +16,7 @@ typedef struct tight_state {
 
 static bool tight_init(nf_wl_thread *t)
 {
-    t->state = calloc(1, sizeof(tight_state));
-    return t->state != NULL;
+    return nf_wl_state_new(t, sizeof(tight_state));
 }
 
 static uint64_t tight_step(nf_wl_thread *t, uint64_t ops)
@@ -36,13 +35,8 @@ static uint64_t tight_step(nf_wl_thread *t, uint64_t ops)
     return done;
 }
 
-static void tight_fini(nf_wl_thread *t)
-{
-    free(t->state);
-}
-
 const nf_workload nf_wl_tight_loops = {
     "tight-loops", "malloc 1-4 blocks of 8-128 B and free them again, in a loop (nothing shared)",
     60000000,
-    tight_init, tight_step, NULL, tight_fini,
+    tight_init, tight_step, NULL, nf_wl_state_free,
 };

@@ -17,67 +17,43 @@
 
 enum { DEFAULT_SLOTS = 8192, MIN_SIZE = 256, MAX_SIZE = 4096, SURVIVOR = 10 };
 
-typedef struct trim_state {
-    unsigned n;
-    nf_wl_block *slot;
-    unsigned i;       /* position in the cycle: 0..2n */
-} trim_state;
-
 static size_t trim_size(nf_wl_thread *t)
 {
     return MIN_SIZE + (size_t)(nf_wl_rand(t) % (MAX_SIZE - MIN_SIZE));
 }
 
+/* State: nf_wl_slots, pos the position in the cycle (0..2n). */
 static bool trim_init(nf_wl_thread *t)
 {
-    trim_state *s = calloc(1, sizeof *s);
-    if (!s)
+    if (!nf_wl_slots_new(t, nf_wl_slots_count(t, DEFAULT_SLOTS)))
         return false;
-    s->n = t->params->slots ? t->params->slots : DEFAULT_SLOTS;
-    s->slot = calloc(s->n, sizeof *s->slot);
-    if (!s->slot) {
-        free(s);
-        return false;
-    }
-    t->state = s;
-    for (unsigned i = 0; i < s->n; i += SURVIVOR)
-        nf_wl_alloc(t, &s->slot[i], trim_size(t));
-    t->ops = 0;   /* setup is not counted */
+    nf_wl_slots_fill(t, SURVIVOR, trim_size);
     return true;
 }
 
 static uint64_t trim_step(nf_wl_thread *t, uint64_t ops)
 {
-    trim_state *s = t->state;
+    nf_wl_slots *s = t->state;
     uint64_t done = 0;
     while (done < ops) {
-        unsigned i = s->i < s->n ? s->i : s->i - s->n;
+        unsigned i = s->pos < s->n ? s->pos : s->pos - s->n;
         if (i % SURVIVOR != 0) {
-            if (s->i < s->n)
+            if (s->pos < s->n)
                 nf_wl_alloc(t, &s->slot[i], trim_size(t));
             else
                 nf_wl_release(t, &s->slot[i], true);
             done++;
         }
-        if (++s->i == 2 * s->n) {
+        if (++s->pos == 2 * s->n) {
             t->mem->trim(t->mem->ctx);
-            s->i = 0;
+            s->pos = 0;
         }
     }
     return done;
 }
 
-static void trim_fini(nf_wl_thread *t)
-{
-    trim_state *s = t->state;
-    for (unsigned i = 0; i < s->n; i++)
-        nf_wl_release(t, &s->slot[i], false);
-    free(s->slot);
-    free(s);
-}
-
 const nf_workload nf_wl_trim = {
     "trim", "8192 slots of 256 B-4 KiB: fill nine in ten, free them, trim (survivors pin 1/10)",
     14744 * 5,   /* whole cycles: a cycle is 2 x 7372 ops (0.9 x 8192 slots, twice) */
-    trim_init, trim_step, NULL, trim_fini,
+    trim_init, trim_step, NULL, nf_wl_slots_fini,
 };

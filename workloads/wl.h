@@ -178,18 +178,24 @@ static inline bool nf_wl_check(nf_wl_thread *t, const void *p, size_t n, size_t 
     return false;
 }
 
-/* malloc n (>= 8) bytes into b, marked; counts one op. */
-static inline void nf_wl_alloc(nf_wl_thread *t, nf_wl_block *b, size_t n)
+/* malloc n bytes into b with a new id, unmarked; counts one op (and a
+ * failure); false when malloc failed. */
+static inline bool nf_wl_get(nf_wl_thread *t, nf_wl_block *b, size_t n)
 {
     b->p = t->mem->malloc(t->mem->ctx, n);
     b->size = (uint32_t)n;
     b->id = ++t->next_id;
     t->ops++;
-    if (!b->p) {
+    if (!b->p)
         t->failed++;
-        return;
-    }
-    nf_wl_mark(t, b->p, n, nf_wl_mix(b->id));
+    return b->p != NULL;
+}
+
+/* malloc n (>= 8) bytes into b, marked; counts one op. */
+static inline void nf_wl_alloc(nf_wl_thread *t, nf_wl_block *b, size_t n)
+{
+    if (nf_wl_get(t, b, n))
+        nf_wl_mark(t, b->p, n, nf_wl_mix(b->id));
 }
 
 /* Check and free b; counts one op when counted. */
@@ -206,5 +212,43 @@ static inline void nf_wl_release(nf_wl_thread *t, nf_wl_block *b, bool counted)
     b->p = NULL;
     t->ops += counted;
 }
+
+/* Free b (counted) and malloc n bytes in its place: two ops. */
+static inline void nf_wl_replace(nf_wl_thread *t, nf_wl_block *b, size_t n)
+{
+    nf_wl_release(t, b, true);
+    nf_wl_alloc(t, b, n);
+}
+
+/* ---- shared state shapes (slots.c) ---- */
+
+/* A thread's array of blocks, the state (t->state) of the slot workloads.
+ * Invariant: slot[0, n) is one calloc'd array; a block is live when its p
+ * is set. pos is the workload's cursor in its cycle (unused by some). */
+typedef struct nf_wl_slots {
+    unsigned n;
+    unsigned pos;
+    nf_wl_block *slot;   /* may move between threads (nf_wl_slots_rotate) */
+} nf_wl_slots;
+
+/* params.slots when set, else def. */
+unsigned nf_wl_slots_count(const nf_wl_thread *t, unsigned def);
+/* n empty slots as t->state; NULL (nothing kept) on failure. */
+nf_wl_slots *nf_wl_slots_new(nf_wl_thread *t, unsigned n);
+/* Setup: mallocs every stride-th slot (from 0) a block of size(t) bytes;
+ * not counted (t->ops back to 0). */
+void nf_wl_slots_fill(nf_wl_thread *t, unsigned stride, size_t (*size)(nf_wl_thread *t));
+/* Between rounds: each thread takes the previous one's slot array (the
+ * last's goes to thread 0), so most frees release another thread's blocks. */
+void nf_wl_slots_rotate(nf_wl_thread *threads, unsigned n);
+/* fini of a slot workload: frees every block left (not counted), the slots. */
+void nf_wl_slots_fini(nf_wl_thread *t);
+
+/* Check and free blocks b[0, n) still live; not counted. */
+void nf_wl_release_all(nf_wl_thread *t, nf_wl_block *b, size_t n);
+/* A zeroed t->state of size bytes; false on failure. */
+bool nf_wl_state_new(nf_wl_thread *t, size_t size);
+/* fini of a workload whose step leaves nothing live: frees t->state. */
+void nf_wl_state_free(nf_wl_thread *t);
 
 #endif
