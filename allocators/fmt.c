@@ -34,7 +34,4 @@ void nf_fmt_hex(nf_fmt *f, uint64_t v)
         put(f, "0123456789abcdef"[(v >> (4 * i)) & 15]);
 }
 
-void nf_fmt_end(nf_fmt *f)
-{
-    f->b[f->n++] = '\n';
-}
+void nf_fmt_end(nf_fmt *f) { f->b[f->n++] = '\n'; }

@@ -11,12 +11,12 @@
  * last byte for the newline nf_fmt_end adds, so the line always ends. */
 typedef struct nf_fmt {
     char *b;
-    size_t cap, n;   /* cap >= 1; n <= cap */
+    size_t cap, n; /* cap >= 1; n <= cap */
 } nf_fmt;
 
 void nf_fmt_str(nf_fmt *f, const char *s);
-void nf_fmt_u64(nf_fmt *f, uint64_t v);    /* decimal */
-void nf_fmt_hex(nf_fmt *f, uint64_t v);    /* 0x and the digits, no leading zeros */
-void nf_fmt_end(nf_fmt *f);                /* the newline */
+void nf_fmt_u64(nf_fmt *f, uint64_t v); /* decimal */
+void nf_fmt_hex(nf_fmt *f, uint64_t v); /* 0x and the digits, no leading zeros */
+void nf_fmt_end(nf_fmt *f);             /* the newline */
 
 #endif

@@ -35,12 +35,11 @@ void nf_kit_stats_fill(nf_alloc_stats *out, const nf_kit_counts *c)
     }
 }
 
-void *nf_kit_heap_map(nf_pages *ps, nf_brk_mode mode, size_t size, size_t own_off, nf_pages **ps_out,
-                      size_t *self_size)
+void *nf_kit_heap_map(nf_pages *ps, nf_brk_mode mode, size_t size, size_t own_off, nf_pages **ps_out, size_t *self_size)
 {
     nf_pages own;
     if (!ps) {
-        nf_pages_real_init(&own, mode, 0);   /* never allocates: nothing to release on failure */
+        nf_pages_real_init(&own, mode, 0); /* never allocates: nothing to release on failure */
         ps = &own;
     }
     size_t page = ps->page_size;
@@ -60,7 +59,7 @@ void *nf_kit_heap_map(nf_pages *ps, nf_brk_mode mode, size_t size, size_t own_of
 void nf_kit_heap_unmap(void *h, nf_pages *ps, nf_pages *own, size_t self_size)
 {
     if (ps == own) {
-        nf_pages copy = *own;   /* own is inside h, which goes */
+        nf_pages copy = *own; /* own is inside h, which goes */
         nf_pages_real_fini(&copy);
         nf_pages_unmap(&copy, h, self_size);
     } else {

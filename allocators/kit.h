@@ -22,27 +22,25 @@ uint64_t nf_kit_random64(const void *salt);
 static inline void nf_kit_peak_u64(uint64_t *peak, uint64_t now)
 {
     uint64_t old = __atomic_load_n(peak, __ATOMIC_RELAXED);
-    while (now > old &&
-           !__atomic_compare_exchange_n(peak, &old, now, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+    while (now > old && !__atomic_compare_exchange_n(peak, &old, now, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         ;
 }
 
 static inline void nf_kit_peak_i64(int64_t *peak, int64_t now)
 {
     int64_t old = __atomic_load_n(peak, __ATOMIC_RELAXED);
-    while (now > old &&
-           !__atomic_compare_exchange_n(peak, &old, now, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+    while (now > old && !__atomic_compare_exchange_n(peak, &old, now, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         ;
 }
 
 /* The counters every allocator of ours keeps in its heap, read for stats. */
 typedef struct nf_kit_counts {
-    int64_t live;                 /* summed over the heap and its threads (may be < 0 transiently) */
-    const int64_t *peak_live;     /* the heap's peak_live */
+    int64_t live;             /* summed over the heap and its threads (may be < 0 transiently) */
+    const int64_t *peak_live; /* the heap's peak_live */
     const uint64_t *mapped, *peak_mapped;
-    nf_pages *ps;                 /* the heap's page source */
-    const char *const *names;     /* path names, npaths of them */
-    const uint64_t *paths;        /* path counts, summed */
+    nf_pages *ps;             /* the heap's page source */
+    const char *const *names; /* path names, npaths of them */
+    const uint64_t *paths;    /* path counts, summed */
     size_t npaths;
 } nf_kit_counts;
 

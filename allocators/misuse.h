@@ -8,7 +8,6 @@
  * write(2) and aborts. Never allocates and takes no lock, so it is safe
  * inside malloc, under any allocator lock and in a forked child. why may
  * be NULL. */
-_Noreturn void nf_alloc_die(const char *name, const char *what, const void *p, const char *why)
-    __attribute__((cold));
+_Noreturn void nf_alloc_die(const char *name, const char *what, const void *p, const char *why) __attribute__((cold));
 
 #endif

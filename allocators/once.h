@@ -13,7 +13,7 @@
 #include <sched.h>
 
 typedef struct nf_heap_once {
-    nf_heap *heap;   /* valid once state is 2 */
+    nf_heap *heap; /* valid once state is 2 */
     int state;
 } nf_heap_once;
 

@@ -11,10 +11,7 @@
 
 #define RELAXED __ATOMIC_RELAXED
 
-static size_t round_pages(const nf_pages *ps, size_t len)
-{
-    return (len + ps->page_size - 1) & ~(ps->page_size - 1);
-}
+static size_t round_pages(const nf_pages *ps, size_t len) { return (len + ps->page_size - 1) & ~(ps->page_size - 1); }
 
 static void *real_map(nf_pages *ps, size_t len, unsigned hints)
 {
@@ -59,10 +56,18 @@ static int real_advise(nf_pages *ps, void *addr, size_t len, nf_advice advice)
 {
     int how;
     switch (advice) {
-    case NF_ADVISE_DONTNEED: how = MADV_DONTNEED; break;
-    case NF_ADVISE_FREE: how = MADV_FREE; break;
-    case NF_ADVISE_HUGEPAGE: how = MADV_HUGEPAGE; break;
-    case NF_ADVISE_NOHUGEPAGE: how = MADV_NOHUGEPAGE; break;
+    case NF_ADVISE_DONTNEED:
+        how = MADV_DONTNEED;
+        break;
+    case NF_ADVISE_FREE:
+        how = MADV_FREE;
+        break;
+    case NF_ADVISE_HUGEPAGE:
+        how = MADV_HUGEPAGE;
+        break;
+    case NF_ADVISE_NOHUGEPAGE:
+        how = MADV_NOHUGEPAGE;
+        break;
     default:
         nf_pages_count(ps, NF_PAGE_ADVISE, len, 1);
         errno = EINVAL;
@@ -102,10 +107,7 @@ static void brk_acquire(nf_pages *ps)
             ;
 }
 
-static void brk_release(nf_pages *ps)
-{
-    __atomic_store_n(&ps->brk_lock, 0, __ATOMIC_RELEASE);
-}
+static void brk_release(nf_pages *ps) { __atomic_store_n(&ps->brk_lock, 0, __ATOMIC_RELEASE); }
 
 /* The emulated break: [brk_base, brk_limit) reserved PROT_NONE on first
  * use; pages up to brk_open are readable and writable. Shrinking drops the
@@ -114,16 +116,14 @@ static void brk_release(nf_pages *ps)
 static void *grow_emulated_locked(nf_pages *ps, intptr_t delta)
 {
     if (ps->brk_base == 0) {
-        void *p = mmap(NULL, ps->brk_reserve, PROT_NONE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        void *p = mmap(NULL, ps->brk_reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (p == MAP_FAILED)
             return NULL;
         ps->brk_base = ps->brk_cur = ps->brk_open = (uintptr_t)p;
         ps->brk_limit = (uintptr_t)p + ps->brk_reserve;
     }
     uintptr_t old = ps->brk_cur;
-    if (delta >= 0 ? (uintptr_t)delta > ps->brk_limit - old
-                   : (uintptr_t)-(delta + 1) + 1 > old - ps->brk_base) {
+    if (delta >= 0 ? (uintptr_t)delta > ps->brk_limit - old : (uintptr_t) - (delta + 1) + 1 > old - ps->brk_base) {
         errno = ENOMEM;
         return NULL;
     }

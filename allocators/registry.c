@@ -13,15 +13,9 @@ static const nf_allocator *const registry[] = {
 
 #define REGISTRY_COUNT (sizeof registry / sizeof registry[0])
 
-size_t nf_allocator_count(void)
-{
-    return REGISTRY_COUNT;
-}
+size_t nf_allocator_count(void) { return REGISTRY_COUNT; }
 
-const nf_allocator *nf_allocator_at(size_t i)
-{
-    return i < REGISTRY_COUNT ? registry[i] : NULL;
-}
+const nf_allocator *nf_allocator_at(size_t i) { return i < REGISTRY_COUNT ? registry[i] : NULL; }
 
 const nf_allocator *nf_allocator_find(const char *name)
 {

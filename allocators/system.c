@@ -38,7 +38,7 @@ typedef enum system_kind { SYS_UNKNOWN, SYS_GLIBC, SYS_JEMALLOC, SYS_MIMALLOC, S
 
 struct nf_heap {
     system_kind kind;
-    char object[256];   /* the file that defines malloc */
+    char object[256]; /* the file that defines malloc */
 };
 
 static struct nf_heap system_heap;
@@ -79,21 +79,33 @@ static system_kind detect(char *object, size_t len)
 
 static nf_heap *system_create(nf_pages *ps)
 {
-    (void)ps;   /* the system allocator has its own source of pages */
+    (void)ps; /* the system allocator has its own source of pages */
     if (system_heap.object[0] == '\0')
         system_heap.kind = detect(system_heap.object, sizeof system_heap.object);
     return &system_heap;
 }
 
 static void system_destroy(nf_heap *h) { (void)h; }
-static void *system_malloc(nf_heap *h, size_t n) { (void)h; return malloc(n); }
-static void system_free(nf_heap *h, void *p) { (void)h; free(p); }
-static void *system_calloc(nf_heap *h, size_t n, size_t s) { (void)h; return calloc(n, s); }
+static void *system_malloc(nf_heap *h, size_t n)
+{
+    (void)h;
+    return malloc(n);
+}
+static void system_free(nf_heap *h, void *p)
+{
+    (void)h;
+    free(p);
+}
+static void *system_calloc(nf_heap *h, size_t n, size_t s)
+{
+    (void)h;
+    return calloc(n, s);
+}
 
 static void *system_realloc(nf_heap *h, void *p, size_t n)
 {
     (void)h;
-    if (p && n == 0) {   /* the interface's contract, whatever the allocator does */
+    if (p && n == 0) { /* the interface's contract, whatever the allocator does */
         free(p);
         return NULL;
     }
@@ -130,7 +142,7 @@ static int system_trim(nf_heap *h, size_t pad)
     case SYS_JEMALLOC: {
         mallctl_fn ctl = (mallctl_fn)dlsym(RTLD_DEFAULT, "mallctl");
         if (ctl) {
-            ctl("arena.4096.purge", NULL, NULL, NULL, 0);   /* 4096: MALLCTL_ARENAS_ALL */
+            ctl("arena.4096.purge", NULL, NULL, NULL, 0); /* 4096: MALLCTL_ARENAS_ALL */
             return 0;
         }
         break;
@@ -190,10 +202,9 @@ static int system_stats(nf_heap *h, nf_alloc_stats *out)
         if (!ctl)
             break;
         ctl("epoch", &epoch, &elen, &epoch, elen);
-        if (jemalloc_stat(ctl, "stats.allocated", &allocated) != 0 ||
-            jemalloc_stat(ctl, "stats.mapped", &mapped) != 0)
+        if (jemalloc_stat(ctl, "stats.allocated", &allocated) != 0 || jemalloc_stat(ctl, "stats.mapped", &mapped) != 0)
             break;
-        out->live_bytes = allocated;   /* jemalloc: bytes in size classes, not as requested */
+        out->live_bytes = allocated; /* jemalloc: bytes in size classes, not as requested */
         out->mapped_bytes = mapped;
         out->held_bytes = mapped;
         out->available = NF_STAT_HELD | NF_STAT_MAPPED;

@@ -29,22 +29,17 @@ static bool cpuid_raw(unsigned leaf, unsigned sub, unsigned r[4])
 }
 /* The hypervisor leaves (0x40000000...) lie outside both ranges that
  * __get_cpuid_max knows; ask only when leaf 1 says a hypervisor is there. */
-static void cpuid_hv_raw(unsigned r[4])
-{
-    __cpuid(0x40000000u, r[0], r[1], r[2], r[3]);
-}
+static void cpuid_hv_raw(unsigned r[4]) { __cpuid(0x40000000u, r[0], r[1], r[2], r[3]); }
 #else
 static const bool config_have_cpuid = false;
 static bool cpuid_raw(unsigned leaf, unsigned sub, unsigned r[4])
 {
-    (void)leaf; (void)sub;
+    (void)leaf;
+    (void)sub;
     r[0] = r[1] = r[2] = r[3] = 0;
     return false;
 }
-static void cpuid_hv_raw(unsigned r[4])
-{
-    r[0] = r[1] = r[2] = r[3] = 0;
-}
+static void cpuid_hv_raw(unsigned r[4]) { r[0] = r[1] = r[2] = r[3] = 0; }
 #endif
 
 enum { EAX, EBX, ECX, EDX };
@@ -54,8 +49,7 @@ static void add_tlb(nf_cpuinfo *ci, int level, char kind, int page_kib, int entr
     if (entries <= 0 || ci->ntlb >= NF_TLB_MAX)
         return;
     nf_tlb_level *t = &ci->tlb[ci->ntlb++];
-    const char *k = kind == 'd' ? "d" : kind == 'i' ? "i" : kind == 'l' ? "ld"
-                  : kind == 's' ? "st" : "";
+    const char *k = kind == 'd' ? "d" : kind == 'i' ? "i" : kind == 'l' ? "ld" : kind == 's' ? "st" : "";
     snprintf(t->name, sizeof t->name, "L%d%s", level, k);
     t->level = level;
     t->kind = kind;
@@ -72,9 +66,8 @@ static void add_tlb(nf_cpuinfo *ci, int level, char kind, int page_kib, int entr
 static int amd_l2_ways(unsigned code)
 {
     static const int table[16] = {
-        [0x0] = -1, [0x1] = 1, [0x2] = 2, [0x3] = 3, [0x4] = 4, [0x5] = 6,
-        [0x6] = 8, [0x7] = -1, [0x8] = 16, [0x9] = -1, [0xA] = 32, [0xB] = 48,
-        [0xC] = 64, [0xD] = 96, [0xE] = 128, [0xF] = 0,
+        [0x0] = -1, [0x1] = 1,  [0x2] = 2,  [0x3] = 3,  [0x4] = 4,  [0x5] = 6,  [0x6] = 8,   [0x7] = -1,
+        [0x8] = 16, [0x9] = -1, [0xA] = 32, [0xB] = 48, [0xC] = 64, [0xD] = 96, [0xE] = 128, [0xF] = 0,
     };
     return table[code & 0xF];
 }
@@ -157,30 +150,28 @@ static bool tlb_intel_leaf18(nf_cpuinfo *ci)
 
 /* Leaf 2 descriptors for TLBs (Intel SDM vol. 2, table 3-12): the common
  * ones. A descriptor covering several page sizes has one row per size. */
-typedef struct { unsigned char desc; unsigned char level; char kind; int page_kib, entries, ways; } leaf2_row;
+typedef struct {
+    unsigned char desc;
+    unsigned char level;
+    char kind;
+    int page_kib, entries, ways;
+} leaf2_row;
 static const leaf2_row leaf2_table[] = {
-    {0x01, 1, 'i', 4, 32, 4},       {0x02, 1, 'i', 4096, 2, 0},
-    {0x03, 1, 'd', 4, 64, 4},       {0x04, 1, 'd', 4096, 8, 4},
-    {0x05, 1, 'd', 4096, 32, 4},    {0x0B, 1, 'i', 4096, 4, 4},
-    {0x4F, 1, 'i', 4, 32, 0},       {0x50, 1, 'i', 4, 64, 0},
-    {0x50, 1, 'i', 2048, 64, 0},    {0x55, 1, 'i', 2048, 7, 0},
-    {0x56, 1, 'd', 4096, 16, 4},    {0x57, 1, 'd', 4, 16, 4},
-    {0x59, 1, 'd', 4, 16, 0},       {0x5A, 1, 'd', 2048, 32, 4},
-    {0x5B, 1, 'd', 4, 64, 0},       {0x5C, 1, 'd', 4, 128, 0},
-    {0x5D, 1, 'd', 4, 256, 0},      {0x61, 1, 'i', 4, 48, 0},
-    {0x63, 1, 'd', 2048, 32, 4},    {0x63, 1, 'd', 1048576, 4, 4},
-    {0x6A, 1, 'd', 4, 64, 8},       {0x6B, 1, 'd', 4, 256, 8},
-    {0x6C, 1, 'd', 2048, 128, 8},   {0x6D, 1, 'd', 1048576, 16, 0},
-    {0x76, 1, 'i', 2048, 8, 0},     {0xA0, 1, 'd', 4, 32, 0},
-    {0xB0, 1, 'i', 4, 128, 4},      {0xB1, 1, 'i', 2048, 8, 4},
-    {0xB2, 1, 'i', 4, 64, 4},       {0xB3, 1, 'd', 4, 128, 4},
-    {0xB4, 1, 'd', 4, 256, 4},      {0xB5, 1, 'i', 4, 64, 8},
-    {0xB6, 1, 'i', 4, 128, 8},      {0xBA, 1, 'd', 4, 64, 4},
-    {0xC0, 1, 'd', 4, 8, 4},        {0xC1, 2, 'u', 4, 1024, 8},
-    {0xC1, 2, 'u', 2048, 1024, 8},  {0xC2, 1, 'd', 4, 16, 4},
-    {0xC2, 1, 'd', 2048, 16, 4},    {0xC3, 2, 'u', 4, 1536, 6},
-    {0xC3, 2, 'u', 2048, 1536, 6},  {0xC3, 2, 'u', 1048576, 16, 4},
-    {0xC4, 1, 'd', 2048, 32, 4},    {0xCA, 2, 'u', 4, 512, 4},
+    {0x01, 1, 'i', 4, 32, 4},      {0x02, 1, 'i', 4096, 2, 0},    {0x03, 1, 'd', 4, 64, 4},
+    {0x04, 1, 'd', 4096, 8, 4},    {0x05, 1, 'd', 4096, 32, 4},   {0x0B, 1, 'i', 4096, 4, 4},
+    {0x4F, 1, 'i', 4, 32, 0},      {0x50, 1, 'i', 4, 64, 0},      {0x50, 1, 'i', 2048, 64, 0},
+    {0x55, 1, 'i', 2048, 7, 0},    {0x56, 1, 'd', 4096, 16, 4},   {0x57, 1, 'd', 4, 16, 4},
+    {0x59, 1, 'd', 4, 16, 0},      {0x5A, 1, 'd', 2048, 32, 4},   {0x5B, 1, 'd', 4, 64, 0},
+    {0x5C, 1, 'd', 4, 128, 0},     {0x5D, 1, 'd', 4, 256, 0},     {0x61, 1, 'i', 4, 48, 0},
+    {0x63, 1, 'd', 2048, 32, 4},   {0x63, 1, 'd', 1048576, 4, 4}, {0x6A, 1, 'd', 4, 64, 8},
+    {0x6B, 1, 'd', 4, 256, 8},     {0x6C, 1, 'd', 2048, 128, 8},  {0x6D, 1, 'd', 1048576, 16, 0},
+    {0x76, 1, 'i', 2048, 8, 0},    {0xA0, 1, 'd', 4, 32, 0},      {0xB0, 1, 'i', 4, 128, 4},
+    {0xB1, 1, 'i', 2048, 8, 4},    {0xB2, 1, 'i', 4, 64, 4},      {0xB3, 1, 'd', 4, 128, 4},
+    {0xB4, 1, 'd', 4, 256, 4},     {0xB5, 1, 'i', 4, 64, 8},      {0xB6, 1, 'i', 4, 128, 8},
+    {0xBA, 1, 'd', 4, 64, 4},      {0xC0, 1, 'd', 4, 8, 4},       {0xC1, 2, 'u', 4, 1024, 8},
+    {0xC1, 2, 'u', 2048, 1024, 8}, {0xC2, 1, 'd', 4, 16, 4},      {0xC2, 1, 'd', 2048, 16, 4},
+    {0xC3, 2, 'u', 4, 1536, 6},    {0xC3, 2, 'u', 2048, 1536, 6}, {0xC3, 2, 'u', 1048576, 16, 4},
+    {0xC4, 1, 'd', 2048, 32, 4},   {0xCA, 2, 'u', 4, 512, 4},
 };
 
 static void leaf2_add(nf_cpuinfo *ci, unsigned char d)
@@ -198,7 +189,7 @@ static bool tlb_intel_leaf2(nf_cpuinfo *ci)
     if (!cpuid_raw(2, 0, r))
         return false;
     for (int reg = 0; reg < 4; reg++) {
-        if (r[reg] & 0x80000000u)      /* register holds no descriptors */
+        if (r[reg] & 0x80000000u) /* register holds no descriptors */
             continue;
         for (int byte = reg == EAX ? 1 : 0; byte < 4; byte++)
             leaf2_add(ci, (unsigned char)(r[reg] >> (8 * byte)));
@@ -296,8 +287,7 @@ int nf_cpuinfo_read(nf_cpuinfo *ci)
     read_hypervisor(ci);
 
     if (!config_have_cpuid) {
-        snprintf(ci->tlb_unavailable, sizeof ci->tlb_unavailable,
-                 "no CPUID on this architecture");
+        snprintf(ci->tlb_unavailable, sizeof ci->tlb_unavailable, "no CPUID on this architecture");
         return -1;
     }
     if (strcmp(ci->vendor, "AuthenticAMD") == 0 || strcmp(ci->vendor, "HygonGenuine") == 0)
@@ -305,8 +295,7 @@ int nf_cpuinfo_read(nf_cpuinfo *ci)
     else if (strcmp(ci->vendor, "GenuineIntel") == 0) {
         if (!tlb_intel_leaf18(ci))
             tlb_intel_leaf2(ci);
-        snprintf(ci->note, sizeof ci->note,
-                 "as CPUID reports (a hypervisor may change it)");
+        snprintf(ci->note, sizeof ci->note, "as CPUID reports (a hypervisor may change it)");
     }
     if (ci->ntlb == 0) {
         snprintf(ci->tlb_unavailable, sizeof ci->tlb_unavailable,
@@ -340,12 +329,18 @@ const nf_tlb_level *nf_cpuinfo_tlb(const nf_cpuinfo *ci, int level, char kind, i
 static const char *kind_name(char k)
 {
     switch (k) {
-    case 'd': return "data";
-    case 'i': return "instruction";
-    case 'u': return "unified";
-    case 'l': return "load";
-    case 's': return "store";
-    default: return "unknown";
+    case 'd':
+        return "data";
+    case 'i':
+        return "instruction";
+    case 'u':
+        return "unified";
+    case 'l':
+        return "load";
+    case 's':
+        return "store";
+    default:
+        return "unknown";
     }
 }
 
@@ -360,10 +355,10 @@ json_t *nf_cpuinfo_tlb_to_json(const nf_cpuinfo *ci)
     json_t *levels = json_array();
     for (int i = 0; i < ci->ntlb; i++) {
         const nf_tlb_level *t = &ci->tlb[i];
-        json_array_append_new(levels, json_pack("{s:s, s:i, s:s, s:i, s:i, s:i, s:b}",
-            "name", t->name, "level", t->level, "kind", kind_name(t->kind),
-            "page_kib", t->page_kib, "entries", t->entries, "ways", t->ways,
-            "fully_associative", t->ways == 0));
+        json_array_append_new(levels,
+                              json_pack("{s:s, s:i, s:s, s:i, s:i, s:i, s:b}", "name", t->name, "level", t->level,
+                                        "kind", kind_name(t->kind), "page_kib", t->page_kib, "entries", t->entries,
+                                        "ways", t->ways, "fully_associative", t->ways == 0));
     }
     json_object_set_new(o, "levels", levels);
     nf_json_set_str(o, "note", ci->note);

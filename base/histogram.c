@@ -10,10 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void nf_hist_init(nf_hist *h)
-{
-    memset(h, 0, sizeof *h);
-}
+void nf_hist_init(nf_hist *h) { memset(h, 0, sizeof *h); }
 
 uint64_t nf_hist_lowest(unsigned i)
 {
@@ -65,23 +62,20 @@ uint64_t nf_hist_percentile(const nf_hist *h, double p)
     return h->max;
 }
 
-double nf_hist_mean(const nf_hist *h)
-{
-    return h->count ? (double)h->sum / (double)h->count : 0;
-}
+double nf_hist_mean(const nf_hist *h) { return h->count ? (double)h->sum / (double)h->count : 0; }
 
 size_t nf_hist_format(const nf_hist *h, char *buf, size_t cap)
 {
     size_t n = 0;
     char tmp[64];
-#define PUT(...)                                                                 \
-    do {                                                                         \
-        int k_ = snprintf(tmp, sizeof tmp, __VA_ARGS__);                         \
-        if (n + (size_t)k_ < cap)                                                \
-            memcpy(buf + n, tmp, (size_t)k_ + 1);                                \
-        else if (cap)                                                            \
-            buf[n < cap ? n : cap - 1] = '\0';                                   \
-        n += (size_t)k_;                                                         \
+#define PUT(...)                                         \
+    do {                                                 \
+        int k_ = snprintf(tmp, sizeof tmp, __VA_ARGS__); \
+        if (n + (size_t)k_ < cap)                        \
+            memcpy(buf + n, tmp, (size_t)k_ + 1);        \
+        else if (cap)                                    \
+            buf[n < cap ? n : cap - 1] = '\0';           \
+        n += (size_t)k_;                                 \
     } while (0)
     if (cap)
         buf[0] = '\0';
@@ -101,8 +95,9 @@ int nf_hist_parse(const char *s, nf_hist *h)
     nf_hist_init(h);
     uint64_t n;
     int used = 0;
-    if (sscanf(s, "n=%" SCNu64 " min=%" SCNu64 " max=%" SCNu64 " sum=%" SCNu64 " b=%n", &n, &h->min, &h->max,
-               &h->sum, &used) != 4 || !used)
+    if (sscanf(s, "n=%" SCNu64 " min=%" SCNu64 " max=%" SCNu64 " sum=%" SCNu64 " b=%n", &n, &h->min, &h->max, &h->sum,
+               &used) != 4 ||
+        !used)
         return -1;
     const char *p = s + used;
     uint64_t total = 0;

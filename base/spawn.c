@@ -63,8 +63,7 @@ static int take(int fd, nf_spawn_sink *s)
     return 1;
 }
 
-int nf_spawn_drain(nf_spawn *sp, nf_spawn_sink *out, nf_spawn_sink *err, double deadline,
-                   const nf_spawn_ticker *ticker)
+int nf_spawn_drain(nf_spawn *sp, nf_spawn_sink *out, nf_spawn_sink *err, double deadline, const nf_spawn_ticker *ticker)
 {
     int open_out = 1, open_err = 1, rc = 0;
     while (open_out || open_err) {

@@ -101,7 +101,8 @@ static void bench_alloc(nf_state *st, void *user)
         return;
     }
     uint64_t ops = 0;
-    NF_BENCH_LOOP(st) {
+    NF_BENCH_LOOP(st)
+    {
         double t0 = nf_now_s();
         ops += nf_workload_round(run, ROUND_OPS);
         nf_state_set_iteration_time(st, nf_now_s() - t0);
@@ -129,7 +130,7 @@ void nf_register_alloc_benches(void)
     const unsigned *threads = nf_benches_full() ? threads_full : threads_default;
     size_t nthreads = nf_benches_full() ? 4 : 2;
     size_t na = nf_allocator_count(), nw = sizeof bench_workloads / sizeof bench_workloads[0];
-    alloc_case *cases = calloc(na * nw * nthreads, sizeof *cases);   /* lives as long as the process */
+    alloc_case *cases = calloc(na * nw * nthreads, sizeof *cases); /* lives as long as the process */
     if (!cases)
         return;
     size_t k = 0;
@@ -141,8 +142,8 @@ void nf_register_alloc_benches(void)
                     continue;
                 cases[k] = (alloc_case){nf_allocator_at(i), w, threads[t]};
                 char name[128];
-                snprintf(name, sizeof name, "alloc/%s/%s/threads:%u", cases[k].a->name,
-                         nf_workload_name(cases[k].w), threads[t]);
+                snprintf(name, sizeof name, "alloc/%s/%s/threads:%u", cases[k].a->name, nf_workload_name(cases[k].w),
+                         threads[t]);
                 nf_bench *b = nf_bench_register(name, bench_alloc, &cases[k]);
                 nf_bench_use_manual_time(b);
                 nf_bench_unit(b, NF_UNIT_US);

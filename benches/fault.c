@@ -61,15 +61,22 @@
 enum {
     FAULT_PAGE = NF_REGION_PAGE,
     FAULT_HUGE = NF_REGION_HUGE,
-    COLD_WAIT_S = 4,         /* idle before each /cold iteration */
-    COLD_ITERATIONS = 3,     /* fixed: each one costs COLD_WAIT_S */
-    ZERO_FILL_KIB = 1024,    /* zero_fill cycles its page over this much */
+    COLD_WAIT_S = 4,             /* idle before each /cold iteration */
+    COLD_ITERATIONS = 3,         /* fixed: each one costs COLD_WAIT_S */
+    ZERO_FILL_KIB = 1024,        /* zero_fill cycles its page over this much */
     ZERO_FILL_PER_ITER_MIB = 64, /* and memsets this much per iteration */
 };
 
 typedef enum fault_kind {
-    FK_WRITE, FK_READ, FK_POPULATE, FK_POPULATE_WRITE, FK_MLOCK, FK_THP,
-    FK_DONTNEED, FK_FREE, FK_ZERO,
+    FK_WRITE,
+    FK_READ,
+    FK_POPULATE,
+    FK_POPULATE_WRITE,
+    FK_MLOCK,
+    FK_THP,
+    FK_DONTNEED,
+    FK_FREE,
+    FK_ZERO,
 } fault_kind;
 
 typedef struct fault_case {
@@ -82,15 +89,12 @@ typedef struct fault_case {
 typedef struct fault_tally {
     double ns, advise_ns, pages, minflt, perf_faults, huge_kib, rss_kib;
     double iterations;
-    bool proc_failed;  /* a /proc read failed: no huge_kib, no rss_kib */
+    bool proc_failed; /* a /proc read failed: no huge_kib, no rss_kib */
 } fault_tally;
 
 /* The mlock system call itself: sanitizer runtimes intercept mlock() and
  * make it a no-op that locks nothing. */
-static int sys_mlock(const void *p, size_t len)
-{
-    return (int)syscall(SYS_mlock, p, len);
-}
+static int sys_mlock(const void *p, size_t len) { return (int)syscall(SYS_mlock, p, len); }
 
 /* One 4 KiB memset per page, cycling over a resident buffer of `bytes`. */
 static void zero_fill(char *buf, size_t bytes, size_t pages)
@@ -114,10 +118,7 @@ static void prewarm(size_t bytes, bool huge)
 
 /* Every kind but zero_fill may take fresh frames (a read does too where the
  * kernel has no zero page, e.g. a PVM guest with pvm_no_zero_page=1). */
-static bool needs_frames(fault_kind k)
-{
-    return k != FK_ZERO;
-}
+static bool needs_frames(fault_kind k) { return k != FK_ZERO; }
 
 /* The timed operation; 0 or an errno. */
 static int fault_op(fault_kind k, char **p, size_t bytes)
@@ -150,8 +151,7 @@ static int fault_op(fault_kind k, char **p, size_t bytes)
     return EINVAL;
 }
 
-static void fault_report(nf_state *st, const fault_case *fc, const fault_tally *t,
-                         const nf_counters *c)
+static void fault_report(nf_state *st, const fault_case *fc, const fault_tally *t, const nf_counters *c)
 {
     if (t->iterations <= 0 || t->pages <= 0)
         return;
@@ -161,11 +161,9 @@ static void fault_report(nf_state *st, const fault_case *fc, const fault_tally *
         return;
     nf_state_counter(st, "faults_per_page", t->minflt / t->pages, NF_COUNTER_DEFAULT);
     if (perf)
-        nf_state_counter(st, "perf_faults_per_page", t->perf_faults / t->pages,
-                         NF_COUNTER_DEFAULT);
+        nf_state_counter(st, "perf_faults_per_page", t->perf_faults / t->pages, NF_COUNTER_DEFAULT);
     if (fc->kind == FK_DONTNEED || fc->kind == FK_FREE)
-        nf_state_counter(st, "advise_ns_per_page", t->advise_ns / t->pages,
-                         NF_COUNTER_DEFAULT);
+        nf_state_counter(st, "advise_ns_per_page", t->advise_ns / t->pages, NF_COUNTER_DEFAULT);
     if (fc->kind == FK_READ && !t->proc_failed)
         nf_state_counter(st, "rss_kib_per_page", t->rss_kib / t->pages, NF_COUNTER_DEFAULT);
     if (fc->kind == FK_THP) {
@@ -173,16 +171,13 @@ static void fault_report(nf_state *st, const fault_case *fc, const fault_tally *
         nf_state_counter(st, "ns_per_2m", t->ns / huge, NF_COUNTER_DEFAULT);
         nf_state_counter(st, "faults_per_2m", t->minflt / huge, NF_COUNTER_DEFAULT);
         if (perf)
-            nf_state_counter(st, "perf_faults_per_2m", t->perf_faults / huge,
-                             NF_COUNTER_DEFAULT);
+            nf_state_counter(st, "perf_faults_per_2m", t->perf_faults / huge, NF_COUNTER_DEFAULT);
         if (!t->proc_failed) {
             double frac = t->huge_kib / (t->pages * (FAULT_PAGE / 1024));
             nf_state_counter(st, "thp_confirmed", frac, NF_COUNTER_DEFAULT);
             if (frac < 0.99) {
                 char label[96];
-                snprintf(label, sizeof label,
-                         "THP: only %.0f%% of the region was huge (AnonHugePages)",
-                         frac * 100.0);
+                snprintf(label, sizeof label, "THP: only %.0f%% of the region was huge (AnonHugePages)", frac * 100.0);
                 nf_state_label(st, label);
             }
         }
@@ -194,8 +189,7 @@ static void fault_run(nf_state *st, void *user)
     const fault_case *fc = user;
     const fault_kind k = fc->kind;
     /* zero_fill has no argument: ZERO_FILL_PER_ITER_MIB of memsets. */
-    const size_t bytes = (size_t)(fc->kind == FK_ZERO ? ZERO_FILL_PER_ITER_MIB
-                                                      : nf_state_range(st, 0)) << 20;
+    const size_t bytes = (size_t)(fc->kind == FK_ZERO ? ZERO_FILL_PER_ITER_MIB : nf_state_range(st, 0)) << 20;
     const bool huge = k == FK_THP;
     const bool keep = k == FK_DONTNEED || k == FK_FREE || k == FK_ZERO;
     fault_tally t = {0};
@@ -217,7 +211,8 @@ static void fault_run(nf_state *st, void *user)
         nf_region_touch_write(kept, kb, FAULT_PAGE);
     }
 
-    NF_BENCH_LOOP(st) {
+    NF_BENCH_LOOP(st)
+    {
         if (fc->cold)
             sleep(COLD_WAIT_S);
         char *p = kept;
@@ -261,8 +256,7 @@ static void fault_run(nf_state *st, void *user)
             t.perf_faults += nf_counters_delta(&c, NF_CTR_PERF_PAGE_FAULTS);
         if (k == FK_THP || k == FK_READ) {
             nf_proc_mem_read(&m1);
-            if (m0.anon_huge_kib < 0 || m1.anon_huge_kib < 0 || m0.rss_kib < 0 ||
-                m1.rss_kib < 0)
+            if (m0.anon_huge_kib < 0 || m1.anon_huge_kib < 0 || m0.rss_kib < 0 || m1.rss_kib < 0)
                 t.proc_failed = true;
             t.huge_kib += (double)(m1.anon_huge_kib - m0.anon_huge_kib);
             t.rss_kib += (double)(m1.rss_kib - m0.rss_kib);
@@ -316,8 +310,7 @@ static const char *fault_unavailable(const fault_case *fc, char *buf, size_t cap
     if (rc == 0)
         return NULL;
     if (fc->kind == FK_MLOCK)
-        snprintf(buf, cap, "mlock of one page failed: %s (RLIMIT_MEMLOCK or CAP_IPC_LOCK)",
-                 strerror(e));
+        snprintf(buf, cap, "mlock of one page failed: %s (RLIMIT_MEMLOCK or CAP_IPC_LOCK)", strerror(e));
     else if (e == EINVAL)
         snprintf(buf, cap, "madvise(MADV_POPULATE_WRITE) is EINVAL: kernel older than 5.14");
     else

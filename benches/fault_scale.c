@@ -96,9 +96,9 @@
 #endif
 
 enum {
-    SCALE_MIB = 16,          /* one thread's part */
-    SHOOT_PAGES = 256,       /* munmaps per phase of a shootdown iteration */
-    FULL_EVERY_N_UP_TO = 8,  /* --full: every n up to here, then powers of two */
+    SCALE_MIB = 16,         /* one thread's part */
+    SHOOT_PAGES = 256,      /* munmaps per phase of a shootdown iteration */
+    FULL_EVERY_N_UP_TO = 8, /* --full: every n up to here, then powers of two */
 };
 
 #define SCALE_BYTES ((size_t)SCALE_MIB << 20)
@@ -121,11 +121,11 @@ typedef struct scale_case {
  * read by thread 0 after the `done` barrier; padded apart (will-it-scale's
  * rule) so the threads' stores do not share a line. */
 typedef struct scale_slot {
-    _Alignas(128) char *part;   /* what this thread touches this iteration */
-    double t0, t1;              /* this iteration's touch, ns */
-    double busy_ns, cpu_ns;     /* summed over the run: wall and CPU time */
+    _Alignas(128) char *part; /* what this thread touches this iteration */
+    double t0, t1;            /* this iteration's touch, ns */
+    double busy_ns, cpu_ns;   /* summed over the run: wall and CPU time */
     double pages;
-    nf_ctr_tally tally;         /* opened on the thread itself */
+    nf_ctr_tally tally; /* opened on the thread itself */
     int pin_failed;
 } scale_slot;
 
@@ -136,17 +136,16 @@ typedef struct scale_run {
     int n;
     pthread_barrier_t go, done;
     atomic_int quit;
-    pthread_mutex_t gate_lock;  /* the gate: workers wait in it until */
-    pthread_cond_t gate_cond;   /* every one was created (gate = 1) or */
-    int gate;                   /* one could not be (gate = -1: leave) */
+    pthread_mutex_t gate_lock; /* the gate: workers wait in it until */
+    pthread_cond_t gate_cond;  /* every one was created (gate = 1) or */
+    int gate;                  /* one could not be (gate = -1: leave) */
     atomic_int spinning;       /* shootdown: workers spinning now */
     atomic_int stop_spin;      /* shootdown: thread 0 is done */
     scale_slot *slot;          /* n of them */
 } scale_run;
 
 /* Each thread's counters: kernel accounting plus the PMU where it exists. */
-#define SCALE_COUNTERS                                                        \
-    (NF_CTR_BIT(NF_CTR_RU_MINFLT) | NF_CTR_BIT(NF_CTR_PERF_PAGE_FAULTS) | NF_CTR_SET_BENCH_HW)
+#define SCALE_COUNTERS (NF_CTR_BIT(NF_CTR_RU_MINFLT) | NF_CTR_BIT(NF_CTR_PERF_PAGE_FAULTS) | NF_CTR_SET_BENCH_HW)
 
 static void touch_part(scale_slot *s)
 {
@@ -246,7 +245,7 @@ typedef struct scale_tally {
     double wall_ns, ref_ns, ref_pages, ref_faults, iterations;
     double munmaps, shootdowns;
     bool shootdowns_known;
-    nf_ctr_tally ref;    /* thread 0's reference phase (faults) */
+    nf_ctr_tally ref; /* thread 0's reference phase (faults) */
 } scale_tally;
 
 /* Maps `bytes` plus a PROT_NONE guard page after them, so no neighbour
@@ -336,7 +335,7 @@ static int shootdown_iteration(scale_run *r, scale_tally *t, nf_state *st)
         return -1;
     madvise(p, bytes, MADV_POPULATE_WRITE);
     nf_region_touch_write(p, bytes, NF_REGION_PAGE); /* in the TLB, dirty */
-    t->ref_ns += unmap_each(p, SHOOT_PAGES);          /* others asleep */
+    t->ref_ns += unmap_each(p, SHOOT_PAGES);         /* others asleep */
 
     atomic_store(&r->spinning, 0);
     atomic_store(&r->stop_spin, 0);
@@ -406,8 +405,7 @@ static void shootdown_report(nf_state *st, const scale_run *r, const scale_tally
     nf_state_counter(st, "ref_ns_per_munmap", ref, NF_COUNTER_DEFAULT);
     nf_state_counter(st, "shootdown_cost_ratio", ns / ref, NF_COUNTER_DEFAULT);
     if (t->shootdowns_known)
-        nf_state_counter(st, "tlb_shootdowns_per_munmap", t->shootdowns / t->munmaps,
-                         NF_COUNTER_DEFAULT);
+        nf_state_counter(st, "tlb_shootdowns_per_munmap", t->shootdowns / t->munmaps, NF_COUNTER_DEFAULT);
     nf_ctr_tally_report_hw(st, &r->slot[0].tally, t->munmaps, "munmap");
 }
 
@@ -419,7 +417,7 @@ static void shootdown_report(nf_state *st, const scale_run *r, const scale_tally
  * libbenchmark calls a body two or three times while it sizes the run. */
 static void prewarm(size_t bytes)
 {
-    static size_t done;   /* the bench body runs on one thread at a time */
+    static size_t done; /* the bench body runs on one thread at a time */
     if (bytes <= done)
         return;
     done = bytes;
@@ -486,9 +484,9 @@ static void scale_bench(nf_state *st, void *user)
     if (sc->mode != SM_SHOOTDOWN)
         prewarm((size_t)(n + 1) * SCALE_BYTES);
 
-    NF_BENCH_LOOP(st) {
-        int rc = sc->mode == SM_SHOOTDOWN ? shootdown_iteration(&r, &t, st)
-                                          : scale_iteration(&r, &t, st);
+    NF_BENCH_LOOP(st)
+    {
+        int rc = sc->mode == SM_SHOOTDOWN ? shootdown_iteration(&r, &t, st) : scale_iteration(&r, &t, st);
         if (rc != 0) {
             nf_state_skip_with_error(st, "mmap of the regions failed");
             goto out;
@@ -566,6 +564,5 @@ void nf_register_fault_scale_benches(void)
         }
     }
     if (tlb_shootdowns() < 0)
-        nf_context_unavailable("fault/munmap_shootdown:tlb_shootdowns_per_munmap",
-                               "/proc/interrupts has no TLB line");
+        nf_context_unavailable("fault/munmap_shootdown:tlb_shootdowns_per_munmap", "/proc/interrupts has no TLB line");
 }

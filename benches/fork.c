@@ -101,8 +101,7 @@ _Noreturn static void cow_child(char *r, size_t bytes, int fd)
 }
 
 /* One COW iteration; fills rep (the writer's figures). 0 or -1 with msg. */
-static int cow_once(fork_kind k, char *r, size_t bytes, nf_counters *c, cow_report *rep,
-                    const char **msg)
+static int cow_once(fork_kind k, char *r, size_t bytes, nf_counters *c, cow_report *rep, const char **msg)
 {
     int fds[2];
     if (pipe(fds) != 0) {
@@ -196,7 +195,8 @@ static void fork_run(nf_state *st, void *user)
             msg = "the first fork failed";
     }
     if (!msg) {
-        NF_BENCH_LOOP(st) {
+        NF_BENCH_LOOP(st)
+        {
             if (cow) {
                 cow_report rep;
                 if (cow_once(fc->kind, r, bytes, &c, &rep, &msg) != 0)
@@ -232,16 +232,14 @@ out:
         nf_state_counter(st, "ns_per_page", w_ns / (n * pages), NF_COUNTER_DEFAULT);
         nf_state_counter(st, "faults_per_page", w_flt / (n * pages), NF_COUNTER_DEFAULT);
         if (perf)
-            nf_state_counter(st, "perf_faults_per_page", w_perf / (n * pages),
-                             NF_COUNTER_DEFAULT);
+            nf_state_counter(st, "perf_faults_per_page", w_perf / (n * pages), NF_COUNTER_DEFAULT);
     } else if (n > 0) {
         nf_state_counter(st, "fork_ms", fork_ns / n * 1e-6, NF_COUNTER_DEFAULT);
         nf_state_counter(st, "reap_ms", reap_ns / n * 1e-6, NF_COUNTER_DEFAULT);
         nf_state_counter(st, "first_fork_ms", first_ns * 1e-6, NF_COUNTER_DEFAULT);
         nf_state_counter(st, "fork_ns_per_page", fork_ns / (n * pages), NF_COUNTER_DEFAULT);
         if (huge && proc_rc == 0 && m0.anon_huge_kib >= 0 && m1.anon_huge_kib >= 0)
-            nf_state_counter(st, "thp_confirmed",
-                             (double)(m1.anon_huge_kib - m0.anon_huge_kib) / (double)(bytes >> 10),
+            nf_state_counter(st, "thp_confirmed", (double)(m1.anon_huge_kib - m0.anon_huge_kib) / (double)(bytes >> 10),
                              NF_COUNTER_DEFAULT);
     }
     nf_counters_close(&c);

@@ -46,7 +46,7 @@ static void walk_run(nf_state *st, void *user)
     char err[256];
     nf_tlb *t = nf_tlb_preset("zen4", &g, err, sizeof err) == 0 ? nf_tlb_create(&g, err, sizeof err) : NULL;
     uint64_t pages = WALK_BYTES / PG;
-    nf_model_config cfg = { .frames = pages / 512 + 64, .overcommit = 1, .tlb = t };
+    nf_model_config cfg = {.frames = pages / 512 + 64, .overcommit = 1, .tlb = t};
     nf_model *m = t ? nf_model_create(&cfg) : NULL;
     uint64_t *refs = malloc(WALK_STREAM * sizeof *refs);
     nf_model_proc *p = m ? nf_model_proc_create(m, "walk") : NULL;
@@ -91,7 +91,7 @@ enum { LIVE_PAGES = 4096, LIVE_RESIDENT = 64 };
 static void live_run(nf_state *st, void *user)
 {
     int refill = user != NULL;
-    nf_model_config cfg = { .frames = 2 * LIVE_PAGES, .overcommit = 1, .live = 1 };
+    nf_model_config cfg = {.frames = 2 * LIVE_PAGES, .overcommit = 1, .live = 1};
     nf_model *m = nf_model_create(&cfg);
     nf_model_proc *p = m ? nf_model_proc_create(m, "live") : NULL;
     uint64_t a = p ? nf_model_mmap(p, 0, (uint64_t)LIVE_PAGES * PG, NF_MODEL_PROT_READ | NF_MODEL_PROT_WRITE,
@@ -126,8 +126,7 @@ static void live_run(nf_state *st, void *user)
     nf_model_counters_get(m, &c1);
     double traps = (double)(c1.live_traps - c0.live_traps);
     nf_state_counter(st, "traps_per_iteration", traps / (double)nf_state_iterations(st), 0);
-    nf_state_counter(st, "us_per_trap", (double)nf_state_iterations(st) * 1e-6,
-                     NF_COUNTER_RATE | NF_COUNTER_INVERT);
+    nf_state_counter(st, "us_per_trap", (double)nf_state_iterations(st) * 1e-6, NF_COUNTER_RATE | NF_COUNTER_INVERT);
     nf_state_label(st, refill ? "model live mode: SIGSEGV + model access (page present) + mmap of the frame"
                               : "model live mode: SIGSEGV + demand-zero fault + mmap of the frame");
     nf_model_live_stop(m);

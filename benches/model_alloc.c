@@ -28,7 +28,10 @@ typedef struct model_alloc_case {
     uint64_t ops;
 } model_alloc_case;
 
-static const struct { const char *name; uint64_t ops; } workloads[] = {
+static const struct {
+    const char *name;
+    uint64_t ops;
+} workloads[] = {
     {"random-mix", 4000},
     {"trim", 2000},
 };
@@ -36,10 +39,9 @@ static const struct { const char *name; uint64_t ops; } workloads[] = {
 static void model_alloc_run(nf_state *st, void *user)
 {
     const model_alloc_case *c = user;
-    nf_modelrun_config cfg = { .alloc = c->a };
-    nf_modelrun_workload wl = { .w = nf_workload_find(c->workload), .params = { .threads = 1, .seed = 1 },
-                                .ops = c->ops };
-    const char *preset[] = { "zen4" };
+    nf_modelrun_config cfg = {.alloc = c->a};
+    nf_modelrun_workload wl = {.w = nf_workload_find(c->workload), .params = {.threads = 1, .seed = 1}, .ops = c->ops};
+    const char *preset[] = {"zen4"};
     nf_modelrun_figures f;
     char err[512];
     memset(&f, 0, sizeof f);
@@ -64,14 +66,14 @@ static void model_alloc_run(nf_state *st, void *user)
 void nf_register_model_alloc_benches(void)
 {
     static model_alloc_case cases[3 * sizeof workloads / sizeof workloads[0]];
-    static const char *const allocs[] = { "bins", "slab", "shard" };
+    static const char *const allocs[] = {"bins", "slab", "shard"};
     size_t k = 0;
     for (size_t i = 0; i < 3; i++)
         for (size_t j = 0; j < sizeof workloads / sizeof workloads[0]; j++) {
             const nf_allocator *a = nf_allocator_find(allocs[i]);
             if (!a)
                 continue;
-            cases[k] = (model_alloc_case){ a, workloads[j].name, workloads[j].ops };
+            cases[k] = (model_alloc_case){a, workloads[j].name, workloads[j].ops};
             char name[128];
             snprintf(name, sizeof name, "model/alloc/%s/%s", allocs[i], workloads[j].name);
             nf_bench *b = nf_bench_register(name, model_alloc_run, &cases[k++]);

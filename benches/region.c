@@ -9,8 +9,7 @@
 char *nf_region_map(size_t bytes, bool huge, int extra_flags)
 {
     size_t len = huge ? bytes + NF_REGION_HUGE : bytes;
-    char *raw = mmap(NULL, len, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | extra_flags, -1, 0);
+    char *raw = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | extra_flags, -1, 0);
     if (raw == MAP_FAILED)
         return NULL;
     char *p = raw;

@@ -54,7 +54,8 @@ static void rss_overcommit(nf_state *st, void *user)
     double vsz[RSS_STAGES] = {0}, rss[RSS_STAGES] = {0}, stage_ns[RSS_STAGES] = {0};
     double n = 0;
 
-    NF_BENCH_LOOP(st) {
+    NF_BENCH_LOOP(st)
+    {
         double t[RSS_STAGES];
         nf_proc_mem at[RSS_STAGES];
         int bad = nf_proc_mem_read(&at[0]);
@@ -102,8 +103,7 @@ static void rss_overcommit(nf_state *st, void *user)
         nf_state_counter(st, name, rss[s] / n, NF_COUNTER_DEFAULT);
     }
     nf_state_counter(st, "malloc_us", stage_ns[1] / n * 1e-3, NF_COUNTER_DEFAULT);
-    nf_state_counter(st, "touch_ns_per_page", stage_ns[2] / (n * (double)(bytes / 2 / RSS_PAGE)),
-                     NF_COUNTER_DEFAULT);
+    nf_state_counter(st, "touch_ns_per_page", stage_ns[2] / (n * (double)(bytes / 2 / RSS_PAGE)), NF_COUNTER_DEFAULT);
     nf_state_counter(st, "free_us", stage_ns[3] / n * 1e-3, NF_COUNTER_DEFAULT);
     nf_state_counter(st, "trim_us", stage_ns[4] / n * 1e-3, NF_COUNTER_DEFAULT);
     const char *perturb = getenv("MALLOC_PERTURB_");

@@ -19,10 +19,7 @@ static void overhead_c(nf_state *st, void *user)
 {
     (void)user;
     uint64_t v = 42;
-    NF_BENCH_LOOP(st)
-    {
-        nf_do_not_optimize(v);
-    }
+    NF_BENCH_LOOP(st) { nf_do_not_optimize(v); }
 }
 
 void nf_register_shim_benches(void)

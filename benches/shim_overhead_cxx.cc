@@ -20,7 +20,4 @@ static void overhead_cxx(benchmark::State &state)
     state.SetLabel(desc);
 }
 
-extern "C" void nf_register_shim_cxx_bench(void)
-{
-    benchmark::RegisterBenchmark("shim/overhead_cxx", overhead_cxx);
-}
+extern "C" void nf_register_shim_cxx_bench(void) { benchmark::RegisterBenchmark("shim/overhead_cxx", overhead_cxx); }

@@ -57,9 +57,9 @@
 /* ---- the chase ---- */
 
 typedef struct chase_buf {
-    void *map;          /* what mmap returned */
+    void *map; /* what mmap returned */
     size_t map_len;
-    char *base;         /* the working set (2 MiB-aligned for THP) */
+    char *base; /* the working set (2 MiB-aligned for THP) */
     size_t ws;
     int thp;
     void **start;
@@ -105,9 +105,8 @@ static void chase_predict(chase_buf *c, const uint32_t *next, size_t pages)
     c->l2_reach_kib = (double)(nf_tlb_geom_reach(&g, 1, sz) >> 10);
     snprintf(c->label, sizeof c->label, "tlb_miss_rate: model (%s preset%s)%s", preset,
              strcmp(preset, "host") ? ", host TLBs unreadable" : "",
-             nf_counters_probed_mask() & NF_CTR_BIT(NF_CTR_PERF_DTLB_LOAD_MISSES)
-                 ? "; hw_*: hardware counters"
-                 : "; no PMU");
+             nf_counters_probed_mask() & NF_CTR_BIT(NF_CTR_PERF_DTLB_LOAD_MISSES) ? "; hw_*: hardware counters"
+                                                                                  : "; no PMU");
     nf_tlb *t = nf_tlb_create(&g, err, sizeof err);
     if (!t) {
         c->miss_rate = c->l1_miss_rate = -1;
@@ -129,10 +128,7 @@ static void chase_predict(chase_buf *c, const uint32_t *next, size_t pages)
 }
 
 /* AnonHugePages of the whole process, KiB; -1 if unreadable. */
-static long long anon_huge_kib(void)
-{
-    return nf_proc_kib("/proc/self/smaps_rollup", "AnonHugePages");
-}
+static long long anon_huge_kib(void) { return nf_proc_kib("/proc/self/smaps_rollup", "AnonHugePages"); }
 
 static int chase_setup(size_t ws, int thp)
 {
@@ -217,8 +213,7 @@ static void chase_run(nf_state *st, void *user)
         /* The measured walks against the predicted ones, where both exist. */
         double hw_miss = nf_ctr_tally_per(&hw, NF_CTR_PERF_DTLB_LOAD_MISSES, (double)n);
         if (!isnan(hw_miss) && cur.miss_rate > 0)
-            nf_state_counter(st, "hw_dtlb_load_misses_vs_model", hw_miss / cur.miss_rate,
-                             NF_COUNTER_DEFAULT);
+            nf_state_counter(st, "hw_dtlb_load_misses_vs_model", hw_miss / cur.miss_rate, NF_COUNTER_DEFAULT);
     }
     if (cur.miss_rate >= 0) {
         nf_state_counter(st, "model_tlb_miss_rate", cur.miss_rate, NF_COUNTER_DEFAULT);
@@ -284,7 +279,7 @@ void nf_register_tlb_benches(void)
 
     const long long max_kib = nf_benches_full() ? 1ll << 20 : 256ll << 10;
     const char *mode = nf_thp_mode();
-    const char *no_thp = !mode ? "cannot read /sys/kernel/mm/transparent_hugepage/enabled"
+    const char *no_thp = !mode                    ? "cannot read /sys/kernel/mm/transparent_hugepage/enabled"
                          : !strcmp(mode, "never") ? "THP is 'never' in /sys/kernel/mm/transparent_hugepage/enabled"
                                                   : NULL;
     for (int thp = 0; thp < 2; thp++) {

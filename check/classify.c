@@ -40,7 +40,7 @@ static const char *signame(int sig, char *buf, size_t len)
     static const struct {
         int sig;
         const char *name;
-    } names[] = {{SIGABRT, "SIGABRT"}, {SIGSEGV, "SIGSEGV"}, {SIGBUS, "SIGBUS"}, {SIGILL, "SIGILL"},
+    } names[] = {{SIGABRT, "SIGABRT"}, {SIGSEGV, "SIGSEGV"}, {SIGBUS, "SIGBUS"},   {SIGILL, "SIGILL"},
                  {SIGFPE, "SIGFPE"},   {SIGTRAP, "SIGTRAP"}, {SIGKILL, "SIGKILL"}, {SIGSYS, "SIGSYS"}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (names[i].sig == sig)
@@ -61,8 +61,8 @@ void nf_check_first_line(const char *s, char *out, size_t len)
     out[n] = '\0';
 }
 
-void nf_check_classify(const nf_probe *p, const nf_probe_trace *t, int status, int timed_out,
-                       double timeout_s, const char *err, nf_check_outcome *o)
+void nf_check_classify(const nf_probe *p, const nf_probe_trace *t, int status, int timed_out, double timeout_s,
+                       const char *err, nf_check_outcome *o)
 {
     o->status = status;
     snprintf(o->message, sizeof o->message, "%s", err);

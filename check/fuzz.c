@@ -9,18 +9,33 @@
 size_t nf_fuzz_sizes(size_t a, size_t *out, size_t cap)
 {
     static const size_t fixed[] = {
-        0, 1, 2, 8, 16, 17,
-        ((size_t)1 << 32) - 1, (size_t)1 << 32, ((size_t)1 << 32) + 1,
-        ((size_t)1 << 62) - 1, (size_t)1 << 62, ((size_t)1 << 62) + 1,
-        ((size_t)1 << 63) - 1, (size_t)1 << 63, ((size_t)1 << 63) + 1,
-        SIZE_MAX, SIZE_MAX - 1, SIZE_MAX - 15, SIZE_MAX - 16, SIZE_MAX - 4096,
+        0,
+        1,
+        2,
+        8,
+        16,
+        17,
+        ((size_t)1 << 32) - 1,
+        (size_t)1 << 32,
+        ((size_t)1 << 32) + 1,
+        ((size_t)1 << 62) - 1,
+        (size_t)1 << 62,
+        ((size_t)1 << 62) + 1,
+        ((size_t)1 << 63) - 1,
+        (size_t)1 << 63,
+        ((size_t)1 << 63) + 1,
+        SIZE_MAX,
+        SIZE_MAX - 1,
+        SIZE_MAX - 15,
+        SIZE_MAX - 16,
+        SIZE_MAX - 4096,
     };
     static const size_t ks[] = {0, 1, 16, 4096};
     size_t n = 0;
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0] && n < cap; i++)
         out[n++] = fixed[i];
     for (size_t i = 0; i < sizeof ks / sizeof ks[0] && n < cap; i++)
-        if (ks[i] <= a)   /* SIZE_MAX - a + k without wrapping */
+        if (ks[i] <= a) /* SIZE_MAX - a + k without wrapping */
             out[n++] = SIZE_MAX - a + ks[i];
     return n;
 }
@@ -37,8 +52,7 @@ static const char *num(size_t v, char *buf, size_t len)
     return buf;
 }
 
-unsigned nf_fuzz_align(const nf_fuzz_fn *f, void (*before)(const char *call), char *err, size_t errlen,
-                       unsigned *calls)
+unsigned nf_fuzz_align(const nf_fuzz_fn *f, void (*before)(const char *call), char *err, size_t errlen, unsigned *calls)
 {
     unsigned wrong = 0, made = 0;
     if (errlen)
@@ -57,7 +71,7 @@ unsigned nf_fuzz_align(const nf_fuzz_fn *f, void (*before)(const char *call), ch
             made++;
             char why[160] = "";
             if (n == 0 && !p) {
-                ;   /* size 0: NULL is one of the two behaviours C and POSIX allow */
+                ; /* size 0: NULL is one of the two behaviours C and POSIX allow */
             } else if (rc == 0) {
                 if (!p)
                     snprintf(why, sizeof why, "returned success and NULL");
@@ -74,10 +88,13 @@ unsigned nf_fuzz_align(const nf_fuzz_fn *f, void (*before)(const char *call), ch
                 if (p)
                     f->release(f->ctx, p);
             } else if (rc == EINVAL && a < f->min_align) {
-                ;   /* the alignment is below what the function takes */
+                ; /* the alignment is below what the function takes */
             } else if (rc != ENOMEM) {
                 snprintf(why, sizeof why, "failed with %s, want ENOMEM or a block",
-                         rc == -1 ? "no errno" : rc == -2 ? "*memptr written" : rc == EINVAL ? "EINVAL" : strerror(rc));
+                         rc == -1       ? "no errno"
+                         : rc == -2     ? "*memptr written"
+                         : rc == EINVAL ? "EINVAL"
+                                        : strerror(rc));
             }
             if (why[0] && wrong++ == 0 && errlen)
                 snprintf(err, errlen, "%s %s", call, why);

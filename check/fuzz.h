@@ -14,14 +14,14 @@
 #include <stddef.h>
 
 typedef struct nf_fuzz_fn {
-    const char *name;         /* for messages: "aligned_alloc", ... */
+    const char *name; /* for messages: "aligned_alloc", ... */
     /* 0 with *out set, or the errno value of a refusal (0 is reported as
      * "NULL without errno", passed as -1). */
     int (*alloc)(void *ctx, size_t align, size_t size, void **out);
     void (*release)(void *ctx, void *p);
     size_t (*usable)(void *ctx, void *p);
     void *ctx;
-    size_t min_align;         /* below it EINVAL is the right answer (posix_memalign: sizeof(void *)) */
+    size_t min_align; /* below it EINVAL is the right answer (posix_memalign: sizeof(void *)) */
 } nf_fuzz_fn;
 
 /* Runs the fuzz; before(text), when not NULL, is called before each call.

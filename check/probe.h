@@ -52,10 +52,10 @@ nf_cell nf_cell_parse(const char *s);
 typedef enum nf_probe_family { NF_PROBE_API, NF_PROBE_MISUSE } nf_probe_family;
 
 typedef struct nf_probe {
-    const char *name;          /* e.g. "double-free-delayed" */
+    const char *name; /* e.g. "double-free-delayed" */
     nf_probe_family family;
-    const char *what;          /* one line for the table and --list */
-    void (*run)(void);         /* in notfree-probe only: ends with nf_probe_result */
+    const char *what;  /* one line for the table and --list */
+    void (*run)(void); /* in notfree-probe only: ends with nf_probe_result */
 } nf_probe;
 
 const nf_probe *nf_probe_at(size_t i);

@@ -12,10 +12,7 @@ static const char *const cell_names[NF_CELL_COUNT] = {
     "correct", "wrong", "detected", "late", "silent", "corrupt", "crash", "hang",
 };
 
-const char *nf_cell_name(nf_cell c)
-{
-    return c < NF_CELL_COUNT ? cell_names[c] : "?";
-}
+const char *nf_cell_name(nf_cell c) { return c < NF_CELL_COUNT ? cell_names[c] : "?"; }
 
 nf_cell nf_cell_parse(const char *s)
 {
@@ -35,7 +32,7 @@ static void put_line(const char *tag, const char *fmt, va_list *ap)
         if (n > (int)sizeof line - 2)
             n = (int)sizeof line - 2;
     }
-    for (int i = 0; i < n; i++)   /* one marker, one line */
+    for (int i = 0; i < n; i++) /* one marker, one line */
         if (line[i] == '\n')
             line[i] = ' ';
     line[n++] = '\n';
@@ -63,10 +60,7 @@ void nf_probe_bad(const char *fmt, ...)
     va_end(ap);
 }
 
-void nf_probe_done(void)
-{
-    put_line("done", NULL, NULL);
-}
+void nf_probe_done(void) { put_line("done", NULL, NULL); }
 
 void nf_probe_result(nf_cell c, const char *fmt, ...)
 {

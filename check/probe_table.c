@@ -19,10 +19,7 @@ const nf_probe *nf_probe_at(size_t i)
     return i < nf_probes_misuse_count ? &nf_probes_misuse[i] : NULL;
 }
 
-size_t nf_probe_count(void)
-{
-    return nf_probes_api_count + nf_probes_align_count + nf_probes_misuse_count;
-}
+size_t nf_probe_count(void) { return nf_probes_api_count + nf_probes_align_count + nf_probes_misuse_count; }
 
 const nf_probe *nf_probe_find(const char *name)
 {

@@ -55,7 +55,7 @@ static int fn_posix_memalign(void *ctx, size_t a, size_t n, void **out)
     }
     if (p != (void *)0x1) {
         *out = NULL;
-        return -2;   /* wrote *memptr on failure */
+        return -2; /* wrote *memptr on failure */
     }
     return rc;
 }
@@ -78,10 +78,7 @@ static const nf_fuzz_fn fns[] = {
     {"posix_memalign", fn_posix_memalign, fn_free, fn_usable, NULL, sizeof(void *)},
 };
 
-static void announce(const char *call)
-{
-    nf_probe_call("%s", call);
-}
+static void announce(const char *call) { nf_probe_call("%s", call); }
 
 static void fuzz(int which)
 {
@@ -174,8 +171,10 @@ static void memalign_invalid(void)
         }
         free(p);
     }
-    nf_probe_result(NF_CELL_CORRECT, "%s", !refused ? "rounded up to a power of two"
-                                           : !rounded ? "NULL and EINVAL" : "rounded up or refused");
+    nf_probe_result(NF_CELL_CORRECT, "%s",
+                    !refused   ? "rounded up to a power of two"
+                    : !rounded ? "NULL and EINVAL"
+                               : "rounded up or refused");
 }
 
 static void posix_memalign_invalid(void)
@@ -270,7 +269,8 @@ const nf_probe nf_probes_align[] = {
     {"memalign-valid", NF_PROBE_API, "powers of two up to 1 MiB: aligned, usable", memalign_valid},
     {"memalign-invalid", NF_PROBE_API, "alignment 0, 3, 24, ...: EINVAL or rounded up", memalign_invalid},
     {"posix_memalign-valid", NF_PROBE_API, "powers of two 8 to 1 MiB: aligned, usable", posix_memalign_valid},
-    {"posix_memalign-invalid", NF_PROBE_API, "0, 1, 2, 4, 3, 24, ...: EINVAL, *memptr untouched", posix_memalign_invalid},
+    {"posix_memalign-invalid", NF_PROBE_API, "0, 1, 2, 4, 3, 24, ...: EINVAL, *memptr untouched",
+     posix_memalign_invalid},
     {"align-max", NF_PROBE_API, "alignments 2^0..2^63 (sizes 1, 4096), all three", align_max},
     {"fuzz-aligned_alloc", NF_PROBE_API, "(alignment, size) overflow fuzz: ENOMEM or a block", fuzz_aligned_alloc},
     {"fuzz-memalign", NF_PROBE_API, "the same through memalign", fuzz_memalign},

@@ -73,7 +73,10 @@ static int want_enomem(const char *call, void *p)
 static void calloc_overflow(void)
 {
     static const size_t cases[][2] = {
-        {SIZE_MAX / 2 + 2, 2}, {(size_t)1 << 33, (size_t)1 << 33}, {SIZE_MAX, SIZE_MAX}, {65537, (size_t)1 << 48},
+        {SIZE_MAX / 2 + 2, 2},
+        {(size_t)1 << 33, (size_t)1 << 33},
+        {SIZE_MAX, SIZE_MAX},
+        {65537, (size_t)1 << 48},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char call[96];
@@ -262,7 +265,8 @@ const nf_probe nf_probes_api[] = {
     {"realloc-zero", NF_PROBE_API, "realloc(p, 0): either C17 behaviour", realloc_zero},
     {"realloc-null", NF_PROBE_API, "realloc(NULL, n) acts as malloc(n)", realloc_null},
     {"calloc-overflow", NF_PROBE_API, "calloc(n, m) with n*m overflowing: NULL, ENOMEM", calloc_overflow},
-    {"reallocarray-overflow", NF_PROBE_API, "reallocarray overflowing: NULL, ENOMEM, block kept", reallocarray_overflow},
+    {"reallocarray-overflow", NF_PROBE_API, "reallocarray overflowing: NULL, ENOMEM, block kept",
+     reallocarray_overflow},
     {"huge-malloc", NF_PROBE_API, "malloc(SIZE_MAX, 2^63 = PTRDIFF_MAX+1, ...): NULL, ENOMEM", huge_malloc},
     {"huge-calloc", NF_PROBE_API, "calloc(1, huge): NULL, ENOMEM", huge_calloc},
     {"huge-realloc", NF_PROBE_API, "realloc(p, huge): NULL, ENOMEM, block kept", huge_realloc},

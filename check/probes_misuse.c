@@ -18,7 +18,7 @@
 #pragma GCC diagnostic ignored "-Wfree-nonheap-object"
 
 typedef struct range {
-    uintptr_t lo, hi;   /* [lo, hi) */
+    uintptr_t lo, hi; /* [lo, hi) */
     const char *what;
 } range;
 
@@ -44,10 +44,7 @@ static void scene_chosen(scene *s, const void *p, size_t n, const char *what)
         s->chosen[s->nchosen++] = (range){(uintptr_t)p, (uintptr_t)p + n, what};
 }
 
-static int overlaps(range a, range b)
-{
-    return a.lo < b.hi && b.lo < a.hi;
-}
+static int overlaps(range a, range b) { return a.lo < b.hi && b.lo < a.hi; }
 
 enum { NEW_MAX = 40 };
 
@@ -76,14 +73,13 @@ static void aftermath(const scene *s, size_t size)
         range r = {(uintptr_t)q, (uintptr_t)q + sizes[i], "new"};
         for (int j = 0; j < s->nchosen; j++)
             if (overlaps(r, s->chosen[j])) {
-                nf_probe_result(NF_CELL_CORRUPT, "malloc(%zu) returned %p, inside %s", sizes[i], q,
-                                s->chosen[j].what);
+                nf_probe_result(NF_CELL_CORRUPT, "malloc(%zu) returned %p, inside %s", sizes[i], q, s->chosen[j].what);
                 return;
             }
         for (int j = 0; j < s->nlive; j++)
             if (overlaps(r, s->live[j])) {
-                nf_probe_result(NF_CELL_CORRUPT, "malloc(%zu) returned %p, over the live %s at %#lx",
-                                sizes[i], q, s->live[j].what, (unsigned long)s->live[j].lo);
+                nf_probe_result(NF_CELL_CORRUPT, "malloc(%zu) returned %p, over the live %s at %#lx", sizes[i], q,
+                                s->live[j].what, (unsigned long)s->live[j].lo);
                 return;
             }
         for (int j = 0; j < ng; j++)
@@ -168,7 +164,7 @@ static void free_stack(void)
     free(p);
     nf_probe_done();
     aftermath(&s, 48);
-    __asm__ volatile("" : : "r"(buf) : "memory");   /* buf lives until here */
+    __asm__ volatile("" : : "r"(buf) : "memory"); /* buf lives until here */
 }
 
 static void free_global(void)
@@ -261,7 +257,7 @@ static void uaf_write(void)
     scene_chosen(&s, uaf_target, sizeof uaf_target, "the global whose address was written");
     free(o1);
     free(o2);
-    free(p);   /* last: at the head of any LIFO free list */
+    free(p); /* last: at the head of any LIFO free list */
     void *chosen = uaf_target + 64;
     nf_probe_bad("write %p into the first 8 bytes of the freed %p", chosen, p);
     memcpy(nf_opaque_ptr(p), &chosen, sizeof chosen);
@@ -276,8 +272,8 @@ static void uaf_write(void)
             nf_probe_call("malloc(32) #%d of 4096 after the misuse", i + 1);
         unsigned char *q = malloc(32);
         if (q && q + 32 > uaf_target && q < uaf_target + sizeof uaf_target) {
-            nf_probe_result(NF_CELL_CORRUPT, "malloc(32) #%d returned %p, inside %s", i + 1,
-                            (void *)q, "the global whose address was written");
+            nf_probe_result(NF_CELL_CORRUPT, "malloc(32) #%d returned %p, inside %s", i + 1, (void *)q,
+                            "the global whose address was written");
             return;
         }
     }

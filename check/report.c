@@ -18,14 +18,14 @@ static const char *color_of(nf_cell c)
     switch (c) {
     case NF_CELL_CORRECT:
     case NF_CELL_DETECTED:
-        return "\033[32m";   /* green */
+        return "\033[32m"; /* green */
     case NF_CELL_LATE:
     case NF_CELL_SILENT:
-        return "\033[33m";   /* yellow */
+        return "\033[33m"; /* yellow */
     case NF_CELL_WRONG:
     case NF_CELL_CRASH:
     case NF_CELL_HANG:
-        return "\033[31m";   /* red */
+        return "\033[31m"; /* red */
     case NF_CELL_CORRUPT:
         return "\033[1;31m"; /* bold red */
     default:
@@ -82,9 +82,10 @@ void nf_check_table(FILE *f, const nf_check_card *c, int color)
                 fprintf(f, "\nwhy:\n");
             fprintf(f, "  %s / %s: %s: %s\n", c->rows[r]->name, c->cols[k].name, nf_cell_name(o->cell), o->detail);
         }
-    fprintf(f, "\ncells: correct (as C/POSIX say), wrong, detected (aborted with a message at the bad call),\n"
-               "late (aborted at a later call), silent (nothing happened), corrupt (overlapping blocks or an\n"
-               "address the program chose), crash (died without a message), hang (past %.0f s)\n",
+    fprintf(f,
+            "\ncells: correct (as C/POSIX say), wrong, detected (aborted with a message at the bad call),\n"
+            "late (aborted at a later call), silent (nothing happened), corrupt (overlapping blocks or an\n"
+            "address the program chose), crash (died without a message), hang (past %.0f s)\n",
             c->timeout_s);
 }
 
@@ -96,10 +97,7 @@ void nf_check_expected_format(FILE *f, const nf_check_card *c)
 }
 
 /* A string, or null when s is NULL or empty. */
-static json_t *str_or_null(const char *s)
-{
-    return nf_json_string(s && s[0] ? s : NULL);
-}
+static json_t *str_or_null(const char *s) { return nf_json_string(s && s[0] ? s : NULL); }
 
 int nf_check_write_json(const char *path, const nf_check_card *c)
 {
@@ -110,28 +108,26 @@ int nf_check_write_json(const char *path, const nf_check_card *c)
     json_t *allocs = json_array();
     for (size_t k = 0; k < c->ncols; k++) {
         const nf_check_column *a = &c->cols[k];
-        json_array_append_new(allocs, json_pack("{s:o, s:o, s:b, s:o, s:o}",
-            "name", nf_json_string(a->name), "library", str_or_null(a->path),
-            "preloaded", a->preload, "package", str_or_null(a->package),
-            "version", str_or_null(a->version)));
+        json_array_append_new(allocs, json_pack("{s:o, s:o, s:b, s:o, s:o}", "name", nf_json_string(a->name), "library",
+                                                str_or_null(a->path), "preloaded", a->preload, "package",
+                                                str_or_null(a->package), "version", str_or_null(a->version)));
     }
-    json_t *ctx = json_pack("{s:o, s:o, s:o, s:f, s:o}", "host", nf_json_string(host),
-        "kernel", nf_json_string(u.release), "glibc", nf_json_string(gnu_get_libc_version()),
-        "probe_timeout_s", c->timeout_s, "allocators", allocs);
+    json_t *ctx = json_pack("{s:o, s:o, s:o, s:f, s:o}", "host", nf_json_string(host), "kernel",
+                            nf_json_string(u.release), "glibc", nf_json_string(gnu_get_libc_version()),
+                            "probe_timeout_s", c->timeout_s, "allocators", allocs);
     json_t *probes = json_array();
     for (size_t r = 0; r < c->nrows; r++)
-        json_array_append_new(probes, json_pack("{s:o, s:s, s:o}",
-            "name", nf_json_string(c->rows[r]->name),
-            "family", c->rows[r]->family == NF_PROBE_API ? "api" : "misuse",
-            "what", nf_json_string(c->rows[r]->what)));
+        json_array_append_new(probes, json_pack("{s:o, s:s, s:o}", "name", nf_json_string(c->rows[r]->name), "family",
+                                                c->rows[r]->family == NF_PROBE_API ? "api" : "misuse", "what",
+                                                nf_json_string(c->rows[r]->what)));
     json_t *cells = json_array();
     for (size_t r = 0; r < c->nrows; r++)
         for (size_t k = 0; k < c->ncols; k++) {
             const nf_check_outcome *o = cell(c, r, k);
-            json_t *e = json_pack("{s:o, s:o, s:s, s:o, s:o, s:o}",
-                "probe", nf_json_string(c->rows[r]->name), "allocator", nf_json_string(c->cols[k].name),
-                "cell", nf_cell_name(o->cell), "detail", nf_json_string(o->detail),
-                "message", str_or_null(o->message), "pointer", str_or_null(o->pointer));
+            json_t *e = json_pack("{s:o, s:o, s:s, s:o, s:o, s:o}", "probe", nf_json_string(c->rows[r]->name),
+                                  "allocator", nf_json_string(c->cols[k].name), "cell", nf_cell_name(o->cell), "detail",
+                                  nf_json_string(o->detail), "message", str_or_null(o->message), "pointer",
+                                  str_or_null(o->pointer));
             /* to the millisecond, as the table shows it */
             nf_json_set_real(e, "seconds", (double)(long long)(o->seconds * 1000 + 0.5) / 1000);
             json_array_append_new(cells, e);

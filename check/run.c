@@ -24,13 +24,13 @@
 typedef struct slot {
     nf_check_job *job;
     pid_t pid;
-    int fd[2];               /* stdout, stderr */
+    int fd[2]; /* stdout, stderr */
     double start;
     int killed;
-    char line[1024];         /* stdout's partial line */
+    char line[1024]; /* stdout's partial line */
     size_t nline;
-    char first[512];         /* the first complete stdout line */
-    char err[1024];          /* stderr, the first bytes */
+    char first[512]; /* the first complete stdout line */
+    char err[1024];  /* stderr, the first bytes */
     size_t nerr;
     nf_probe_trace trace;
 } slot;
@@ -119,7 +119,7 @@ static void finish(const nf_check_plan *pl, slot *s)
     int st = 0;
     while (waitpid(s->pid, &st, 0) < 0 && errno == EINTR)
         ;
-    if (s->nline) {   /* a last line without its newline */
+    if (s->nline) { /* a last line without its newline */
         s->line[s->nline] = '\0';
         nf_probe_trace_line(&s->trace, s->line);
     }
@@ -156,7 +156,7 @@ int nf_check_run(const nf_check_plan *pl, nf_check_job *jobs, size_t n)
         if (rc != 0 && !running)
             break;
         if (rc != 0)
-            next = n;   /* start no more; let the running ones end */
+            next = n; /* start no more; let the running ones end */
         struct pollfd pfd[64];
         unsigned who[64];
         int which[64];
@@ -184,7 +184,7 @@ int nf_check_run(const nf_check_plan *pl, nf_check_job *jobs, size_t n)
         double t = nf_now_s();
         for (unsigned k = 0; k < par; k++)
             if (slots[k].job && !slots[k].killed && t - slots[k].start > pl->timeout_s) {
-                kill(slots[k].pid, SIGKILL);   /* its pipes close; drain() ends it */
+                kill(slots[k].pid, SIGKILL); /* its pipes close; drain() ends it */
                 slots[k].killed = 1;
             }
     }

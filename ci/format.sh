@@ -41,12 +41,19 @@ if [ "$check" = 0 ]; then
   "$cf" -i -- "${files[@]}"
   exit 0
 fi
-bad=0
-for f in "${files[@]}"; do
-  if ! "$cf" -- "$f" | cmp -s - "$f"; then
-    echo "ci/format.sh: $f is not laid out as .clang-format says (run ci/format.sh)" >&2
-    bad=$((bad + 1))
-  fi
+# One clang-format for every file: --dry-run -Werror names each place that
+# differs as "FILE:LINE:COL: error: code should be clang-formatted".
+if out="$("$cf" --dry-run -Werror -- "${files[@]}" 2>&1)"; then
+  echo "ci/format.sh: ${#files[@]} files laid out as .clang-format says"
+  exit 0
+fi
+mapfile -t bad < <(sed -n 's/^\([^:]*\):[0-9]*:[0-9]*: error: code should be clang-formatted.*/\1/p' <<<"$out" | sort -u)
+if [ ${#bad[@]} -eq 0 ]; then
+  echo "ci/format.sh: clang-format failed: $out" >&2
+  exit 1
+fi
+for f in "${bad[@]}"; do
+  echo "ci/format.sh: $f is not laid out as .clang-format says (run ci/format.sh)" >&2
 done
-[ "$bad" = 0 ] || { echo "ci/format.sh: $bad file(s) differ" >&2; exit 1; }
-echo "ci/format.sh: ${#files[@]} files laid out as .clang-format says"
+echo "ci/format.sh: ${#bad[@]} file(s) differ" >&2
+exit 1

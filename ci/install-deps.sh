@@ -14,6 +14,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PACKAGES=(
   meson ninja-build pkg-config gcc g++   # build
+  clang-format                           # the layout check (ci/format.sh)
   libbenchmark-dev libhwloc-dev          # the harness
   libjansson-dev                         # JSON, written and read
   gnuplot-nox fonts-dejavu-core jq       # charts; jq reads results JSON

@@ -26,11 +26,12 @@ static int list(void)
         printf("  %-8s %s\n", a->name, a->description);
         printf("  %-8s   identifies as: %s\n", "", id);
         printf("  %-8s   drop-in: %s\n", "",
-               lib ? lib : a->default_heap ? "libnotfree-<name>.so not found (build tree or install tree)"
-                                           : "none (the process's own malloc)");
+               lib               ? lib
+               : a->default_heap ? "libnotfree-<name>.so not found (build tree or install tree)"
+                                 : "none (the process's own malloc)");
     }
     printf("workloads:\n");
-    int width = 0;   /* the longest name: every description starts in one column */
+    int width = 0; /* the longest name: every description starts in one column */
     for (size_t i = 0; i < nf_workload_count(); i++) {
         int n = (int)strlen(nf_workload_name(nf_workload_at(i)));
         width = n > width ? n : width;

@@ -18,18 +18,17 @@
 
 void nf_cmd_baseline_help(FILE *f)
 {
-    fprintf(f,
-        "usage: notfree baseline save FILE.json [--name NAME] [--results DIR]\n"
-        "       notfree baseline list [--results DIR]\n\n"
-        "save   checks FILE (a bench or compare results file with its box facts) and\n"
-        "       keeps a copy as DIR/baselines/<box key>/NAME.json (NAME: default;\n"
-        "       letters, digits, '.', '_', '-'), replacing one of that name.\n"
-        "list   the stored baselines: box key, name, kind, rows, date; `*` marks\n"
-        "       this box's.\n\n"
-        "The box key is the CPU model, kernel release, hypervisor and THP mode of the\n"
-        "file's context, sanitised, and a hash of them. `notfree diff --baseline [NAME]\n"
-        "NEW.json` judges NEW against the baseline of NEW's box. DIR: default results.\n"
-        "Exit: 0 done, 2 bad input (unreadable file, no box facts, bad name).\n");
+    fprintf(f, "usage: notfree baseline save FILE.json [--name NAME] [--results DIR]\n"
+               "       notfree baseline list [--results DIR]\n\n"
+               "save   checks FILE (a bench or compare results file with its box facts) and\n"
+               "       keeps a copy as DIR/baselines/<box key>/NAME.json (NAME: default;\n"
+               "       letters, digits, '.', '_', '-'), replacing one of that name.\n"
+               "list   the stored baselines: box key, name, kind, rows, date; `*` marks\n"
+               "       this box's.\n\n"
+               "The box key is the CPU model, kernel release, hypervisor and THP mode of the\n"
+               "file's context, sanitised, and a hash of them. `notfree diff --baseline [NAME]\n"
+               "NEW.json` judges NEW against the baseline of NEW's box. DIR: default results.\n"
+               "Exit: 0 done, 2 bad input (unreadable file, no box facts, bad name).\n");
 }
 
 static bool good_name(const char *s)
@@ -37,8 +36,8 @@ static bool good_name(const char *s)
     if (!*s || *s == '.')
         return false;
     for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              *s == '.' || *s == '_' || *s == '-'))
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '.' ||
+              *s == '_' || *s == '-'))
             return false;
     return true;
 }
@@ -57,8 +56,10 @@ static int save(const char *file, const char *name, const char *results)
     }
     int rc = 2;
     if (nf_baseline_path(path, sizeof path, results, f.box, name) != 0) {
-        fprintf(stderr, "notfree baseline: %s: no box facts (context.notfree): a baseline must say "
-                        "which box it is from\n", file);
+        fprintf(stderr,
+                "notfree baseline: %s: no box facts (context.notfree): a baseline must say "
+                "which box it is from\n",
+                file);
         goto out;
     }
     char dir[4096];
@@ -69,18 +70,15 @@ static int save(const char *file, const char *name, const char *results)
         fprintf(stderr, "notfree baseline: cannot write %s: %s\n", path, strerror(errno));
         goto out;
     }
-    printf("%s baseline '%s' (%s, %zu row-metric series): %s\n", replaced ? "replaced" : "saved",
-           name, nf_rg_kind_name(f.kind), f.n, path);
+    printf("%s baseline '%s' (%s, %zu row-metric series): %s\n", replaced ? "replaced" : "saved", name,
+           nf_rg_kind_name(f.kind), f.n, path);
     rc = 0;
 out:
     nf_rg_free(&f);
     return rc;
 }
 
-static int by_name(const struct dirent **a, const struct dirent **b)
-{
-    return strcmp((*a)->d_name, (*b)->d_name);
-}
+static int by_name(const struct dirent **a, const struct dirent **b) { return strcmp((*a)->d_name, (*b)->d_name); }
 
 static int list(const char *results)
 {
@@ -111,14 +109,13 @@ static int list(const char *results)
                 if (!shown++)
                     printf("  %-12s %-8s %6s  %-20s  %s\n", "name", "kind", "series", "date", "box key");
                 if (nf_rg_load(path, NULL, &f, err, sizeof err) != 0) {
-                    printf("%c %-12.*s unreadable: %s\n", strcmp(keys[i]->d_name, here) ? ' ' : '*',
-                           (int)(len - 5), n, err);
+                    printf("%c %-12.*s unreadable: %s\n", strcmp(keys[i]->d_name, here) ? ' ' : '*', (int)(len - 5), n,
+                           err);
                 } else {
                     const json_t *ctx = json_object_get(f.root, "context");
                     const char *date = json_string_value(json_object_get(ctx, "date"));
                     printf("%c %-12.*s %-8s %6zu  %-20s  %s\n", strcmp(keys[i]->d_name, here) ? ' ' : '*',
-                           (int)(len - 5), n, nf_rg_kind_name(f.kind), f.n,
-                           date ? date : "(no date)", keys[i]->d_name);
+                           (int)(len - 5), n, nf_rg_kind_name(f.kind), f.n, date ? date : "(no date)", keys[i]->d_name);
                     nf_rg_free(&f);
                 }
             }

@@ -8,7 +8,7 @@
 int nf_cmd_bench(int argc, char **argv)
 {
     nf_register_all_benches();
-    argv[0] = "notfree bench";   /* the shim's messages and usage name it */
+    argv[0] = "notfree bench"; /* the shim's messages and usage name it */
     return nf_bench_main(argc, argv);
 }
 

@@ -16,35 +16,34 @@
 
 void nf_cmd_check_help(FILE *f)
 {
-    fprintf(f,
-        "usage: notfree check [--allocators LIST] [--probes LIST] [--json FILE]\n"
-        "                     [--format table|expected] [--expect FILE] [--timeout SEC] [--jobs N] [--list]\n\n"
-        "Runs a battery of small probes, each in its own process under the allocator\n"
-        "(preloaded as `notfree compare` does; glibc with no preload), and prints a\n"
-        "scorecard: probes as rows, allocators as columns.\n\n"
-        "  --allocators LIST  comma-separated: glibc jemalloc mimalloc tcmalloc bins slab\n"
-        "                     shard, or NAME=/path/to/lib.so (default: every one\n"
-        "                     available; those missing are named on stderr)\n"
-        "  --probes LIST      probe names, or `api` / `misuse` for a family (default: all)\n"
-        "  --json FILE        the scorecard with its context and every cell's detail and\n"
-        "                     message\n"
-        "  --format expected  print `probe<TAB>allocator<TAB>cell` lines (the format of\n"
-        "                     check/expected.tsv) instead of the table\n"
-        "  --expect FILE      compare every cell with FILE; exit 1 on a difference\n"
-        "  --timeout SEC      per probe, past it the cell is `hang` (default 10)\n"
-        "  --jobs N           probes running at once (default twice the CPUs)\n"
-        "  --list             the probes, and exit\n\n"
-        "Cells:\n"
-        "  correct   the API edge case behaved as C17/POSIX.1-2024 say\n"
-        "  wrong     it did not (the `why` lines say what)\n"
-        "  detected  aborted with a message at the bad call\n"
-        "  late      aborted at a later call (for a bad write the earliest possible)\n"
-        "  silent    nothing happened\n"
-        "  corrupt   two live blocks overlap, or an address the program chose came back\n"
-        "  crash     died (SIGSEGV, SIGBUS, ...) without a message; or an API probe died\n"
-        "  hang      did not end within the timeout\n\n"
-        "Exit: 0 the scorecard was made; 1 a cell differs from --expect; 2 bad flags, or\n"
-        "an allocator named that is missing or does not load (with the reason).\n");
+    fprintf(f, "usage: notfree check [--allocators LIST] [--probes LIST] [--json FILE]\n"
+               "                     [--format table|expected] [--expect FILE] [--timeout SEC] [--jobs N] [--list]\n\n"
+               "Runs a battery of small probes, each in its own process under the allocator\n"
+               "(preloaded as `notfree compare` does; glibc with no preload), and prints a\n"
+               "scorecard: probes as rows, allocators as columns.\n\n"
+               "  --allocators LIST  comma-separated: glibc jemalloc mimalloc tcmalloc bins slab\n"
+               "                     shard, or NAME=/path/to/lib.so (default: every one\n"
+               "                     available; those missing are named on stderr)\n"
+               "  --probes LIST      probe names, or `api` / `misuse` for a family (default: all)\n"
+               "  --json FILE        the scorecard with its context and every cell's detail and\n"
+               "                     message\n"
+               "  --format expected  print `probe<TAB>allocator<TAB>cell` lines (the format of\n"
+               "                     check/expected.tsv) instead of the table\n"
+               "  --expect FILE      compare every cell with FILE; exit 1 on a difference\n"
+               "  --timeout SEC      per probe, past it the cell is `hang` (default 10)\n"
+               "  --jobs N           probes running at once (default twice the CPUs)\n"
+               "  --list             the probes, and exit\n\n"
+               "Cells:\n"
+               "  correct   the API edge case behaved as C17/POSIX.1-2024 say\n"
+               "  wrong     it did not (the `why` lines say what)\n"
+               "  detected  aborted with a message at the bad call\n"
+               "  late      aborted at a later call (for a bad write the earliest possible)\n"
+               "  silent    nothing happened\n"
+               "  corrupt   two live blocks overlap, or an address the program chose came back\n"
+               "  crash     died (SIGSEGV, SIGBUS, ...) without a message; or an API probe died\n"
+               "  hang      did not end within the timeout\n\n"
+               "Exit: 0 the scorecard was made; 1 a cell differs from --expect; 2 bad flags, or\n"
+               "an allocator named that is missing or does not load (with the reason).\n");
 }
 
 typedef struct opts {
@@ -54,8 +53,7 @@ typedef struct opts {
     unsigned jobs;
 } opts;
 
-__attribute__((format(printf, 1, 2)))
-static int bad(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static int bad(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -87,8 +85,11 @@ static int parse(int argc, char **argv, opts *o)
             o->list = 1;
             continue;
         }
-        const char **str = !strcmp(name, "--allocators") ? &o->allocators : !strcmp(name, "--probes") ? &o->probes
-                         : !strcmp(name, "--json") ? &o->json : !strcmp(name, "--expect") ? &o->expect : NULL;
+        const char **str = !strcmp(name, "--allocators") ? &o->allocators
+                           : !strcmp(name, "--probes")   ? &o->probes
+                           : !strcmp(name, "--json")     ? &o->json
+                           : !strcmp(name, "--expect")   ? &o->expect
+                                                         : NULL;
         int known = str || !strcmp(name, "--format") || !strcmp(name, "--timeout") || !strcmp(name, "--jobs");
         if (!known)
             return bad("unknown flag '%s'", a);
@@ -197,7 +198,7 @@ static int pick_allocators(const opts *o, const nf_check_plan *pl, nf_cmp_alloc 
         if (ok && a->preload && nf_cmp_is_malloc(pl->probe_exe, a->path, pl->timeout_s, why, sizeof why) != 0)
             ok = 0;
         else if (!ok && !(user && nf_cmp_is_malloc(pl->probe_exe, a->path, pl->timeout_s, why, sizeof why) != 0))
-            snprintf(why, sizeof why, "%.1000s", a->reason);   /* else the dynamic linker's reason */
+            snprintf(why, sizeof why, "%.1000s", a->reason); /* else the dynamic linker's reason */
         if (!ok && named) {
             fprintf(stderr, "notfree check: allocator '%s' cannot be checked: %s\n", a->name, why);
             return 2;
@@ -263,8 +264,7 @@ int nf_cmd_check(int argc, char **argv)
     }
     if (o.list) {
         for (size_t i = 0; i < nrows; i++)
-            printf("%-24s %-7s %s\n", rows[i]->name, rows[i]->family == NF_PROBE_API ? "api" : "misuse",
-                   rows[i]->what);
+            printf("%-24s %-7s %s\n", rows[i]->name, rows[i]->family == NF_PROBE_API ? "api" : "misuse", rows[i]->what);
         free(rows);
         return 0;
     }
@@ -308,7 +308,7 @@ int nf_cmd_check(int argc, char **argv)
         cells[i] = jobs[i].out;
 
     nf_check_card card = {rows, nrows, cols, nal, cells, o.timeout_s};
-    const char *nc = getenv("NO_COLOR");   /* no-color.org: set and not empty */
+    const char *nc = getenv("NO_COLOR"); /* no-color.org: set and not empty */
     if (o.expected_format)
         nf_check_expected_format(stdout, &card);
     else

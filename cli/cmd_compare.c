@@ -26,53 +26,53 @@ static const char quick_scale[] = "0.25";
 static void help(FILE *f)
 {
     fprintf(f,
-        "usage: notfree compare [--allocators LIST] [--workloads LIST] [--threads LIST] [--reps N]\n"
-        "                       [--out FILE] [--results DIR] [--timeout S] [--scale X] [--no-plots]\n"
-        "                       [--timeline] [--latency-every N] [--trace FILE]\n\n"
-        "Runs each workload under each allocator, each run in its own process with the\n"
-        "allocator preloaded (LD_PRELOAD; glibc: none), and prints a table: time and RSS\n"
-        "relative to glibc, system calls per million operations. Writes\n"
-        "DIR/compare-<host>-<UTC stamp>.json ({\"context\", \"runs\"}), rewritten after every\n"
-        "run, and charts beside it (PNG and SVG).\n\n"
-        "  --allocators LIST  comma-separated: glibc jemalloc mimalloc tcmalloc bins slab shard\n"
-        "                     (default: all), or NAME=/path/to/lib.so for any other drop-in.\n"
-        "                     A known allocator's missing library is listed as unavailable\n"
-        "                     with what to install; a NAME=/path that does not load, or in\n"
-        "                     which malloc does not resolve (not an allocator), is refused.\n"
-        "  --workloads LIST   default: all (notfree alloc --list shows them)\n"
-        "  --threads LIST     default: 1 and the number of PUs\n"
-        "  --reps N           repetitions, interleaved across allocators (default 5); the\n"
-        "                     table shows the median and the spread\n"
-        "  --out FILE         the JSON file (default DIR/compare-<host>-<stamp>.json)\n"
-        "  --results DIR      default: results\n"
-        "  --timeout S        seconds before a run is killed (default 120)\n"
-        "  --scale X          multiply every workload's operations by X (default 1)\n"
-        "  --no-plots         no charts\n"
-        "  --timeline         sample RSS and VSZ over time in the timed runs too (default:\n"
-        "                     in the untimed verification run only); the parent reads the\n"
-        "                     worker's /proc/<pid>/statm every 1 ms (doubling past 256 samples)\n"
-        "  --latency-every N  time one malloc and one free call in N, on average (default\n"
-        "                     %d; 0: off): p50 to p99.99 and max, with the sampling's\n"
-        "                     estimated overhead in the JSON\n"
-        "  --trace FILE       add a recorded allocation trace (notfree trace record) as the\n"
-        "                     workload trace:<file name>: at T threads, T copies of it\n"
-        "                     replayed at once, each in its recorded order; its operations\n"
-        "                     are its calls (--scale does not apply). A file that is not a\n"
-        "                     valid trace is refused (exit 2)\n\n"
-        "One operation is one malloc, free or realloc call. System calls (mmap, munmap,\n"
-        "mremap, brk, madvise, mprotect) are counted in a separate, untimed run with a\n"
-        "seccomp filter that stops only at those calls under ptrace. Another untimed run\n"
-        "fills every byte of every block and checks all of it at free: damage there fails\n"
-        "every run of that allocator, workload and thread count. Peak RSS is the worker's\n"
-        "own VmHWM. Exit: 0 every run ok, 1 a run failed (checksum, verification, crash,\n"
-        "timeout) or nothing could be measured, 2 bad flags or a library that is not an\n"
-        "allocator.\n", NF_CMP_LATENCY_EVERY);
+            "usage: notfree compare [--allocators LIST] [--workloads LIST] [--threads LIST] [--reps N]\n"
+            "                       [--out FILE] [--results DIR] [--timeout S] [--scale X] [--no-plots]\n"
+            "                       [--timeline] [--latency-every N] [--trace FILE]\n\n"
+            "Runs each workload under each allocator, each run in its own process with the\n"
+            "allocator preloaded (LD_PRELOAD; glibc: none), and prints a table: time and RSS\n"
+            "relative to glibc, system calls per million operations. Writes\n"
+            "DIR/compare-<host>-<UTC stamp>.json ({\"context\", \"runs\"}), rewritten after every\n"
+            "run, and charts beside it (PNG and SVG).\n\n"
+            "  --allocators LIST  comma-separated: glibc jemalloc mimalloc tcmalloc bins slab shard\n"
+            "                     (default: all), or NAME=/path/to/lib.so for any other drop-in.\n"
+            "                     A known allocator's missing library is listed as unavailable\n"
+            "                     with what to install; a NAME=/path that does not load, or in\n"
+            "                     which malloc does not resolve (not an allocator), is refused.\n"
+            "  --workloads LIST   default: all (notfree alloc --list shows them)\n"
+            "  --threads LIST     default: 1 and the number of PUs\n"
+            "  --reps N           repetitions, interleaved across allocators (default 5); the\n"
+            "                     table shows the median and the spread\n"
+            "  --out FILE         the JSON file (default DIR/compare-<host>-<stamp>.json)\n"
+            "  --results DIR      default: results\n"
+            "  --timeout S        seconds before a run is killed (default 120)\n"
+            "  --scale X          multiply every workload's operations by X (default 1)\n"
+            "  --no-plots         no charts\n"
+            "  --timeline         sample RSS and VSZ over time in the timed runs too (default:\n"
+            "                     in the untimed verification run only); the parent reads the\n"
+            "                     worker's /proc/<pid>/statm every 1 ms (doubling past 256 samples)\n"
+            "  --latency-every N  time one malloc and one free call in N, on average (default\n"
+            "                     %d; 0: off): p50 to p99.99 and max, with the sampling's\n"
+            "                     estimated overhead in the JSON\n"
+            "  --trace FILE       add a recorded allocation trace (notfree trace record) as the\n"
+            "                     workload trace:<file name>: at T threads, T copies of it\n"
+            "                     replayed at once, each in its recorded order; its operations\n"
+            "                     are its calls (--scale does not apply). A file that is not a\n"
+            "                     valid trace is refused (exit 2)\n\n"
+            "One operation is one malloc, free or realloc call. System calls (mmap, munmap,\n"
+            "mremap, brk, madvise, mprotect) are counted in a separate, untimed run with a\n"
+            "seccomp filter that stops only at those calls under ptrace. Another untimed run\n"
+            "fills every byte of every block and checks all of it at free: damage there fails\n"
+            "every run of that allocator, workload and thread count. Peak RSS is the worker's\n"
+            "own VmHWM. Exit: 0 every run ok, 1 a run failed (checksum, verification, crash,\n"
+            "timeout) or nothing could be measured, 2 bad flags or a library that is not an\n"
+            "allocator.\n",
+            NF_CMP_LATENCY_EVERY);
 }
 
 void nf_cmd_compare_help(FILE *f) { help(f); }
 
-__attribute__((format(printf, 1, 2)))
-static int bad(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static int bad(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -104,8 +104,8 @@ static int writable_target(const char *path, char *err, size_t len)
  * the message. */
 static int parse(int argc, char **argv, nf_cmp_options *o, int *plots)
 {
-    *o = (nf_cmp_options){.results = "results", .reps = 5, .timeout_s = 120, .scale = 1,
-                          .latency_every = NF_CMP_LATENCY_EVERY};
+    *o = (nf_cmp_options){
+        .results = "results", .reps = 5, .timeout_s = 120, .scale = 1, .latency_every = NF_CMP_LATENCY_EVERY};
     *plots = 1;
     for (int i = 1; i < argc; i++) {
         char *a = argv[i], *v = NULL;
@@ -122,9 +122,9 @@ static int parse(int argc, char **argv, nf_cmp_options *o, int *plots)
             o->timeline = 1;
             continue;
         }
-        static const char *const with_value[] = {"--allocators", "--workloads", "--threads", "--reps",
-                                                 "--out", "--results", "--timeout", "--scale", "--latency-every",
-                                                 "--trace"};
+        static const char *const with_value[] = {"--allocators",    "--workloads", "--threads", "--reps",
+                                                 "--out",           "--results",   "--timeout", "--scale",
+                                                 "--latency-every", "--trace"};
         int known = 0;
         for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
             known |= !strcmp(a, with_value[k]);
@@ -147,15 +147,13 @@ static int parse(int argc, char **argv, nf_cmp_options *o, int *plots)
             if (writable_target(v, err, sizeof err) != 0)
                 return bad("--out: %s", err);
             o->out = v;
-        }
-        else if (!strcmp(a, "--results"))
+        } else if (!strcmp(a, "--results"))
             o->results = v;
         else if (!strcmp(a, "--latency-every")) {
             if (nf_cmp_parse_uint(v, 0, 1000000000, &o->latency_every) != 0)
                 return bad("--latency-every: '%s' is not a whole number from 0 to 1000000000", v);
-        }
-        else if (!strcmp(a, "--trace"))
-            o->trace = v;   /* loaded and checked by the plan */
+        } else if (!strcmp(a, "--trace"))
+            o->trace = v; /* loaded and checked by the plan */
         else if (!strcmp(a, "--reps")) {
             if (nf_cmp_parse_uint(v, 1, 1000, &o->reps) != 0)
                 return bad("--reps: '%s' is not a whole number from 1 to 1000", v);
@@ -236,11 +234,22 @@ int nf_cmd_compare(int argc, char **argv)
 
 int nf_compare_quick(const char *results_dir)
 {
-    char *argv[] = {"compare", "--workloads", (char *)quick_workloads, "--threads", (char *)quick_threads,
-                    "--reps", "1", "--scale", (char *)quick_scale, "--timeout", "30",
-                    "--results", (char *)results_dir, NULL};
+    char *argv[] = {"compare",
+                    "--workloads",
+                    (char *)quick_workloads,
+                    "--threads",
+                    (char *)quick_threads,
+                    "--reps",
+                    "1",
+                    "--scale",
+                    (char *)quick_scale,
+                    "--timeout",
+                    "30",
+                    "--results",
+                    (char *)results_dir,
+                    NULL};
     static char copy[3][128];
-    snprintf(copy[0], sizeof copy[0], "%s", quick_workloads);   /* split() writes into its list */
+    snprintf(copy[0], sizeof copy[0], "%s", quick_workloads); /* split() writes into its list */
     snprintf(copy[1], sizeof copy[1], "%s", quick_threads);
     argv[2] = copy[0];
     argv[4] = copy[1];

@@ -14,37 +14,36 @@
 
 void nf_cmd_diff_help(FILE *f)
 {
-    fprintf(f,
-        "usage: notfree diff [flags] OLD.json NEW.json\n"
-        "       notfree diff [flags] --baseline [NAME] NEW.json\n\n"
-        "Compares two results files of one kind: Google Benchmark JSON from `notfree\n"
-        "run`/`bench` (rows are run_names, samples the repetitions) or `notfree compare`\n"
-        "JSON (rows are allocator/workload/threads, samples the reps). For each row and\n"
-        "metric: the medians, the change, a two-sided Mann-Whitney U p-value (exact for\n"
-        "small samples, normal with tie correction for large), the Hodges-Lehmann shift\n"
-        "with its (1 - alpha) interval, and a verdict: slower/faster (bigger/smaller for\n"
-        "RSS, more/fewer for counts), same, or inconclusive (too few reps, a spread wider\n"
-        "than the change, or a change the test cannot confirm).\n\n"
-        "A timed metric regresses when p < alpha AND it moved more than the threshold the\n"
-        "bad way (time, ns_per_*, *_ms, RSS: up; *_per_s: down). Counts (faults_per_page,\n"
-        "minflt_per_op, <syscall>_per_mop) are deterministic or nearly: they regress when\n"
-        "worse by more than the count tolerance AND by more than one per million\n"
-        "operations (its equivalent per page or per op). Other metrics are shown, unjudged.\n"
-        "Rows present in one file only are listed. Files from different boxes (CPU model,\n"
-        "kernel release, hypervisor, THP mode, notfree version) are refused.\n\n"
-        "  --alpha A            significance level (default 0.01)\n"
-        "  --threshold P        smallest change that counts, percent (default 5)\n"
-        "  --count-tolerance P  for counts, percent (default 10)\n"
-        "  --metric RE          only metrics matching RE (POSIX extended)\n"
-        "  --filter RE          only rows matching RE\n"
-        "  --format F           text (default), json, markdown\n"
-        "  --chart FILE         a chart of the changes and intervals (.png or .svg, gnuplot)\n"
-        "  --force              judge files from different boxes anyway\n"
-        "  --baseline [NAME]    OLD is the baseline NAME (default: default) of NEW's box,\n"
-        "                       saved by `notfree baseline save`\n"
-        "  --results DIR        where baselines are (default: results)\n\n"
-        "Exit: 0 no regression, 1 at least one regression, 2 bad input (unreadable, not\n"
-        "JSON, unknown kind, no rows in common, different boxes) with the reason.\n");
+    fprintf(f, "usage: notfree diff [flags] OLD.json NEW.json\n"
+               "       notfree diff [flags] --baseline [NAME] NEW.json\n\n"
+               "Compares two results files of one kind: Google Benchmark JSON from `notfree\n"
+               "run`/`bench` (rows are run_names, samples the repetitions) or `notfree compare`\n"
+               "JSON (rows are allocator/workload/threads, samples the reps). For each row and\n"
+               "metric: the medians, the change, a two-sided Mann-Whitney U p-value (exact for\n"
+               "small samples, normal with tie correction for large), the Hodges-Lehmann shift\n"
+               "with its (1 - alpha) interval, and a verdict: slower/faster (bigger/smaller for\n"
+               "RSS, more/fewer for counts), same, or inconclusive (too few reps, a spread wider\n"
+               "than the change, or a change the test cannot confirm).\n\n"
+               "A timed metric regresses when p < alpha AND it moved more than the threshold the\n"
+               "bad way (time, ns_per_*, *_ms, RSS: up; *_per_s: down). Counts (faults_per_page,\n"
+               "minflt_per_op, <syscall>_per_mop) are deterministic or nearly: they regress when\n"
+               "worse by more than the count tolerance AND by more than one per million\n"
+               "operations (its equivalent per page or per op). Other metrics are shown, unjudged.\n"
+               "Rows present in one file only are listed. Files from different boxes (CPU model,\n"
+               "kernel release, hypervisor, THP mode, notfree version) are refused.\n\n"
+               "  --alpha A            significance level (default 0.01)\n"
+               "  --threshold P        smallest change that counts, percent (default 5)\n"
+               "  --count-tolerance P  for counts, percent (default 10)\n"
+               "  --metric RE          only metrics matching RE (POSIX extended)\n"
+               "  --filter RE          only rows matching RE\n"
+               "  --format F           text (default), json, markdown\n"
+               "  --chart FILE         a chart of the changes and intervals (.png or .svg, gnuplot)\n"
+               "  --force              judge files from different boxes anyway\n"
+               "  --baseline [NAME]    OLD is the baseline NAME (default: default) of NEW's box,\n"
+               "                       saved by `notfree baseline save`\n"
+               "  --results DIR        where baselines are (default: results)\n\n"
+               "Exit: 0 no regression, 1 at least one regression, 2 bad input (unreadable, not\n"
+               "JSON, unknown kind, no rows in common, different boxes) with the reason.\n");
 }
 
 static int bad(const char *cmd, const char *fmt, ...)
@@ -107,8 +106,8 @@ int nf_diff_flag(const char *cmd, int argc, char **argv, int *i, nf_diff_flags *
         f->force = true;
         return 1;
     }
-    static const char *const with_value[] = {"--alpha", "--threshold", "--count-tolerance", "--metric",
-                                             "--filter", "--format", "--chart"};
+    static const char *const with_value[] = {"--alpha",  "--threshold", "--count-tolerance", "--metric", "--filter",
+                                             "--format", "--chart"};
     size_t k, n = sizeof with_value / sizeof *with_value, len = 0;
     for (k = 0; k < n; k++) {
         len = strlen(with_value[k]);
@@ -160,17 +159,18 @@ int nf_diff_flag(const char *cmd, int argc, char **argv, int *i, nf_diff_flags *
     return 1;
 }
 
-int nf_diff_judge(const char *cmd, const nf_rg_file *old, const nf_rg_file *new_, nf_diff_flags *f,
-                  const char *chart, json_t **verdict)
+int nf_diff_judge(const char *cmd, const nf_rg_file *old, const nf_rg_file *new_, nf_diff_flags *f, const char *chart,
+                  json_t **verdict)
 {
     char why[2048];
     if (old->kind != new_->kind)
-        return bad(cmd, "%s is a %s file, %s a %s file: nothing to match", old->name,
-                   nf_rg_kind_name(old->kind), new_->name, nf_rg_kind_name(new_->kind));
+        return bad(cmd, "%s is a %s file, %s a %s file: nothing to match", old->name, nf_rg_kind_name(old->kind),
+                   new_->name, nf_rg_kind_name(new_->kind));
     if (!f->same_box && nf_rg_box_differs(old->box, new_->box, why, sizeof why) > 0) {
         if (!f->force)
-            return bad(cmd, "%s and %s come from different boxes (%s): absolute figures do not "
-                            "compare; --force to judge them anyway",
+            return bad(cmd,
+                       "%s and %s come from different boxes (%s): absolute figures do not "
+                       "compare; --force to judge them anyway",
                        old->name, new_->name, why);
         fprintf(stderr, "notfree %s: warning: different boxes (%s), judged anyway (--force)\n", cmd, why);
     }
@@ -253,7 +253,8 @@ int nf_cmd_diff(int argc, char **argv)
         }
     }
     if (baseline ? nfiles != 1 : nfiles != 2) {
-        bad("diff", baseline ? "--baseline takes one results file, NEW.json" : "needs two results files, OLD.json NEW.json");
+        bad("diff",
+            baseline ? "--baseline takes one results file, NEW.json" : "needs two results files, OLD.json NEW.json");
         goto out;
     }
     nf_rg_file old, new_;
@@ -269,8 +270,10 @@ int nf_cmd_diff(int argc, char **argv)
             goto out;
         }
         if (access(bpath, R_OK) != 0) {
-            bad("diff", "no baseline '%s' for this box (%s); `notfree baseline save FILE --name %s`, "
-                        "`notfree baseline list`", baseline, bpath, baseline);
+            bad("diff",
+                "no baseline '%s' for this box (%s); `notfree baseline save FILE --name %s`, "
+                "`notfree baseline list`",
+                baseline, bpath, baseline);
             nf_rg_free(&new_);
             goto out;
         }

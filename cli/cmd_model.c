@@ -35,9 +35,9 @@
 /* The share of MemAvailable a run may bound itself to without --force. */
 #define BUDGET_NUM 1
 #define BUDGET_DEN 2
-#define PROGRESS_AFTER_NS 2000000000ull   /* runs longer than this show progress */
-#define PROGRESS_EVERY_NS 250000000ull    /* at most 4 updates a second */
-#define VA_SLACK ((uint64_t)4 << 30)      /* model address space beyond the working set */
+#define PROGRESS_AFTER_NS 2000000000ull /* runs longer than this show progress */
+#define PROGRESS_EVERY_NS 250000000ull  /* at most 4 updates a second */
+#define VA_SLACK ((uint64_t)4 << 30)    /* model address space beyond the working set */
 /* The model's address space ends below 2^47 and starts at 2^44. */
 #define MAX_WS (((uint64_t)1 << 47) - ((uint64_t)1 << 44) - VA_SLACK - ((uint64_t)4 << 30))
 
@@ -108,8 +108,7 @@ void nf_cmd_model_help(FILE *f)
             DEFAULT_ACCESSES);
 }
 
-__attribute__((format(printf, 1, 2)))
-static int usage_error(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -132,11 +131,28 @@ static int parse_size(const char *s, uint64_t *out)
         return -1;
     unsigned shift = 0;
     switch (*end) {
-    case 'k': case 'K': shift = 10; end++; break;
-    case 'm': case 'M': shift = 20; end++; break;
-    case 'g': case 'G': shift = 30; end++; break;
-    case 't': case 'T': shift = 40; end++; break;
-    default: break;
+    case 'k':
+    case 'K':
+        shift = 10;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        end++;
+        break;
+    case 't':
+    case 'T':
+        shift = 40;
+        end++;
+        break;
+    default:
+        break;
     }
     if (shift && (!strcmp(end, "iB") || !strcmp(end, "ib")))
         end += 2;
@@ -209,18 +225,18 @@ static void list_presets_json(void)
                 for (int sz = 0; sz < NF_PG_NSIZES; sz++)
                     if (ar->sizes & NF_PGBIT(sz))
                         json_array_append_new(sizes, json_string(size_names[sz]));
-                json_array_append_new(arrays, json_pack("{s:I, s:I, s:b, s:o, s:s}",
-                    "entries", (json_int_t)ar->entries, "ways", (json_int_t)(full ? ar->entries : ar->ways),
-                    "fully_associative", full, "page_sizes", sizes,
-                    "replacement", ar->repl == NF_REPL_LRU ? "LRU" : "PLRU"));
+                json_array_append_new(arrays, json_pack("{s:I, s:I, s:b, s:o, s:s}", "entries", (json_int_t)ar->entries,
+                                                        "ways", (json_int_t)(full ? ar->entries : ar->ways),
+                                                        "fully_associative", full, "page_sizes", sizes, "replacement",
+                                                        ar->repl == NF_REPL_LRU ? "LRU" : "PLRU"));
             }
             json_array_append_new(levels, arrays);
         }
         json_object_set_new(p, "levels", levels);
-        json_object_set_new(p, "pwc", json_pack("{s:I, s:I, s:I}",
-            "pml4e", (json_int_t)g.pwc_entries[NF_PWC_PML4E],
-            "pdpte", (json_int_t)g.pwc_entries[NF_PWC_PDPTE],
-            "pde", (json_int_t)g.pwc_entries[NF_PWC_PDE]));
+        json_object_set_new(p, "pwc",
+                            json_pack("{s:I, s:I, s:I}", "pml4e", (json_int_t)g.pwc_entries[NF_PWC_PML4E], "pdpte",
+                                      (json_int_t)g.pwc_entries[NF_PWC_PDPTE], "pde",
+                                      (json_int_t)g.pwc_entries[NF_PWC_PDE]));
         json_object_set_new(p, "asid", json_boolean(g.asid));
         nf_json_set_str(p, "source", g.source);
         json_array_append_new(presets, p);
@@ -245,15 +261,30 @@ static void print_json(const opts *o, const nf_tlb_stats *ts, const nf_model_cou
     json_t *j = json_object();
     nf_json_set_str(j, "preset", o->preset);
     nf_json_set_str(j, "pattern", o->pattern_name);
-    struct { const char *key; uint64_t v; } u[] = {
-        {"ws_bytes", o->ws}, {"page_bytes", (uint64_t)1 << o->page_shift}, {"accesses", done},
-        {"l1_hits", ts->hits[0]}, {"l1_misses", ts->misses[0]},
-        {"l2_hits", ts->hits[1]}, {"l2_misses", ts->misses[1]},
-        {"walks", ts->walks}, {"walk_refs", ts->walk_refs}, {"pwc_hits", ts->pwc_hits},
-        {"minor_faults", mc->minor_faults}, {"major_faults", mc->major_faults},
-        {"cow_faults", mc->cow_faults}, {"zero_page_maps", mc->zero_page_maps},
-        {"swap_outs", mc->swap_outs}, {"swap_ins", mc->swap_ins}, {"oom_kills", mc->oom_kills},
-        {"rss_pages", pc->rss_pages}, {"vsz_pages", pc->vsz_pages}, {"pt_pages", pc->pt_pages},
+    struct {
+        const char *key;
+        uint64_t v;
+    } u[] = {
+        {"ws_bytes", o->ws},
+        {"page_bytes", (uint64_t)1 << o->page_shift},
+        {"accesses", done},
+        {"l1_hits", ts->hits[0]},
+        {"l1_misses", ts->misses[0]},
+        {"l2_hits", ts->hits[1]},
+        {"l2_misses", ts->misses[1]},
+        {"walks", ts->walks},
+        {"walk_refs", ts->walk_refs},
+        {"pwc_hits", ts->pwc_hits},
+        {"minor_faults", mc->minor_faults},
+        {"major_faults", mc->major_faults},
+        {"cow_faults", mc->cow_faults},
+        {"zero_page_maps", mc->zero_page_maps},
+        {"swap_outs", mc->swap_outs},
+        {"swap_ins", mc->swap_ins},
+        {"oom_kills", mc->oom_kills},
+        {"rss_pages", pc->rss_pages},
+        {"vsz_pages", pc->vsz_pages},
+        {"pt_pages", pc->pt_pages},
     };
     for (size_t i = 0; i < sizeof u / sizeof u[0]; i++)
         nf_json_set_int(j, u[i].key, (long long)u[i].v);
@@ -271,9 +302,8 @@ static void print_table(const opts *o, const nf_tlb_geom *g, const nf_tlb_stats 
                         const nf_model_proc_counters *pc, uint64_t done, const char *stopped)
 {
     double n = done ? (double)done : 1.0;
-    printf("preset %s (%s), pattern %s, ws %" PRIu64 " bytes in %" PRIu64 "-byte pages, %" PRIu64 " %s\n",
-           o->preset, g->cpu, o->pattern_name, o->ws, (uint64_t)1 << o->page_shift, done,
-           o->reads ? "loads" : "stores");
+    printf("preset %s (%s), pattern %s, ws %" PRIu64 " bytes in %" PRIu64 "-byte pages, %" PRIu64 " %s\n", o->preset,
+           g->cpu, o->pattern_name, o->ws, (uint64_t)1 << o->page_shift, done, o->reads ? "loads" : "stores");
     nf_tlb_geom_print(g, stdout, 2);
     printf("\nTLB (model)\n");
     printf("  L1 hits      %12" PRIu64 "  %6.2f%%\n", ts->hits[0], 100.0 * (double)ts->hits[0] / n);
@@ -285,13 +315,13 @@ static void print_table(const opts *o, const nf_tlb_geom *g, const nf_tlb_stats 
            ts->walks ? (double)ts->walk_refs / (double)ts->walks : 0.0);
     printf("  PWC hits     %12" PRIu64 "\n", ts->pwc_hits);
     printf("\nkernel (model)\n");
-    printf("  minor faults %12" PRIu64 "  (COW %" PRIu64 ", zero page %" PRIu64 ")\n", mc->minor_faults,
-           mc->cow_faults, mc->zero_page_maps);
+    printf("  minor faults %12" PRIu64 "  (COW %" PRIu64 ", zero page %" PRIu64 ")\n", mc->minor_faults, mc->cow_faults,
+           mc->zero_page_maps);
     printf("  major faults %12" PRIu64 "\n", mc->major_faults);
     printf("  swap out/in  %12" PRIu64 " / %" PRIu64 "\n", mc->swap_outs, mc->swap_ins);
     printf("  OOM kills    %12" PRIu64 "\n", mc->oom_kills);
-    printf("  RSS          %12" PRIu64 " pages, VSZ %" PRIu64 " pages, page tables %" PRIu64 " pages\n",
-           pc->rss_pages, pc->vsz_pages, pc->pt_pages);
+    printf("  RSS          %12" PRIu64 " pages, VSZ %" PRIu64 " pages, page tables %" PRIu64 " pages\n", pc->rss_pages,
+           pc->vsz_pages, pc->pt_pages);
     printf("  frames       %12" PRIu64 " (%" PRIu64 " used), swap %" PRIu64 " pages\n", mc->frames_total,
            mc->frames_used, mc->swap_total);
     if (stopped)
@@ -306,8 +336,8 @@ static int parse(int argc, char **argv, opts *o)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        static const char *const valued[] = {"--preset", "--pattern", "--ws", "--swap", "--accesses",
-                                             "--frames", "--stride", "--seed", "--page", NULL};
+        static const char *const valued[] = {"--preset", "--pattern", "--ws",   "--swap", "--accesses",
+                                             "--frames", "--stride",  "--seed", "--page", NULL};
         static const char *const bare[] = {"--json", "--reads", "--force", "--list-presets", NULL};
         bool known = false, takes = false;
         for (int k = 0; valued[k]; k++)
@@ -496,8 +526,8 @@ static uint64_t now_ns(void)
  * and the accesses. */
 typedef struct progress {
     bool tty, shown;
-    uint64_t start, next;   /* ns */
-    const char *what;       /* the unit of the current phase */
+    uint64_t start, next; /* ns */
+    const char *what;     /* the unit of the current phase */
 } progress;
 
 static void progress_show(progress *pr, uint64_t done, uint64_t total, bool last)
@@ -513,10 +543,7 @@ static void progress_show(progress *pr, uint64_t done, uint64_t total, bool last
             100.0 * (double)done / (double)total, (double)(t - pr->start) / 1e9, last ? "\n" : "");
 }
 
-static void chase_progress(void *arg, uint64_t done, uint64_t total)
-{
-    progress_show(arg, done, total, false);
-}
+static void chase_progress(void *arg, uint64_t done, uint64_t total) { progress_show(arg, done, total, false); }
 
 /* The replay; returns the accesses done and sets *stopped when it ended early. */
 static uint64_t run(const opts *o, nf_model_proc *p, nf_pattern *pat, progress *pr, const char **stopped)
@@ -544,8 +571,13 @@ static uint64_t run(const opts *o, nf_model_proc *p, nf_pattern *pat, progress *
 
 int nf_cmd_model(int argc, char **argv)
 {
-    opts o = {.preset = NULL, .pattern_name = "random", .pattern = NF_PAT_RANDOM, .ws = DEFAULT_WS,
-              .accesses = DEFAULT_ACCESSES, .page_shift = 12, .seed = 1};
+    opts o = {.preset = NULL,
+              .pattern_name = "random",
+              .pattern = NF_PAT_RANDOM,
+              .ws = DEFAULT_WS,
+              .accesses = DEFAULT_ACCESSES,
+              .page_shift = 12,
+              .seed = 1};
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--allocator") || !strcmp(argv[i], "--workload") || !strcmp(argv[i], "--trace"))
             return nf_cmd_model_alloc(argc, argv);

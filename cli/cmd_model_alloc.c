@@ -40,9 +40,12 @@
 /* Operations per run when --ops is not given: each finishes in well under
  * 30 s on a box where a trapped access costs ~50 us (measured: see
  * README, "Allocators on the model"). Workloads not listed: 2000. */
-static const struct { const char *name; uint64_t ops; } default_ops[] = {
-    {"small-churn", 20000}, {"random-mix", 10000}, {"larson-like", 10000}, {"producer-consumer", 20000},
-    {"false-sharing", 20000}, {"fragmentation", 10000}, {"large", 150}, {"trim", 5000},
+static const struct {
+    const char *name;
+    uint64_t ops;
+} default_ops[] = {
+    {"small-churn", 20000},   {"random-mix", 10000},    {"larson-like", 10000}, {"producer-consumer", 20000},
+    {"false-sharing", 20000}, {"fragmentation", 10000}, {"large", 150},         {"trim", 5000},
 };
 
 uint64_t nf_model_alloc_default_ops(const char *workload)
@@ -61,14 +64,13 @@ typedef struct aopts {
     uint64_t ops, seed, threads;
     bool json;
     const char *chart;
-    const char *trace_path;   /* --trace: replaces --workload */
-    nf_trace *trace;          /* loaded by load_trace() */
-    char trace_name[128];     /* its rows' workload name: trace:BASENAME */
-    char preset_names[256];   /* the --preset list, split (o->preset points here) */
+    const char *trace_path; /* --trace: replaces --workload */
+    nf_trace *trace;        /* loaded by load_trace() */
+    char trace_name[128];   /* its rows' workload name: trace:BASENAME */
+    char preset_names[256]; /* the --preset list, split (o->preset points here) */
 } aopts;
 
-__attribute__((format(printf, 1, 2)))
-static int usage_error(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -115,7 +117,7 @@ static int split(const char *v, char *store, size_t cap, const char **out)
 static int parse(int argc, char **argv, aopts *o)
 {
     const char *names[MAX_LIST];
-    char tmp[256];   /* the --allocator or --workload list, split (names point here) */
+    char tmp[256]; /* the --allocator or --workload list, split (names point here) */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--json")) {
@@ -123,7 +125,7 @@ static int parse(int argc, char **argv, aopts *o)
             continue;
         }
         static const char *const valued[] = {"--allocator", "--workload", "--preset", "--ops", "--seed",
-                                             "--threads", "--chart", "--trace", NULL};
+                                             "--threads",   "--chart",    "--trace",  NULL};
         bool known = false;
         for (int k = 0; valued[k]; k++)
             known |= !strcmp(a, valued[k]);
@@ -286,8 +288,8 @@ static int run_all(const aopts *o, nf_model_alloc_row *rows, size_t *nrows)
                 .progress = on_progress,
                 .parg = &pr,
             };
-            rc |= run_presets(o, o->alloc[a], nf_workload_name(o->wl[w]), c.ops, nf_modelrun_workload_client, &c,
-                              &pr, rows, &n);
+            rc |= run_presets(o, o->alloc[a], nf_workload_name(o->wl[w]), c.ops, nf_modelrun_workload_client, &c, &pr,
+                              rows, &n);
         }
     for (size_t a = 0; o->trace && a < o->nalloc; a++) {
         nf_trace_client c = {
@@ -322,17 +324,17 @@ static void print_table(const aopts *o, const nf_model_alloc_row *r, size_t n)
         const nf_modelrun_figures *f = &r[i].fig;
         if (strcmp(last, r[i].workload)) {
             printf("\n%s (%" PRIu64 " ops)\n", r[i].workload, r[i].ops_asked);
-            printf("  %-6s %-10s %9s %8s %7s %5s %5s | %8s %8s %8s %8s %5s %4s | %8s %8s %8s %8s | %7s %6s\n",
-                   "alloc", "preset", "faults", "/kop", "dzero", "cow", "zero", "RSSpeak", "RSSend", "VSZpeak",
-                   "VSZend", "PT", "VMAs", "L1miss/k", "L2miss/k", "walks/k", "refs/k", "wall s", "us/trap");
+            printf("  %-6s %-10s %9s %8s %7s %5s %5s | %8s %8s %8s %8s %5s %4s | %8s %8s %8s %8s | %7s %6s\n", "alloc",
+                   "preset", "faults", "/kop", "dzero", "cow", "zero", "RSSpeak", "RSSend", "VSZpeak", "VSZend", "PT",
+                   "VMAs", "L1miss/k", "L2miss/k", "walks/k", "refs/k", "wall s", "us/trap");
             last = r[i].workload;
         }
         printf("  %-6s %-10s %9" PRIu64 " %8.2f %7" PRIu64 " %5" PRIu64 " %5" PRIu64 " | %8" PRIu64 " %8" PRIu64
                " %8" PRIu64 " %8" PRIu64 " %5" PRIu64 " %4" PRIu64 " | %8.2f %8.2f %8.2f %8.2f | %7.2f %6.1f\n",
                r[i].alloc, f->preset, f->minor_faults + f->major_faults, per_kop(f->minor_faults, f->ops),
-               f->demand_zero, f->cow_faults, f->zero_page_maps, f->rss_peak, f->rss_final, f->vsz_peak,
-               f->vsz_final, f->pt_pages_peak, f->vmas_peak, per_kop(f->l1_misses, f->ops),
-               per_kop(f->l2_misses, f->ops), per_kop(f->walks, f->ops), per_kop(f->walk_refs, f->ops), f->wall_s,
+               f->demand_zero, f->cow_faults, f->zero_page_maps, f->rss_peak, f->rss_final, f->vsz_peak, f->vsz_final,
+               f->pt_pages_peak, f->vmas_peak, per_kop(f->l1_misses, f->ops), per_kop(f->l2_misses, f->ops),
+               per_kop(f->walks, f->ops), per_kop(f->walk_refs, f->ops), f->wall_s,
                f->traps ? f->wall_s * 1e6 / (double)f->traps : 0.0);
         printf("  %-17s page calls: map %" PRIu64 " (%" PRIu64 " KiB), unmap %" PRIu64 ", advise %" PRIu64
                ", brk %" PRIu64 ", protect %" PRIu64 ", lock %" PRIu64 "; swap-ins %" PRIu64 ", traps %" PRIu64
@@ -370,15 +372,32 @@ static void print_json(const aopts *o, const nf_model_alloc_row *r, size_t n)
         nf_json_set_str(x, "allocator", r[i].alloc);
         nf_json_set_str(x, "workload", r[i].workload);
         nf_json_set_str(x, "preset", f->preset);
-        struct { const char *k; uint64_t v; } u[] = {
-            {"ops", (uint64_t)f->ops}, {"minor_faults", f->minor_faults}, {"major_faults", f->major_faults},
-            {"demand_zero_faults", f->demand_zero}, {"cow_faults", f->cow_faults},
-            {"zero_page_maps", f->zero_page_maps}, {"swap_ins", f->swap_ins},
-            {"pt_pages_peak", f->pt_pages_peak}, {"pt_pages_final", f->pt_pages_final},
-            {"vmas_peak", f->vmas_peak}, {"vmas_final", f->vmas_final}, {"rss_pages_peak", f->rss_peak},
-            {"rss_pages_final", f->rss_final}, {"vsz_pages_peak", f->vsz_peak}, {"vsz_pages_final", f->vsz_final},
-            {"tlb_lookups", f->tlb_lookups}, {"l1_misses", f->l1_misses}, {"l2_hits", f->l2_hits},
-            {"l2_misses", f->l2_misses}, {"walks", f->walks}, {"walk_refs", f->walk_refs}, {"traps", f->traps},
+        struct {
+            const char *k;
+            uint64_t v;
+        } u[] = {
+            {"ops", (uint64_t)f->ops},
+            {"minor_faults", f->minor_faults},
+            {"major_faults", f->major_faults},
+            {"demand_zero_faults", f->demand_zero},
+            {"cow_faults", f->cow_faults},
+            {"zero_page_maps", f->zero_page_maps},
+            {"swap_ins", f->swap_ins},
+            {"pt_pages_peak", f->pt_pages_peak},
+            {"pt_pages_final", f->pt_pages_final},
+            {"vmas_peak", f->vmas_peak},
+            {"vmas_final", f->vmas_final},
+            {"rss_pages_peak", f->rss_peak},
+            {"rss_pages_final", f->rss_final},
+            {"vsz_pages_peak", f->vsz_peak},
+            {"vsz_pages_final", f->vsz_final},
+            {"tlb_lookups", f->tlb_lookups},
+            {"l1_misses", f->l1_misses},
+            {"l2_hits", f->l2_hits},
+            {"l2_misses", f->l2_misses},
+            {"walks", f->walks},
+            {"walk_refs", f->walk_refs},
+            {"traps", f->traps},
         };
         for (size_t k = 0; k < sizeof u / sizeof u[0]; k++)
             nf_json_set_int(x, u[k].k, (long long)u[k].v);

@@ -27,46 +27,45 @@
 /* The quick set (`--base` without --benches): first-touch and populate
  * faults, fork at 16 MiB, the TLB chase at three sizes, small allocations
  * under our three allocators. ~7 s a round on the lab's box. */
-#define QUICK_BENCHES                                                                              \
+#define QUICK_BENCHES                                                                                  \
     "^(fault/first_touch_write/hot/64/|fault/populate/64/|fork/latency/16/|tlb/chase/(64|1024|16384)$" \
     "|alloc/(bins|slab|shard)/small-churn/threads:1/)"
 #define QUICK_WORKLOADS "small-churn,larson-like"
 
 void nf_cmd_regress_help(FILE *f)
 {
-    fprintf(f,
-        "usage: notfree regress --base REV [flags]\n"
-        "       notfree regress --a NAME=/path/liba.so --b NAME=/path/libb.so [flags]\n\n"
-        "An A/B run in one go, the noise-robust way on a shared box: the two sides run\n"
-        "alternately (A B, B A, A B, ...) for --reps rounds, each run its own process,\n"
-        "and the samples of each side are judged as `notfree diff` judges two files\n"
-        "(U-test, threshold, counts by tolerance); a spread wider than a change makes it\n"
-        "inconclusive. Ends with the table, the verdict and its exit code, and writes\n"
-        "both sides' raw samples, the context and the verdicts to\n"
-        "DIR/regress-<host>-<UTC>.json.\n\n"
-        "  --base REV         this working tree's build (this notfree) against REV of its\n"
-        "                     repository, built once under <source>/build/regress/<sha>/\n"
-        "                     (git worktree + meson; reused when present)\n"
-        "  --a SPEC, --b SPEC two allocators, each NAME=/path/to/lib.so or a name\n"
-        "                     `notfree compare` knows (glibc, bins, ...): no git\n"
-        "  --reps N           rounds (default 7; 5 is the least that can reach p < 0.01)\n"
-        "  --workloads LIST   allocator workloads through `notfree compare` (default\n"
-        "                     " QUICK_WORKLOADS "; none: no compare runs)\n"
-        "  --allocators LIST  with --base: the allocators of the compare runs (default\n"
-        "                     bins,slab,shard)\n"
-        "  --threads LIST     default 1\n"
-        "  --scale X          workload operations x X (default 0.25)\n"
-        "  --benches RE       with --base: benches to run (a --benchmark_filter; default a\n"
-        "                     quick set: fault first touch and populate at 64 MiB, fork at\n"
-        "                     16 MiB, tlb/chase at 3 sizes, alloc small-churn; none: no benches)\n"
-        "  --bench-min-time S --benchmark_min_time of each bench run (default 0.05)\n"
-        "  --timeout S        per compare run (default 120)\n"
-        "  --results DIR      default results; --out FILE instead of the default name\n"
-        "  --keep             keep each run's JSON and log (the directory is printed)\n"
-        "  and diff's --alpha, --threshold, --count-tolerance, --metric, --filter,\n"
-        "  --format, --chart FILE (with both kinds: FILE-compare.png, FILE-bench.png)\n\n"
-        "Exit: 0 no regression, 1 a regression (B, or head, worse than A, or base), 2 bad\n"
-        "flags, a side that cannot run, or nothing in common to judge.\n");
+    fprintf(f, "usage: notfree regress --base REV [flags]\n"
+               "       notfree regress --a NAME=/path/liba.so --b NAME=/path/libb.so [flags]\n\n"
+               "An A/B run in one go, the noise-robust way on a shared box: the two sides run\n"
+               "alternately (A B, B A, A B, ...) for --reps rounds, each run its own process,\n"
+               "and the samples of each side are judged as `notfree diff` judges two files\n"
+               "(U-test, threshold, counts by tolerance); a spread wider than a change makes it\n"
+               "inconclusive. Ends with the table, the verdict and its exit code, and writes\n"
+               "both sides' raw samples, the context and the verdicts to\n"
+               "DIR/regress-<host>-<UTC>.json.\n\n"
+               "  --base REV         this working tree's build (this notfree) against REV of its\n"
+               "                     repository, built once under <source>/build/regress/<sha>/\n"
+               "                     (git worktree + meson; reused when present)\n"
+               "  --a SPEC, --b SPEC two allocators, each NAME=/path/to/lib.so or a name\n"
+               "                     `notfree compare` knows (glibc, bins, ...): no git\n"
+               "  --reps N           rounds (default 7; 5 is the least that can reach p < 0.01)\n"
+               "  --workloads LIST   allocator workloads through `notfree compare` (default\n"
+               "                     " QUICK_WORKLOADS "; none: no compare runs)\n"
+               "  --allocators LIST  with --base: the allocators of the compare runs (default\n"
+               "                     bins,slab,shard)\n"
+               "  --threads LIST     default 1\n"
+               "  --scale X          workload operations x X (default 0.25)\n"
+               "  --benches RE       with --base: benches to run (a --benchmark_filter; default a\n"
+               "                     quick set: fault first touch and populate at 64 MiB, fork at\n"
+               "                     16 MiB, tlb/chase at 3 sizes, alloc small-churn; none: no benches)\n"
+               "  --bench-min-time S --benchmark_min_time of each bench run (default 0.05)\n"
+               "  --timeout S        per compare run (default 120)\n"
+               "  --results DIR      default results; --out FILE instead of the default name\n"
+               "  --keep             keep each run's JSON and log (the directory is printed)\n"
+               "  and diff's --alpha, --threshold, --count-tolerance, --metric, --filter,\n"
+               "  --format, --chart FILE (with both kinds: FILE-compare.png, FILE-bench.png)\n\n"
+               "Exit: 0 no regression, 1 a regression (B, or head, worse than A, or base), 2 bad\n"
+               "flags, a side that cannot run, or nothing in common to judge.\n");
 }
 
 static int bad(const char *fmt, ...)
@@ -85,8 +84,8 @@ static double steal_s(void)
 {
     FILE *f = fopen("/proc/stat", "r");
     unsigned long long v[8] = {0};
-    int n = f ? fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-                       &v[4], &v[5], &v[6], &v[7])
+    int n = f ? fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                       &v[6], &v[7])
               : 0;
     if (f)
         fclose(f);
@@ -117,12 +116,22 @@ typedef struct regress_args {
 
 static int parse(int argc, char **argv, regress_args *r)
 {
-    static const char *const with_value[] = {"--base", "--a", "--b", "--reps", "--workloads",
-                                             "--allocators", "--threads", "--scale", "--benches",
-                                             "--bench-min-time", "--timeout", "--results", "--out"};
-    const char **dest[] = {&r->base, &r->a, &r->b, NULL, &r->plan.workloads, &r->allocators,
-                           &r->plan.threads, &r->plan.scale, &r->plan.benches,
-                           &r->plan.bench_min_time, &r->plan.timeout, &r->results, &r->out};
+    static const char *const with_value[] = {"--base",       "--a",       "--b",     "--reps",    "--workloads",
+                                             "--allocators", "--threads", "--scale", "--benches", "--bench-min-time",
+                                             "--timeout",    "--results", "--out"};
+    const char **dest[] = {&r->base,
+                           &r->a,
+                           &r->b,
+                           NULL,
+                           &r->plan.workloads,
+                           &r->allocators,
+                           &r->plan.threads,
+                           &r->plan.scale,
+                           &r->plan.benches,
+                           &r->plan.bench_min_time,
+                           &r->plan.timeout,
+                           &r->results,
+                           &r->out};
     for (int i = 1; i < argc; i++) {
         int t = nf_diff_flag("regress", argc, argv, &i, &r->fl);
         if (t < 0)
@@ -261,13 +270,13 @@ static int judge_kind(regress_args *r, nf_ab_side side[2], bool bench, bool both
 
 /* How the run went: what the results file keeps beside the samples. */
 typedef struct run_facts {
-    double wall, steal, la0, la1;   /* steal, la*: -1 unreadable */
+    double wall, steal, la0, la1; /* steal, la*: -1 unreadable */
 } run_facts;
 
 /* The results file: context, both sides' raw samples, the verdicts (consumed).
  * Returns rc, or 2 when the file cannot be written. */
-static int write_results(const char *path, const regress_args *r, nf_ab_side side[2],
-                         const run_facts *rf, json_t *verdicts, int rc)
+static int write_results(const char *path, const regress_args *r, nf_ab_side side[2], const run_facts *rf,
+                         json_t *verdicts, int rc)
 {
     json_t *doc = json_object(), *ctx = json_object();
     char host[256] = "unknown-host", date[32];
@@ -328,10 +337,9 @@ static int rm_rf(const char *dir)
 int nf_cmd_regress(int argc, char **argv)
 {
     regress_args r = {.results = "results",
-                      .plan = {.reps = 7, .threads = "1", .scale = "0.25", .bench_min_time = "0.05",
-                               .timeout = "120"}};
+                      .plan = {.reps = 7, .threads = "1", .scale = "0.25", .bench_min_time = "0.05", .timeout = "120"}};
     nf_diff_flags_init(&r.fl);
-    r.fl.same_box = true;   /* both sides run here, now */
+    r.fl.same_box = true; /* both sides run here, now */
     if (parse(argc, argv, &r) != 0) {
         nf_diff_flags_free(&r.fl);
         return 2;
@@ -373,10 +381,9 @@ int nf_cmd_regress(int argc, char **argv)
         goto out;
     }
     r.plan.tmpdir = tmpdir;
-    fprintf(stderr, "notfree regress: %s vs %s, %u rounds interleaved%s%s%s%s\n", side[0].label,
-            side[1].label, r.plan.reps, r.plan.workloads ? ", workloads " : "",
-            r.plan.workloads ? r.plan.workloads : "", r.plan.benches ? ", benches " : "",
-            r.plan.benches ? r.plan.benches : "");
+    fprintf(stderr, "notfree regress: %s vs %s, %u rounds interleaved%s%s%s%s\n", side[0].label, side[1].label,
+            r.plan.reps, r.plan.workloads ? ", workloads " : "", r.plan.workloads ? r.plan.workloads : "",
+            r.plan.benches ? ", benches " : "", r.plan.benches ? r.plan.benches : "");
     double t0 = nf_now_s(), st0 = steal_s(), la0 = load1();
     if (nf_ab_run(&r.plan, side, err, sizeof err) != 0) {
         bad("%s", err);
@@ -398,11 +405,10 @@ int nf_cmd_regress(int argc, char **argv)
         int k = judge_kind(&r, side, true, both, verdicts);
         rc = k > rc ? k : rc;
     }
-    printf("\nrun: %.0f s, %u + %u processes (%u + %u failed)", wall, side[0].runs, side[1].runs,
-           side[0].failed, side[1].failed);
+    printf("\nrun: %.0f s, %u + %u processes (%u + %u failed)", wall, side[0].runs, side[1].runs, side[0].failed,
+           side[1].failed);
     if (steal >= 0)
-        printf("; steal %.1f s of %.0f CPU-s (%.1f%%)%s", steal, wall * (double)pus,
-               100 * steal / (wall * (double)pus),
+        printf("; steal %.1f s of %.0f CPU-s (%.1f%%)%s", steal, wall * (double)pus, 100 * steal / (wall * (double)pus),
                steal > 0.05 * wall * (double)pus ? ": a disturbed run, read spreads with care" : "");
     else
         printf("; steal unavailable (/proc/stat unreadable)");

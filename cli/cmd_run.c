@@ -30,8 +30,8 @@
 #include <unistd.h>
 
 #define MAX_ROWS 512
-#define FIGURES_MAX 4096     /* every counter of a row fits (rss/overcommit has 12) */
-#define SUMMARY_WIDTH 160    /* figures wrap onto indented lines past this column */
+#define FIGURES_MAX 4096  /* every counter of a row fits (rss/overcommit has 12) */
+#define SUMMARY_WIDTH 160 /* figures wrap onto indented lines past this column */
 
 /* One row of the summary: the median where repetitions ran, else the run.
  * `figures` holds every counter as "name=value [source]", two spaces
@@ -61,8 +61,7 @@ static const char *source_of(const char *counter)
         return "perf";
     if (strstr(counter, "faults"))
         return "rusage";
-    if (strstr(counter, "_kib") || strstr(counter, "thp_confirmed") ||
-        strstr(counter, "tlb_shootdowns"))
+    if (strstr(counter, "_kib") || strstr(counter, "thp_confirmed") || strstr(counter, "tlb_shootdowns"))
         return "proc";
     return "timing";
 }
@@ -72,9 +71,9 @@ static void on_run(const nf_run_result *r, void *user)
     (void)user;
     int median = !strcmp(r->aggregate, "median");
     if (r->aggregate[0] && !median)
-        return;                               /* mean, stddev, cv: in the JSON */
+        return; /* mean, stddev, cv: in the JSON */
     if (!r->aggregate[0] && r->repetition_index > 0)
-        return;                               /* repetitions: the median stands for them */
+        return; /* repetitions: the median stands for them */
     char base[160];
     snprintf(base, sizeof base, "%s", r->name);
     if (median) {
@@ -125,7 +124,7 @@ static void format_time(double t, const char *unit, char *buf, size_t cap)
     double ns = t * (!strcmp(unit, "s") ? 1e9 : !strcmp(unit, "ms") ? 1e6 : !strcmp(unit, "us") ? 1e3 : 1);
     int u = 0;
     double v = ns;
-    while (u < 3 && fabs(v) >= 999.95) {   /* 999.96 would print as "1000" */
+    while (u < 3 && fabs(v) >= 999.95) { /* 999.96 would print as "1000" */
         v /= 1e3;
         u++;
     }
@@ -243,7 +242,7 @@ static int render_charts(const char *json, int want)
 struct ready {
     const char *dir;
     const char *json;
-    int called;     /* the flags were good: the run started */
+    int called; /* the flags were good: the run started */
 };
 
 static int on_ready(size_t nbenches, void *user)
@@ -261,28 +260,27 @@ static int on_ready(size_t nbenches, void *user)
 
 void nf_cmd_run_help(FILE *f)
 {
-    fprintf(f,
-        "usage: notfree run [--full] [--results DIR] [--no-plots] [--no-compare] [--pin=PU]\n"
-        "                   [--filter=REGEX]\n"
-        "                   [--benchmark_* flags]\n\n"
-        "Runs the default suite (page faults, fork/COW, RSS, allocators, TLB and the\n"
-        "kernel model, shim overhead) pinned, writes DIR/<host>-<UTC timestamp>.json,\n"
-        "charts next to it (PNG and SVG), prints a summary table naming each figure's\n"
-        "source, then a quick allocator comparison (DIR/compare-<host>-<stamp>.json).\n\n"
-        "  --full          the large sizes too (fork up to 4 GiB where memory allows)\n"
-        "  --results DIR   where results go (default: ./results)\n"
-        "  --no-plots      write no charts\n"
-        "  --no-compare    skip the quick allocator comparison that ends the run\n"
-        "                  (the only flag that skips it)\n"
-        "  --pin=PU        base PU for pinning (default: the last PU)\n"
-        "  --filter=REGEX  run only the benches whose names match REGEX (Google\n"
-        "                  Benchmark's --benchmark_filter; `notfree bench --list`\n"
-        "                  names them); the comparison still runs in full\n"
-        "Other --benchmark_* flags go to Google Benchmark (`notfree bench --help`).\n\n"
-        "An invalid REGEX exits 2 and a REGEX matching no bench exits 1, both\n"
-        "before anything is created. The JSON appears when the run ends; on\n"
-        "SIGINT or SIGTERM it keeps the benches that finished, marked\n"
-        "\"partial\": true, and the run exits non-zero.\n");
+    fprintf(f, "usage: notfree run [--full] [--results DIR] [--no-plots] [--no-compare] [--pin=PU]\n"
+               "                   [--filter=REGEX]\n"
+               "                   [--benchmark_* flags]\n\n"
+               "Runs the default suite (page faults, fork/COW, RSS, allocators, TLB and the\n"
+               "kernel model, shim overhead) pinned, writes DIR/<host>-<UTC timestamp>.json,\n"
+               "charts next to it (PNG and SVG), prints a summary table naming each figure's\n"
+               "source, then a quick allocator comparison (DIR/compare-<host>-<stamp>.json).\n\n"
+               "  --full          the large sizes too (fork up to 4 GiB where memory allows)\n"
+               "  --results DIR   where results go (default: ./results)\n"
+               "  --no-plots      write no charts\n"
+               "  --no-compare    skip the quick allocator comparison that ends the run\n"
+               "                  (the only flag that skips it)\n"
+               "  --pin=PU        base PU for pinning (default: the last PU)\n"
+               "  --filter=REGEX  run only the benches whose names match REGEX (Google\n"
+               "                  Benchmark's --benchmark_filter; `notfree bench --list`\n"
+               "                  names them); the comparison still runs in full\n"
+               "Other --benchmark_* flags go to Google Benchmark (`notfree bench --help`).\n\n"
+               "An invalid REGEX exits 2 and a REGEX matching no bench exits 1, both\n"
+               "before anything is created. The JSON appears when the run ends; on\n"
+               "SIGINT or SIGTERM it keeps the benches that finished, marked\n"
+               "\"partial\": true, and the run exits non-zero.\n");
 }
 
 int nf_cmd_run(int argc, char **argv)
@@ -344,7 +342,7 @@ int nf_cmd_run(int argc, char **argv)
     nf_bench_set_progress(1);
     int rc = nf_bench_main(npass, pass);
     if (!r.called)
-        return rc;   /* a bad flag or filter, already reported; nothing made */
+        return rc; /* a bad flag or filter, already reported; nothing made */
     if (access(json, R_OK) != 0) {
         fprintf(stderr, "notfree run: no results written\n");
         return rc ? rc : 1;

@@ -9,20 +9,19 @@
 
 void nf_cmd_tour_help(FILE *f)
 {
-    fprintf(f,
-            "usage: notfree tour [--step NAME[,NAME...]] [--list] [--json FILE] [--report FILE.md] [--quick]\n\n"
-            "Takes the claims of \"malloc Is Not Free\" one by one and measures each on this box:\n"
-            "the claim, what was done, the figures (each with its source: timing, rusage, proc,\n"
-            "cgroup, model, syscall counter) and a verdict computed from them: holds, holds with\n"
-            "a nuance, does not hold here, or skipped with the reason.\n\n"
-            "  --step LIST    only these steps (names from --list), in the tour's order\n"
-            "  --list         the steps and what each needs, then exit\n"
-            "  --json FILE    the results (default results/tour-<host>-<UTC>.json)\n"
-            "  --report FILE  also a Markdown report (charts beside it)\n"
-            "  --quick        smaller sizes: under 30 s (the default tour: under 3 min)\n\n"
-            "It changes no global setting (no sysctl, swapon or THP mode); what could exhaust\n"
-            "memory runs in a child inside a memory cgroup it makes (v1 or v2) with a limit far\n"
-            "below MemAvailable; children, cgroups and files are removed at the end and on Ctrl-C.\n");
+    fprintf(f, "usage: notfree tour [--step NAME[,NAME...]] [--list] [--json FILE] [--report FILE.md] [--quick]\n\n"
+               "Takes the claims of \"malloc Is Not Free\" one by one and measures each on this box:\n"
+               "the claim, what was done, the figures (each with its source: timing, rusage, proc,\n"
+               "cgroup, model, syscall counter) and a verdict computed from them: holds, holds with\n"
+               "a nuance, does not hold here, or skipped with the reason.\n\n"
+               "  --step LIST    only these steps (names from --list), in the tour's order\n"
+               "  --list         the steps and what each needs, then exit\n"
+               "  --json FILE    the results (default results/tour-<host>-<UTC>.json)\n"
+               "  --report FILE  also a Markdown report (charts beside it)\n"
+               "  --quick        smaller sizes: under 30 s (the default tour: under 3 min)\n\n"
+               "It changes no global setting (no sysctl, swapon or THP mode); what could exhaust\n"
+               "memory runs in a child inside a memory cgroup it makes (v1 or v2) with a limit far\n"
+               "below MemAvailable; children, cgroups and files are removed at the end and on Ctrl-C.\n");
 }
 
 int nf_cmd_tour(int argc, char **argv)
@@ -31,9 +30,10 @@ int nf_cmd_tour(int argc, char **argv)
     int list = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        const char **dst = !strcmp(a, "--step") ? &o.only
-                           : !strcmp(a, "--json") ? &o.json_path
-                           : !strcmp(a, "--report") ? &o.report_path : NULL;
+        const char **dst = !strcmp(a, "--step")     ? &o.only
+                           : !strcmp(a, "--json")   ? &o.json_path
+                           : !strcmp(a, "--report") ? &o.report_path
+                                                    : NULL;
         if (dst) {
             if (i + 1 >= argc || argv[i + 1][0] == '\0') {
                 fprintf(stderr, "notfree tour: %s needs a value\n", a);

@@ -15,40 +15,39 @@
 
 static void help(FILE *f)
 {
-    fprintf(f,
-        "usage: notfree trace record --out FILE [--process largest|main] -- PROGRAM [ARGS...]\n"
-        "       notfree trace stats FILE [--json]\n"
-        "       notfree trace replay FILE --allocator NAME[,NAME...] [--touch none|pages|full]\n"
-        "                            [--no-check] [--reps N]\n\n"
-        "record   runs PROGRAM with the recording drop-in (libnotfree-trace.so) preloaded\n"
-        "         and writes its malloc, calloc, realloc, free, memalign, posix_memalign\n"
-        "         and aligned_alloc calls (valloc and pvalloc as memalign, reallocarray as\n"
-        "         realloc) to FILE: op, size, alignment, result id, thread (docs/TRACE.md).\n"
-        "         Every process image the program starts is recorded; FILE keeps one:\n"
-        "         --process largest (default: the image with the most calls, e.g. cc1\n"
-        "         under gcc) or main (the program itself). The others are listed.\n"
-        "stats    calls by kind, requested sizes, peak live bytes, block lifetimes (in\n"
-        "         events from birth to free), threads and cross-thread frees (--json:\n"
-        "         the same as JSON on stdout).\n"
-        "replay   replays FILE natively (the real page source) through each allocator:\n"
-        "         bins, slab, shard (a heap of its own), or system (this process's\n"
-        "         malloc), each in a child process of its own, and prints the replay's\n"
-        "         time (CLOCK_MONOTONIC), its peak RSS (VmHWM, reset by\n"
-        "         /proc/self/clear_refs just before the replay) and its growth over the\n"
-        "         RSS before, whether the replay was exact (the same calls of each kind,\n"
-        "         the same peak live bytes as the trace), and the contents checksum.\n"
-        "  --touch   what replay writes into each block at birth: pages (default: the\n"
-        "            first and last 8 bytes and one byte in every 4 KiB, so each page of\n"
-        "            the block is written once; the model's policy too), full (every\n"
-        "            byte), none\n"
-        "  --no-check  do not read the written bytes back before each free\n"
-        "  --reps N  repetitions per allocator (default 3; the median time is shown)\n\n"
-        "Multithreaded traces are replayed in the recorded global order on one thread:\n"
-        "the order is exact, the concurrency is not reproduced (notfree compare --trace\n"
-        "runs one copy of the trace per thread for that).\n"
-        "Exit: 0 ok; 1 the program could not be recorded, or a replay found a damaged\n"
-        "block or a failed call; 2 bad flags, or a file that is not a valid trace (the\n"
-        "message names the byte offset).\n");
+    fprintf(f, "usage: notfree trace record --out FILE [--process largest|main] -- PROGRAM [ARGS...]\n"
+               "       notfree trace stats FILE [--json]\n"
+               "       notfree trace replay FILE --allocator NAME[,NAME...] [--touch none|pages|full]\n"
+               "                            [--no-check] [--reps N]\n\n"
+               "record   runs PROGRAM with the recording drop-in (libnotfree-trace.so) preloaded\n"
+               "         and writes its malloc, calloc, realloc, free, memalign, posix_memalign\n"
+               "         and aligned_alloc calls (valloc and pvalloc as memalign, reallocarray as\n"
+               "         realloc) to FILE: op, size, alignment, result id, thread (docs/TRACE.md).\n"
+               "         Every process image the program starts is recorded; FILE keeps one:\n"
+               "         --process largest (default: the image with the most calls, e.g. cc1\n"
+               "         under gcc) or main (the program itself). The others are listed.\n"
+               "stats    calls by kind, requested sizes, peak live bytes, block lifetimes (in\n"
+               "         events from birth to free), threads and cross-thread frees (--json:\n"
+               "         the same as JSON on stdout).\n"
+               "replay   replays FILE natively (the real page source) through each allocator:\n"
+               "         bins, slab, shard (a heap of its own), or system (this process's\n"
+               "         malloc), each in a child process of its own, and prints the replay's\n"
+               "         time (CLOCK_MONOTONIC), its peak RSS (VmHWM, reset by\n"
+               "         /proc/self/clear_refs just before the replay) and its growth over the\n"
+               "         RSS before, whether the replay was exact (the same calls of each kind,\n"
+               "         the same peak live bytes as the trace), and the contents checksum.\n"
+               "  --touch   what replay writes into each block at birth: pages (default: the\n"
+               "            first and last 8 bytes and one byte in every 4 KiB, so each page of\n"
+               "            the block is written once; the model's policy too), full (every\n"
+               "            byte), none\n"
+               "  --no-check  do not read the written bytes back before each free\n"
+               "  --reps N  repetitions per allocator (default 3; the median time is shown)\n\n"
+               "Multithreaded traces are replayed in the recorded global order on one thread:\n"
+               "the order is exact, the concurrency is not reproduced (notfree compare --trace\n"
+               "runs one copy of the trace per thread for that).\n"
+               "Exit: 0 ok; 1 the program could not be recorded, or a replay found a damaged\n"
+               "block or a failed call; 2 bad flags, or a file that is not a valid trace (the\n"
+               "message names the byte offset).\n");
 }
 
 void nf_cmd_trace_help(FILE *f) { help(f); }
@@ -126,8 +125,8 @@ static void print_sizes(const nf_trace_stats *s)
 
 static void print_lifetimes(const nf_trace_stats *s)
 {
-    static const char *const names[NF_TRACE_LIFE_BUCKETS] = {
-        "< 10", "10-99", "100-999", "1e3-1e4", "1e4-1e5", "1e5-1e6", "1e6-1e7", ">= 1e7"};
+    static const char *const names[NF_TRACE_LIFE_BUCKETS] = {"< 10",    "10-99",   "100-999", "1e3-1e4",
+                                                             "1e4-1e5", "1e5-1e6", "1e6-1e7", ">= 1e7"};
     uint64_t total = s->end_live_blocks;
     for (unsigned k = 0; k < NF_TRACE_LIFE_BUCKETS; k++)
         total += s->life_hist[k];
@@ -179,7 +178,7 @@ static void stats_json(const char *path, const nf_trace *t, const nf_trace_stats
         nf_json_set_int(b, "births", (long long)s->size_hist[k]);
         json_array_append_new(sizes, b);
     }
-    json_object_set_new(j, "sizes", sizes);   /* a bucket holds [min_bytes, 2 * min_bytes) */
+    json_object_set_new(j, "sizes", sizes); /* a bucket holds [min_bytes, 2 * min_bytes) */
     nf_json_set_int(j, "bytes_requested", (long long)s->bytes_requested);
     nf_json_set_int(live, "peak_bytes", (long long)s->peak_live_bytes);
     nf_json_set_int(live, "peak_blocks", (long long)s->peak_live_blocks);

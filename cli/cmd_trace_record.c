@@ -20,7 +20,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-typedef struct image { char path[PATH_MAX + 256]; nf_trace_raw_info info; } image;
+typedef struct image {
+    char path[PATH_MAX + 256];
+    nf_trace_raw_info info;
+} image;
 
 /* Is prog runnable (a path, or a name on PATH)? */
 static int runnable(const char *prog)
@@ -148,10 +151,12 @@ static int convert(const image *im, const char *out, double t0)
             (unsigned long long)t->nevents, t->command, t->nthreads, nf_trace_fmt_bytes(buf, sizeof buf, bytes),
             t->nevents ? (double)bytes / (double)t->nevents : 0, nf_now_s() - t0);
     if (notes.unmatched_frees || notes.unmatched_reallocs || notes.reborn || notes.truncated)
-        fprintf(stderr, "notfree trace: note: %llu frees and %llu reallocs of blocks born before the recording "
+        fprintf(stderr,
+                "notfree trace: note: %llu frees and %llu reallocs of blocks born before the recording "
                 "(dropped; reallocs kept as realloc(NULL, n)), %llu addresses born while live%s\n",
                 (unsigned long long)notes.unmatched_frees, (unsigned long long)notes.unmatched_reallocs,
-                (unsigned long long)notes.reborn, notes.truncated ? "; the recording ended early (a write failed)" : "");
+                (unsigned long long)notes.reborn,
+                notes.truncated ? "; the recording ended early (a write failed)" : "");
     nf_trace_free(t);
     return 0;
 }
@@ -189,8 +194,10 @@ int nf_trace_record_main(int argc, char **argv)
     if (env && env[0])
         snprintf(lib, sizeof lib, "%s", env);
     else if (nf_cmp_locate_library("libnotfree-trace.so", "trace", lib, sizeof lib) != 0) {
-        fprintf(stderr, "notfree trace: the recorder %s is missing: build it with ninja (sanitized builds have "
-                "none: a sanitizer runtime must come first in a process)\n", lib);
+        fprintf(stderr,
+                "notfree trace: the recorder %s is missing: build it with ninja (sanitized builds have "
+                "none: a sanitizer runtime must come first in a process)\n",
+                lib);
         return 1;
     }
     const char *tmp = getenv("TMPDIR");
@@ -229,7 +236,7 @@ int nf_trace_record_main(int argc, char **argv)
     int rc = 1;
     if (best < 0) {
         fprintf(stderr, "notfree trace: no process recorded any call (a static program, or one that never"
-                " allocates?)\n");
+                        " allocates?)\n");
     } else {
         for (unsigned k = 0; k < n; k++)
             if ((int)k != best && im[k].info.calls)

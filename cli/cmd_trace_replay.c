@@ -25,8 +25,8 @@
 typedef struct outcome {
     int ran, rc;
     nf_trace_replay_result res;
-    long hwm_kib, before_kib;   /* -1: unavailable */
-    int hwm_reset;              /* clear_refs accepted */
+    long hwm_kib, before_kib; /* -1: unavailable */
+    int hwm_reset;            /* clear_refs accepted */
 } outcome;
 
 static long status_kib(const char *key)
@@ -140,16 +140,20 @@ static int report(const nf_trace *t, const nf_trace_stats *s, const char *name, 
     if (first->hwm_kib >= 0 && first->before_kib >= 0 && first->hwm_reset)
         snprintf(growth, sizeof growth, "%ld", first->hwm_kib - first->before_kib);
     double med = ok ? secs[ok / 2] : NAN;
-    printf("%-8s %9.4f %9.2f %12s %12s   %-5s %20llu  %s\n", name, med,
-           ok ? (double)t->nevents / med / 1e6 : NAN, hwm, growth, exact ? "yes" : "NO",
-           (unsigned long long)first->res.checksum,
-           first->rc == 0 ? "ok" : first->res.corrupt ? "DAMAGED BLOCKS" : first->res.failed ? "CALLS FAILED" : "FAILED");
+    printf("%-8s %9.4f %9.2f %12s %12s   %-5s %20llu  %s\n", name, med, ok ? (double)t->nevents / med / 1e6 : NAN, hwm,
+           growth, exact ? "yes" : "NO", (unsigned long long)first->res.checksum,
+           first->rc == 0       ? "ok"
+           : first->res.corrupt ? "DAMAGED BLOCKS"
+           : first->res.failed  ? "CALLS FAILED"
+                                : "FAILED");
     if (first->rc != 0 || !exact)
-        fprintf(stderr, "notfree trace: %s: corrupt %llu, misaligned %llu, calloc not zeroed %llu, failed %llu,"
-                " extra %llu, peak live %llu (trace: %llu)\n", name, (unsigned long long)first->res.corrupt,
-                (unsigned long long)first->res.misaligned, (unsigned long long)first->res.not_zeroed,
-                (unsigned long long)first->res.failed, (unsigned long long)first->res.extra,
-                (unsigned long long)first->res.peak_live_bytes, (unsigned long long)s->peak_live_bytes);
+        fprintf(stderr,
+                "notfree trace: %s: corrupt %llu, misaligned %llu, calloc not zeroed %llu, failed %llu,"
+                " extra %llu, peak live %llu (trace: %llu)\n",
+                name, (unsigned long long)first->res.corrupt, (unsigned long long)first->res.misaligned,
+                (unsigned long long)first->res.not_zeroed, (unsigned long long)first->res.failed,
+                (unsigned long long)first->res.extra, (unsigned long long)first->res.peak_live_bytes,
+                (unsigned long long)s->peak_live_bytes);
     return first->rc != 0;
 }
 
@@ -217,8 +221,8 @@ int nf_trace_replay_main(int argc, char **argv)
         nf_trace_free(t);
         return 1;
     }
-    fprintf(stderr, "notfree trace: replaying %llu events x %u allocators x %u reps\n",
-            (unsigned long long)t->nevents, n, reps);
+    fprintf(stderr, "notfree trace: replaying %llu events x %u allocators x %u reps\n", (unsigned long long)t->nevents,
+            n, reps);
     for (unsigned r = 0; r < reps; r++)
         for (unsigned k = 0; k < n; k++) {
             outcome *x = &out[k * reps + r];
@@ -226,16 +230,19 @@ int nf_trace_replay_main(int argc, char **argv)
             fprintf(stderr, "[%u/%u] %-8s rep %u: %s %.3f s\n", r * n + k + 1, reps * n, items[k], r + 1,
                     x->ran && x->rc == 0 ? "ok" : "FAILED", x->res.seconds);
         }
-    printf("trace: %s: %llu events, peak live %llu bytes; touch %s, check %s; replayed in order on one thread\n",
-           file, (unsigned long long)t->nevents, (unsigned long long)s.peak_live_bytes,
-           o.touch == NF_TRACE_TOUCH_NONE ? "none" : o.touch == NF_TRACE_TOUCH_PAGES ? "pages" : "full",
+    printf("trace: %s: %llu events, peak live %llu bytes; touch %s, check %s; replayed in order on one thread\n", file,
+           (unsigned long long)t->nevents, (unsigned long long)s.peak_live_bytes,
+           o.touch == NF_TRACE_TOUCH_NONE    ? "none"
+           : o.touch == NF_TRACE_TOUCH_PAGES ? "pages"
+                                             : "full",
            o.check ? "on" : "off");
-    printf("%-8s %9s %9s %12s %12s   %-5s %20s  %s\n", "alloc", "time_s", "Mcalls/s", "peak_rss_kib",
-           "growth_kib", "exact", "checksum", "verdict");
+    printf("%-8s %9s %9s %12s %12s   %-5s %20s  %s\n", "alloc", "time_s", "Mcalls/s", "peak_rss_kib", "growth_kib",
+           "exact", "checksum", "verdict");
     for (unsigned k = 0; k < n; k++)
         rc |= report(t, &s, items[k], &out[k * reps], reps);
     printf("time: the median of %u replays (CLOCK_MONOTONIC); peak_rss_kib: VmHWM of the replaying process,"
-           " reset before the replay; growth_kib: over its RSS just before\n", reps);
+           " reset before the replay; growth_kib: over its RSS just before\n",
+           reps);
     free(out);
     nf_trace_stats_free(&s);
     nf_trace_free(t);

@@ -7,8 +7,8 @@
 
 typedef struct nf_command {
     const char *name;
-    const char *summary;                 /* one line for `notfree --help` */
-    int (*run)(int argc, char **argv);   /* argv[0] is the command name */
+    const char *summary;               /* one line for `notfree --help` */
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
     void (*help)(FILE *f);
 } nf_command;
 

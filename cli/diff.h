@@ -8,12 +8,12 @@
 
 typedef struct nf_diff_flags {
     nf_rg_opts opts;
-    regex_t metric_re, filter_re;   /* compiled when has_* */
+    regex_t metric_re, filter_re; /* compiled when has_* */
     bool has_metric, has_filter;
-    const char *format;             /* "text", "json" or "markdown" */
-    const char *chart;              /* NULL: no chart */
-    bool force;                     /* judge files from different boxes */
-    bool same_box;                  /* no box check: both sides ran here, now (regress) */
+    const char *format; /* "text", "json" or "markdown" */
+    const char *chart;  /* NULL: no chart */
+    bool force;         /* judge files from different boxes */
+    bool same_box;      /* no box check: both sides ran here, now (regress) */
 } nf_diff_flags;
 
 void nf_diff_flags_init(nf_diff_flags *f);
@@ -26,8 +26,8 @@ int nf_diff_flag(const char *cmd, int argc, char **argv, int *i, nf_diff_flags *
  * NULL: none), and the verdicts as JSON into *verdict (when not NULL; the
  * caller owns it). Returns the exit status: 0 no regression, 1 a
  * regression, 2 refused. */
-int nf_diff_judge(const char *cmd, const nf_rg_file *old, const nf_rg_file *new_, nf_diff_flags *f,
-                  const char *chart, json_t **verdict);
+int nf_diff_judge(const char *cmd, const nf_rg_file *old, const nf_rg_file *new_, nf_diff_flags *f, const char *chart,
+                  json_t **verdict);
 /* The results directory's baseline of this box: DIR/baselines/<key>/NAME.json. */
 int nf_baseline_path(char *buf, size_t cap, const char *results, const json_t *box, const char *name);
 

@@ -6,28 +6,26 @@
 #include <unistd.h>
 
 static const nf_command commands[] = {
-    {"bench", "run benches through Google Benchmark (all its --benchmark_* flags)",
-     nf_cmd_bench, nf_cmd_bench_help},
-    {"run", "the default suite: benches to results/*.json, charts, a summary table",
-     nf_cmd_run, nf_cmd_run_help},
-    {"model", "run an address pattern through the kernel model (TLB presets, faults, swap)",
-     nf_cmd_model, nf_cmd_model_help},
-    {"alloc", "the registered allocators, what they identify as, their drop-ins (--list)",
-     nf_cmd_alloc, nf_cmd_alloc_help},
-    {"compare", "allocators side by side, each preloaded in its own process: table, JSON, charts",
-     nf_cmd_compare, nf_cmd_compare_help},
-    {"check", "a misuse and conformance scorecard for any allocator, each probe in its own process",
-     nf_cmd_check, nf_cmd_check_help},
-    {"tour", "the claims of \"malloc Is Not Free\" measured on this box, each with a verdict",
-     nf_cmd_tour, nf_cmd_tour_help},
-    {"diff", "judge two results files: U-test per row and metric, verdicts, exit 1 on a regression",
-     nf_cmd_diff, nf_cmd_diff_help},
-    {"baseline", "keep a results file as this box's baseline (save), show them (list)",
-     nf_cmd_baseline, nf_cmd_baseline_help},
-    {"regress", "A/B of two builds (--base REV) or two allocators (--a, --b), interleaved: the verdict",
-     nf_cmd_regress, nf_cmd_regress_help},
-    {"trace", "record a program's allocation calls; their stats; replay them through an allocator",
-     nf_cmd_trace, nf_cmd_trace_help},
+    {"bench", "run benches through Google Benchmark (all its --benchmark_* flags)", nf_cmd_bench, nf_cmd_bench_help},
+    {"run", "the default suite: benches to results/*.json, charts, a summary table", nf_cmd_run, nf_cmd_run_help},
+    {"model", "run an address pattern through the kernel model (TLB presets, faults, swap)", nf_cmd_model,
+     nf_cmd_model_help},
+    {"alloc", "the registered allocators, what they identify as, their drop-ins (--list)", nf_cmd_alloc,
+     nf_cmd_alloc_help},
+    {"compare", "allocators side by side, each preloaded in its own process: table, JSON, charts", nf_cmd_compare,
+     nf_cmd_compare_help},
+    {"check", "a misuse and conformance scorecard for any allocator, each probe in its own process", nf_cmd_check,
+     nf_cmd_check_help},
+    {"tour", "the claims of \"malloc Is Not Free\" measured on this box, each with a verdict", nf_cmd_tour,
+     nf_cmd_tour_help},
+    {"diff", "judge two results files: U-test per row and metric, verdicts, exit 1 on a regression", nf_cmd_diff,
+     nf_cmd_diff_help},
+    {"baseline", "keep a results file as this box's baseline (save), show them (list)", nf_cmd_baseline,
+     nf_cmd_baseline_help},
+    {"regress", "A/B of two builds (--base REV) or two allocators (--a, --b), interleaved: the verdict", nf_cmd_regress,
+     nf_cmd_regress_help},
+    {"trace", "record a program's allocation calls; their stats; replay them through an allocator", nf_cmd_trace,
+     nf_cmd_trace_help},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -69,7 +67,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < NCOMMANDS; i++) {
         if (strcmp(argv[1], commands[i].name) != 0)
             continue;
-        for (int j = 2; j < argc && strcmp(argv[j], "--"); j++)   /* after --: another program's flags */
+        for (int j = 2; j < argc && strcmp(argv[j], "--"); j++) /* after --: another program's flags */
             if (!strcmp(argv[j], "--help") || !strcmp(argv[j], "-h")) {
                 commands[i].help(stdout);
                 return 0;

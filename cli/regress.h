@@ -28,13 +28,13 @@ typedef struct nf_ab_side {
 
 typedef struct nf_ab_plan {
     unsigned reps;
-    const char *workloads;   /* NULL: no compare runs */
+    const char *workloads; /* NULL: no compare runs */
     const char *threads;
     const char *scale;
-    const char *benches;     /* NULL: no bench runs, else a --benchmark_filter */
+    const char *benches; /* NULL: no bench runs, else a --benchmark_filter */
     const char *bench_min_time;
     const char *timeout;
-    const char *tmpdir;      /* where each run's JSON and log go */
+    const char *tmpdir; /* where each run's JSON and log go */
 } nf_ab_plan;
 
 /* Rounds 1..reps; in round r the sides run in the order (0, 1) when r is
@@ -47,7 +47,6 @@ int nf_ab_run(const nf_ab_plan *p, nf_ab_side side[2], char *err, size_t cap);
  * worktree of REV in src/, a meson build in build/), reused when present,
  * and writes its notfree's path into side. Returns 0, or -1 with the
  * reason. Build output goes to build/regress/<sha>/build.log. */
-int nf_regress_build_base(const char *source_dir, const char *rev, nf_ab_side *side, char *err,
-                          size_t cap);
+int nf_regress_build_base(const char *source_dir, const char *rev, nf_ab_side *side, char *err, size_t cap);
 
 #endif

@@ -79,7 +79,8 @@ static int merge(json_t **doc, const char *path, const char *array, unsigned rou
     json_t *all = json_object_get(*doc, array);
     size_t i;
     json_t *it;
-    json_array_foreach(items, i, it) {
+    json_array_foreach(items, i, it)
+    {
         if (!strcmp(array, "runs")) {
             json_object_set_new(it, "rep", json_integer(round));
         } else {
@@ -97,8 +98,7 @@ static int merge(json_t **doc, const char *path, const char *array, unsigned rou
 /* One process of one side in one round. Returns 0, 1 for a failed run
  * (its samples are missing, the rounds go on), -1 when the side's notfree
  * refused the flags (exit 2: no round can work). */
-static int one(const nf_ab_plan *p, nf_ab_side *s, int si, unsigned round, bool bench, char *err,
-               size_t cap)
+static int one(const nf_ab_plan *p, nf_ab_side *s, int si, unsigned round, bool bench, char *err, size_t cap)
 {
     char out[PATH_MAX], log[PATH_MAX], flag_out[PATH_MAX + 32], flag_filter[1024], flag_min[64];
     snprintf(out, sizeof out, "%s/%c-%u-%s.json", p->tmpdir, 'a' + si, round, bench ? "bench" : "compare");
@@ -110,14 +110,15 @@ static int one(const nf_ab_plan *p, nf_ab_side *s, int si, unsigned round, bool 
         snprintf(flag_out, sizeof flag_out, "--benchmark_out=%s", out);
         snprintf(flag_filter, sizeof flag_filter, "--benchmark_filter=%s", p->benches);
         snprintf(flag_min, sizeof flag_min, "--benchmark_min_time=%s", p->bench_min_time);
-        char *b[] = {"bench", flag_filter, "--benchmark_repetitions=1", flag_out,
-                     "--benchmark_out_format=json", flag_min};
+        char *b[] = {"bench", flag_filter, "--benchmark_repetitions=1", flag_out, "--benchmark_out_format=json",
+                     flag_min};
         for (size_t k = 0; k < sizeof b / sizeof *b; k++)
             argv[n++] = b[k];
     } else {
-        char *c[] = {"compare", "--allocators", s->allocators, "--workloads", (char *)p->workloads,
-                     "--threads", (char *)p->threads, "--reps", "1", "--scale", (char *)p->scale,
-                     "--timeout", (char *)p->timeout, "--out", out, "--no-plots"};
+        char *c[] = {"compare",        "--allocators",     s->allocators,      "--workloads", (char *)p->workloads,
+                     "--threads",      (char *)p->threads, "--reps",           "1",           "--scale",
+                     (char *)p->scale, "--timeout",        (char *)p->timeout, "--out",       out,
+                     "--no-plots"};
         for (size_t k = 0; k < sizeof c / sizeof *c; k++)
             argv[n++] = c[k];
     }
@@ -130,8 +131,8 @@ static int one(const nf_ab_plan *p, nf_ab_side *s, int si, unsigned round, bool 
     char why[512];
     last_line(log, why, sizeof why);
     if (rc == 2 || rc == 127) {
-        snprintf(err, cap, "%s side: `%s %s` refused (exit %d): %s (log: %s)", s->label, s->notfree,
-                 argv[1], rc, why, log);
+        snprintf(err, cap, "%s side: `%s %s` refused (exit %d): %s (log: %s)", s->label, s->notfree, argv[1], rc, why,
+                 log);
         return -1;
     }
     int m = merge(bench ? &s->bench : &s->compare, out, bench ? "benchmarks" : "runs", round);

@@ -64,8 +64,7 @@ static bool exists(const char *p)
     return stat(p, &st) == 0;
 }
 
-int nf_regress_build_base(const char *source_dir, const char *rev, nf_ab_side *side, char *err,
-                          size_t cap)
+int nf_regress_build_base(const char *source_dir, const char *rev, nf_ab_side *side, char *err, size_t cap)
 {
     char spec[300], sha[128];
     snprintf(spec, sizeof spec, "%s^{commit}", rev);
@@ -74,8 +73,7 @@ int nf_regress_build_base(const char *source_dir, const char *rev, nf_ab_side *s
         snprintf(err, cap, "--base '%s': not a revision of the repository at %s", rev, source_dir);
         return -1;
     }
-    char dir[PATH_MAX], src[PATH_MAX + 8], build[PATH_MAX + 8], log[PATH_MAX + 16],
-        done[PATH_MAX + 16];
+    char dir[PATH_MAX], src[PATH_MAX + 8], build[PATH_MAX + 8], log[PATH_MAX + 16], done[PATH_MAX + 16];
     snprintf(dir, sizeof dir, "%s/build/regress/%.12s", source_dir, sha);
     snprintf(src, sizeof src, "%s/src", dir);
     snprintf(build, sizeof build, "%s/build", dir);

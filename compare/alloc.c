@@ -36,8 +36,13 @@ static const system_lib system_libs[] = {
 
 /* Where Debian puts shared libraries (multiarch first). */
 static const char *const lib_dirs[] = {
-    "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib/x86_64-linux-gnu",
-    "/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib",
+    "/usr/lib/x86_64-linux-gnu",
+    "/usr/lib/aarch64-linux-gnu",
+    "/lib/x86_64-linux-gnu",
+    "/lib/aarch64-linux-gnu",
+    "/usr/lib64",
+    "/usr/lib",
+    "/usr/local/lib",
 };
 
 /* dpkg-query's version of an installed package, or "" */
@@ -102,7 +107,10 @@ static int loads(const char *path, char *err, size_t errlen)
         ;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return 0;
-    snprintf(err, errlen, "%.4000s", used ? msg : WIFSIGNALED(status) ? "dlopen crashed the loading process" : "dlopen failed");
+    snprintf(err, errlen, "%.4000s",
+             used                  ? msg
+             : WIFSIGNALED(status) ? "dlopen crashed the loading process"
+                                   : "dlopen failed");
     return -1;
 }
 
@@ -119,8 +127,8 @@ static int valid_name(const char *s, size_t n)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_' || c == '.'))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+              c == '.'))
             return 0;
     }
     return 1;
@@ -159,7 +167,7 @@ int nf_cmp_alloc_resolve(const char *item, nf_cmp_alloc *a, char *err, size_t er
     if (!strcmp(item, "glibc")) {
         snprintf(a->package, sizeof a->package, "libc6");
         package_version("libc6", a->version, sizeof a->version);
-        find_lib("libc.so.6", a->path, sizeof a->path);   /* for the context; not preloaded */
+        find_lib("libc.so.6", a->path, sizeof a->path); /* for the context; not preloaded */
         a->available = 1;
         return 0;
     }
@@ -173,8 +181,8 @@ int nf_cmp_alloc_resolve(const char *item, nf_cmp_alloc *a, char *err, size_t er
         if (a->available)
             package_version(l->package, a->version, sizeof a->version);
         else
-            snprintf(a->reason, sizeof a->reason, "%s not found: install it with `sudo apt-get install %s`",
-                     l->file, l->package);
+            snprintf(a->reason, sizeof a->reason, "%s not found: install it with `sudo apt-get install %s`", l->file,
+                     l->package);
         return 0;
     }
     if (nf_cmp_is_dropin(item)) {
@@ -185,10 +193,13 @@ int nf_cmp_alloc_resolve(const char *item, nf_cmp_alloc *a, char *err, size_t er
         a->available = nf_cmp_locate_dropin(item, a->path, sizeof a->path) == 0;
         if (!a->available)
             snprintf(a->reason, sizeof a->reason,
-                     "%.2000s not built (a sanitizer build has no drop-ins): build with `ninja -C %.1000s`", a->path, dir);
+                     "%.2000s not built (a sanitizer build has no drop-ins): build with `ninja -C %.1000s`", a->path,
+                     dir);
         return 0;
     }
-    snprintf(err, errlen, "unknown allocator '%s' (known: glibc jemalloc mimalloc tcmalloc bins slab shard,"
-             " or NAME=/path/to/lib.so)", item);
+    snprintf(err, errlen,
+             "unknown allocator '%s' (known: glibc jemalloc mimalloc tcmalloc bins slab shard,"
+             " or NAME=/path/to/lib.so)",
+             item);
     return -1;
 }

@@ -53,12 +53,12 @@ extern const char *const nf_cmp_sys_names[NF_CMP_NSYS];
 
 typedef struct nf_cmp_alloc {
     char name[64];
-    char path[PATH_MAX];   /* the allocator's library (glibc: libc.so.6) */
-    int preload;           /* preload path (0 for glibc) */
-    char package[64];      /* the Debian package, or "notfree" / "user" */
-    char version[64];      /* dpkg-query's, or "" */
+    char path[PATH_MAX]; /* the allocator's library (glibc: libc.so.6) */
+    int preload;         /* preload path (0 for glibc) */
+    char package[64];    /* the Debian package, or "notfree" / "user" */
+    char version[64];    /* dpkg-query's, or "" */
     int available;
-    char reason[PATH_MAX + 128];   /* why not available: what to install or build */
+    char reason[PATH_MAX + 128]; /* why not available: what to install or build */
 } nf_cmp_alloc;
 
 /* The names `--allocators` knows, in the default order. */
@@ -104,29 +104,29 @@ int nf_cmp_locate_plots(char *buf, size_t len);
 
 /* One execution of the worker. */
 typedef struct nf_cmp_job {
-    const char *worker;          /* path of notfree-workload */
+    const char *worker; /* path of notfree-workload */
     const nf_cmp_alloc *alloc;
     const char *workload;
     unsigned threads;
-    unsigned long long ops;      /* per thread */
+    unsigned long long ops; /* per thread */
     double timeout_s;
-    int verify;                  /* the verification run (worker --verify) */
-    nf_cmp_timeline *timeline;   /* RSS sampled into it (timeline.h); NULL: not sampled */
-    unsigned latency_every;      /* worker --latency-every (latency.h); 0: not sampled */
-    const char *trace;           /* a trace workload: the file (worker --trace), else NULL */
+    int verify;                /* the verification run (worker --verify) */
+    nf_cmp_timeline *timeline; /* RSS sampled into it (timeline.h); NULL: not sampled */
+    unsigned latency_every;    /* worker --latency-every (latency.h); 0: not sampled */
+    const char *trace;         /* a trace workload: the file (worker --trace), else NULL */
 } nf_cmp_job;
 
 typedef struct nf_cmp_result {
     int ok;
     char error[512];
     double wall_s, cpu_s, ops_per_s, steal_s, seconds;
-    long peak_rss_kib;           /* the worker's VmHWM; -1 when it did not say */
+    long peak_rss_kib; /* the worker's VmHWM; -1 when it did not say */
     long final_rss_kib, minflt, majflt;
     unsigned long long ops;
-    unsigned long long bad_offset, bad_size;   /* verify: the first damaged block (size 0: none) */
-    int disturbed;               /* steal_s > NF_CMP_STEAL_FRACTION * wall_s */
-    double t_start, t_end;       /* the workload's window (worker's CLOCK_MONOTONIC); 0 0 unknown */
-    nf_cmp_latency latency;      /* latency.have: sampled */
+    unsigned long long bad_offset, bad_size; /* verify: the first damaged block (size 0: none) */
+    int disturbed;                           /* steal_s > NF_CMP_STEAL_FRACTION * wall_s */
+    double t_start, t_end;                   /* the workload's window (worker's CLOCK_MONOTONIC); 0 0 unknown */
+    nf_cmp_latency latency;                  /* latency.have: sampled */
 } nf_cmp_result;
 
 #define NF_CMP_STEAL_FRACTION 0.05
@@ -140,8 +140,8 @@ void nf_cmp_child_env(const char *preload);
 /* Parses the worker's line into r (ops, seconds, final and peak RSS, the
  * first damaged block); returns the number of the seven required fields
  * read (7 when complete), with corrupt/failed/mapped. */
-int nf_cmp_parse_line(const char *line, nf_cmp_result *r, unsigned long long *corrupt,
-                      unsigned long long *failed, int *mapped);
+int nf_cmp_parse_line(const char *line, nf_cmp_result *r, unsigned long long *corrupt, unsigned long long *failed,
+                      int *mapped);
 
 /* A timed run; fills r (r->ok, r->error). Returns 0 when the run ended
  * (whatever its verdict), -1 when it could not be started. */
@@ -160,35 +160,35 @@ extern const char nf_cmp_syscall_method[];
 
 /* ---- a comparison: its runs (session.c) ---- */
 typedef struct nf_cmp_record {
-    unsigned alloc, workload, threads, rep;   /* alloc, workload: indexes */
+    unsigned alloc, workload, threads, rep; /* alloc, workload: indexes */
     nf_cmp_result r;
-    int counted;                               /* syscalls filled */
+    int counted; /* syscalls filled */
     long long syscalls[NF_CMP_NSYS];
-    unsigned long long count_ops;              /* ops of the counting run */
-    int verified;                              /* the verification run of this triple ran here */
-    nf_cmp_result verify;                      /* its result (verify.ok, error, bad_offset) */
-    int sampled;                               /* timeline holds this record's samples: */
-    nf_cmp_timeline timeline;                  /* its own run's (--timeline), else its verification run's */
+    unsigned long long count_ops; /* ops of the counting run */
+    int verified;                 /* the verification run of this triple ran here */
+    nf_cmp_result verify;         /* its result (verify.ok, error, bad_offset) */
+    int sampled;                  /* timeline holds this record's samples: */
+    nf_cmp_timeline timeline;     /* its own run's (--timeline), else its verification run's */
 } nf_cmp_record;
 
 typedef struct nf_cmp_session {
     nf_cmp_alloc *allocs;
     unsigned nallocs;
     const char **workloads;
-    unsigned long long *ops;                   /* per workload, per thread */
+    unsigned long long *ops; /* per workload, per thread */
     unsigned nworkloads;
     unsigned *threads;
     unsigned nthreads;
     unsigned reps;
     double timeout_s;
-    int timeline;                              /* --timeline: the timed runs sampled too */
-    unsigned latency_every;                    /* latency.h; 0: no latency sampling */
+    int timeline;           /* --timeline: the timed runs sampled too */
+    unsigned latency_every; /* latency.h; 0: no latency sampling */
     nf_cmp_record *recs;
     unsigned nrecs;
-    char count_error[256];                     /* why syscalls are missing, if they are */
+    char count_error[256]; /* why syscalls are missing, if they are */
     char warnings[4][256];
     unsigned nwarnings;
-    const char *trace;                         /* --trace FILE: the last workload replays it; else NULL */
+    const char *trace; /* --trace FILE: the last workload replays it; else NULL */
 } nf_cmp_session;
 
 /* ---- the one aggregation (summary.c) ---- */
@@ -199,7 +199,7 @@ typedef struct nf_cmp_session {
  * slower), peak = this peak RSS over the baseline's; NAN when either side
  * has no ok run (or a zero). */
 typedef struct nf_cmp_cell {
-    unsigned alloc, workload, threads;     /* alloc, workload: indexes; threads: the count */
+    unsigned alloc, workload, threads; /* alloc, workload: indexes; threads: the count */
     int n, failed, disturbed;
     double ops_per_s, spread, peak_kib, final_kib, minflt;
     double time_ratio, peak_ratio;
@@ -207,8 +207,8 @@ typedef struct nf_cmp_cell {
      * medians of the timeline figures (timeline.h) over the ok runs; NAN
      * when there are none. */
     double lat_p99_ns, lat_max_ns, mean_rss_kib, above90;
-    const char *error;                     /* the last failed run's, when failed */
-    const nf_cmp_record *counted;          /* the counting run's record, or NULL */
+    const char *error;            /* the last failed run's, when failed */
+    const nf_cmp_record *counted; /* the counting run's record, or NULL */
 } nf_cmp_cell;
 
 /* The baseline is glibc when it is available, else the first available
@@ -216,7 +216,7 @@ typedef struct nf_cmp_cell {
  * by workload, then thread count, then allocator (the table's order). */
 typedef struct nf_cmp_summary {
     int has_baseline;
-    unsigned baseline;                     /* index into the session's allocs */
+    unsigned baseline; /* index into the session's allocs */
     nf_cmp_cell *cells;
     unsigned ncells;
 } nf_cmp_summary;
@@ -242,27 +242,27 @@ int nf_cmp_write_json(const char *path, const nf_cmp_session *s);
 /* ---- plan and run (plan.c, session.c) ---- */
 /* What `notfree compare` was asked (the CLI parses the flags into it). */
 typedef struct nf_cmp_options {
-    const char *allocators, *workloads, *threads;   /* comma lists; NULL: the defaults */
-    const char *out;            /* the JSON file; NULL: results/compare-<host>-<stamp>.json */
-    const char *results;        /* the directory for the default name */
+    const char *allocators, *workloads, *threads; /* comma lists; NULL: the defaults */
+    const char *out;                              /* the JSON file; NULL: results/compare-<host>-<stamp>.json */
+    const char *results;                          /* the directory for the default name */
     unsigned reps;
     double timeout_s, scale;
-    int timeline;               /* --timeline */
-    unsigned latency_every;     /* --latency-every (0: off) */
-    const char *trace;          /* a trace file added as the workload trace:<name>; NULL: none */
+    int timeline;           /* --timeline */
+    unsigned latency_every; /* --latency-every (0: off) */
+    const char *trace;      /* a trace file added as the workload trace:<name>; NULL: none */
 } nf_cmp_options;
 
 /* A planned comparison: the session and the storage it points into. */
 typedef struct nf_cmp_plan {
     nf_cmp_session s;
-    unsigned navail;                       /* allocators available */
+    unsigned navail; /* allocators available */
     char worker[PATH_MAX];
-    char path[PATH_MAX];                   /* the JSON file */
+    char path[PATH_MAX]; /* the JSON file */
     const char *wnames[64];
     unsigned long long wops[64];
     unsigned threads[32];
-    char lists[3][1024];                   /* the lists, split in place */
-    char trace_name[256];                  /* "trace:<file name>" */
+    char lists[3][1024];  /* the lists, split in place */
+    char trace_name[256]; /* "trace:<file name>" */
 } nf_cmp_plan;
 
 /* A whole number from lo to hi (no sign, nothing after it) into *out;

@@ -16,10 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void child_env(void *path)
-{
-    nf_cmp_child_env(path);
-}
+static void child_env(void *path) { nf_cmp_child_env(path); }
 
 int nf_cmp_is_malloc(const char *exe, const char *path, double timeout_s, char *why, size_t len)
 {
@@ -55,7 +52,9 @@ int nf_cmp_is_malloc(const char *exe, const char *path, double timeout_s, char *
     const char *obj = buf[0] + 10;
     if (nf_same_file(obj, path))
         return 0;
-    snprintf(why, len, "malloc resolves into %s, not into %s: not an allocator (not a malloc replacement: it"
-             " defines no malloc, or it was not preloaded)", obj, path);
+    snprintf(why, len,
+             "malloc resolves into %s, not into %s: not an allocator (not a malloc replacement: it"
+             " defines no malloc, or it was not preloaded)",
+             obj, path);
     return 1;
 }

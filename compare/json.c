@@ -43,7 +43,7 @@
 
 static json_t *context(const nf_cmp_session *s)
 {
-    static json_t *box;   /* the box facts do not change within a comparison */
+    static json_t *box; /* the box facts do not change within a comparison */
     static char date[32];
     if (!box) {
         box = nf_context_to_json();
@@ -123,7 +123,7 @@ static json_t *syscalls_of(const long long counts[NF_CMP_NSYS])
 
 static json_t *run(const nf_cmp_session *s, const nf_cmp_record *r)
 {
-    const nf_cmp_record *c = NULL, *v = NULL;   /* the counting and verification runs of this triple */
+    const nf_cmp_record *c = NULL, *v = NULL; /* the counting and verification runs of this triple */
     for (unsigned i = 0; i < s->nrecs; i++) {
         const nf_cmp_record *x = &s->recs[i];
         if (x->alloc != r->alloc || x->workload != r->workload || x->threads != r->threads)
@@ -163,8 +163,9 @@ static json_t *run(const nf_cmp_session *s, const nf_cmp_record *r)
     }
     json_object_set_new(o, "verification", ver);
     const nf_cmp_record *tr = nf_cmp_timeline_of(s, r);
-    json_object_set_new(o, "timeline", tr ? nf_cmp_timeline_json(&tr->timeline, s->timeline ? "this run"
-                                                                 : "verification run", tr == r) : json_null());
+    json_object_set_new(o, "timeline",
+                        tr ? nf_cmp_timeline_json(&tr->timeline, s->timeline ? "this run" : "verification run", tr == r)
+                           : json_null());
     json_object_set_new(o, "latency", nf_cmp_latency_json(&r->r.latency));
     json_object_set_new(o, "ok", json_boolean(r->r.ok));
     if (!r->r.ok)

@@ -13,15 +13,15 @@
 enum { KIND_MALLOC, KIND_FREE };
 
 static unsigned every;
-static uint64_t ns_per_tick_q32;          /* ns per tick << 32 */
+static uint64_t ns_per_tick_q32; /* ns per tick << 32 */
 static double sample_ns;
-static double pair_plain_ns, pair_sampled_ns;   /* measure_overhead's */
-static nf_hist *pool;                     /* 2 per thread: malloc, free */
+static double pair_plain_ns, pair_sampled_ns; /* measure_overhead's */
+static nf_hist *pool;                         /* 2 per thread: malloc, free */
 static unsigned pool_threads, pool_taken;
 
 typedef struct lat_thread {
-    nf_hist *h;                           /* this thread's pair, or NULL before its first sample */
-    unsigned left[2];                     /* calls until the next sample, per kind (0: this one) */
+    nf_hist *h;       /* this thread's pair, or NULL before its first sample */
+    unsigned left[2]; /* calls until the next sample, per kind (0: this one) */
     uint64_t rng;
     int started, overflow;
 } lat_thread;
@@ -32,10 +32,10 @@ static __thread lat_thread me = {.left = {1, 1}};
 
 static unsigned next_gap(void)
 {
-    me.rng ^= me.rng << 13;   /* xorshift64: a fresh gap per sample only */
+    me.rng ^= me.rng << 13; /* xorshift64: a fresh gap per sample only */
     me.rng ^= me.rng >> 7;
     me.rng ^= me.rng << 17;
-    return every / 2 + (unsigned)(me.rng % every) + 1;   /* >= 1 */
+    return every / 2 + (unsigned)(me.rng % every) + 1; /* >= 1 */
 }
 
 /* The first call of a thread: its gaps (a thread-specific seed) and later
@@ -48,10 +48,7 @@ static void thread_start(void)
     me.left[1] = next_gap();
 }
 
-static inline uint64_t to_ns(uint64_t ticks)
-{
-    return (uint64_t)(((unsigned __int128)ticks * ns_per_tick_q32) >> 32);
-}
+static inline uint64_t to_ns(uint64_t ticks) { return (uint64_t)(((unsigned __int128)ticks * ns_per_tick_q32) >> 32); }
 
 __attribute__((noinline)) static void record(unsigned kind, uint64_t ticks)
 {
@@ -60,7 +57,7 @@ __attribute__((noinline)) static void record(unsigned kind, uint64_t ticks)
         if (k < pool_threads)
             me.h = &pool[2 * k];
         else
-            me.overflow = 1;   /* more threads than planned: their calls go unsampled */
+            me.overflow = 1; /* more threads than planned: their calls go unsampled */
     }
     if (me.h)
         nf_hist_record(&me.h[kind], to_ns(ticks));
@@ -120,8 +117,13 @@ static void *s_calloc(void *ctx, size_t n, size_t size) { return nf_mem_libc.cal
 static void *s_memalign(void *ctx, size_t a, size_t n) { return nf_mem_libc.memalign(ctx, a, n); }
 
 static const nf_mem_api sampled = {
-    .malloc = s_malloc, .free = s_free, .trim = s_trim, .ctx = NULL,
-    .realloc = s_realloc, .calloc = s_calloc, .memalign = s_memalign,
+    .malloc = s_malloc,
+    .free = s_free,
+    .trim = s_trim,
+    .ctx = NULL,
+    .realloc = s_realloc,
+    .calloc = s_calloc,
+    .memalign = s_memalign,
 };
 
 /* ns per tick over about 5 ms of spinning on both clocks. */
@@ -156,7 +158,7 @@ static void measure_sample_cost(void)
         }
         batch[b] = (nf_now_ns() - t0) / 1000;
     }
-    for (int i = 1; i < 15; i++)   /* insertion sort of 15 */
+    for (int i = 1; i < 15; i++) /* insertion sort of 15 */
         for (int j = i; j > 0 && batch[j] < batch[j - 1]; j--) {
             double x = batch[j];
             batch[j] = batch[j - 1];
@@ -188,7 +190,7 @@ static void measure_overhead(void)
 {
     enum { BLOCKS = 25 };
     double plain = 1e30, sampled_best = 1e30;
-    for (int b = 0; b < BLOCKS; b++) {   /* which goes first alternates too */
+    for (int b = 0; b < BLOCKS; b++) { /* which goes first alternates too */
         if (b % 2)
             plain = pair_ns(&nf_mem_libc, plain);
         sampled_best = pair_ns(&sampled, sampled_best);
@@ -206,7 +208,7 @@ static void measure_overhead(void)
 const nf_mem_api *nf_lat_sampler_start(unsigned n, unsigned threads)
 {
     every = n ? n : 1;
-    pool_threads = threads + 1;   /* + this thread's, taken by measure_overhead */
+    pool_threads = threads + 1; /* + this thread's, taken by measure_overhead */
     pool = calloc(2 * (size_t)pool_threads, sizeof *pool);
     if (!pool)
         return NULL;

@@ -46,7 +46,10 @@ void nf_cmp_latency_all(const nf_cmp_latency *l, nf_hist *all)
 
 json_t *nf_cmp_hist_json(const nf_hist *h)
 {
-    static const struct { const char *key; double p; } ps[] = {
+    static const struct {
+        const char *key;
+        double p;
+    } ps[] = {
         {"p50_ns", 50}, {"p90_ns", 90}, {"p99_ns", 99}, {"p99_9_ns", 99.9}, {"p99_99_ns", 99.99},
     };
     json_t *o = json_object();

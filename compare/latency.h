@@ -27,7 +27,7 @@
 enum { NF_CMP_LATENCY_EVERY = 256 };
 
 typedef struct nf_cmp_latency {
-    int have;                   /* the worker sampled and its lines parsed */
+    int have; /* the worker sampled and its lines parsed */
     unsigned every;
     double sample_ns, threads_s, overhead;
     double pair_plain_ns, pair_sampled_ns, measured_overhead;

@@ -41,8 +41,8 @@ static double steal_now(void)
     unsigned long long v[8] = {0};
     int n = 0;
     if (f) {
-        n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-                   &v[4], &v[5], &v[6], &v[7]);
+        n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+                   &v[7]);
         fclose(f);
     }
     return n == 8 ? (double)v[7] / (double)sysconf(_SC_CLK_TCK) : -1;
@@ -50,7 +50,7 @@ static double steal_now(void)
 
 void nf_cmp_child_env(const char *preload)
 {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);   /* no orphan left running if notfree dies */
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* no orphan left running if notfree dies */
     if (preload)
         setenv("LD_PRELOAD", preload, 1);
     else
@@ -95,8 +95,8 @@ static const char *field(const char *line, const char *key)
     return NULL;
 }
 
-int nf_cmp_parse_line(const char *line, nf_cmp_result *r, unsigned long long *corrupt,
-                      unsigned long long *failed, int *mapped)
+int nf_cmp_parse_line(const char *line, nf_cmp_result *r, unsigned long long *corrupt, unsigned long long *failed,
+                      int *mapped)
 {
     unsigned long long checksum;
     int n = sscanf(line, "ops=%llu checksum=%llu corrupt=%llu failed=%llu seconds=%lf final_rss_kib=%ld mapped=%d",
@@ -116,21 +116,12 @@ int nf_cmp_parse_line(const char *line, nf_cmp_result *r, unsigned long long *co
     return n;
 }
 
-static int timeline_due(void *tl)
-{
-    return nf_cmp_timeline_due_ms(tl);
-}
+static int timeline_due(void *tl) { return nf_cmp_timeline_due_ms(tl); }
 
-static void timeline_tick(void *tl)
-{
-    nf_cmp_timeline_tick(tl);
-}
+static void timeline_tick(void *tl) { nf_cmp_timeline_tick(tl); }
 
 /* In the child, before exec. */
-static void child_env(void *preload)
-{
-    nf_cmp_child_env(preload);
-}
+static void child_env(void *preload) { nf_cmp_child_env(preload); }
 
 /* The last non-empty line of s, trimmed, into out. */
 static void last_line(const char *s, char *out, size_t len)
@@ -161,7 +152,7 @@ int nf_cmp_run(const nf_cmp_job *j, nf_cmp_result *r)
     pid_t pid = sp.pid;
     if (j->timeline)
         nf_cmp_timeline_start(j->timeline, pid);
-    char obuf[1 << 16] = "", ebuf[4096] = "";   /* the result line and the latency histograms */
+    char obuf[1 << 16] = "", ebuf[4096] = ""; /* the result line and the latency histograms */
     nf_spawn_sink out = {obuf, sizeof obuf, 0}, err = {ebuf, sizeof ebuf, 0};
     nf_spawn_ticker ticker = {timeline_due, timeline_tick, j->timeline};
     double deadline = t0 + j->timeout_s;
@@ -186,14 +177,14 @@ int nf_cmp_run(const nf_cmp_job *j, nf_cmp_result *r)
     double steal1 = steal_now();
     r->steal_s = steal0 >= 0 && steal1 >= steal0 ? steal1 - steal0 : 0;
     r->disturbed = r->steal_s > NF_CMP_STEAL_FRACTION * r->wall_s;
-    r->cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
-               (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+    r->cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+               (double)ru.ru_stime.tv_usec * 1e-6;
     r->minflt = ru.ru_minflt;
     r->majflt = ru.ru_majflt;
 
     unsigned long long corrupt = 0, failed = 0;
     int mapped = 0;
-    int fields = nf_cmp_parse_line(obuf, r, &corrupt, &failed, &mapped);   /* peak -1 when absent */
+    int fields = nf_cmp_parse_line(obuf, r, &corrupt, &failed, &mapped); /* peak -1 when absent */
     if (j->timeline)
         nf_cmp_timeline_stop(j->timeline, r->t_start, r->t_end);
     if (j->latency_every)
@@ -206,8 +197,10 @@ int nf_cmp_run(const nf_cmp_job *j, nf_cmp_result *r)
         snprintf(r->error, sizeof r->error, "killed by signal %d (%s)%s%s", WTERMSIG(status),
                  strsignal(WTERMSIG(status)), last[0] ? ": " : "", last);
     } else if (fields == 7 && corrupt > 0 && j->verify && r->bad_size) {
-        snprintf(r->error, sizeof r->error, "verification: %llu damaged blocks; the first changed at byte %llu of a"
-                 " %llu-byte block (the allocator corrupted data)", corrupt, r->bad_offset, r->bad_size);
+        snprintf(r->error, sizeof r->error,
+                 "verification: %llu damaged blocks; the first changed at byte %llu of a"
+                 " %llu-byte block (the allocator corrupted data)",
+                 corrupt, r->bad_offset, r->bad_size);
     } else if (fields == 7 && corrupt > 0) {
         snprintf(r->error, sizeof r->error, "checksum: %llu damaged blocks (the allocator corrupted data)", corrupt);
     } else if (fields == 7 && !mapped) {

@@ -40,11 +40,11 @@ static void count(nf_cmp_session *s, const nf_cmp_job *job, nf_cmp_record *rec)
 {
     char *cargv[16], bufs[3][64], line[256], err[256];
     nf_cmp_job c = *job;
-    c.latency_every = 0;   /* the counter counts system calls; latencies are the timed runs' */
+    c.latency_every = 0; /* the counter counts system calls; latencies are the timed runs' */
     c.timeline = NULL;
     nf_cmp_argv(&c, cargv, 16, bufs);
-    int rc = nf_cmp_count_syscalls(cargv, job->alloc->preload ? job->alloc->path : NULL, job->timeout_s,
-                                   rec->syscalls, line, sizeof line, err, sizeof err);
+    int rc = nf_cmp_count_syscalls(cargv, job->alloc->preload ? job->alloc->path : NULL, job->timeout_s, rec->syscalls,
+                                   line, sizeof line, err, sizeof err);
     nf_cmp_result cr = {0};
     unsigned long long corrupt, fails;
     int mapped;
@@ -77,8 +77,10 @@ int nf_cmp_session_run(nf_cmp_plan *p)
     nf_cmp_session *s = &p->s;
     unsigned nw = s->nworkloads, nt = s->nthreads, reps = s->reps;
     unsigned ntimed = p->navail * nw * nt * reps, ncount = p->navail * nw * nt, total = ntimed + 2 * ncount, done = 0;
-    fprintf(stderr, "notfree compare: %u allocators, %u workloads, %u thread counts, %u reps: %u runs + %u counting"
-            " and %u verification runs -> %s\n", p->navail, nw, nt, reps, ntimed, ncount, ncount, p->path);
+    fprintf(stderr,
+            "notfree compare: %u allocators, %u workloads, %u thread counts, %u reps: %u runs + %u counting"
+            " and %u verification runs -> %s\n",
+            p->navail, nw, nt, reps, ntimed, ncount, ncount, p->path);
     if (nf_cmp_write_json(p->path, s) != 0)
         return -1;
     int failed = 0;
@@ -91,10 +93,17 @@ int nf_cmp_session_run(nf_cmp_plan *p)
                     if (!al->available)
                         continue;
                     nf_cmp_record *rec = &s->recs[s->nrecs];
-                    *rec = (nf_cmp_record){.alloc = a, .workload = w, .threads = s->threads[t], .rep = rep,
-                                           .sampled = s->timeline};
-                    nf_cmp_job job = {p->worker, al, s->workloads[w], s->threads[t], s->ops[w], s->timeout_s, 0,
-                                      s->timeline ? &rec->timeline : NULL, s->latency_every,
+                    *rec = (nf_cmp_record){
+                        .alloc = a, .workload = w, .threads = s->threads[t], .rep = rep, .sampled = s->timeline};
+                    nf_cmp_job job = {p->worker,
+                                      al,
+                                      s->workloads[w],
+                                      s->threads[t],
+                                      s->ops[w],
+                                      s->timeout_s,
+                                      0,
+                                      s->timeline ? &rec->timeline : NULL,
+                                      s->latency_every,
                                       s->trace && w == nw - 1 ? s->trace : NULL};
                     if (nf_cmp_run(&job, &rec->r) != 0 && !rec->r.error[0])
                         snprintf(rec->r.error, sizeof rec->r.error, "cannot start the worker: %s", strerror(errno));

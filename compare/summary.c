@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { MAX_REPS = 1000 };   /* --reps' bound: the medians see every repetition */
+enum { MAX_REPS = 1000 }; /* --reps' bound: the medians see every repetition */
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -26,8 +26,15 @@ static double median(double *v, int n)
 
 static nf_cmp_cell cell_of(const nf_cmp_session *s, unsigned a, unsigned w, unsigned t, double (*buf)[MAX_REPS])
 {
-    nf_cmp_cell c = {.alloc = a, .workload = w, .threads = t, .time_ratio = NAN, .peak_ratio = NAN,
-                     .lat_p99_ns = NAN, .lat_max_ns = NAN, .mean_rss_kib = NAN, .above90 = NAN};
+    nf_cmp_cell c = {.alloc = a,
+                     .workload = w,
+                     .threads = t,
+                     .time_ratio = NAN,
+                     .peak_ratio = NAN,
+                     .lat_p99_ns = NAN,
+                     .lat_max_ns = NAN,
+                     .mean_rss_kib = NAN,
+                     .above90 = NAN};
     double *ops = buf[0], *peak = buf[1], *fin = buf[2], *flt = buf[3], *mean = buf[4], *above = buf[5];
     int ntl = 0;
     for (unsigned i = 0; i < s->nrecs; i++) {
@@ -61,13 +68,13 @@ static nf_cmp_cell cell_of(const nf_cmp_session *s, unsigned a, unsigned w, unsi
         c.above90 = median(above, ntl);
     }
     if (c.n) {
-        c.ops_per_s = median(ops, c.n);   /* sorts ops */
+        c.ops_per_s = median(ops, c.n); /* sorts ops */
         c.spread = c.ops_per_s > 0 ? (ops[c.n - 1] - ops[0]) / c.ops_per_s : 0;
         c.peak_kib = median(peak, c.n);
         c.final_kib = median(fin, c.n);
         c.minflt = median(flt, c.n);
-        nf_hist *all = malloc(sizeof *all);   /* 9 KiB: not on the stack of every cell */
-        if (all && nf_cmp_cell_latency(s, &c, all) > 0 && all->count > 0) {   /* no samples: NAN, not 0 */
+        nf_hist *all = malloc(sizeof *all);                                 /* 9 KiB: not on the stack of every cell */
+        if (all && nf_cmp_cell_latency(s, &c, all) > 0 && all->count > 0) { /* no samples: NAN, not 0 */
             c.lat_p99_ns = (double)nf_hist_percentile(all, 99);
             c.lat_max_ns = (double)all->max;
         }
@@ -90,7 +97,7 @@ int nf_cmp_summarize(const nf_cmp_session *s, nf_cmp_summary *out)
             out->has_baseline = 1;
         }
     size_t cap = (size_t)s->nallocs * s->nworkloads * s->nthreads;
-    double (*buf)[MAX_REPS] = malloc(6 * sizeof *buf);
+    double(*buf)[MAX_REPS] = malloc(6 * sizeof *buf);
     out->cells = calloc(cap ? cap : 1, sizeof *out->cells);
     if (!buf || !out->cells) {
         free(buf);
@@ -108,7 +115,7 @@ int nf_cmp_summarize(const nf_cmp_session *s, nf_cmp_summary *out)
                     continue;
                 nf_cmp_cell c = cell_of(s, a, w, s->threads[t], buf);
                 if (c.n == 0 && c.failed == 0)
-                    continue;   /* not run yet */
+                    continue; /* not run yet */
                 if (b.n && c.n && c.ops_per_s > 0)
                     c.time_ratio = b.ops_per_s / c.ops_per_s;
                 if (b.n && c.n && b.peak_kib > 0)

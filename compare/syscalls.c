@@ -46,7 +46,7 @@ const char nf_cmp_syscall_method[] =
 #define NF_AUDIT_ARCH AUDIT_ARCH_AARCH64
 #endif
 
-enum { MARKER = NF_CMP_NSYS };   /* RET_DATA of getppid */
+enum { MARKER = NF_CMP_NSYS }; /* RET_DATA of getppid */
 
 static const long traced_nr[NF_CMP_NSYS + 1] = {
     SYS_mmap, SYS_munmap, SYS_mremap, SYS_brk, SYS_madvise, SYS_mprotect, SYS_getppid,
@@ -79,7 +79,11 @@ static int install_filter(void)
 }
 
 static volatile sig_atomic_t alarm_rang;
-static void on_alarm(int sig) { (void)sig; alarm_rang = 1; }
+static void on_alarm(int sig)
+{
+    (void)sig;
+    alarm_rang = 1;
+}
 
 int nf_cmp_count_syscalls(char *const argv[], const char *preload, double timeout_s, long long counts[NF_CMP_NSYS],
                           char *out_line, size_t out_len, char *err, size_t errlen)
@@ -102,7 +106,7 @@ int nf_cmp_count_syscalls(char *const argv[], const char *preload, double timeou
         nf_cmp_child_env(preload);
         if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) != 0)
             _exit(126);
-        raise(SIGSTOP);   /* the parent sets its options */
+        raise(SIGSTOP); /* the parent sets its options */
         if (install_filter() != 0) {
             fprintf(stderr, "seccomp filter: %s\n", strerror(errno));
             _exit(126);
@@ -126,7 +130,7 @@ int nf_cmp_count_syscalls(char *const argv[], const char *preload, double timeou
         return -1;
     }
     struct sigaction sa = {0}, old;
-    sa.sa_handler = on_alarm;   /* no SA_RESTART: waitpid returns EINTR */
+    sa.sa_handler = on_alarm; /* no SA_RESTART: waitpid returns EINTR */
     sigaction(SIGALRM, &sa, &old);
     alarm_rang = 0;
     alarm((unsigned)(timeout_s + 1));
@@ -144,7 +148,7 @@ int nf_cmp_count_syscalls(char *const argv[], const char *preload, double timeou
             }
             if (errno == EINTR)
                 continue;
-            break;   /* ECHILD: every traced task is gone */
+            break; /* ECHILD: every traced task is gone */
         }
         if (WIFEXITED(status) || WIFSIGNALED(status)) {
             if (pid == child)
@@ -165,7 +169,7 @@ int nf_cmp_count_syscalls(char *const argv[], const char *preload, double timeou
                     window[data]++;
             }
         } else if (event == 0 && sig != SIGSTOP && sig != SIGTRAP) {
-            deliver = sig;   /* a real signal: pass it on */
+            deliver = sig; /* a real signal: pass it on */
         }
         ptrace(PTRACE_CONT, pid, NULL, (void *)(long)deliver);
     }
@@ -186,8 +190,9 @@ int nf_cmp_count_syscalls(char *const argv[], const char *preload, double timeou
     if (main_status == -1 || !WIFEXITED(main_status) || WEXITSTATUS(main_status) != 0) {
         snprintf(err, errlen, "the counted run ended with %s %d",
                  main_status != -1 && WIFSIGNALED(main_status) ? "signal" : "status",
-                 main_status == -1 ? -1 : WIFSIGNALED(main_status) ? WTERMSIG(main_status)
-                                                                  : WEXITSTATUS(main_status));
+                 main_status == -1          ? -1
+                 : WIFSIGNALED(main_status) ? WTERMSIG(main_status)
+                                            : WEXITSTATUS(main_status));
         return -1;
     }
     return 0;

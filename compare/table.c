@@ -34,15 +34,15 @@ void nf_cmp_table(FILE *f, const nf_cmp_session *s)
     /* Two header lines, each column's words stacked; widths as the rows'. */
     char over[16];
     snprintf(over, sizeof over, "/%.6s", bname);
-    int ww = 17;   /* the workload column: 17, or the longest name (trace:<file>) */
+    int ww = 17; /* the workload column: 17, or the longest name (trace:<file>) */
     for (unsigned w = 0; w < s->nworkloads; w++)
         ww = (int)strlen(s->workloads[w]) > ww ? (int)strlen(s->workloads[w]) : ww;
     fprintf(f, "\n%-*s %3s %-10s %8s %7s %6s %9s %7s %10s %8s %7s %8s | per million ops:", ww, "workload", "thr",
             "allocator", "Mops/s", "spread", "time", "peak RSS", "peak", "final RSS", "minflt", "p99", "max");
     for (unsigned k = 0; k < NF_CMP_NSYS; k++)
         fprintf(f, " %8s", nf_cmp_sys_names[k]);
-    fprintf(f, "\n%-*s %3s %-10s %8s %7s %6s %9s %7s %10s %8s %7s %8s |%17s\n", ww, "", "", "", "(median)", "",
-            over, "MiB", over, "MiB", "", "us", "us", "");
+    fprintf(f, "\n%-*s %3s %-10s %8s %7s %6s %9s %7s %10s %8s %7s %8s |%17s\n", ww, "", "", "", "(median)", "", over,
+            "MiB", over, "MiB", "", "us", "us", "");
     int any_disturbed = 0;
     for (unsigned i = 0; i < sum.ncells; i++) {
         const nf_cmp_cell *c = &sum.cells[i];

@@ -23,8 +23,8 @@ enum { FIRST_INTERVAL_MS = 1 };
 void nf_cmp_timeline_add(nf_cmp_timeline *tl, double t, long rss_kib, long vsz_kib)
 {
     if (tl->n && t < tl->t[tl->n - 1] + 0.99 * tl->interval_s)
-        return;   /* sooner than the interval (after thinning: between the kept ones) */
-    if (tl->n == NF_TL_CAP) {   /* thin to every other sample, twice the interval */
+        return;               /* sooner than the interval (after thinning: between the kept ones) */
+    if (tl->n == NF_TL_CAP) { /* thin to every other sample, twice the interval */
         int k = 0;
         for (int i = 0; i < tl->n; i += 2, k++) {
             tl->t[k] = tl->t[i];
@@ -164,8 +164,9 @@ json_t *nf_cmp_timeline_json(const nf_cmp_timeline *tl, const char *source, int 
         nf_json_set_real(o, "peak_sampled_rss_kib", f.peak_kib);
         nf_json_set_real(o, "above_90pct_of_peak", f.above90);
     } else {
-        nf_json_set_str(o, "unavailable", tl->n ? "fewer than two samples inside the workload's window"
-                                                : "no sample (the worker's statm could not be read)");
+        nf_json_set_str(o, "unavailable",
+                        tl->n ? "fewer than two samples inside the workload's window"
+                              : "no sample (the worker's statm could not be read)");
     }
     nf_json_set_str(o, "mapped_by_allocator", NULL);
     nf_json_set_str(o, "mapped_by_allocator_unavailable",
@@ -191,8 +192,7 @@ const nf_cmp_record *nf_cmp_timeline_of(const nf_cmp_session *s, const nf_cmp_re
         return r;
     for (unsigned i = 0; i < s->nrecs; i++) {
         const nf_cmp_record *x = &s->recs[i];
-        if (x->alloc == r->alloc && x->workload == r->workload && x->threads == r->threads && x->sampled &&
-            x->verified)
+        if (x->alloc == r->alloc && x->workload == r->workload && x->threads == r->threads && x->sampled && x->verified)
             return x;
     }
     return NULL;

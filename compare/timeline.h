@@ -35,12 +35,12 @@ enum { NF_TL_CAP = 256 };
  * (the last interval: earlier ones were thinned to it). */
 typedef struct nf_cmp_timeline {
     int n;
-    double t[NF_TL_CAP];               /* CLOCK_MONOTONIC, s */
+    double t[NF_TL_CAP]; /* CLOCK_MONOTONIC, s */
     long rss_kib[NF_TL_CAP], vsz_kib[NF_TL_CAP];
-    double interval_s, next_s;         /* the interval now; the next sample's time */
-    double t_start, t_end;             /* the window (worker's clock); t_end <= t_start: unknown */
-    double cost_s;                     /* parent time spent sampling */
-    int fd;                            /* /proc/<pid>/statm while sampling, else -1 */
+    double interval_s, next_s; /* the interval now; the next sample's time */
+    double t_start, t_end;     /* the window (worker's clock); t_end <= t_start: unknown */
+    double cost_s;             /* parent time spent sampling */
+    int fd;                    /* /proc/<pid>/statm while sampling, else -1 */
 } nf_cmp_timeline;
 
 /* Starts sampling pid (one sample now). */
@@ -57,9 +57,9 @@ void nf_cmp_timeline_stop(nf_cmp_timeline *tl, double t_start, double t_end);
 void nf_cmp_timeline_add(nf_cmp_timeline *tl, double t, long rss_kib, long vsz_kib);
 
 typedef struct nf_cmp_tl_figures {
-    int samples;                       /* inside the window; the figures need 2 */
+    int samples; /* inside the window; the figures need 2 */
     double mean_rss_kib, rss50_kib, rss90_kib, rss100_kib, peak_kib;
-    double above90;                    /* fraction of the window at >= 90% of peak */
+    double above90; /* fraction of the window at >= 90% of peak */
 } nf_cmp_tl_figures;
 
 /* 0, or -1 when the window is unknown or holds fewer than two samples. */

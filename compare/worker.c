@@ -96,11 +96,13 @@ static int malloc_in(const char *path, char *why, size_t len)
 
 static int usage(const char *msg)
 {
-    fprintf(stderr, "notfree-workload: %s\n"
-                    "usage: notfree-workload --workload NAME | --trace FILE [--threads N] [--ops N_PER_THREAD]\n"
-                    "                        [--round N] [--seed N] [--expect-lib PATH] [--verify]\n"
-                    "                        [--latency-every N]\n"
-                    "       notfree-workload --whoami PATH\n", msg);
+    fprintf(stderr,
+            "notfree-workload: %s\n"
+            "usage: notfree-workload --workload NAME | --trace FILE [--threads N] [--ops N_PER_THREAD]\n"
+            "                        [--round N] [--seed N] [--expect-lib PATH] [--verify]\n"
+            "                        [--latency-every N]\n"
+            "       notfree-workload --whoami PATH\n",
+            msg);
     return 2;
 }
 
@@ -129,11 +131,11 @@ static int run_trace(const char *path, unsigned threads, int verify, const nf_me
         return 2;
     }
     nf_trace_replay_result res;
-    getppid();   /* marker: the syscall counter starts counting here */
+    getppid(); /* marker: the syscall counter starts counting here */
     double t0 = nf_now_s();
     int rc = nf_trace_bench(t, mem, threads, verify, read_final_rss, &final_rss, &res);
     double t1 = nf_now_s();
-    getppid();   /* marker: ... and stops here */
+    getppid(); /* marker: ... and stops here */
     printf("ops=%llu checksum=%llu corrupt=%llu failed=%llu seconds=%.6f final_rss_kib=%ld mapped=1"
            " peak_rss_kib=%ld bad_offset=0 bad_size=0 t_start=%.6f t_end=%.6f\n",
            (unsigned long long)res.events, (unsigned long long)res.checksum,
@@ -159,9 +161,12 @@ int main(int argc, char **argv)
             verify = 1;
             continue;
         }
-        uint64_t *num = !strcmp(a, "--threads") ? &threads : !strcmp(a, "--ops") ? &ops
-                      : !strcmp(a, "--round") ? &round : !strcmp(a, "--seed") ? &seed
-                      : !strcmp(a, "--latency-every") ? &lat_every : NULL;
+        uint64_t *num = !strcmp(a, "--threads")         ? &threads
+                        : !strcmp(a, "--ops")           ? &ops
+                        : !strcmp(a, "--round")         ? &round
+                        : !strcmp(a, "--seed")          ? &seed
+                        : !strcmp(a, "--latency-every") ? &lat_every
+                                                        : NULL;
         if (!strcmp(a, "--workload") && v)
             name = v;
         else if (!strcmp(a, "--expect-lib") && v)
@@ -178,7 +183,8 @@ int main(int argc, char **argv)
     int mapped = expect ? malloc_in(expect, why, sizeof why) : 1;
     if (!mapped) {
         printf("ops=0 checksum=0 corrupt=0 failed=0 seconds=0 final_rss_kib=0 mapped=0 peak_rss_kib=%ld"
-               " bad_offset=0 bad_size=0\n", hwm_kib());
+               " bad_offset=0 bad_size=0\n",
+               hwm_kib());
         fprintf(stderr, "notfree-workload: %s\n", why);
         return 3;
     }
@@ -195,7 +201,7 @@ int main(int argc, char **argv)
     }
     if (trace)
         return run_trace(trace, (unsigned)threads, verify, mem, lat_every);
-    getppid();   /* marker: the syscall counter starts counting here */
+    getppid(); /* marker: the syscall counter starts counting here */
     double t0 = nf_now_s();
     nf_workload_run *r = nf_workload_start(w, &p, mem);
     if (!r) {
@@ -205,15 +211,15 @@ int main(int argc, char **argv)
     for (uint64_t done = 0; done < ops; done += round)
         nf_workload_round(r, ops - done < round ? ops - done : round);
     double t1 = nf_now_s(), secs = t1 - t0;
-    getppid();   /* marker: ... and stops here */
+    getppid(); /* marker: ... and stops here */
     long rss = rss_kib();
     nf_workload_result res;
     int rc = nf_workload_finish(r, &res);
     printf("ops=%llu checksum=%llu corrupt=%llu failed=%llu seconds=%.6f final_rss_kib=%ld mapped=%d"
            " peak_rss_kib=%ld bad_offset=%llu bad_size=%llu t_start=%.6f t_end=%.6f\n",
-           (unsigned long long)res.ops, (unsigned long long)res.checksum,
-           (unsigned long long)res.corrupt, (unsigned long long)res.failed, secs, rss, mapped, hwm_kib(),
-           (unsigned long long)res.bad_offset, (unsigned long long)res.bad_size, t0, t1);
+           (unsigned long long)res.ops, (unsigned long long)res.checksum, (unsigned long long)res.corrupt,
+           (unsigned long long)res.failed, secs, rss, mapped, hwm_kib(), (unsigned long long)res.bad_offset,
+           (unsigned long long)res.bad_size, t0, t1);
     if (lat_every)
         nf_lat_sampler_print(stdout, secs * (double)threads);
     fflush(stdout);

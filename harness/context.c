@@ -26,12 +26,17 @@ static const char default_memory_temperature[] =
 
 /* ---- registry ---- */
 
-typedef struct kv { char *key, *value; } kv;
-typedef struct kv_list { kv *items; size_t n, cap; } kv_list;
+typedef struct kv {
+    char *key, *value;
+} kv;
+typedef struct kv_list {
+    kv *items;
+    size_t n, cap;
+} kv_list;
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static kv_list g_unavailable;   /* first reason wins */
-static kv_list g_set;           /* last value wins */
+static kv_list g_unavailable; /* first reason wins */
+static kv_list g_set;         /* last value wins */
 
 static kv *kv_find_locked(kv_list *l, const char *key)
 {
@@ -197,10 +202,7 @@ static void facts_init_once(void)
 
 /* Whether a key was set with nf_context_set (which then replaces the
  * built-in entry of that name). */
-static bool is_set_locked(const char *key)
-{
-    return kv_find_locked(&g_set, key) != NULL;
-}
+static bool is_set_locked(const char *key) { return kv_find_locked(&g_set, key) != NULL; }
 
 /* obj[key] = v unless the caller set key (v is consumed either way). */
 static void builtin_locked(json_t *obj, const char *key, json_t *v)
@@ -217,9 +219,8 @@ static json_t *pinning_json(void)
         return json_null();
     char desc[128];
     int cur = nf_pin_current(desc, sizeof desc);
-    json_t *p = json_pack("{s:i, s:i, s:s, s:i}", "pus", nf_pin_pu_count(),
-                          "base_pu", nf_pin_base(), "policy", "thread i on PU (base + i) mod pus",
-                          "caller_bound_pu", cur);
+    json_t *p = json_pack("{s:i, s:i, s:s, s:i}", "pus", nf_pin_pu_count(), "base_pu", nf_pin_base(), "policy",
+                          "thread i on PU (base + i) mod pus", "caller_bound_pu", cur);
     nf_json_set_str(p, "caller_binding", desc);
     return p;
 }
@@ -236,8 +237,7 @@ json_t *nf_context_to_json(void)
     builtin_locked(o, "cpu_model", nf_json_string(ci->model[0] ? ci->model : NULL));
     builtin_locked(o, "hypervisor", nf_json_string(ci->hypervisor[0] ? ci->hypervisor : NULL));
     builtin_locked(o, "tlb", json_deep_copy(g_tlb));
-    builtin_locked(o, "kernel_release",
-                   nf_json_string(g_kernel_release[0] ? g_kernel_release : NULL));
+    builtin_locked(o, "kernel_release", nf_json_string(g_kernel_release[0] ? g_kernel_release : NULL));
     builtin_locked(o, "notfree_version", nf_json_string(NF_VERSION));
     builtin_locked(o, "thp_mode", nf_json_string(nf_thp_mode()));
     builtin_locked(o, "thp_defrag", nf_json_string(thp_defrag()));
@@ -287,11 +287,11 @@ char *nf_context_summary(void)
     FILE *f = open_memstream(&text, &len);
     if (!f)
         return NULL;
-    fprintf(f, "notfree: CPU %s, %d PUs; kernel %s; hypervisor %s\n",
-              ci->model[0] ? ci->model : "unknown", nf_pin_pu_count(),
-              g_kernel_release[0] ? g_kernel_release : "unknown",
-              !ci->hypervisor[0] ? "unknown" : !strcmp(ci->hypervisor, "none") ? "none (bare metal)"
-                                                                            : ci->hypervisor);
+    fprintf(f, "notfree: CPU %s, %d PUs; kernel %s; hypervisor %s\n", ci->model[0] ? ci->model : "unknown",
+            nf_pin_pu_count(), g_kernel_release[0] ? g_kernel_release : "unknown",
+            !ci->hypervisor[0]                ? "unknown"
+            : !strcmp(ci->hypervisor, "none") ? "none (bare metal)"
+                                              : ci->hypervisor);
     pthread_mutex_lock(&g_lock);
     const char *pinning = set_value_locked("pinning");
     char pin_desc[160];
@@ -299,15 +299,15 @@ char *nf_context_summary(void)
         snprintf(pin_desc, sizeof pin_desc, "thread i on PU (%d + i) mod %d", nf_pin_base(), nf_pin_pu_count());
         pinning = pin_desc;
     }
-    fprintf(f, "notfree: THP %s (defrag %s); pinning: %s\n", thp ? thp : "unreadable",
-              defrag ? defrag : "unreadable", pinning);
+    fprintf(f, "notfree: THP %s (defrag %s); pinning: %s\n", thp ? thp : "unreadable", defrag ? defrag : "unreadable",
+            pinning);
     /* The PMU: any hardware event that opened, else the reason the first
      * one gave. */
     bool pmu = (nf_counters_probed_mask() & NF_CTR_SET_PERF_HW) != 0;
     kv *why = kv_find_locked(&g_unavailable, "counter:perf_cycles");
     fprintf(f, "notfree: PMU %s%s%s; the full context goes into the JSON output\n",
-              pmu ? "available (hardware counters)" : "unavailable",
-              !pmu && why ? ": " : "", !pmu && why ? why->value : "");
+            pmu ? "available (hardware counters)" : "unavailable", !pmu && why ? ": " : "",
+            !pmu && why ? why->value : "");
     pthread_mutex_unlock(&g_lock);
     if (fclose(f) != 0) {
         free(text);

@@ -24,42 +24,37 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define HW_CACHE(cache, op, result) \
-    ((cache) | ((uint64_t)(op) << 8) | ((uint64_t)(result) << 16))
+#define HW_CACHE(cache, op, result) ((cache) | ((uint64_t)(op) << 8) | ((uint64_t)(result) << 16))
 
 typedef struct counter_desc {
     const char *name;
     nf_counter_source src;
-    uint32_t perf_type;     /* perf events only */
+    uint32_t perf_type; /* perf events only */
     uint64_t perf_config;
 } counter_desc;
 
 static const counter_desc g_desc[NF_CTR_COUNT] = {
-    [NF_CTR_PERF_PAGE_FAULTS] = {"perf_page_faults", NF_SRC_PERF_SOFTWARE,
-                                 PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS},
-    [NF_CTR_PERF_MINOR_FAULTS] = {"perf_minor_faults", NF_SRC_PERF_SOFTWARE,
-                                  PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MIN},
-    [NF_CTR_PERF_MAJOR_FAULTS] = {"perf_major_faults", NF_SRC_PERF_SOFTWARE,
-                                  PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MAJ},
-    [NF_CTR_PERF_CONTEXT_SWITCHES] = {"perf_context_switches", NF_SRC_PERF_SOFTWARE,
-                                      PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES},
-    [NF_CTR_PERF_CYCLES] = {"perf_cycles", NF_SRC_PERF_HARDWARE,
-                            PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES},
-    [NF_CTR_PERF_INSTRUCTIONS] = {"perf_instructions", NF_SRC_PERF_HARDWARE,
-                                  PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS},
+    [NF_CTR_PERF_PAGE_FAULTS] = {"perf_page_faults", NF_SRC_PERF_SOFTWARE, PERF_TYPE_SOFTWARE,
+                                 PERF_COUNT_SW_PAGE_FAULTS},
+    [NF_CTR_PERF_MINOR_FAULTS] = {"perf_minor_faults", NF_SRC_PERF_SOFTWARE, PERF_TYPE_SOFTWARE,
+                                  PERF_COUNT_SW_PAGE_FAULTS_MIN},
+    [NF_CTR_PERF_MAJOR_FAULTS] = {"perf_major_faults", NF_SRC_PERF_SOFTWARE, PERF_TYPE_SOFTWARE,
+                                  PERF_COUNT_SW_PAGE_FAULTS_MAJ},
+    [NF_CTR_PERF_CONTEXT_SWITCHES] = {"perf_context_switches", NF_SRC_PERF_SOFTWARE, PERF_TYPE_SOFTWARE,
+                                      PERF_COUNT_SW_CONTEXT_SWITCHES},
+    [NF_CTR_PERF_CYCLES] = {"perf_cycles", NF_SRC_PERF_HARDWARE, PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES},
+    [NF_CTR_PERF_INSTRUCTIONS] = {"perf_instructions", NF_SRC_PERF_HARDWARE, PERF_TYPE_HARDWARE,
+                                  PERF_COUNT_HW_INSTRUCTIONS},
     [NF_CTR_PERF_DTLB_LOADS] = {"perf_dtlb_loads", NF_SRC_PERF_HARDWARE, PERF_TYPE_HW_CACHE,
                                 HW_CACHE(PERF_COUNT_HW_CACHE_DTLB, PERF_COUNT_HW_CACHE_OP_READ,
                                          PERF_COUNT_HW_CACHE_RESULT_ACCESS)},
-    [NF_CTR_PERF_DTLB_LOAD_MISSES] = {"perf_dtlb_load_misses", NF_SRC_PERF_HARDWARE,
-                                      PERF_TYPE_HW_CACHE,
+    [NF_CTR_PERF_DTLB_LOAD_MISSES] = {"perf_dtlb_load_misses", NF_SRC_PERF_HARDWARE, PERF_TYPE_HW_CACHE,
                                       HW_CACHE(PERF_COUNT_HW_CACHE_DTLB, PERF_COUNT_HW_CACHE_OP_READ,
                                                PERF_COUNT_HW_CACHE_RESULT_MISS)},
-    [NF_CTR_PERF_DTLB_STORE_MISSES] = {"perf_dtlb_store_misses", NF_SRC_PERF_HARDWARE,
-                                       PERF_TYPE_HW_CACHE,
+    [NF_CTR_PERF_DTLB_STORE_MISSES] = {"perf_dtlb_store_misses", NF_SRC_PERF_HARDWARE, PERF_TYPE_HW_CACHE,
                                        HW_CACHE(PERF_COUNT_HW_CACHE_DTLB, PERF_COUNT_HW_CACHE_OP_WRITE,
                                                 PERF_COUNT_HW_CACHE_RESULT_MISS)},
-    [NF_CTR_PERF_ITLB_LOAD_MISSES] = {"perf_itlb_load_misses", NF_SRC_PERF_HARDWARE,
-                                      PERF_TYPE_HW_CACHE,
+    [NF_CTR_PERF_ITLB_LOAD_MISSES] = {"perf_itlb_load_misses", NF_SRC_PERF_HARDWARE, PERF_TYPE_HW_CACHE,
                                       HW_CACHE(PERF_COUNT_HW_CACHE_ITLB, PERF_COUNT_HW_CACHE_OP_READ,
                                                PERF_COUNT_HW_CACHE_RESULT_MISS)},
     [NF_CTR_RU_MINFLT] = {"ru_minflt", NF_SRC_RUSAGE, 0, 0},
@@ -77,10 +72,7 @@ static const counter_desc g_desc[NF_CTR_COUNT] = {
 static nf_counter_id g_event_of[NF_CTR_COUNT];
 static bool g_event_of_set;
 
-static const counter_desc *event_desc(int id)
-{
-    return g_event_of_set ? &g_desc[g_event_of[id]] : &g_desc[id];
-}
+static const counter_desc *event_desc(int id) { return g_event_of_set ? &g_desc[g_event_of[id]] : &g_desc[id]; }
 
 static bool is_perf(nf_counter_id id)
 {
@@ -101,10 +93,7 @@ int nf_counters_stand_in(nf_counter_id id, nf_counter_id stand_in)
     return 0;
 }
 
-const char *nf_counter_name(nf_counter_id id)
-{
-    return (unsigned)id < NF_CTR_COUNT ? g_desc[id].name : "unknown";
-}
+const char *nf_counter_name(nf_counter_id id) { return (unsigned)id < NF_CTR_COUNT ? g_desc[id].name : "unknown"; }
 
 nf_counter_source nf_counter_source_of(nf_counter_id id)
 {
@@ -114,18 +103,19 @@ nf_counter_source nf_counter_source_of(nf_counter_id id)
 const char *nf_counter_source_name(nf_counter_source s)
 {
     switch (s) {
-    case NF_SRC_PERF_SOFTWARE: return "perf software event";
-    case NF_SRC_PERF_HARDWARE: return "perf hardware event";
-    case NF_SRC_RUSAGE: return "getrusage(RUSAGE_THREAD)";
-    case NF_SRC_PROC: return "/proc/self";
+    case NF_SRC_PERF_SOFTWARE:
+        return "perf software event";
+    case NF_SRC_PERF_HARDWARE:
+        return "perf hardware event";
+    case NF_SRC_RUSAGE:
+        return "getrusage(RUSAGE_THREAD)";
+    case NF_SRC_PROC:
+        return "/proc/self";
     }
     return "unknown";
 }
 
-bool nf_counter_is_gauge(nf_counter_id id)
-{
-    return nf_counter_source_of(id) == NF_SRC_PROC;
-}
+bool nf_counter_is_gauge(nf_counter_id id) { return nf_counter_source_of(id) == NF_SRC_PROC; }
 
 /* ---- /proc without stdio ---- */
 
@@ -197,19 +187,26 @@ int nf_proc_mem_read(nf_proc_mem *m)
 {
     int e1, e2;
     proc_read(m, true, true, &e1, &e2);
-    return m->vsz_kib >= 0 && m->rss_kib >= 0 && m->anon_huge_kib >= 0 &&
-           m->lazyfree_kib >= 0 && m->locked_kib >= 0 ? 0 : -1;
+    return m->vsz_kib >= 0 && m->rss_kib >= 0 && m->anon_huge_kib >= 0 && m->lazyfree_kib >= 0 && m->locked_kib >= 0
+               ? 0
+               : -1;
 }
 
 static int64_t proc_value(const nf_proc_mem *m, nf_counter_id id)
 {
     switch (id) {
-    case NF_CTR_VSZ_KIB: return m->vsz_kib;
-    case NF_CTR_RSS_KIB: return m->rss_kib;
-    case NF_CTR_ANON_HUGE_KIB: return m->anon_huge_kib;
-    case NF_CTR_LAZYFREE_KIB: return m->lazyfree_kib;
-    case NF_CTR_LOCKED_KIB: return m->locked_kib;
-    default: return -1;
+    case NF_CTR_VSZ_KIB:
+        return m->vsz_kib;
+    case NF_CTR_RSS_KIB:
+        return m->rss_kib;
+    case NF_CTR_ANON_HUGE_KIB:
+        return m->anon_huge_kib;
+    case NF_CTR_LAZYFREE_KIB:
+        return m->lazyfree_kib;
+    case NF_CTR_LOCKED_KIB:
+        return m->locked_kib;
+    default:
+        return -1;
     }
 }
 
@@ -225,8 +222,8 @@ static int perf_open(const counter_desc *d, bool exclude_kernel)
     a.exclude_kernel = exclude_kernel;
     a.exclude_hv = 1;
     a.read_format = PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
-    return (int)syscall(SYS_perf_event_open, &a, 0 /* this thread */, -1 /* any cpu */,
-                        -1 /* no group */, PERF_FLAG_FD_CLOEXEC);
+    return (int)syscall(SYS_perf_event_open, &a, 0 /* this thread */, -1 /* any cpu */, -1 /* no group */,
+                        PERF_FLAG_FD_CLOEXEC);
 }
 
 static void perf_reason(char *out, size_t cap, int err, bool hardware)
@@ -248,8 +245,7 @@ static void perf_reason(char *out, size_t cap, int err, bool hardware)
         if (read_file("/proc/sys/kernel/perf_event_paranoid", buf, sizeof buf, &e) > 0) {
             bool neg = buf[0] == '-';
             int level = (int)parse_u64(buf + neg);
-            snprintf(paranoid, sizeof paranoid, " (/proc/sys/kernel/perf_event_paranoid = %d)",
-                     neg ? -level : level);
+            snprintf(paranoid, sizeof paranoid, " (/proc/sys/kernel/perf_event_paranoid = %d)", neg ? -level : level);
         } else {
             snprintf(paranoid, sizeof paranoid, " (see /proc/sys/kernel/perf_event_paranoid)");
         }
@@ -305,8 +301,7 @@ void nf_counters_open(nf_counters *c, uint64_t wanted)
                     err = errno;
             }
             if (fd < 0)
-                perf_reason(c->reason[i], sizeof c->reason[i], err,
-                            ev->src == NF_SRC_PERF_HARDWARE);
+                perf_reason(c->reason[i], sizeof c->reason[i], err, ev->src == NF_SRC_PERF_HARDWARE);
             else {
                 c->fd[i] = fd;
                 c->avail[i] = true;
@@ -316,8 +311,7 @@ void nf_counters_open(nf_counters *c, uint64_t wanted)
             if (getrusage(RUSAGE_THREAD, &ru) == 0)
                 c->avail[i] = true;
             else
-                snprintf(c->reason[i], sizeof c->reason[i], "getrusage(RUSAGE_THREAD): %s",
-                         strerror(errno));
+                snprintf(c->reason[i], sizeof c->reason[i], "getrusage(RUSAGE_THREAD): %s", strerror(errno));
         }
     }
 
@@ -338,8 +332,7 @@ void nf_counters_open(nf_counters *c, uint64_t wanted)
             if (err)
                 snprintf(c->reason[i], sizeof c->reason[i], "%s: %s", file, strerror(err));
             else
-                snprintf(c->reason[i], sizeof c->reason[i], "%s has no %s figure", file,
-                         g_desc[i].name);
+                snprintf(c->reason[i], sizeof c->reason[i], "%s has no %s figure", file, g_desc[i].name);
         }
     }
 }
@@ -368,8 +361,7 @@ static void read_proc_into(nf_counters *c, uint64_t *dst)
         return;
     nf_proc_mem m;
     int e1, e2;
-    proc_read(&m, c->avail[NF_CTR_VSZ_KIB], want(c, NF_CTR_SET_PROC & ~NF_CTR_BIT(NF_CTR_VSZ_KIB)),
-              &e1, &e2);
+    proc_read(&m, c->avail[NF_CTR_VSZ_KIB], want(c, NF_CTR_SET_PROC & ~NF_CTR_BIT(NF_CTR_VSZ_KIB)), &e1, &e2);
     for (int i = NF_CTR_VSZ_KIB; i <= NF_CTR_LOCKED_KIB; i++)
         if (c->avail[i])
             dst[i] = (uint64_t)proc_value(&m, (nf_counter_id)i);
@@ -417,8 +409,7 @@ bool nf_counters_available(const nf_counters *c, nf_counter_id id, const char **
         return false;
     }
     if (reason)
-        *reason = c->avail[id] ? "" : !(c->wanted & NF_CTR_BIT(id)) ? "not requested"
-                                                                     : c->reason[id];
+        *reason = c->avail[id] ? "" : !(c->wanted & NF_CTR_BIT(id)) ? "not requested" : c->reason[id];
     return c->avail[id];
 }
 
@@ -457,10 +448,7 @@ static void probe_once(void)
     nf_counters_close(&c);
 }
 
-void nf_counters_probe_all(void)
-{
-    pthread_once(&g_probe_once, probe_once);
-}
+void nf_counters_probe_all(void) { pthread_once(&g_probe_once, probe_once); }
 
 uint64_t nf_counters_probed_mask(void)
 {

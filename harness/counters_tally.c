@@ -12,10 +12,7 @@ void nf_ctr_tally_open(nf_ctr_tally *t, uint64_t wanted)
     nf_counters_open(&t->set, wanted);
 }
 
-void nf_ctr_tally_start(nf_ctr_tally *t)
-{
-    nf_counters_start(&t->set);
-}
+void nf_ctr_tally_start(nf_ctr_tally *t) { nf_counters_start(&t->set); }
 
 void nf_ctr_tally_stop(nf_ctr_tally *t)
 {

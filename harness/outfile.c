@@ -38,11 +38,11 @@ static const int k_signals[] = {SIGINT, SIGTERM, SIGHUP};
 static atomic_int g_state = CLOSED;
 static char g_final[PATH_MAX];
 static char g_tmp[PATH_MAX];
-static int g_direct;                       /* a device or FIFO: written in place */
+static int g_direct; /* a device or FIFO: written in place */
 static int g_fd = -1;
-static pid_t g_owner;                      /* the process that opened the file */
-static const char *volatile g_closing;     /* closes the file after the last step */
-static volatile sig_atomic_t g_keep;       /* a partial file is worth keeping */
+static pid_t g_owner;                  /* the process that opened the file */
+static const char *volatile g_closing; /* closes the file after the last step */
+static volatile sig_atomic_t g_keep;   /* a partial file is worth keeping */
 static volatile sig_atomic_t g_write_errno;
 static volatile sig_atomic_t g_pending_sig;
 static struct sigaction g_old[NSIGNALS];
@@ -76,10 +76,14 @@ static int write_all(int fd, const char *buf, size_t n)
 static const char *sig_name(int sig)
 {
     switch (sig) {
-    case SIGINT: return "SIGINT";
-    case SIGTERM: return "SIGTERM";
-    case SIGHUP: return "SIGHUP";
-    default: return "a signal";
+    case SIGINT:
+        return "SIGINT";
+    case SIGTERM:
+        return "SIGTERM";
+    case SIGHUP:
+        return "SIGHUP";
+    default:
+        return "a signal";
     }
 }
 
@@ -127,7 +131,7 @@ static void finish_interrupted(int sig)
 
 static void on_signal(int sig)
 {
-    if (getpid() != g_owner) {  /* a forked child: the file is its parent's */
+    if (getpid() != g_owner) { /* a forked child: the file is its parent's */
         reraise(sig);
         return;
     }
@@ -144,7 +148,7 @@ static void on_signal(int sig)
                 return;
         } else if (s == PENDING || s == FINISHING) {
             if (!g_pending_sig)
-                g_pending_sig = sig;   /* commit re-raises it when done */
+                g_pending_sig = sig; /* commit re-raises it when done */
             return;
         } else {
             reraise(sig);
@@ -196,7 +200,7 @@ static int clean_stale(const char *dir, const char *base)
         size_t len = strlen(n);
         if (n[0] != '.' || len < 7 || strcmp(n + len - 4, ".tmp") != 0)
             continue;
-        const char *p = n + len - 4;         /* the ".tmp" */
+        const char *p = n + len - 4; /* the ".tmp" */
         const char *q = p;
         while (q > n && q[-1] >= '0' && q[-1] <= '9')
             q--;
@@ -219,10 +223,7 @@ static int clean_stale(const char *dir, const char *base)
     return removed;
 }
 
-int nf_outfile_clean_stale(const char *dir)
-{
-    return clean_stale(dir, NULL);
-}
+int nf_outfile_clean_stale(const char *dir) { return clean_stale(dir, NULL); }
 
 static int start(const char *final_path, int fd);
 

@@ -18,9 +18,9 @@
 #include <unistd.h>
 
 static hwloc_topology_t g_topo;
-static int g_pus;                       /* 0 when the topology failed */
+static int g_pus; /* 0 when the topology failed */
 static char g_init_err[160];
-static atomic_int g_base = -1;          /* -1: not set, use the default */
+static atomic_int g_base = -1; /* -1: not set, use the default */
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
 static void init_once(void)
@@ -71,10 +71,7 @@ int nf_pin_pu_count(void)
     return g_pus;
 }
 
-int nf_pin_default_pu(void)
-{
-    return nf_pin_pu_count() - 1;
-}
+int nf_pin_default_pu(void) { return nf_pin_pu_count() - 1; }
 
 /* 0 when pu names a PU of this box; else -1 and why in err. */
 static int check_pu(int pu, char *err, size_t errlen)
@@ -85,8 +82,7 @@ static int check_pu(int pu, char *err, size_t errlen)
         return -1;
     }
     if (pu < 0 || pu >= n) {
-        set_err(err, errlen, "PU %d out of range: this box has PUs 0..%d (hwloc logical index)",
-                pu, n - 1);
+        set_err(err, errlen, "PU %d out of range: this box has PUs 0..%d (hwloc logical index)", pu, n - 1);
         return -1;
     }
     return 0;
@@ -125,8 +121,7 @@ int nf_pin_thread_to(int pu, char *err, size_t errlen)
         return -1;
     }
     if (hwloc_set_cpubind(g_topo, obj->cpuset, HWLOC_CPUBIND_THREAD) != 0) {
-        set_err(err, errlen, "hwloc_set_cpubind(PU L#%d (P#%u)): %s", pu, obj->os_index,
-                strerror(errno));
+        set_err(err, errlen, "hwloc_set_cpubind(PU L#%d (P#%u)): %s", pu, obj->os_index, strerror(errno));
         return -1;
     }
     return 0;
@@ -180,9 +175,12 @@ int nf_pin_current(char *desc, size_t desclen)
 static const char *cache_type_name(hwloc_obj_cache_type_t t)
 {
     switch (t) {
-    case HWLOC_OBJ_CACHE_DATA: return "data";
-    case HWLOC_OBJ_CACHE_INSTRUCTION: return "instruction";
-    default: return "unified";
+    case HWLOC_OBJ_CACHE_DATA:
+        return "data";
+    case HWLOC_OBJ_CACHE_INSTRUCTION:
+        return "instruction";
+    default:
+        return "unified";
     }
 }
 
@@ -203,7 +201,7 @@ static json_t *page_sizes(void)
                 sizes[n++] = s;
         }
     }
-    if (n == 0) {       /* hwloc gave none: the base page and hugepages-<N>kB */
+    if (n == 0) { /* hwloc gave none: the base page and hugepages-<N>kB */
         sizes[n++] = (unsigned long long)sysconf(_SC_PAGESIZE);
         DIR *d = opendir("/sys/kernel/mm/hugepages");
         struct dirent *e;
@@ -232,10 +230,9 @@ json_t *nf_pin_topology_to_json(void)
 {
     if (nf_pin_pu_count() <= 0)
         return json_pack("{s:s}", "unavailable", "hwloc topology did not load");
-    json_t *o = json_pack("{s:i, s:i, s:i, s:i}",
-        "packages", hwloc_get_nbobjs_by_type(g_topo, HWLOC_OBJ_PACKAGE),
-        "cores", hwloc_get_nbobjs_by_type(g_topo, HWLOC_OBJ_CORE), "pus", g_pus,
-        "numa_nodes", hwloc_get_nbobjs_by_type(g_topo, HWLOC_OBJ_NUMANODE));
+    json_t *o = json_pack("{s:i, s:i, s:i, s:i}", "packages", hwloc_get_nbobjs_by_type(g_topo, HWLOC_OBJ_PACKAGE),
+                          "cores", hwloc_get_nbobjs_by_type(g_topo, HWLOC_OBJ_CORE), "pus", g_pus, "numa_nodes",
+                          hwloc_get_nbobjs_by_type(g_topo, HWLOC_OBJ_NUMANODE));
     /* One entry per cache kind (level and type), from its first instance. */
     static const hwloc_obj_type_t kinds[] = {
         HWLOC_OBJ_L1CACHE, HWLOC_OBJ_L1ICACHE, HWLOC_OBJ_L2CACHE, HWLOC_OBJ_L2ICACHE,
@@ -247,11 +244,11 @@ json_t *nf_pin_topology_to_json(void)
         hwloc_obj_t c = hwloc_get_obj_by_type(g_topo, kinds[k], 0);
         if (count <= 0 || !c)
             continue;
-        json_array_append_new(caches, json_pack("{s:i, s:s, s:I, s:i, s:i, s:i, s:i}",
-            "level", (int)c->attr->cache.depth, "type", cache_type_name(c->attr->cache.type),
-            "size_kib", (json_int_t)(c->attr->cache.size / 1024),
-            "line", (int)c->attr->cache.linesize, "ways", c->attr->cache.associativity,
-            "shared_by_pus", hwloc_bitmap_weight(c->cpuset), "count", count));
+        json_array_append_new(caches, json_pack("{s:i, s:s, s:I, s:i, s:i, s:i, s:i}", "level",
+                                                (int)c->attr->cache.depth, "type", cache_type_name(c->attr->cache.type),
+                                                "size_kib", (json_int_t)(c->attr->cache.size / 1024), "line",
+                                                (int)c->attr->cache.linesize, "ways", c->attr->cache.associativity,
+                                                "shared_by_pus", hwloc_bitmap_weight(c->cpuset), "count", count));
     }
     json_object_set_new(o, "caches", caches);
     json_object_set_new(o, "page_sizes_kib", page_sizes());

@@ -38,7 +38,8 @@
 
 // libbenchmark 1.7.1 exports its flags but declares them in an internal
 // header; these are the types it defines them with (src/benchmark.cc).
-namespace benchmark {
+namespace benchmark
+{
 extern std::string FLAGS_benchmark_format;
 extern std::string FLAGS_benchmark_out;
 extern std::string FLAGS_benchmark_out_format;
@@ -46,18 +47,19 @@ extern std::string FLAGS_benchmark_color;
 extern std::string FLAGS_benchmark_filter;
 extern bool FLAGS_benchmark_counters_tabular;
 extern bool FLAGS_benchmark_list_tests;
-}  // namespace benchmark
+} // namespace benchmark
 
 // The state a C body sees: libbenchmark's State plus what the shim adds.
 // Invariant: `s` outlives this object (both live for one instance-thread).
 struct nf_state {
     benchmark::State *s;
-    int nargs;            // arguments each instance of the family has
-    bool batch_started;   // nf_state_batch handed out the iterations
-    std::string pu_desc;  // the binding read back, e.g. "PU L#1 (P#1)"
+    int nargs;           // arguments each instance of the family has
+    bool batch_started;  // nf_state_batch handed out the iterations
+    std::string pu_desc; // the binding read back, e.g. "PU L#1 (P#1)"
 };
 
-namespace {
+namespace
+{
 
 [[noreturn]] void die(const char *what, const char *detail)
 {
@@ -127,17 +129,13 @@ void note_args(nf_bench *b, int n)
 nf_stat_fn g_stats[NF_STAT_MAX];
 int g_nstats;
 
-template <int I> double stat_tramp(const std::vector<double> &v)
-{
-    return g_stats[I](v.data(), v.size());
-}
+template <int I> double stat_tramp(const std::vector<double> &v) { return g_stats[I](v.data(), v.size()); }
 
 template <int... I> struct stat_table {
     static constexpr benchmark::StatisticsFunc *fns[] = {&stat_tramp<I>...};
 };
 using stats16 = stat_table<0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15>;
-static_assert(sizeof(stats16::fns) / sizeof(stats16::fns[0]) == NF_STAT_MAX,
-              "one trampoline per statistic slot");
+static_assert(sizeof(stats16::fns) / sizeof(stats16::fns[0]) == NF_STAT_MAX, "one trampoline per statistic slot");
 
 // Where run results go besides the reporters.
 nf_run_cb g_run_cb;
@@ -184,14 +182,16 @@ void run_c_body(benchmark::State &s, const family *fam)
 // --benchmark_out file, hands each whole step to notfree/outfile.h
 // instead of the stream libbenchmark opened.
 
-class ProxyReporter : public benchmark::BenchmarkReporter {
-public:
+class ProxyReporter : public benchmark::BenchmarkReporter
+{
+  public:
     // `primary`: the display reporter, which alone reports progress and
     // feeds the run callback (the file reporter sees the same runs).
     // `to_outfile`: the text goes to the open nf_outfile, one step at a time.
-    ProxyReporter(std::unique_ptr<benchmark::BenchmarkReporter> inner, bool json, bool primary,
-                  bool to_outfile = false)
-        : inner_(std::move(inner)), json_(json), primary_(primary), to_outfile_(to_outfile) {}
+    ProxyReporter(std::unique_ptr<benchmark::BenchmarkReporter> inner, bool json, bool primary, bool to_outfile = false)
+        : inner_(std::move(inner)), json_(json), primary_(primary), to_outfile_(to_outfile)
+    {
+    }
 
     bool ReportContext(const Context &c) override
     {
@@ -243,8 +243,8 @@ public:
             last_done_ = runs.front().run_name.str();
             done_++;
             auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
-            std::fprintf(stderr, "notfree: [%zu/%zu] %s done (%.0f s elapsed)\n", done_, total_,
-                         last_done_.c_str(), secs);
+            std::fprintf(stderr, "notfree: [%zu/%zu] %s done (%.0f s elapsed)\n", done_, total_, last_done_.c_str(),
+                         secs);
         }
     }
 
@@ -257,7 +257,7 @@ public:
     size_t errors() const { return errors_; }
     void set_total(size_t n) { total_ = n; }
 
-private:
+  private:
     std::ostream &out() { return to_outfile_ ? buf_ : GetOutputStream(); }
 
     // One whole step written: to the outfile, with what closes the file
@@ -312,21 +312,21 @@ private:
     bool json_;
     bool primary_;
     bool to_outfile_;
-    std::ostringstream buf_;  // the step being written, when to_outfile_
+    std::ostringstream buf_; // the step being written, when to_outfile_
     size_t errors_ = 0, ok_ = 0, done_ = 0, total_ = 0;
-    std::string last_done_;  // the run name progress last counted
+    std::string last_done_; // the run name progress last counted
     std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
 };
 
 // A reporter that only collects names, for --list and for progress totals.
-class ListReporter : public benchmark::BenchmarkReporter {
-public:
+class ListReporter : public benchmark::BenchmarkReporter
+{
+  public:
     bool ReportContext(const Context &) override { return true; }
     void ReportRuns(const std::vector<Run> &) override {}
 };
 
-std::unique_ptr<benchmark::BenchmarkReporter> make_reporter(const std::string &fmt, bool console_ok,
-                                                            bool *json)
+std::unique_ptr<benchmark::BenchmarkReporter> make_reporter(const std::string &fmt, bool console_ok, bool *json)
 {
     *json = false;
     if (fmt == "json") {
@@ -342,8 +342,7 @@ std::unique_ptr<benchmark::BenchmarkReporter> make_reporter(const std::string &f
     if (fmt == "console" && console_ok) {
         int opts = 0;
         const std::string &c = benchmark::FLAGS_benchmark_color;
-        bool color = (c == "true" || c == "yes" || c == "1" || c == "force") ||
-                     (c == "auto" && isatty(STDOUT_FILENO));
+        bool color = (c == "true" || c == "yes" || c == "1" || c == "force") || (c == "auto" && isatty(STDOUT_FILENO));
         if (color)
             opts |= benchmark::ConsoleReporter::OO_Color;
         if (benchmark::FLAGS_benchmark_counters_tabular)
@@ -357,36 +356,36 @@ std::unique_ptr<benchmark::BenchmarkReporter> make_reporter(const std::string &f
 void usage(FILE *f, const char *prog)
 {
     std::fprintf(f,
-        "usage: %s [--pin=PU] [--list] [--benchmark_* flags]\n"
-        "\n"
-        "Runs notfree's benches through Google Benchmark, each thread pinned to one PU.\n"
-        "\n"
-        "notfree flags:\n"
-        "  --pin=PU     bind the measuring thread to hwloc PU (logical index);\n"
-        "               thread i of a multithreaded bench gets PU+i (wrapping).\n"
-        "               Default: the last PU.\n"
-        "  --list       list the benches (as their names are emitted) and those\n"
-        "               this box cannot run, with the reason; run nothing.\n"
-        "  --help       this text.\n"
-        "\n"
-        "The Google Benchmark flags used most:\n"
-        "  --benchmark_filter=REGEX       only the benches whose names match REGEX\n"
-        "                                 (a leading '-' inverts it); an invalid\n"
-        "                                 REGEX is refused with the reason\n"
-        "  --benchmark_min_time=SECONDS   how long each bench runs at least\n"
-        "  --benchmark_repetitions=N      N runs, then median, mean, stddev, cv\n"
-        "  --benchmark_format=console|json|csv      what stdout gets\n"
-        "  --benchmark_out=FILE           also write FILE (JSON unless\n"
-        "                                 --benchmark_out_format says otherwise),\n"
-        "                                 through a temporary file renamed at the\n"
-        "                                 end; SIGINT/SIGTERM keep the benches that\n"
-        "                                 finished, marked \"partial\": true\n"
-        "\n"
-        "Exit status: 0 all ran; 1 a bench errored, the filter matched nothing or\n"
-        "FILE cannot be written; 2 a bad flag (an invalid regex among them).\n"
-        "\n"
-        "Every Google Benchmark flag is accepted (its own list):\n",
-        prog);
+                 "usage: %s [--pin=PU] [--list] [--benchmark_* flags]\n"
+                 "\n"
+                 "Runs notfree's benches through Google Benchmark, each thread pinned to one PU.\n"
+                 "\n"
+                 "notfree flags:\n"
+                 "  --pin=PU     bind the measuring thread to hwloc PU (logical index);\n"
+                 "               thread i of a multithreaded bench gets PU+i (wrapping).\n"
+                 "               Default: the last PU.\n"
+                 "  --list       list the benches (as their names are emitted) and those\n"
+                 "               this box cannot run, with the reason; run nothing.\n"
+                 "  --help       this text.\n"
+                 "\n"
+                 "The Google Benchmark flags used most:\n"
+                 "  --benchmark_filter=REGEX       only the benches whose names match REGEX\n"
+                 "                                 (a leading '-' inverts it); an invalid\n"
+                 "                                 REGEX is refused with the reason\n"
+                 "  --benchmark_min_time=SECONDS   how long each bench runs at least\n"
+                 "  --benchmark_repetitions=N      N runs, then median, mean, stddev, cv\n"
+                 "  --benchmark_format=console|json|csv      what stdout gets\n"
+                 "  --benchmark_out=FILE           also write FILE (JSON unless\n"
+                 "                                 --benchmark_out_format says otherwise),\n"
+                 "                                 through a temporary file renamed at the\n"
+                 "                                 end; SIGINT/SIGTERM keep the benches that\n"
+                 "                                 finished, marked \"partial\": true\n"
+                 "\n"
+                 "Exit status: 0 all ran; 1 a bench errored, the filter matched nothing or\n"
+                 "FILE cannot be written; 2 a bad flag (an invalid regex among them).\n"
+                 "\n"
+                 "Every Google Benchmark flag is accepted (its own list):\n",
+                 prog);
 }
 
 bool starts_with(const char *s, const char *p) { return std::strncmp(s, p, std::strlen(p)) == 0; }
@@ -429,7 +428,7 @@ int list_names(std::vector<std::string> *out, std::string *why)
     return -1;
 }
 
-}  // namespace
+} // namespace
 
 // ---------------------------------------------------------------------
 extern "C" {
@@ -527,8 +526,8 @@ nf_bench *nf_bench_use_manual_time(nf_bench *b)
 
 nf_bench *nf_bench_unit(nf_bench *b, nf_unit u)
 {
-    static const benchmark::TimeUnit map[] = {benchmark::kNanosecond, benchmark::kMicrosecond,
-                                              benchmark::kMillisecond, benchmark::kSecond};
+    static const benchmark::TimeUnit map[] = {benchmark::kNanosecond, benchmark::kMicrosecond, benchmark::kMillisecond,
+                                              benchmark::kSecond};
     if (static_cast<unsigned>(u) > NF_UNIT_S)
         die("Unit", "unknown time unit");
     return reg("Unit", [&] { return H(B(b)->Unit(map[u])); });
@@ -562,7 +561,7 @@ uint64_t nf_state_batch(nf_state *st)
         if (n > 0 && s.KeepRunningBatch(n))
             return static_cast<uint64_t>(n);
         if (n <= 0)
-            s.KeepRunningBatch(1);  // starts and finishes the (empty) run
+            s.KeepRunningBatch(1); // starts and finishes the (empty) run
         return 0;
     }
     // The one batch is done: this call stops the timer and ends the run.
@@ -575,8 +574,7 @@ int64_t nf_state_range(const nf_state *st, size_t i)
     if (i >= static_cast<size_t>(st->nargs)) {
         // A bench asking for an argument its family does not have is a bug
         // in the bench: end its run with an error rather than read garbage.
-        std::string m = "range(" + std::to_string(i) + "): the bench has " + std::to_string(st->nargs) +
-                        " argument(s)";
+        std::string m = "range(" + std::to_string(i) + "): the bench has " + std::to_string(st->nargs) + " argument(s)";
         st->s->SkipWithError(m.c_str());
         return 0;
     }
@@ -586,8 +584,14 @@ int64_t nf_state_range(const nf_state *st, size_t i)
 int nf_state_thread_index(const nf_state *st) { return st->s->thread_index(); }
 int nf_state_threads(const nf_state *st) { return st->s->threads(); }
 int64_t nf_state_iterations(const nf_state *st) { return st->s->iterations(); }
-void nf_state_pause(nf_state *st) { guard(st, "PauseTiming", [&] { st->s->PauseTiming(); }); }
-void nf_state_resume(nf_state *st) { guard(st, "ResumeTiming", [&] { st->s->ResumeTiming(); }); }
+void nf_state_pause(nf_state *st)
+{
+    guard(st, "PauseTiming", [&] { st->s->PauseTiming(); });
+}
+void nf_state_resume(nf_state *st)
+{
+    guard(st, "ResumeTiming", [&] { st->s->ResumeTiming(); });
+}
 
 void nf_state_set_iteration_time(nf_state *st, double seconds)
 {
@@ -596,9 +600,8 @@ void nf_state_set_iteration_time(nf_state *st, double seconds)
 
 void nf_state_counter(nf_state *st, const char *name, double value, int flags)
 {
-    guard(st, "counter", [&] {
-        st->s->counters[name] = benchmark::Counter(value, static_cast<benchmark::Counter::Flags>(flags));
-    });
+    guard(st, "counter",
+          [&] { st->s->counters[name] = benchmark::Counter(value, static_cast<benchmark::Counter::Flags>(flags)); });
 }
 
 void nf_state_items_processed(nf_state *st, int64_t n)
@@ -695,9 +698,8 @@ int nf_bench_main(int argc, char **argv)
         }
         char desc[128];
         nf_pin_current(desc, sizeof desc);
-        std::string pinning = std::string("thread i bound to PU (") + std::to_string(nf_pin_base()) +
-                              " + i) mod " + std::to_string(nf_pin_pu_count()) +
-                              "; main thread read back as " + desc;
+        std::string pinning = std::string("thread i bound to PU (") + std::to_string(nf_pin_base()) + " + i) mod " +
+                              std::to_string(nf_pin_pu_count()) + "; main thread read back as " + desc;
         nf_context_set("pinning", pinning.c_str());
         // Debian builds libbenchmark as debug (context.library_build_type
         // says "debug"): say what that touches rather than hide it.
@@ -717,8 +719,7 @@ int nf_bench_main(int argc, char **argv)
         });
         if (rargc > 1) {
             for (int i = 1; i < rargc; i++)
-                std::fprintf(stderr, "%s: unknown or malformed flag '%s' (see --help)\n", prog,
-                             rest[i]);
+                std::fprintf(stderr, "%s: unknown or malformed flag '%s' (see --help)\n", prog, rest[i]);
             return 2;
         }
 
@@ -726,13 +727,12 @@ int nf_bench_main(int argc, char **argv)
         std::vector<std::string> names;
         std::string why;
         if (list_names(&names, &why) != 0) {
-            std::fprintf(stderr, "%s: invalid regex in --benchmark_filter='%s': %s\n", prog,
-                         filter.c_str(), why.c_str());
+            std::fprintf(stderr, "%s: invalid regex in --benchmark_filter='%s': %s\n", prog, filter.c_str(),
+                         why.c_str());
             return 2;
         }
         if (names.empty()) {
-            std::fprintf(stderr, "%s: no bench matches --benchmark_filter='%s'\n", prog,
-                         filter.c_str());
+            std::fprintf(stderr, "%s: no bench matches --benchmark_filter='%s'\n", prog, filter.c_str());
             return 1;
         }
         if (list || benchmark::FLAGS_benchmark_list_tests) {
@@ -763,8 +763,7 @@ int nf_bench_main(int argc, char **argv)
             bool fjson = false;
             auto finner = make_reporter(benchmark::FLAGS_benchmark_out_format, true, &fjson);
             if (!finner) {
-                std::fprintf(stderr,
-                             "%s: unknown --benchmark_out_format='%s' (console, json, csv)\n", prog,
+                std::fprintf(stderr, "%s: unknown --benchmark_out_format='%s' (console, json, csv)\n", prog,
                              benchmark::FLAGS_benchmark_out_format.c_str());
                 return 2;
             }
@@ -803,8 +802,7 @@ int nf_bench_main(int argc, char **argv)
             return 1;
         }
         if (display.errors() > 0) {
-            std::fprintf(stderr, "%s: %zu run(s) ended with an error (see error_message)\n", prog,
-                         display.errors());
+            std::fprintf(stderr, "%s: %zu run(s) ended with an error (see error_message)\n", prog, display.errors());
             return 1;
         }
         return 0;
@@ -819,4 +817,4 @@ int nf_bench_main(int argc, char **argv)
     }
 }
 
-}  // extern "C"
+} // extern "C"

@@ -69,8 +69,7 @@ static nf_model_result stack_grow(nf_model_proc *p, uint64_t va, nf_vma **out)
     nf_vma *v = &p->vma[i];
     uint64_t page = va & ~(uint64_t)(NF_MODEL_PAGE - 1);
     if (v->end - page > NF_MODEL_STACK_LIMIT)
-        return v->end - page <= NF_MODEL_STACK_LIMIT + NF_MODEL_GUARD_GAP
-                   ? NF_MODEL_SEGV_GUARD : NF_MODEL_SEGV_MAPERR;
+        return v->end - page <= NF_MODEL_STACK_LIMIT + NF_MODEL_GUARD_GAP ? NF_MODEL_SEGV_GUARD : NF_MODEL_SEGV_MAPERR;
     if (i > 0 && p->vma[i - 1].end + NF_MODEL_GUARD_GAP > page)
         return NF_MODEL_SEGV_GUARD;
     uint64_t pages = (v->start - page) / NF_MODEL_PAGE;
@@ -91,10 +90,7 @@ static uint64_t *pd_entry(nf_model *m, const nf_model_proc *p, uint64_t lo)
 }
 
 /* Room for a 2 MiB page: THP never reclaims (it falls back to 4K). */
-static bool huge_room(const nf_model *m)
-{
-    return m->nframes - m->frames_used >= 512 + 16;
-}
+static bool huge_room(const nf_model *m) { return m->nframes - m->frames_used >= 512 + 16; }
 
 /* Fill the deposit node t of the region at lo with 512 fresh zeroed
  * frames (huge_room() checked: no reclaim) and make *pde the writable
@@ -131,12 +127,12 @@ static nf_model_result huge_fault(nf_model *m, nf_model_proc *p, const nf_vma *v
     if (!huge_fits(v, lo))
         return NF_MODEL_SEGV_MAPERR;
     /* the PD entry must be empty: look one 4K below the PD level */
-    uint64_t *pde = nf_pt_ensure(m, p, lo);   /* creates PML4..PD and a PT: the deposit */
+    uint64_t *pde = nf_pt_ensure(m, p, lo); /* creates PML4..PD and a PT: the deposit */
     if (!pde)
         return p->alive ? NF_MODEL_SEGV_MAPERR : NF_MODEL_KILLED;
     uint32_t node = (uint32_t)(((uint8_t *)pde - m->pool) / NF_MODEL_PAGE);
     if (m->fr[node].used != 0)
-        return NF_MODEL_SEGV_MAPERR;   /* some 4K pages exist already */
+        return NF_MODEL_SEGV_MAPERR; /* some 4K pages exist already */
     uint64_t *t = (uint64_t *)nf_frame_mem(m, node);
     uint64_t *e = pd_entry(m, p, lo);
     if (!write) {
@@ -222,7 +218,7 @@ nf_model_result nf_fault(nf_model *m, nf_model_proc *p, uint64_t va, bool write)
     }
     uint64_t e = *pte;
     if (e == 0) {
-        if (!write) {   /* the zero page, read-only */
+        if (!write) { /* the zero page, read-only */
             nf_pt_note_set(m, pte, 0, 1);
             *pte = PTE_MK(ZERO_PFN, leaf_bits(v, false));
             p->zero_mapped++;
@@ -244,7 +240,7 @@ nf_model_result nf_fault(nf_model *m, nf_model_proc *p, uint64_t va, bool write)
         m->c.minor_faults++;
         return NF_MODEL_OK;
     }
-    if (e & PTE_SWAP) {   /* major: read it back, a private copy */
+    if (e & PTE_SWAP) { /* major: read it back, a private copy */
         uint32_t slot = (uint32_t)PTE_PFN(e);
         uint32_t pfn = nf_frame_alloc(m, p, FR_ANON);
         if (pfn == NIL || !p->alive) {
@@ -254,7 +250,7 @@ nf_model_result nf_fault(nf_model *m, nf_model_proc *p, uint64_t va, bool write)
         }
         if (nf_swap_read(m, slot, pfn) != 0) {
             nf_frame_free(m, pfn);
-            return NF_MODEL_SEGV_MAPERR;   /* SIGBUS, really */
+            return NF_MODEL_SEGV_MAPERR; /* SIGBUS, really */
         }
         map_new_anon(m, p, v, page, pfn);
         nf_swap_put(m, slot);
@@ -267,14 +263,14 @@ nf_model_result nf_fault(nf_model *m, nf_model_proc *p, uint64_t va, bool write)
         return NF_MODEL_OK;
     }
     /* present */
-    if (!write || (e & PTE_RW)) {   /* stale TLB or a missing user bit */
+    if (!write || (e & PTE_RW)) { /* stale TLB or a missing user bit */
         nf_pte_flush(m, p, page);
         *pte = e | leaf_bits(v, false) | (write ? PTE_D : 0);
         return NF_MODEL_OK;
     }
     uint32_t src = (uint32_t)PTE_PFN(e);
     nf_pte_flush(m, p, page);
-    if (src != ZERO_PFN && m->fr[src].ref == 1) {   /* exclusive: reuse */
+    if (src != ZERO_PFN && m->fr[src].ref == 1) { /* exclusive: reuse */
         *pte = (e & ~PTE_COW) | PTE_RW | PTE_D | PTE_A;
         p->c.minor_faults++;
         m->c.minor_faults++;
@@ -290,7 +286,7 @@ nf_model_result nf_fault(nf_model *m, nf_model_proc *p, uint64_t va, bool write)
             nf_frame_free(m, pfn);
         return NF_MODEL_KILLED;
     }
-    e = *pte;   /* the killer may have taken the sharer, not this entry */
+    e = *pte; /* the killer may have taken the sharer, not this entry */
     if (src == ZERO_PFN) {
         p->zero_mapped--;
         p->rss++;
@@ -358,7 +354,7 @@ __attribute__((noinline)) static nf_model_result access_fault(nf_model *m, nf_mo
 
 nf_model_result nf_access_slow(nf_model *m, nf_model_proc *p, uint64_t va, bool write, int tlb_hit)
 {
-    if (!tlb_hit) {   /* a TLB miss: walk; fault only if the leaf does not allow it */
+    if (!tlb_hit) { /* a TLB miss: walk; fault only if the leaf does not allow it */
         bool huge;
         uint64_t *pte = nf_pt_leaf(m, p, va, &huge);
         uint64_t need = PTE_P | PTE_US | (write ? PTE_RW : 0);
@@ -411,7 +407,7 @@ static nf_model_result copy(nf_model_proc *p, uint64_t va, void *buf, size_t n, 
             return r;
         bool huge;
         uint64_t *pte = nf_pt_lookup(m, p, va, &huge);
-        if (huge) {   /* the deposit node lists the 4K frames */
+        if (huge) { /* the deposit node lists the 4K frames */
             uint64_t *t = (uint64_t *)nf_frame_mem(m, (uint32_t)PTE_PFN(*pte));
             pte = &t[(va >> 12) & 511];
         }
@@ -428,7 +424,8 @@ static nf_model_result copy(nf_model_proc *p, uint64_t va, void *buf, size_t n, 
 }
 
 nf_model_result nf_model_write(nf_model_proc *p, uint64_t va, const void *src, size_t n)
-{ return copy(p, va, (void *)src, n, true); }
+{
+    return copy(p, va, (void *)src, n, true);
+}
 
-nf_model_result nf_model_read(nf_model_proc *p, uint64_t va, void *dst, size_t n)
-{ return copy(p, va, dst, n, false); }
+nf_model_result nf_model_read(nf_model_proc *p, uint64_t va, void *dst, size_t n) { return copy(p, va, dst, n, false); }

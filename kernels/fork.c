@@ -15,7 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct fork_ctx { nf_model_proc *child; bool failed; };
+struct fork_ctx {
+    nf_model_proc *child;
+    bool failed;
+};
 
 static void copy_fn(nf_model *m, nf_model_proc *p, uint64_t va, uint64_t *pte, void *u)
 {
@@ -28,7 +31,7 @@ static void copy_fn(nf_model *m, nf_model_proc *p, uint64_t va, uint64_t *pte, v
         c->failed = true;
         return;
     }
-    uint64_t e = *pte;   /* re-read: the allocation may have reclaimed it */
+    uint64_t e = *pte; /* re-read: the allocation may have reclaimed it */
     if (e == 0)
         return;
     if (e & PTE_SWAP) {
@@ -82,9 +85,9 @@ nf_model_proc *nf_model_fork(nf_model_proc *parent)
     ch->nvma = ch->vcap = parent->nvma;
     for (size_t i = 0; i < ch->nvma; i++)
         ch->vma[i].flags &= ~(unsigned)VM_LOCKED;
-    struct fork_ctx c = { ch, false };
+    struct fork_ctx c = {ch, false};
     int adj = parent->oom_adj;
-    parent->oom_adj = -1000;   /* its tables are being walked: not a victim now */
+    parent->oom_adj = -1000; /* its tables are being walked: not a victim now */
     for (size_t i = 0; i < parent->nvma && !c.failed; i++)
         nf_pt_range(m, parent, parent->vma[i].start, parent->vma[i].end, copy_fn, &c, NF_PTR_SPLIT);
     parent->oom_adj = adj;

@@ -44,7 +44,7 @@ int nf_frames_init(nf_model *m)
     m->freestack = nf_reserve(n, sizeof *m->freestack);
     if (!m->fr || !m->freestack)
         return -1;
-    m->fr[ZERO_PFN] = (nf_frame){ .kind = FR_ZERO, .ref = 1, .prev = NIL, .next = NIL };
+    m->fr[ZERO_PFN] = (nf_frame){.kind = FR_ZERO, .ref = 1, .prev = NIL, .next = NIL};
     m->fresh = ZERO_PFN + 1;
     m->frames_used = 1;
     m->lru_head = m->lru_tail = NIL;

@@ -44,7 +44,9 @@ static nf_model *live_model;
 static struct sigaction old_segv;
 
 static inline uint32_t hslot(const nf_live *l, uint64_t va)
-{ return (uint32_t)((va >> 12) * 0x9E3779B97F4A7C15ull >> 32) & (l->hcap - 1); }
+{
+    return (uint32_t)((va >> 12) * 0x9E3779B97F4A7C15ull >> 32) & (l->hcap - 1);
+}
 
 static uint32_t *hfind(nf_live *l, uint64_t va)
 {
@@ -72,8 +74,8 @@ static void hdel(nf_live *l, uint32_t *slot)
 
 static void real_unmap(nf_model *m, uint64_t va)
 {
-    mmap((void *)(uintptr_t)va, NF_MODEL_PAGE, PROT_NONE,
-         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+    mmap((void *)(uintptr_t)va, NF_MODEL_PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1,
+         0);
     (void)m;
 }
 
@@ -157,7 +159,7 @@ void nf_live_install(nf_model *m, nf_model_proc *p, uint64_t va)
         }
         uint32_t k = l->freel;
         l->freel = l->node[k].next;
-        l->node[k] = (nf_live_node){ va, l->tail, NIL };
+        l->node[k] = (nf_live_node){va, l->tail, NIL};
         if (l->tail != NIL)
             l->node[l->tail].next = k;
         else
@@ -170,7 +172,11 @@ void nf_live_install(nf_model *m, nf_model_proc *p, uint64_t va)
          (off_t)PTE_PFN(leaf) * NF_MODEL_PAGE);
 }
 
-static void say(const char *s) { ssize_t r = write(2, s, strlen(s)); (void)r; }
+static void say(const char *s)
+{
+    ssize_t r = write(2, s, strlen(s));
+    (void)r;
+}
 
 static void on_segv(int sig, siginfo_t *si, void *ucv)
 {
@@ -183,7 +189,7 @@ static void on_segv(int sig, siginfo_t *si, void *ucv)
         } else if (old_segv.sa_handler != SIG_DFL && old_segv.sa_handler != SIG_IGN) {
             old_segv.sa_handler(sig);
         } else {
-            signal(SIGSEGV, SIG_DFL);   /* returns, faults again, dies */
+            signal(SIGSEGV, SIG_DFL); /* returns, faults again, dies */
         }
         return;
     }

@@ -10,7 +10,7 @@
 
 #define DEFAULT_VA_BASE 0x100000000000ull
 #define DEFAULT_VA_SIZE ((uint64_t)256 << 30)
-#define BRK_OFFSET ((uint64_t)16 << 20)   /* the break starts above a pretend text */
+#define BRK_OFFSET ((uint64_t)16 << 20) /* the break starts above a pretend text */
 
 nf_model *nf_model_create(const nf_model_config *cfg)
 {
@@ -148,7 +148,7 @@ void nf_model_proc_exit(nf_model_proc *p)
     if (!p->alive)
         return;
     nf_proc_teardown(m, p);
-    if (p->committed)   /* what the VMAs did not give back (fork's charge) */
+    if (p->committed) /* what the VMAs did not give back (fork's charge) */
         nf_commit_uncharge(m, p, p->committed);
 }
 

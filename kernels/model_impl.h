@@ -17,18 +17,18 @@
 #include "notfree/tlb.h"
 
 /* ---- PTE bits (x86-64, plus software bits 9-11 and 58-62) ---- */
-#define PTE_P      (1ull << 0)
-#define PTE_RW     (1ull << 1)
-#define PTE_US     (1ull << 2)
-#define PTE_A      (1ull << 5)
-#define PTE_D      (1ull << 6)
-#define PTE_PS     (1ull << 7)    /* huge leaf in a PD entry */
-#define PTE_COW    (1ull << 9)    /* write-protected because shared after fork */
-#define PTE_SWAP   (1ull << 61)   /* not present: a swap entry, slot in the pfn field */
-#define PTE_ADDR   0x000ffffffffff000ull
-#define PTE_PFN(e) (((e) & PTE_ADDR) >> 12)
+#define PTE_P (1ull << 0)
+#define PTE_RW (1ull << 1)
+#define PTE_US (1ull << 2)
+#define PTE_A (1ull << 5)
+#define PTE_D (1ull << 6)
+#define PTE_PS (1ull << 7)    /* huge leaf in a PD entry */
+#define PTE_COW (1ull << 9)   /* write-protected because shared after fork */
+#define PTE_SWAP (1ull << 61) /* not present: a swap entry, slot in the pfn field */
+#define PTE_ADDR 0x000ffffffffff000ull
+#define PTE_PFN(e) (((e)&PTE_ADDR) >> 12)
 #define PTE_MK(pfn, bits) (((uint64_t)(pfn) << 12) | (bits))
-#define PTE_TABLE  (PTE_P | PTE_RW | PTE_US | PTE_A)   /* upper-level entries */
+#define PTE_TABLE (PTE_P | PTE_RW | PTE_US | PTE_A) /* upper-level entries */
 
 #define NIL 0xffffffffu
 #define ZERO_PFN 0u
@@ -42,10 +42,10 @@ void nf_unreserve(void *p, size_t n, size_t size);
 /* ---- frames ---- */
 enum { FR_FREE = 0, FR_ANON, FR_PT, FR_ZERO };
 enum {
-    FRF_LRU = 1u << 0,      /* on the reclaim clock */
-    FRF_MLOCK = 1u << 1,    /* mapped in a locked VMA: unevictable */
-    FRF_LAZY = 1u << 2,     /* MADV_FREE'd: dropped if still clean when reclaimed */
-    FRF_PIN = 1u << 3,      /* being copied by a fault: not a reclaim victim */
+    FRF_LRU = 1u << 0,   /* on the reclaim clock */
+    FRF_MLOCK = 1u << 1, /* mapped in a locked VMA: unevictable */
+    FRF_LAZY = 1u << 2,  /* MADV_FREE'd: dropped if still clean when reclaimed */
+    FRF_PIN = 1u << 3,   /* being copied by a fault: not a reclaim victim */
 };
 /* One per pfn. Invariants: kind FR_FREE <=> ref == 0 and the pfn is in
  * the free stack or at or above the watermark m->fresh (never taken: its
@@ -57,16 +57,19 @@ typedef struct nf_frame {
     uint32_t ref;
     uint8_t kind, flags;
     uint16_t used;
-    uint32_t prev, next;    /* clock links (pfns), NIL-terminated */
-    uint32_t owner;         /* proc id of the first mapper */
-    uint64_t va;            /* page vaddr of an anonymous frame */
+    uint32_t prev, next; /* clock links (pfns), NIL-terminated */
+    uint32_t owner;      /* proc id of the first mapper */
+    uint64_t va;         /* page vaddr of an anonymous frame */
 } nf_frame;
 
 /* ---- VMAs ---- */
 enum {
-    VM_READ = 1u << 0, VM_WRITE = 1u << 1,
-    VM_GROWSDOWN = 1u << 4, VM_LOCKED = 1u << 5, VM_HUGE = 1u << 6,
-    VM_ACCOUNT = 1u << 7,   /* charged to the commit */
+    VM_READ = 1u << 0,
+    VM_WRITE = 1u << 1,
+    VM_GROWSDOWN = 1u << 4,
+    VM_LOCKED = 1u << 5,
+    VM_HUGE = 1u << 6,
+    VM_ACCOUNT = 1u << 7, /* charged to the commit */
 };
 /* Invariant: start < end, both page-aligned; a proc's VMAs are sorted and
  * disjoint. */
@@ -78,24 +81,24 @@ typedef struct nf_vma {
 /* ---- processes ---- */
 struct nf_model_proc {
     nf_model *m;
-    uint32_t id;            /* index in m->procs; asid = id + 1 */
+    uint32_t id; /* index in m->procs; asid = id + 1 */
     bool alive;
     int oom_adj;
     char name[32];
-    uint32_t root;          /* pfn of the PML4, NIL when dead */
-    nf_vma *vma;            /* sorted */
+    uint32_t root; /* pfn of the PML4, NIL when dead */
+    nf_vma *vma;   /* sorted */
     size_t nvma, vcap;
-    size_t vhint;           /* last VMA found */
+    size_t vhint; /* last VMA found */
     /* The PD node of the last 1 GiB region walked (pd_key = va >> 30,
      * UINT64_MAX: none). Valid while no upper table of p is freed:
      * nf_pt_range and nf_pt_free_all reset it. */
     uint64_t pd_key;
     uint64_t *pd;
     uint64_t brk_start, brk;
-    uint64_t mmap_base;     /* top-down placement starts below this */
+    uint64_t mmap_base; /* top-down placement starts below this */
     /* pages: */
     uint64_t rss, swap, pt, zero_mapped, committed;
-    nf_model_proc_counters c;   /* fault counters (gauges filled on read) */
+    nf_model_proc_counters c; /* fault counters (gauges filled on read) */
 };
 
 /* ---- the live mode state ---- */
@@ -110,12 +113,15 @@ struct nf_model_proc {
  * first store to a clean page). The FIFO order only bounds the set: without
  * a TLB (cap pages, oldest out first), or as a guard if L1 could not hold a
  * page's entry. See live.c. */
-typedef struct nf_live_node { uint64_t va; uint32_t prev, next; } nf_live_node;
+typedef struct nf_live_node {
+    uint64_t va;
+    uint32_t prev, next;
+} nf_live_node;
 typedef struct nf_live {
     bool on;
     bool tlb_driven;
-    nf_live_node *node;     /* cap nodes */
-    uint32_t *hash;         /* hcap slots of node index, NIL empty */
+    nf_live_node *node; /* cap nodes */
+    uint32_t *hash;     /* hcap slots of node index, NIL empty */
     uint32_t cap, hcap, n, head, tail, freel;
     uint64_t traps;
 } nf_live;
@@ -123,21 +129,21 @@ typedef struct nf_live {
 struct nf_model {
     nf_model_config cfg;
     int memfd;
-    uint8_t *pool;          /* frames * 4096 bytes, MAP_SHARED of memfd */
-    nf_frame *fr;           /* nframes descriptors (reserved: see reserve.c) */
+    uint8_t *pool; /* frames * 4096 bytes, MAP_SHARED of memfd */
+    nf_frame *fr;  /* nframes descriptors (reserved: see reserve.c) */
     uint32_t nframes;
-    uint32_t fresh;         /* pfns >= fresh were never taken (holes, zero) */
-    uint32_t *freestack;    /* freed pfns below fresh (reserved, nframes) */
+    uint32_t fresh;      /* pfns >= fresh were never taken (holes, zero) */
+    uint32_t *freestack; /* freed pfns below fresh (reserved, nframes) */
     size_t nfree_stack;
     uint64_t frames_used;
-    uint32_t lru_head, lru_tail;   /* the clock: scan from head, second chance to tail */
+    uint32_t lru_head, lru_tail; /* the clock: scan from head, second chance to tail */
     uint64_t lru_len;
     /* swap */
     int swapfd;
     uint32_t nslots;
-    uint32_t slot_next;     /* slots >= slot_next were never used (free) */
-    uint16_t *slot_ref;     /* nslots counts (reserved) */
-    uint32_t *slot_free;    /* freed slots below slot_next (reserved) */
+    uint32_t slot_next;  /* slots >= slot_next were never used (free) */
+    uint16_t *slot_ref;  /* nslots counts (reserved) */
+    uint32_t *slot_free; /* freed slots below slot_next (reserved) */
     size_t nslot_free;
     /* procs */
     nf_model_proc **procs;
@@ -145,10 +151,10 @@ struct nf_model {
     nf_model_proc *cur;
     /* address space */
     uint64_t va_base, va_size;
-    uint8_t *reserve;       /* live: the real reservation */
+    uint8_t *reserve; /* live: the real reservation */
     uint64_t committed, commit_limit;
     nf_live live;
-    nf_model_counters c;    /* model-wide counts (gauges filled on read) */
+    nf_model_counters c; /* model-wide counts (gauges filled on read) */
 };
 
 /* frames.c */
@@ -162,8 +168,7 @@ uint32_t nf_frame_alloc(nf_model *m, nf_model_proc *p, int kind);
  * is cleared. */
 uint32_t nf_frame_alloc_zeroed(nf_model *m, nf_model_proc *p, int kind);
 void nf_frame_free(nf_model *m, uint32_t pfn);
-static inline void *nf_frame_mem(const nf_model *m, uint32_t pfn)
-{ return m->pool + (size_t)pfn * NF_MODEL_PAGE; }
+static inline void *nf_frame_mem(const nf_model *m, uint32_t pfn) { return m->pool + (size_t)pfn * NF_MODEL_PAGE; }
 /* Drop one mapping of an anonymous frame (frees it at ref 0). */
 void nf_frame_put(nf_model *m, uint32_t pfn);
 
@@ -216,8 +221,7 @@ uint64_t *nf_pt_ensure(nf_model *m, nf_model_proc *p, uint64_t va);
  * empty. */
 enum { NF_PTR_SPLIT = 1u << 0, NF_PTR_FREE_EMPTY = 1u << 1 };
 typedef void (*nf_pt_fn)(nf_model *m, nf_model_proc *p, uint64_t va, uint64_t *pte, void *u);
-void nf_pt_range(nf_model *m, nf_model_proc *p, uint64_t start, uint64_t end,
-                 nf_pt_fn fn, void *u, unsigned flags);
+void nf_pt_range(nf_model *m, nf_model_proc *p, uint64_t start, uint64_t end, nf_pt_fn fn, void *u, unsigned flags);
 /* Turn a 2 MiB leaf into its table of 512 leaves (same frames and bits). */
 void nf_huge_split(nf_model *m, nf_model_proc *p, uint64_t va, uint64_t *pde);
 /* Empty a leaf entry (the node's used count follows). */
@@ -230,7 +234,7 @@ void nf_pte_zap(nf_model *m, nf_model_proc *p, uint64_t va, uint64_t *pte);
 void nf_pte_flush(nf_model *m, nf_model_proc *p, uint64_t va);
 
 /* vma.c */
-nf_vma *nf_vma_find(nf_model_proc *p, uint64_t va);  /* containing va, or NULL */
+nf_vma *nf_vma_find(nf_model_proc *p, uint64_t va); /* containing va, or NULL */
 void nf_vma_drop_all(nf_model *m, nf_model_proc *p);
 uint64_t nf_commit_limit(const nf_model *m);
 int nf_commit_charge(nf_model *m, nf_model_proc *p, uint64_t pages);
@@ -266,7 +270,7 @@ void nf_proc_teardown(nf_model *m, nf_model_proc *p);
 bool nf_oom_kill(nf_model *m);
 
 /* live.c */
-void nf_live_unmap(nf_model *m, uint64_t va);    /* if accessible */
+void nf_live_unmap(nf_model *m, uint64_t va); /* if accessible */
 void nf_live_unmap_all(nf_model *m);
 void nf_live_install(nf_model *m, nf_model_proc *p, uint64_t va);
 

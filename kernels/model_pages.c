@@ -16,8 +16,7 @@ static nf_model_proc *proc_of(nf_pages *ps) { return ps->impl; }
 
 static void *m_map(nf_pages *ps, size_t len, unsigned hints)
 {
-    unsigned prot = (hints & NF_MAP_NOACCESS) ? NF_MODEL_PROT_NONE
-                                              : NF_MODEL_PROT_READ | NF_MODEL_PROT_WRITE;
+    unsigned prot = (hints & NF_MAP_NOACCESS) ? NF_MODEL_PROT_NONE : NF_MODEL_PROT_READ | NF_MODEL_PROT_WRITE;
     unsigned flags = 0;
     if (hints & NF_MAP_POPULATE)
         flags |= NF_MODEL_MAP_POPULATE;
@@ -41,9 +40,10 @@ static int m_unmap(nf_pages *ps, void *addr, size_t len)
 
 static int m_advise(nf_pages *ps, void *addr, size_t len, nf_advice a)
 {
-    int adv = a == NF_ADVISE_DONTNEED ? NF_MODEL_MADV_DONTNEED
-            : a == NF_ADVISE_FREE ? NF_MODEL_MADV_FREE
-            : a == NF_ADVISE_HUGEPAGE ? NF_MODEL_MADV_HUGEPAGE : NF_MODEL_MADV_NOHUGEPAGE;
+    int adv = a == NF_ADVISE_DONTNEED   ? NF_MODEL_MADV_DONTNEED
+              : a == NF_ADVISE_FREE     ? NF_MODEL_MADV_FREE
+              : a == NF_ADVISE_HUGEPAGE ? NF_MODEL_MADV_HUGEPAGE
+                                        : NF_MODEL_MADV_NOHUGEPAGE;
     int r = nf_model_madvise(proc_of(ps), (uintptr_t)addr, len, adv);
     nf_pages_count(ps, NF_PAGE_ADVISE, len, r != 0);
     return r;
@@ -65,8 +65,7 @@ static int m_unlock(nf_pages *ps, void *addr, size_t len)
 
 static int m_protect(nf_pages *ps, void *addr, size_t len, unsigned prot)
 {
-    unsigned mp = ((prot & NF_PROT_READ) ? NF_MODEL_PROT_READ : 0) |
-                  ((prot & NF_PROT_WRITE) ? NF_MODEL_PROT_WRITE : 0);
+    unsigned mp = ((prot & NF_PROT_READ) ? NF_MODEL_PROT_READ : 0) | ((prot & NF_PROT_WRITE) ? NF_MODEL_PROT_WRITE : 0);
     int r = nf_model_mprotect(proc_of(ps), (uintptr_t)addr, len, mp);
     nf_pages_count(ps, NF_PAGE_PROTECT, len, r != 0);
     return r;
@@ -77,8 +76,7 @@ static void *m_grow(nf_pages *ps, intptr_t delta)
     nf_model_proc *p = proc_of(ps);
     uint64_t old = nf_model_brk(p, 0);
     uint64_t want = old + (uint64_t)delta;
-    int ok = (delta >= 0 || (uint64_t)-delta <= old - p->brk_start) &&
-             (delta == 0 || nf_model_brk(p, want) == want);
+    int ok = (delta >= 0 || (uint64_t)-delta <= old - p->brk_start) && (delta == 0 || nf_model_brk(p, want) == want);
     nf_pages_count(ps, NF_PAGE_BRK, (size_t)(delta < 0 ? -delta : delta), !ok);
     if (!ok) {
         errno = ENOMEM;
@@ -100,7 +98,7 @@ static const nf_pages_ops model_ops = {
 
 void nf_model_pages_init(nf_pages *ps, nf_model_proc *p)
 {
-    *ps = (nf_pages){ 0 };
+    *ps = (nf_pages){0};
     ps->ops = &model_ops;
     ps->page_size = NF_MODEL_PAGE;
     ps->brk_mode = NF_BRK_EMULATED;

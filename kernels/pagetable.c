@@ -16,10 +16,14 @@
 #include <string.h>
 
 static inline uint64_t *node_of(const nf_model *m, uint64_t entry)
-{ return (uint64_t *)nf_frame_mem(m, (uint32_t)PTE_PFN(entry)); }
+{
+    return (uint64_t *)nf_frame_mem(m, (uint32_t)PTE_PFN(entry));
+}
 
-static inline unsigned idx(uint64_t va, int level)   /* level 3 = PML4 .. 0 = PT */
-{ return (unsigned)(va >> (12 + 9 * level)) & 511u; }
+static inline unsigned idx(uint64_t va, int level) /* level 3 = PML4 .. 0 = PT */
+{
+    return (unsigned)(va >> (12 + 9 * level)) & 511u;
+}
 
 uint64_t *nf_pt_lookup(const nf_model *m, const nf_model_proc *p, uint64_t va, bool *huge)
 {
@@ -89,7 +93,7 @@ uint64_t *nf_pt_ensure(nf_model *m, nf_model_proc *p, uint64_t va)
             if (!(*e & PTE_P))
                 break;
             if (level == 1 && (*e & PTE_PS))
-                return NULL;   /* caller splits first */
+                return NULL; /* caller splits first */
             t = node_of(m, *e);
         }
         if (level == 0)
@@ -104,7 +108,7 @@ uint64_t *nf_pt_ensure(nf_model *m, nf_model_proc *p, uint64_t va)
             return NULL;
         }
         uint64_t *e = &t[idx(va, level)];
-        if (*e & PTE_P) {   /* cannot happen (reclaim frees no table), but be safe */
+        if (*e & PTE_P) { /* cannot happen (reclaim frees no table), but be safe */
             nf_frame_free(m, pfn);
             p->pt--;
             continue;
@@ -126,9 +130,8 @@ void nf_huge_split(nf_model *m, nf_model_proc *p, uint64_t va, uint64_t *pde)
     nf_pte_flush(m, p, va & ~(uint64_t)(NF_MODEL_HUGE_PAGE - 1));
 }
 
-static bool range_rec(nf_model *m, nf_model_proc *p, uint64_t *t, int level,
-                      uint64_t base, uint64_t start, uint64_t end,
-                      nf_pt_fn fn, void *u, unsigned flags)
+static bool range_rec(nf_model *m, nf_model_proc *p, uint64_t *t, int level, uint64_t base, uint64_t start,
+                      uint64_t end, nf_pt_fn fn, void *u, unsigned flags)
 {
     bool free_empty = flags & NF_PTR_FREE_EMPTY;
     uint64_t span = 1ull << (12 + 9 * level);
@@ -161,8 +164,7 @@ static bool range_rec(nf_model *m, nf_model_proc *p, uint64_t *t, int level,
     return m->fr[node].used == 0;
 }
 
-void nf_pt_range(nf_model *m, nf_model_proc *p, uint64_t start, uint64_t end,
-                 nf_pt_fn fn, void *u, unsigned flags)
+void nf_pt_range(nf_model *m, nf_model_proc *p, uint64_t start, uint64_t end, nf_pt_fn fn, void *u, unsigned flags)
 {
     if (p->root == NIL || start >= end)
         return;

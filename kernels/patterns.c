@@ -30,10 +30,7 @@ static inline uint64_t rnd(uint64_t *s)
 }
 
 /* Uniform in [0, n) by multiply-shift (bias below 2^-32 for n < 2^32). */
-static inline uint64_t below(uint64_t *s, uint64_t n)
-{
-    return (uint64_t)(((unsigned __int128)rnd(s) * n) >> 64);
-}
+static inline uint64_t below(uint64_t *s, uint64_t n) { return (uint64_t)(((unsigned __int128)rnd(s) * n) >> 64); }
 
 int nf_pattern_init(nf_pattern *p, nf_pattern_kind kind, uint64_t base, uint64_t ws_bytes, unsigned page_shift,
                     uint64_t stride_pages, uint64_t seed)
@@ -43,9 +40,8 @@ int nf_pattern_init(nf_pattern *p, nf_pattern_kind kind, uint64_t base, uint64_t
 
 #define PROGRESS_STEP ((uint64_t)1 << 20)
 
-int nf_pattern_init_progress(nf_pattern *p, nf_pattern_kind kind, uint64_t base, uint64_t ws_bytes,
-                             unsigned page_shift, uint64_t stride_pages, uint64_t seed, nf_pattern_progress_fn fn,
-                             void *arg)
+int nf_pattern_init_progress(nf_pattern *p, nf_pattern_kind kind, uint64_t base, uint64_t ws_bytes, unsigned page_shift,
+                             uint64_t stride_pages, uint64_t seed, nf_pattern_progress_fn fn, void *arg)
 {
     memset(p, 0, sizeof *p);
     p->kind = kind;

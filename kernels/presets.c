@@ -36,10 +36,12 @@ static const nf_tlb_geom presets[] = {
         .name = "skylake",
         .cpu = "Intel Skylake (client)",
         .nlevels = 2,
-        .level = {
-            {.narrays = 3, .array = {{64, 4, B4K, NF_REPL_PLRU}, {32, 4, B2M, NF_REPL_PLRU}, {4, 0, B1G, NF_REPL_PLRU}}},
-            {.narrays = 2, .array = {{1536, 12, B4K | B2M, NF_REPL_PLRU}, {16, 4, B1G, NF_REPL_PLRU}}},
-        },
+        .level =
+            {
+                {.narrays = 3,
+                 .array = {{64, 4, B4K, NF_REPL_PLRU}, {32, 4, B2M, NF_REPL_PLRU}, {4, 0, B1G, NF_REPL_PLRU}}},
+                {.narrays = 2, .array = {{1536, 12, B4K | B2M, NF_REPL_PLRU}, {16, 4, B1G, NF_REPL_PLRU}}},
+            },
         .pwc_entries = {2, 4, 32},
         .asid = true,
         .source = "Intel opt. manual 248966 Table 2-15; PWC sizes assumed (Barr et al. 2010)",
@@ -54,10 +56,12 @@ static const nf_tlb_geom presets[] = {
         .name = "goldencove",
         .cpu = "Intel Golden Cove (Alder Lake P-core)",
         .nlevels = 2,
-        .level = {
-            {.narrays = 3, .array = {{96, 6, B4K, NF_REPL_PLRU}, {32, 4, B2M, NF_REPL_PLRU}, {8, 0, B1G, NF_REPL_PLRU}}},
-            {.narrays = 1, .array = {{2048, 16, B4K | B2M | B1G, NF_REPL_PLRU}}},
-        },
+        .level =
+            {
+                {.narrays = 3,
+                 .array = {{96, 6, B4K, NF_REPL_PLRU}, {32, 4, B2M, NF_REPL_PLRU}, {8, 0, B1G, NF_REPL_PLRU}}},
+                {.narrays = 1, .array = {{2048, 16, B4K | B2M | B1G, NF_REPL_PLRU}}},
+            },
         .pwc_entries = {2, 4, 32},
         .asid = true,
         .source = "Intel opt. manual 248966 via Hennessy & Patterson 7th ed.; PWC sizes assumed",
@@ -73,10 +77,11 @@ static const nf_tlb_geom presets[] = {
         .name = "zen3",
         .cpu = "AMD Zen 3",
         .nlevels = 2,
-        .level = {
-            {.narrays = 1, .array = {{64, 0, B4K | B2M | B1G, NF_REPL_LRU}}},
-            {.narrays = 1, .array = {{2048, 16, B4K | B2M, NF_REPL_LRU}}},
-        },
+        .level =
+            {
+                {.narrays = 1, .array = {{64, 0, B4K | B2M | B1G, NF_REPL_LRU}}},
+                {.narrays = 1, .array = {{2048, 16, B4K | B2M, NF_REPL_LRU}}},
+            },
         .pwc_entries = {16, 16, 64},
         .asid = true,
         .source = "AMD SOG fam 19h (from memory); L2 ways and PWC sizes assumed",
@@ -91,10 +96,11 @@ static const nf_tlb_geom presets[] = {
         .name = "zen4",
         .cpu = "AMD Zen 4",
         .nlevels = 2,
-        .level = {
-            {.narrays = 1, .array = {{72, 0, B4K | B2M | B1G, NF_REPL_LRU}}},
-            {.narrays = 1, .array = {{3072, 12, B4K | B2M | B1G, NF_REPL_LRU}}},
-        },
+        .level =
+            {
+                {.narrays = 1, .array = {{72, 0, B4K | B2M | B1G, NF_REPL_LRU}}},
+                {.narrays = 1, .array = {{3072, 12, B4K | B2M | B1G, NF_REPL_LRU}}},
+            },
         .pwc_entries = {16, 16, 64},
         .asid = true,
         .source = "AMD SOG fam 19h Zen 4 (from memory); L2 ways and PWC sizes assumed",

@@ -119,10 +119,7 @@ static uint32_t slot_take(nf_model *m)
     return m->slot_next < m->nslots ? m->slot_next++ : NIL;
 }
 
-static void slot_untake(nf_model *m, uint32_t slot)
-{
-    m->slot_free[m->nslot_free++] = slot;
-}
+static void slot_untake(nf_model *m, uint32_t slot) { m->slot_free[m->nslot_free++] = slot; }
 
 static int full_io(int fd, void *buf, bool write, off_t off)
 {
@@ -197,7 +194,10 @@ static void dirty_fn(nf_model *m, nf_model_proc *p, uint64_t *pte, void *u)
         *(bool *)u = true;
 }
 
-struct out { uint64_t entry; bool drop; };
+struct out {
+    uint64_t entry;
+    bool drop;
+};
 
 static void unmap_fn(nf_model *m, nf_model_proc *p, uint64_t *pte, void *u)
 {
@@ -231,7 +231,7 @@ bool nf_reclaim_one(nf_model *m)
             nf_lru_add(m, pfn);
             continue;
         }
-        struct out o = { 0, false };
+        struct out o = {0, false};
         if (f->flags & FRF_LAZY) {
             bool dirty = false;
             for_each_mapping(m, pfn, dirty_fn, &dirty);
@@ -241,7 +241,7 @@ bool nf_reclaim_one(nf_model *m)
             uint32_t slot = slot_take(m);
             if (slot == NIL) {
                 nf_lru_add(m, pfn);
-                return false;   /* anonymous memory and no swap left */
+                return false; /* anonymous memory and no swap left */
             }
             if (full_io(m->swapfd, nf_frame_mem(m, pfn), true, (off_t)slot * NF_MODEL_PAGE) != 0) {
                 slot_untake(m, slot);

@@ -119,8 +119,8 @@ static void vma_merge(nf_model_proc *p)
 
 static bool range_ok(const nf_model *m, uint64_t addr, uint64_t len)
 {
-    return (addr & (PG - 1)) == 0 && len > 0 && addr >= m->va_base &&
-           addr + len <= m->va_base + m->va_size && addr + len > addr;
+    return (addr & (PG - 1)) == 0 && len > 0 && addr >= m->va_base && addr + len <= m->va_base + m->va_size &&
+           addr + len > addr;
 }
 
 static bool range_free(const nf_model_proc *p, uint64_t lo, uint64_t hi)
@@ -128,7 +128,7 @@ static bool range_free(const nf_model_proc *p, uint64_t lo, uint64_t hi)
     for (size_t i = 0; i < p->nvma; i++) {
         const nf_vma *v = &p->vma[i];
         uint64_t vlo = v->start;
-        if (v->flags & VM_GROWSDOWN)   /* its growth room and guard gap */
+        if (v->flags & VM_GROWSDOWN) /* its growth room and guard gap */
             vlo = v->end - NF_MODEL_STACK_LIMIT - NF_MODEL_GUARD_GAP;
         if (vlo < hi && v->end > lo)
             return false;
@@ -143,7 +143,7 @@ static uint64_t place(const nf_model_proc *p, uint64_t len, uint64_t align)
     uint64_t top = p->mmap_base;
     for (;;) {
         if (top < len || top - len < p->brk_start + ((uint64_t)1 << 30))
-            return NF_MODEL_FAILED;   /* keep 1 GiB for brk */
+            return NF_MODEL_FAILED; /* keep 1 GiB for brk */
         uint64_t lo = (top - len) & ~(align - 1);
         if (range_free(p, lo, lo + len))
             return lo;
@@ -151,8 +151,7 @@ static uint64_t place(const nf_model_proc *p, uint64_t len, uint64_t align)
         uint64_t next = lo;
         for (size_t i = 0; i < p->nvma; i++) {
             const nf_vma *v = &p->vma[i];
-            uint64_t vlo = (v->flags & VM_GROWSDOWN)
-                ? v->end - NF_MODEL_STACK_LIMIT - NF_MODEL_GUARD_GAP : v->start;
+            uint64_t vlo = (v->flags & VM_GROWSDOWN) ? v->end - NF_MODEL_STACK_LIMIT - NF_MODEL_GUARD_GAP : v->start;
             if (vlo < lo + len && v->end > lo && vlo < next)
                 next = vlo;
         }
@@ -172,12 +171,10 @@ static void zap_fn(nf_model *m, nf_model_proc *p, uint64_t va, uint64_t *pte, vo
 
 static void zap(nf_model *m, nf_model_proc *p, uint64_t lo, uint64_t hi, bool free_tables)
 {
-    nf_pt_range(m, p, lo, hi, zap_fn, NULL,
-                NF_PTR_SPLIT | (free_tables ? NF_PTR_FREE_EMPTY : 0));
+    nf_pt_range(m, p, lo, hi, zap_fn, NULL, NF_PTR_SPLIT | (free_tables ? NF_PTR_FREE_EMPTY : 0));
 }
 
-static uint64_t vma_charge(const nf_vma *v)
-{ return (v->flags & VM_ACCOUNT) ? (v->end - v->start) / PG : 0; }
+static uint64_t vma_charge(const nf_vma *v) { return (v->flags & VM_ACCOUNT) ? (v->end - v->start) / PG : 0; }
 
 static void unmap_range(nf_model *m, nf_model_proc *p, uint64_t lo, uint64_t hi)
 {
@@ -235,8 +232,7 @@ uint64_t nf_model_mmap(nf_model_proc *p, uint64_t addr, uint64_t len, unsigned p
         }
     } else if (!(addr && range_ok(m, addr & ~(PG - 1), len) &&
                  range_free(p, addr & ~(PG - 1), (addr & ~(PG - 1)) + len))) {
-        uint64_t align = (flags & NF_MODEL_MAP_HUGE) && len >= NF_MODEL_HUGE_PAGE
-                             ? NF_MODEL_HUGE_PAGE : PG;
+        uint64_t align = (flags & NF_MODEL_MAP_HUGE) && len >= NF_MODEL_HUGE_PAGE ? NF_MODEL_HUGE_PAGE : PG;
         addr = place(p, len, align);
         if (addr == NF_MODEL_FAILED) {
             errno = ENOMEM;
@@ -245,11 +241,11 @@ uint64_t nf_model_mmap(nf_model_proc *p, uint64_t addr, uint64_t len, unsigned p
     } else {
         addr &= ~(PG - 1);
     }
-    nf_vma v = { addr, addr + len, 0 };
+    nf_vma v = {addr, addr + len, 0};
     if (prot & NF_MODEL_PROT_READ)
         v.flags |= VM_READ;
     if (prot & NF_MODEL_PROT_WRITE)
-        v.flags |= VM_WRITE | VM_READ;   /* x86: write implies read */
+        v.flags |= VM_WRITE | VM_READ; /* x86: write implies read */
     if (flags & NF_MODEL_MAP_STACK)
         v.flags |= VM_GROWSDOWN;
     if (flags & NF_MODEL_MAP_LOCKED)
@@ -369,9 +365,9 @@ uint64_t nf_model_brk(nf_model_proc *p, uint64_t newbrk)
     uint64_t oldtop = PAGES(p->brk - p->brk_start) * PG + p->brk_start;
     uint64_t newtop = PAGES(newbrk - p->brk_start) * PG + p->brk_start;
     if (newtop > oldtop) {
-        if (!range_free(p, oldtop, newtop + PG))   /* a page of room above, as the kernel keeps */
+        if (!range_free(p, oldtop, newtop + PG)) /* a page of room above, as the kernel keeps */
             return p->brk;
-        nf_vma v = { oldtop, newtop, VM_READ | VM_WRITE | VM_ACCOUNT };
+        nf_vma v = {oldtop, newtop, VM_READ | VM_WRITE | VM_ACCOUNT};
         if (nf_commit_charge(m, p, vma_charge(&v)) != 0)
             return p->brk;
         if (vma_insert_at(p, first_ending_after(p, oldtop), v) != 0) {

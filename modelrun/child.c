@@ -41,13 +41,12 @@ static int xfer_all(int fd, void *buf, size_t n, bool writing)
     return 0;
 }
 
-int nf_modelrun_in_child(void (*fn)(void *, void *, size_t), void *arg, void *rep, size_t n, char *err,
-                         size_t errcap)
+int nf_modelrun_in_child(void (*fn)(void *, void *, size_t), void *arg, void *rep, size_t n, char *err, size_t errcap)
 {
     int fd[2];
     if (pipe(fd) != 0)
         return nf_modelrun_errf(err, errcap, "pipe: %s", strerror(errno));
-    fflush(NULL);   /* nothing buffered is written twice */
+    fflush(NULL); /* nothing buffered is written twice */
     pid_t pid = fork();
     if (pid < 0) {
         close(fd[0]);
@@ -71,4 +70,3 @@ int nf_modelrun_in_child(void (*fn)(void *, void *, size_t), void *arg, void *re
         return nf_modelrun_errf(err, errcap, "the run's process ended without its figures (status %d)", st);
     return 0;
 }
-

@@ -11,7 +11,6 @@ int nf_modelrun_in_child(void (*fn)(void *arg, void *rep, size_t n), void *arg, 
                          size_t errcap);
 
 /* Formats the reason into err; returns -1 (for `return nf_modelrun_errf(...)`). */
-__attribute__((format(printf, 3, 4)))
-int nf_modelrun_errf(char *err, size_t cap, const char *fmt, ...);
+__attribute__((format(printf, 3, 4))) int nf_modelrun_errf(char *err, size_t cap, const char *fmt, ...);
 
 #endif

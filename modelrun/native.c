@@ -89,14 +89,13 @@ static void native_child(void *arg, void *rep, size_t n)
     if (A->stats(h, &st) == 0 && (st.available & NF_STAT_PAGE_CALLS))
         memcpy(r->fig.page_calls, st.page_calls, sizeof r->fig.page_calls);
     A->destroy(h);
-    r->rc = r->fig.ops < 0 ? nf_modelrun_errf(r->err, sizeof r->err, "the client failed natively on %s", A->name)
-                           : 0;
+    r->rc = r->fig.ops < 0 ? nf_modelrun_errf(r->err, sizeof r->err, "the client failed natively on %s", A->name) : 0;
 }
 
-int nf_modelrun_native_run(const nf_modelrun_config *cfg, nf_modelrun_client client, void *arg,
-                           nf_modelrun_native *out, char *err, size_t errcap)
+int nf_modelrun_native_run(const nf_modelrun_config *cfg, nf_modelrun_client client, void *arg, nf_modelrun_native *out,
+                           char *err, size_t errcap)
 {
-    native_job j = { cfg, client, arg };
+    native_job j = {cfg, client, arg};
     native_reply r;
     memset(&r, 0, sizeof r);
     if (nf_modelrun_in_child(native_child, &j, &r, sizeof r, err, errcap) != 0)

@@ -18,7 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define DEFAULT_FRAMES ((size_t)1 << 20)   /* 4 GiB of model memory, sparse: real only where touched */
+#define DEFAULT_FRAMES ((size_t)1 << 20) /* 4 GiB of model memory, sparse: real only where touched */
 
 const char *nf_modelrun_refuse(const nf_allocator *a)
 {
@@ -81,8 +81,7 @@ int nf_modelrun_one(const nf_modelrun_config *cfg, const char *preset, nf_modelr
     nf_tlb *t = nf_tlb_create(&g, err, errcap);
     if (!t)
         return -1;
-    nf_model_config mcfg = { .frames = cfg->frames ? cfg->frames : DEFAULT_FRAMES, .overcommit = 1, .live = 1,
-                             .tlb = t };
+    nf_model_config mcfg = {.frames = cfg->frames ? cfg->frames : DEFAULT_FRAMES, .overcommit = 1, .live = 1, .tlb = t};
     nf_model *m = nf_model_create(&mcfg);
     nf_model_proc *p = m ? nf_model_proc_create(m, A->name) : NULL;
     int rc = -1;
@@ -147,7 +146,7 @@ int nf_modelrun_presets(const nf_modelrun_config *cfg, const char *const *preset
                         nf_modelrun_client client, void *arg, nf_modelrun_figures *out, char *err, size_t errcap)
 {
     for (size_t i = 0; i < npresets; i++) {
-        preset_job j = { cfg, presets[i], client, arg };
+        preset_job j = {cfg, presets[i], client, arg};
         reply r;
         memset(&r, 0, sizeof r);
         if (nf_modelrun_in_child(preset_child, &j, &r, sizeof r, err, errcap) != 0)

@@ -94,7 +94,7 @@ static const nf_pages_ops watch_ops = {
 
 void nf_watch_pages_init(nf_watch_pages *w, nf_model_proc *p)
 {
-    *w = (nf_watch_pages){ .p = p };
+    *w = (nf_watch_pages){.p = p};
     nf_model_pages_init(&w->ps, p);
     w->inner = w->ps.ops;
     w->ps.ops = &watch_ops;

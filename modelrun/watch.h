@@ -11,7 +11,7 @@
  * model's own operations read ps.impl (the proc) and count into ps. */
 typedef struct nf_watch_pages {
     nf_pages ps;
-    const nf_pages_ops *inner;     /* the model's operations */
+    const nf_pages_ops *inner; /* the model's operations */
     nf_model_proc *p;
     uint64_t rss_peak, vsz_peak, pt_peak, vmas_peak;
 } nf_watch_pages;

@@ -9,8 +9,7 @@
 
 /* The box fields, in the order they are reported. A field absent from
  * both files is not checked (older files lack hypervisor and version). */
-static const char *const box_fields[] = {"cpu_model", "kernel_release", "hypervisor", "thp_mode",
-                                         "notfree_version"};
+static const char *const box_fields[] = {"cpu_model", "kernel_release", "hypervisor", "thp_mode", "notfree_version"};
 #define NFIELDS (sizeof box_fields / sizeof box_fields[0])
 /* The fields of the key: the version is left out, so that a baseline
  * survives an upgrade of notfree (diff still refuses a mismatch). */
@@ -34,7 +33,9 @@ int nf_rg_box_differs(const json_t *a, const json_t *b, char *why, size_t cap)
     why[0] = '\0';
     if (!a || !b) {
         snprintf(why, cap, "context.notfree (the box facts) missing from the %s file",
-                 !a && !b ? "old and the new" : !a ? "old" : "new");
+                 !a && !b ? "old and the new"
+                 : !a     ? "old"
+                          : "new");
         return 1;
     }
     for (size_t i = 0; i < NFIELDS; i++) {
@@ -47,8 +48,8 @@ int nf_rg_box_differs(const json_t *a, const json_t *b, char *why, size_t cap)
             continue;
         diffs++;
         if (n < cap)
-            n += (size_t)snprintf(why + n, cap - n, "%s%s: '%s' vs '%s'", diffs > 1 ? "; " : "",
-                                  box_fields[i], va ? va : "(absent)", vb ? vb : "(absent)");
+            n += (size_t)snprintf(why + n, cap - n, "%s%s: '%s' vs '%s'", diffs > 1 ? "; " : "", box_fields[i],
+                                  va ? va : "(absent)", vb ? vb : "(absent)");
     }
     return diffs;
 }
@@ -59,7 +60,7 @@ int nf_rg_box_key(const json_t *box, char *buf, size_t cap)
         return -1;
     char all[1024];
     size_t n = 0;
-    unsigned long long h = 1469598103934665603ULL;   /* FNV-1a over every key field */
+    unsigned long long h = 1469598103934665603ULL; /* FNV-1a over every key field */
     for (size_t i = 0; i < NKEY; i++) {
         char tmp[256];
         const char *v = field(box, box_fields[i], tmp, sizeof tmp);
@@ -74,8 +75,7 @@ int nf_rg_box_key(const json_t *box, char *buf, size_t cap)
         bool dash = false;
         for (const char *p = v; *p && n + 1 < sizeof all; p++) {
             char c = *p;
-            bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      c == '.';
+            bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.';
             if (ok) {
                 all[n++] = c;
                 dash = false;
@@ -86,7 +86,7 @@ int nf_rg_box_key(const json_t *box, char *buf, size_t cap)
         }
     }
     all[n] = '\0';
-    size_t keep = cap - 18;   /* room for "-" and 16 hex digits and NUL */
+    size_t keep = cap - 18; /* room for "-" and 16 hex digits and NUL */
     if (keep > 96)
         keep = 96;
     if (n > keep)

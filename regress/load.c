@@ -16,10 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *nf_rg_kind_name(nf_rg_kind k)
-{
-    return k == NF_RG_BENCH ? "bench" : "compare";
-}
+const char *nf_rg_kind_name(nf_rg_kind k) { return k == NF_RG_BENCH ? "bench" : "compare"; }
 
 static nf_rg_series *series_get(nf_rg_file *f, const char *row, const char *metric)
 {
@@ -67,8 +64,8 @@ static int add(nf_rg_file *f, const char *row, const char *metric, double v)
 /* Google Benchmark's bookkeeping fields: numbers, but not figures. */
 static bool bookkeeping(const char *key)
 {
-    static const char *const keys[] = {"family_index", "per_family_instance_index", "repetitions",
-                                       "repetition_index", "threads", "iterations"};
+    static const char *const keys[] = {
+        "family_index", "per_family_instance_index", "repetitions", "repetition_index", "threads", "iterations"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (!strcmp(key, keys[i]))
             return true;
@@ -92,7 +89,8 @@ static int load_bench(nf_rg_file *f, const json_t *benches, char *err, size_t ca
 {
     size_t i;
     const json_t *b;
-    json_array_foreach(benches, i, b) {
+    json_array_foreach(benches, i, b)
+    {
         if (!json_is_object(b))
             continue;
         const char *type = json_string_value(json_object_get(b, "run_type"));
@@ -114,7 +112,8 @@ static int load_bench(nf_rg_file *f, const json_t *benches, char *err, size_t ca
         }
         const char *key;
         const json_t *v;
-        json_object_foreach((json_t *)b, key, v) {
+        json_object_foreach((json_t *)b, key, v)
+        {
             if (!json_is_number(v) || bookkeeping(key))
                 continue;
             double x = json_number_value(v);
@@ -135,7 +134,8 @@ static double run_ops(const json_t *ctx, const char *workload, double threads)
 {
     size_t i;
     const json_t *w;
-    json_array_foreach(json_object_get(ctx, "workloads"), i, w) {
+    json_array_foreach(json_object_get(ctx, "workloads"), i, w)
+    {
         const char *n = json_string_value(json_object_get(w, "name"));
         if (n && !strcmp(n, workload))
             return json_number_value(json_object_get(w, "ops_per_thread")) * threads;
@@ -143,14 +143,14 @@ static double run_ops(const json_t *ctx, const char *workload, double threads)
     return 0;
 }
 
-static int load_compare(nf_rg_file *f, const json_t *ctx, const json_t *runs, const nf_rg_load_opts *o,
-                        char *err, size_t cap)
+static int load_compare(nf_rg_file *f, const json_t *ctx, const json_t *runs, const nf_rg_load_opts *o, char *err,
+                        size_t cap)
 {
-    static const char *const figures[] = {"wall_s", "cpu_s", "ops_per_s", "peak_rss_kib",
-                                          "final_rss_kib"};
+    static const char *const figures[] = {"wall_s", "cpu_s", "ops_per_s", "peak_rss_kib", "final_rss_kib"};
     size_t i;
     const json_t *r;
-    json_array_foreach(runs, i, r) {
+    json_array_foreach(runs, i, r)
+    {
         if (!json_is_true(json_object_get(r, "ok")))
             continue;
         const char *alloc = json_string_value(json_object_get(r, "allocator"));
@@ -177,7 +177,8 @@ static int load_compare(nf_rg_file *f, const json_t *ctx, const json_t *runs, co
             bad |= add(f, row, "minflt_per_op", json_number_value(mf) / ops);
         const char *sys;
         const json_t *c;
-        json_object_foreach((json_t *)json_object_get(r, "syscalls"), sys, c) {
+        json_object_foreach((json_t *)json_object_get(r, "syscalls"), sys, c)
+        {
             char m[96];
             snprintf(m, sizeof m, "%s_per_mop", sys);
             if (ops > 0 && json_is_number(c))
@@ -191,8 +192,7 @@ static int load_compare(nf_rg_file *f, const json_t *ctx, const json_t *runs, co
     return 0;
 }
 
-int nf_rg_load_json(json_t *root, const char *name, const nf_rg_load_opts *o, nf_rg_file *f,
-                    char *err, size_t cap)
+int nf_rg_load_json(json_t *root, const char *name, const nf_rg_load_opts *o, nf_rg_file *f, char *err, size_t cap)
 {
     memset(f, 0, sizeof *f);
     f->root = root;
@@ -211,8 +211,7 @@ int nf_rg_load_json(json_t *root, const char *name, const nf_rg_load_opts *o, nf
         f->kind = NF_RG_COMPARE;
         rc = load_compare(f, ctx, runs, o, err, cap);
     } else {
-        snprintf(err, cap, "%s: unknown kind: neither a bench file (benchmarks[]) nor a comparison (runs[])",
-                 name);
+        snprintf(err, cap, "%s: unknown kind: neither a bench file (benchmarks[]) nor a comparison (runs[])", name);
         rc = -1;
     }
     if (rc == 0 && f->n == 0) {
@@ -232,9 +231,8 @@ int nf_rg_load_json(json_t *root, const char *name, const nf_rg_load_opts *o, nf
  * a new text (malloc'd; *n updated), or NULL. */
 static char *nonfinite_to_null(const char *t, size_t *n)
 {
-    static const char *const words[] = {"-Infinity", "Infinity", "-NaN", "NaN", "-nan", "nan",
-                                        "-inf", "inf"};
-    char *out = malloc(2 * *n + 1);   /* "nan" -> "null" grows by at most 1 in 3 */
+    static const char *const words[] = {"-Infinity", "Infinity", "-NaN", "NaN", "-nan", "nan", "-inf", "inf"};
+    char *out = malloc(2 * *n + 1); /* "nan" -> "null" grows by at most 1 in 3 */
     if (!out)
         return NULL;
     size_t o = 0;

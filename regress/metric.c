@@ -14,10 +14,7 @@
 
 #include <string.h>
 
-static bool starts(const char *s, const char *p)
-{
-    return strncmp(s, p, strlen(p)) == 0;
-}
+static bool starts(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
 
 static bool ends(const char *s, const char *p)
 {
@@ -41,9 +38,9 @@ nf_rg_metric nf_rg_metric_of(const char *name)
         return (nf_rg_metric){NF_RG_COUNT, -1, 1e-6, "more", "fewer"};
     if (ends(name, "faults_per_page") || !strcmp(name, "traps_per_iteration"))
         return (nf_rg_metric){NF_RG_COUNT, -1, 1e-3, "more", "fewer"};
-    if (!strcmp(name, "real_time") || !strcmp(name, "cpu_time") || !strcmp(name, "wall_s") ||
-        !strcmp(name, "cpu_s") || starts(name, "ns_per_") || strstr(name, "_ns_per_") ||
-        starts(name, "us_per_") || ends(name, "_ms") || ends(name, "_us"))
+    if (!strcmp(name, "real_time") || !strcmp(name, "cpu_time") || !strcmp(name, "wall_s") || !strcmp(name, "cpu_s") ||
+        starts(name, "ns_per_") || strstr(name, "_ns_per_") || starts(name, "us_per_") || ends(name, "_ms") ||
+        ends(name, "_us"))
         return timed_low;
     if (ends(name, "_per_s") || ends(name, "_per_second"))
         return timed_high;

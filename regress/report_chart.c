@@ -16,10 +16,14 @@ extern char **environ;
 static int klass(const nf_rg_line *l)
 {
     switch (l->verdict) {
-    case NF_V_WORSE: return 1;
-    case NF_V_BETTER: return 2;
-    case NF_V_INCONCLUSIVE: return 3;
-    default: return 0;
+    case NF_V_WORSE:
+        return 1;
+    case NF_V_BETTER:
+        return 2;
+    case NF_V_INCONCLUSIVE:
+        return 3;
+    default:
+        return 0;
     }
 }
 
@@ -31,12 +35,12 @@ static void nan_or(FILE *f, double v)
         fprintf(f, "\t%.6g", v);
 }
 
-int nf_rg_report_chart(const nf_rg_diff *d, const char *out, const char *plots_dir, char *err,
-                       size_t cap)
+int nf_rg_report_chart(const nf_rg_diff *d, const char *out, const char *plots_dir, char *err, size_t cap)
 {
     size_t len = strlen(out);
-    const char *fmt = len > 4 && !strcmp(out + len - 4, ".png") ? "png"
-                      : len > 4 && !strcmp(out + len - 4, ".svg") ? "svg" : NULL;
+    const char *fmt = len > 4 && !strcmp(out + len - 4, ".png")   ? "png"
+                      : len > 4 && !strcmp(out + len - 4, ".svg") ? "svg"
+                                                                  : NULL;
     if (!fmt) {
         snprintf(err, cap, "--chart %s: the name must end in .png or .svg", out);
         return -1;
@@ -54,8 +58,7 @@ int nf_rg_report_chart(const nf_rg_diff *d, const char *out, const char *plots_d
         const nf_rg_line *l = &d->lines[i];
         /* Unjudged lines, and counts that did not move at all, would only
          * push what moved apart. */
-        if (l->verdict == NF_V_UNJUDGED ||
-            (l->m.cls == NF_RG_COUNT && l->verdict == NF_V_SAME && l->change == 0))
+        if (l->verdict == NF_V_UNJUDGED || (l->m.cls == NF_RG_COUNT && l->verdict == NF_V_SAME && l->change == 0))
             continue;
         fprintf(f, "%zu\t%s %s", k++, l->row, l->metric);
         nan_or(f, l->change);
@@ -71,8 +74,8 @@ int nf_rg_report_chart(const nf_rg_diff *d, const char *out, const char *plots_d
     }
     char script[4096], expr[8192];
     snprintf(script, sizeof script, "%s/diff.gp", plots_dir);
-    snprintf(expr, sizeof expr, "datafile='%s'; outfile='%s'; fmt='%s'; threshold=%g; title='%s -> %s'",
-             data, out, fmt, d->opts.threshold, d->old->name, d->new_->name);
+    snprintf(expr, sizeof expr, "datafile='%s'; outfile='%s'; fmt='%s'; threshold=%g; title='%s -> %s'", data, out, fmt,
+             d->opts.threshold, d->old->name, d->new_->name);
     char *argv[] = {"gnuplot", "-e", expr, script, NULL};
     pid_t pid;
     int rc = posix_spawnp(&pid, "gnuplot", NULL, NULL, argv, environ);

@@ -30,8 +30,10 @@ json_t *nf_rg_report_json(const nf_rg_diff *d)
         nf_json_set_str(r, "row", l->row);
         nf_json_set_str(r, "metric", l->metric);
         nf_json_set_str(r, "better", l->m.better < 0 ? "lower" : l->m.better > 0 ? "higher" : NULL);
-        nf_json_set_str(r, "method", l->m.cls == NF_RG_TIMED ? "mann-whitney"
-                                     : l->m.cls == NF_RG_COUNT ? "count tolerance" : NULL);
+        nf_json_set_str(r, "method",
+                        l->m.cls == NF_RG_TIMED   ? "mann-whitney"
+                        : l->m.cls == NF_RG_COUNT ? "count tolerance"
+                                                  : NULL);
         nf_json_set_int(r, "n_old", (long long)l->n_old);
         nf_json_set_int(r, "n_new", (long long)l->n_new);
         nf_json_set_real(r, "old_median", l->old_med);

@@ -7,10 +7,11 @@
 void nf_rg_report_markdown(FILE *f, const nf_rg_diff *d)
 {
     const nf_rg_opts *o = &d->opts;
-    fprintf(f, "**notfree diff** `%s` → `%s`: %u regression%s (U-test, alpha %g, threshold %g%%; "
-               "counts: tolerance %g%%)\n\n",
-            d->old->name, d->new_->name, d->regressions, d->regressions == 1 ? "" : "s", o->alpha,
-            o->threshold, o->count_tol);
+    fprintf(f,
+            "**notfree diff** `%s` → `%s`: %u regression%s (U-test, alpha %g, threshold %g%%; "
+            "counts: tolerance %g%%)\n\n",
+            d->old->name, d->new_->name, d->regressions, d->regressions == 1 ? "" : "s", o->alpha, o->threshold,
+            o->count_tol);
     fprintf(f, "| row | metric | n | old median | new median | change | p | HL shift [CI] | verdict |\n");
     fprintf(f, "|---|---|---|---:|---:|---:|---:|---|---|\n");
     for (size_t i = 0; i < d->n; i++) {
@@ -20,9 +21,9 @@ void nf_rg_report_markdown(FILE *f, const nf_rg_diff *d)
         nf_rg_fmt_p(p, sizeof p, l);
         nf_rg_fmt_interval(ci, sizeof ci, l);
         const char *w = nf_rg_verdict_word(l);
-        fprintf(f, "| `%s` | %s | %zu/%zu | %.5g | %.5g | %s | %s | %s | %s%s%s |\n", l->row,
-                l->metric, l->n_old, l->n_new, l->old_med, l->new_med, ch, p, ci,
-                l->verdict == NF_V_WORSE ? "**" : "", w, l->verdict == NF_V_WORSE ? "**" : "");
+        fprintf(f, "| `%s` | %s | %zu/%zu | %.5g | %.5g | %s | %s | %s | %s%s%s |\n", l->row, l->metric, l->n_old,
+                l->n_new, l->old_med, l->new_med, ch, p, ci, l->verdict == NF_V_WORSE ? "**" : "", w,
+                l->verdict == NF_V_WORSE ? "**" : "");
     }
     for (size_t i = 0; i < d->n_only_old; i++)
         fprintf(f, "%s`%s`", i ? ", " : "\nOnly in old: ", d->only_old[i]);

@@ -40,10 +40,10 @@ static double *u_distribution(size_t n, size_t m)
         return NULL;
     }
     for (size_t j = 0; j <= m; j++)
-        prev[j * w] = 1.0;   /* i = 0: U = 0 surely */
+        prev[j * w] = 1.0; /* i = 0: U = 0 surely */
     for (size_t i = 1; i <= n; i++) {
         memset(cur, 0, (m + 1) * w * sizeof *cur);
-        cur[0] = 1.0;        /* j = 0: U = 0 surely */
+        cur[0] = 1.0; /* j = 0: U = 0 surely */
         for (size_t j = 1; j <= m; j++) {
             double a = (double)i / (double)(i + j), b = (double)j / (double)(i + j);
             for (size_t u = 0; u <= i * j; u++) {
@@ -101,7 +101,7 @@ int nf_mwu_test(const double *x, size_t nx, const double *y, size_t ny, nf_mwu *
         return -1;
     double nm = (double)nx * (double)ny;
     out->u = u;
-    double far = u > nm - u ? u : nm - u;   /* the larger of U and nm - U */
+    double far = u > nm - u ? u : nm - u; /* the larger of U and nm - U */
     if (ties == 0 && nx <= NF_MWU_EXACT_MAX && ny <= NF_MWU_EXACT_MAX) {
         double *d = u_distribution(nx, ny);
         if (!d)
@@ -117,7 +117,7 @@ int nf_mwu_test(const double *x, size_t nx, const double *y, size_t ny, nf_mwu *
     double n = (double)(nx + ny);
     double var = nm / 12.0 * ((n + 1) - ties / (n * (n - 1)));
     out->exact = false;
-    if (var <= 0) {          /* every value equal: no evidence of a shift */
+    if (var <= 0) { /* every value equal: no evidence of a shift */
         out->p = 1.0;
         return 0;
     }
@@ -180,7 +180,7 @@ int nf_hl_shift(const double *x, size_t nx, const double *y, size_t ny, double l
     for (size_t i = 0; i < nx; i++)
         for (size_t j = 0; j < ny; j++)
             d[i * ny + j] = y[j] - x[i];
-    out->shift = nf_median(d, nm);   /* sorts d */
+    out->shift = nf_median(d, nm); /* sorts d */
     out->level = level;
     size_t c = ci_rank(nx, ny, level);
     out->has_ci = c >= 1 && c <= nm + 1 - c;

@@ -26,11 +26,16 @@ void nf_rg_opts_default(nf_rg_opts *o)
 const char *nf_rg_verdict_word(const nf_rg_line *l)
 {
     switch (l->verdict) {
-    case NF_V_WORSE: return l->m.worse;
-    case NF_V_BETTER: return l->m.better_w;
-    case NF_V_INCONCLUSIVE: return "inconclusive";
-    case NF_V_UNJUDGED: return "-";
-    default: return "same";
+    case NF_V_WORSE:
+        return l->m.worse;
+    case NF_V_BETTER:
+        return l->m.better_w;
+    case NF_V_INCONCLUSIVE:
+        return "inconclusive";
+    case NF_V_UNJUDGED:
+        return "-";
+    default:
+        return "same";
     }
 }
 
@@ -48,10 +53,7 @@ static void quartiles(const double *v, size_t n, double *q1, double *q3)
     *q3 = q[1];
 }
 
-static bool matches(const regex_t *re, const char *s)
-{
-    return !re || regexec(re, s, 0, NULL, 0) == 0;
-}
+static bool matches(const regex_t *re, const char *s) { return !re || regexec(re, s, 0, NULL, 0) == 0; }
 
 static const nf_rg_series *find(const nf_rg_file *f, const char *row, const char *metric)
 {
@@ -65,14 +67,12 @@ static const nf_rg_series *find(const nf_rg_file *f, const char *row, const char
  * is judged by the tolerance alone. One that varies from run to run (a
  * shard's munmap calls on a loaded box: 3, then 6 per million) must also
  * pass the U-test, or a doubling of a noisy count would be a false alarm. */
-static int judge_count(nf_rg_line *l, const nf_rg_series *a, const nf_rg_series *b,
-                       const nf_rg_opts *o)
+static int judge_count(nf_rg_line *l, const nf_rg_series *a, const nf_rg_series *b, const nf_rg_opts *o)
 {
     double delta = l->new_med - l->old_med;
-    double bad = -l->m.better * delta;   /* > 0: moved the bad way */
+    double bad = -l->m.better * delta; /* > 0: moved the bad way */
     bool big = fabs(delta) > l->m.floor && (l->old_med == 0 || fabs(l->change) > o->count_tol);
-    snprintf(l->why, sizeof l->why, "count: tolerance %g%% and %g (not a test)", o->count_tol,
-             l->m.floor);
+    snprintf(l->why, sizeof l->why, "count: tolerance %g%% and %g (not a test)", o->count_tol, l->m.floor);
     l->verdict = !big ? NF_V_SAME : bad > 0 ? NF_V_WORSE : NF_V_BETTER;
     bool varies = false;
     for (size_t i = 1; i < a->n; i++)
@@ -84,8 +84,10 @@ static int judge_count(nf_rg_line *l, const nf_rg_series *a, const nf_rg_series 
     unsigned need = nf_mwu_min_n(o->alpha);
     if (a->n < need || b->n < need) {
         l->verdict = NF_V_INCONCLUSIVE;
-        snprintf(l->why, sizeof l->why, "the count varies between runs and there are too few "
-                 "(%zu and %zu) to test: needs %u per side", a->n, b->n, need);
+        snprintf(l->why, sizeof l->why,
+                 "the count varies between runs and there are too few "
+                 "(%zu and %zu) to test: needs %u per side",
+                 a->n, b->n, need);
         return 0;
     }
     if (nf_mwu_test(a->v, a->n, b->v, b->n, &l->mwu) != 0)
@@ -93,23 +95,24 @@ static int judge_count(nf_rg_line *l, const nf_rg_series *a, const nf_rg_series 
     l->tested = true;
     if (l->mwu.p >= o->alpha) {
         l->verdict = NF_V_INCONCLUSIVE;
-        snprintf(l->why, sizeof l->why, "the count varies between runs (spread %.0f%%/%.0f%%) and "
-                 "p = %.3g >= alpha %g", l->spread_old, l->spread_new, l->mwu.p, o->alpha);
+        snprintf(l->why, sizeof l->why,
+                 "the count varies between runs (spread %.0f%%/%.0f%%) and "
+                 "p = %.3g >= alpha %g",
+                 l->spread_old, l->spread_new, l->mwu.p, o->alpha);
     } else {
-        snprintf(l->why, sizeof l->why, "count: tolerance %g%% and %g; it varies, p = %.3g < %g",
-                 o->count_tol, l->m.floor, l->mwu.p, o->alpha);
+        snprintf(l->why, sizeof l->why, "count: tolerance %g%% and %g; it varies, p = %.3g < %g", o->count_tol,
+                 l->m.floor, l->mwu.p, o->alpha);
     }
     return 0;
 }
 
-static int judge_timed(nf_rg_line *l, const nf_rg_series *a, const nf_rg_series *b,
-                       const nf_rg_opts *o)
+static int judge_timed(nf_rg_line *l, const nf_rg_series *a, const nf_rg_series *b, const nf_rg_opts *o)
 {
     unsigned need = nf_mwu_min_n(o->alpha);
     if (a->n < need || b->n < need) {
         l->verdict = NF_V_INCONCLUSIVE;
-        snprintf(l->why, sizeof l->why, "too few samples (%zu and %zu): needs %u per side at alpha %g",
-                 a->n, b->n, need, o->alpha);
+        snprintf(l->why, sizeof l->why, "too few samples (%zu and %zu): needs %u per side at alpha %g", a->n, b->n,
+                 need, o->alpha);
         return 0;
     }
     if (nf_mwu_test(a->v, a->n, b->v, b->n, &l->mwu) != 0 ||
@@ -124,8 +127,7 @@ static int judge_timed(nf_rg_line *l, const nf_rg_series *a, const nf_rg_series 
     /* Noise against the move as ratios (q3/q1 against new/old), so that a
      * throughput that fell to a sixth is not excused by a spread over 100%
      * of its median, which a drop in percent can never exceed. */
-    double ratio = l->old_med > 0 && l->new_med > 0
-                       ? fmax(l->new_med / l->old_med, l->old_med / l->new_med) : INFINITY;
+    double ratio = l->old_med > 0 && l->new_med > 0 ? fmax(l->new_med / l->old_med, l->old_med / l->new_med) : INFINITY;
     double spread = fmax(l->spread_ratio_old, l->spread_ratio_new);
     bool bad = -l->m.better * l->change > 0;
     if (move <= o->threshold || isnan(move)) {
@@ -133,16 +135,17 @@ static int judge_timed(nf_rg_line *l, const nf_rg_series *a, const nf_rg_series 
         snprintf(l->why, sizeof l->why, "within the %g%% threshold", o->threshold);
     } else if (l->mwu.p >= o->alpha) {
         l->verdict = NF_V_INCONCLUSIVE;
-        snprintf(l->why, sizeof l->why, "moved %.1f%% but p = %.3g >= alpha %g: more reps", move,
-                 l->mwu.p, o->alpha);
+        snprintf(l->why, sizeof l->why, "moved %.1f%% but p = %.3g >= alpha %g: more reps", move, l->mwu.p, o->alpha);
     } else if (spread > ratio) {
         l->verdict = NF_V_INCONCLUSIVE;
-        snprintf(l->why, sizeof l->why, "spread (quartiles %.2fx apart) wider than the move "
-                 "(%.2fx): too noisy", spread, ratio);
+        snprintf(l->why, sizeof l->why,
+                 "spread (quartiles %.2fx apart) wider than the move "
+                 "(%.2fx): too noisy",
+                 spread, ratio);
     } else {
         l->verdict = bad ? NF_V_WORSE : NF_V_BETTER;
-        snprintf(l->why, sizeof l->why, "p = %.3g < %g and beyond the %g%% threshold", l->mwu.p,
-                 o->alpha, o->threshold);
+        snprintf(l->why, sizeof l->why, "p = %.3g < %g and beyond the %g%% threshold", l->mwu.p, o->alpha,
+                 o->threshold);
     }
     return 0;
 }
@@ -160,7 +163,7 @@ static int judge(nf_rg_line *l, const nf_rg_series *a, const nf_rg_series *b, co
         return -1;
     memcpy(x, a->v, a->n * sizeof *x);
     memcpy(x + a->n, b->v, b->n * sizeof *x);
-    l->old_med = nf_median(x, a->n);                  /* sorts each part */
+    l->old_med = nf_median(x, a->n); /* sorts each part */
     l->new_med = nf_median(x + a->n, b->n);
     double q1, q3;
     quartiles(x, a->n, &q1, &q3);
@@ -171,8 +174,7 @@ static int judge(nf_rg_line *l, const nf_rg_series *a, const nf_rg_series *b, co
     l->spread_ratio_new = q1 > 0 ? q3 / q1 : q3 == q1 ? 1 : INFINITY;
     free(x);
     l->hl_lo_pct = l->hl_hi_pct = NAN;
-    l->change = l->old_med != 0 ? (l->new_med - l->old_med) / fabs(l->old_med) * 100
-                : l->new_med == 0 ? 0 : NAN;
+    l->change = l->old_med != 0 ? (l->new_med - l->old_med) / fabs(l->old_med) * 100 : l->new_med == 0 ? 0 : NAN;
     switch (l->m.cls) {
     case NF_RG_COUNT:
         return judge_count(l, a, b, o);
@@ -186,8 +188,7 @@ static int judge(nf_rg_line *l, const nf_rg_series *a, const nf_rg_series *b, co
 }
 
 /* Appends each row of f (passing the filter) absent from g to *list. */
-static int unmatched(const nf_rg_file *f, const nf_rg_file *g, const nf_rg_opts *o, char ***list,
-                     size_t *n)
+static int unmatched(const nf_rg_file *f, const nf_rg_file *g, const nf_rg_opts *o, char ***list, size_t *n)
 {
     for (size_t i = 0; i < f->n; i++) {
         const char *row = f->s[i].row;
@@ -207,16 +208,16 @@ static int unmatched(const nf_rg_file *f, const nf_rg_file *g, const nf_rg_opts 
     return 0;
 }
 
-int nf_rg_diff_run(const nf_rg_file *old, const nf_rg_file *new_, const nf_rg_opts *o,
-                   nf_rg_diff *d, char *err, size_t cap)
+int nf_rg_diff_run(const nf_rg_file *old, const nf_rg_file *new_, const nf_rg_opts *o, nf_rg_diff *d, char *err,
+                   size_t cap)
 {
     memset(d, 0, sizeof *d);
     d->old = old;
     d->new_ = new_;
     d->opts = *o;
     if (old->kind != new_->kind) {
-        snprintf(err, cap, "%s is a %s file, %s a %s file: nothing to match", old->name,
-                 nf_rg_kind_name(old->kind), new_->name, nf_rg_kind_name(new_->kind));
+        snprintf(err, cap, "%s is a %s file, %s a %s file: nothing to match", old->name, nf_rg_kind_name(old->kind),
+                 new_->name, nf_rg_kind_name(new_->kind));
         return -1;
     }
     d->lines = calloc(old->n ? old->n : 1, sizeof *d->lines);

@@ -75,7 +75,7 @@ int nf_tour_disk_dir(char *buf, size_t cap)
         if (!tries[i] || statfs(tries[i], &fs) != 0 || access(tries[i], W_OK) != 0)
             continue;
         if (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC)
-            continue;   /* shmem pages are swap-backed, not file cache */
+            continue; /* shmem pages are swap-backed, not file cache */
         snprintf(buf, cap, "%s", tries[i]);
         return 0;
     }

@@ -143,12 +143,12 @@ int nf_tour_cgroup_make(nf_tour_cgroup *cg, const char *name, uint64_t limit, ch
     int rc;
     if (cg->version == 1) {
         rc = write_str(cg->path, "memory.limit_in_bytes", num);
-        if (rc == 0)   /* absent without swap accounting: fine, there is no swap to cap */
+        if (rc == 0) /* absent without swap accounting: fine, there is no swap to cap */
             (void)write_str(cg->path, "memory.memsw.limit_in_bytes", num);
     } else {
         char probe[1024];
         snprintf(probe, sizeof probe, "%s/memory.max", cg->path);
-        if (access(probe, F_OK) != 0)   /* the controller is not enabled below us yet */
+        if (access(probe, F_OK) != 0) /* the controller is not enabled below us yet */
             (void)write_str(parent, "cgroup.subtree_control", "+memory");
         rc = write_str(cg->path, "memory.max", num);
         if (rc == 0)

@@ -162,8 +162,7 @@ double nf_tour_get_last(const char *out, const char *key)
     return v;
 }
 
-int nf_tour_child(nf_tour_child_fn fn, void *arg, const nf_tour_cgroup *cg, double timeout_s,
-                  char *out, size_t cap)
+int nf_tour_child(nf_tour_child_fn fn, void *arg, const nf_tour_cgroup *cg, double timeout_s, char *out, size_t cap)
 {
     int p[2];
     if (pipe(p) != 0)
@@ -221,7 +220,7 @@ int nf_tour_child(nf_tour_child_fn fn, void *arg, const nf_tour_cgroup *cg, doub
         char tmp[4096];
         ssize_t got = read(p[0], tmp, sizeof tmp);
         if (got <= 0)
-            break;   /* EOF: the child closed or died */
+            break; /* EOF: the child closed or died */
         size_t keep = (size_t)got;
         if (cap && used + keep > cap - 1)
             keep = cap - 1 - used;

@@ -11,11 +11,16 @@
 const char *nf_tour_verdict_name(nf_tour_verdict_kind v)
 {
     switch (v) {
-    case NF_TOUR_HOLDS: return "holds";
-    case NF_TOUR_NUANCE: return "holds, with a nuance";
-    case NF_TOUR_NOT_HERE: return "does not hold here";
-    case NF_TOUR_SKIPPED: return "skipped";
-    default: return "no verdict";
+    case NF_TOUR_HOLDS:
+        return "holds";
+    case NF_TOUR_NUANCE:
+        return "holds, with a nuance";
+    case NF_TOUR_NOT_HERE:
+        return "does not hold here";
+    case NF_TOUR_SKIPPED:
+        return "skipped";
+    default:
+        return "no verdict";
     }
 }
 
@@ -68,7 +73,7 @@ void nf_tour_invariant(nf_tour_run *r, const char *name, int ok, const char *fmt
 static void set_verdict(nf_tour_run *r, nf_tour_verdict_kind v, const char *fmt, va_list ap)
 {
     if (r->verdict != NF_TOUR_PENDING)
-        return;   /* the first verdict stands */
+        return; /* the first verdict stands */
     r->verdict = v;
     vsnprintf(r->reasoning, sizeof r->reasoning, fmt, ap);
 }

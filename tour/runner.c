@@ -81,8 +81,8 @@ static json_t *context_json(const nf_tour_options *o)
     nf_json_set_int(c, "commit_limit_kib", nf_tour_meminfo_kib("CommitLimit"));
     nf_json_set_int(c, "cpus", sysconf(_SC_NPROCESSORS_ONLN));
     char why[256] = "";
-    json_object_set_new(c, "memory_cgroup", nf_tour_cgroup_possible(why, sizeof why) ? json_true()
-                                                                                    : nf_json_string(why));
+    json_object_set_new(c, "memory_cgroup",
+                        nf_tour_cgroup_possible(why, sizeof why) ? json_true() : nf_json_string(why));
     return c;
 }
 

@@ -14,8 +14,10 @@ void nf_tour_step_batches(nf_tour_run *r)
     long next = 100000;
     char nbuf[32];
     snprintf(nbuf, sizeof nbuf, "%ld", next);
-    nf_tour_did(r, "per allocator, two fresh processes: one counts the calls of its first malloc(64) in main, "
-                   "the other those of the next %ld malloc(64) (kept, %.1f MiB)", next, (double)next * 64.0 / (1 << 20));
+    nf_tour_did(r,
+                "per allocator, two fresh processes: one counts the calls of its first malloc(64) in main, "
+                "the other those of the next %ld malloc(64) (kept, %.1f MiB)",
+                next, (double)next * 64.0 / (1 << 20));
     int measured = 0, worst_next_i = -1, first_reached = 0;
     double worst_next = -1, most_first = -1;
     char worst_first_name[64] = "", skipped[512] = "";
@@ -67,9 +69,11 @@ void nf_tour_step_batches(nf_tour_run *r)
     if (first_reached)
         snprintf(first_note, sizeof first_note,
                  "but the first malloc(64) of main did reach the kernel under %d of them (at most %.0f calls, %s), "
-                 "setting its heap up", first_reached, most_first, worst_first_name);
+                 "setting its heap up",
+                 first_reached, most_first, worst_first_name);
     else
-        snprintf(first_note, sizeof first_note, "and no first malloc(64) of main made a call (start-up had set the heap up)");
+        snprintf(first_note, sizeof first_note,
+                 "and no first malloc(64) of main made a call (start-up had set the heap up)");
     nf_tour_verdict(r, first_reached ? NF_TOUR_NUANCE : NF_TOUR_HOLDS,
                     "over %d allocators the next %ld malloc(64) made at most %.0f system calls (%s: one per %.0f "
                     "mallocs); %s",

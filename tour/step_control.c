@@ -35,19 +35,23 @@ static void madvise_part(nf_tour_run *r, char *summary, size_t cap)
     }
     snprintf(path, sizeof path, "%s/notfree-tour-%d.dat", dir, (int)getpid());
     nf_tour_file_read seq = {path, len, MADV_SEQUENTIAL, 1}, rnd = {path, len, MADV_RANDOM, 1};
-    int ok = nf_tour_cold_file(path, len, 1) == 0 && nf_tour_child(nf_tour_read_file, &seq, NULL, 60, o1, sizeof o1) == 0 &&
-             nf_tour_cold_file(path, len, 0) == 0 && nf_tour_child(nf_tour_read_file, &rnd, NULL, 60, o2, sizeof o2) == 0;
+    int ok =
+        nf_tour_cold_file(path, len, 1) == 0 && nf_tour_child(nf_tour_read_file, &seq, NULL, 60, o1, sizeof o1) == 0 &&
+        nf_tour_cold_file(path, len, 0) == 0 && nf_tour_child(nf_tour_read_file, &rnd, NULL, 60, o2, sizeof o2) == 0;
     nf_tour_remove_file(path);
-    nf_tour_did(r, "a %zu MiB file, dropped from the cache before each read, mapped and read once in a child under "
-                   "MADV_SEQUENTIAL, then under MADV_RANDOM", len >> 20);
+    nf_tour_did(r,
+                "a %zu MiB file, dropped from the cache before each read, mapped and read once in a child under "
+                "MADV_SEQUENTIAL, then under MADV_RANDOM",
+                len >> 20);
     double ms = nf_tour_get(o1, "pass1_major"), mr = nf_tour_get(o2, "pass1_major");
     double ts = nf_tour_get(o1, "pass1_ms"), tr = nf_tour_get(o2, "pass1_ms");
     nf_tour_figure(r, "sequential_major_faults", ok ? ms : NAN, "faults", "rusage");
     nf_tour_figure(r, "sequential_ms", ok ? ts : NAN, "ms", "timing");
     nf_tour_figure(r, "random_major_faults", ok ? mr : NAN, "faults", "rusage");
     nf_tour_figure(r, "random_ms", ok ? tr : NAN, "ms", "timing");
-    snprintf(summary, cap, "MADV_SEQUENTIAL read %zu MiB with %.0f major faults in %.0f ms, MADV_RANDOM with %.0f in "
-                           "%.0f ms (%.1fx the time)",
+    snprintf(summary, cap,
+             "MADV_SEQUENTIAL read %zu MiB with %.0f major faults in %.0f ms, MADV_RANDOM with %.0f in "
+             "%.0f ms (%.1fx the time)",
              len >> 20, ms, ts, mr, tr, tr / ts);
 }
 
@@ -80,8 +84,9 @@ static void free_part(nf_tour_run *r, char *summary, size_t cap)
     nf_tour_figure(r, "madv_free_refaults", nf_tour_get(o1, "refaults"), "faults", "rusage");
     nf_tour_figure(r, "madv_dontneed_rss_drop", nf_tour_get(o2, "rss_drop"), "KiB", "proc");
     nf_tour_figure(r, "madv_dontneed_refaults", nf_tour_get(o2, "refaults"), "faults", "rusage");
-    snprintf(summary, cap, "MADV_DONTNEED dropped %.0f KiB of RSS at once and cost %.0f faults to touch again, "
-                           "MADV_FREE moved RSS by %+.0f KiB (its pages go only under pressure) and cost %.0f",
+    snprintf(summary, cap,
+             "MADV_DONTNEED dropped %.0f KiB of RSS at once and cost %.0f faults to touch again, "
+             "MADV_FREE moved RSS by %+.0f KiB (its pages go only under pressure) and cost %.0f",
              nf_tour_get(o2, "rss_drop"), nf_tour_get(o2, "refaults"), -nf_tour_get(o1, "rss_drop"),
              nf_tour_get(o1, "refaults"));
 }
@@ -95,7 +100,7 @@ static void trim_child(void *arg, int fd)
         blocks[i] = malloc(1000);
         memset(blocks[i], 1, 1000);
     }
-    for (int i = 0; i < N; i++)   /* keep one block in 64: holes everywhere, the top pinned */
+    for (int i = 0; i < N; i++) /* keep one block in 64: holes everywhere, the top pinned */
         if (i % 64 != 63)
             free(blocks[i]);
     long before = nf_tour_status_kib(0, "VmRSS");
@@ -115,18 +120,17 @@ static void trim_part(nf_tour_run *r, char *summary, size_t cap)
     snprintf(summary, cap, "malloc_trim(0) took a fragmented heap's RSS from %.0f to %.0f KiB", b, a);
 }
 
-static const char script[] =
-    "import sys\n"
-    "n = int(sys.argv[1])\n"
-    "keep = []\n"
-    "for r in range(n):\n"
-    "    d = {i: str(i) * (i % 7 + 1) for i in range(2000)}\n"
-    "    l = [bytes(i % 300) for i in range(2000)]\n"
-    "    if r % 2 == 0:\n"
-    "        keep.append((d, l))\n"
-    "    if len(keep) > 60:\n"
-    "        keep.pop(0)\n"
-    "print(len(keep))\n";
+static const char script[] = "import sys\n"
+                             "n = int(sys.argv[1])\n"
+                             "keep = []\n"
+                             "for r in range(n):\n"
+                             "    d = {i: str(i) * (i % 7 + 1) for i in range(2000)}\n"
+                             "    l = [bytes(i % 300) for i in range(2000)]\n"
+                             "    if r % 2 == 0:\n"
+                             "        keep.append((d, l))\n"
+                             "    if len(keep) > 60:\n"
+                             "        keep.pop(0)\n"
+                             "print(len(keep))\n";
 
 /* One python3 run under a's preload: wall seconds and peak RSS (KiB). */
 static int run_python(const char *py, const nf_cmp_alloc *a, int rounds, double *secs, long *rss)
@@ -169,12 +173,13 @@ static void preload_part(nf_tour_run *r, char *summary, size_t cap, double *best
     nf_cmp_alloc a[16];
     int n = nf_tour_allocs(a, 16);
     int rounds = r->quick ? 20 : 150;
-    nf_tour_did(r, "python3 (PYTHONMALLOC=malloc) builds and drops dicts and lists for %d rounds under each "
-                   "allocator's LD_PRELOAD%s; wall time and peak RSS from wait4", rounds,
-                r->quick ? " (--quick: glibc, jemalloc, mimalloc, shard)" : "");
+    nf_tour_did(r,
+                "python3 (PYTHONMALLOC=malloc) builds and drops dicts and lists for %d rounds under each "
+                "allocator's LD_PRELOAD%s; wall time and peak RSS from wait4",
+                rounds, r->quick ? " (--quick: glibc, jemalloc, mimalloc, shard)" : "");
     double glibc_s = NAN, best = NAN, warm_s;
     long warm_rss;
-    for (int i = 0; i < n; i++)   /* one untimed run: python's files into the page cache */
+    for (int i = 0; i < n; i++) /* one untimed run: python's files into the page cache */
         if (!strcmp(a[i].name, "glibc"))
             run_python(py, &a[i], 1, &warm_s, &warm_rss);
     long glibc_rss = -1;
@@ -184,7 +189,7 @@ static void preload_part(nf_tour_run *r, char *summary, size_t cap, double *best
     for (int i = 0; i < n; i++) {
         if (!a[i].available || (r->quick && strcmp(a[i].name, "glibc") && strcmp(a[i].name, "jemalloc") &&
                                 strcmp(a[i].name, "mimalloc") && strcmp(a[i].name, "shard")))
-            continue;   /* --quick: four of them */
+            continue; /* --quick: four of them */
         double s;
         long rss;
         if (run_python(py, &a[i], rounds, &s, &rss) != 0)

@@ -17,8 +17,10 @@ void nf_tour_step_fault(nf_tour_run *r)
     size_t len = npages * page;
     enum { ROUNDS = 5 };
     double fault_ns[ROUNDS], zero_ns[ROUNDS], faults[ROUNDS];
-    nf_tour_did(r, "%d rounds: map %zu pages (MADV_NOHUGEPAGE), write one byte per page (timed, faults from rusage), "
-                   "then memset each now resident page (timed)", ROUNDS, npages);
+    nf_tour_did(r,
+                "%d rounds: map %zu pages (MADV_NOHUGEPAGE), write one byte per page (timed, faults from rusage), "
+                "then memset each now resident page (timed)",
+                ROUNDS, npages);
     for (int k = 0; k < ROUNDS; k++) {
         char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) {

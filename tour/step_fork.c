@@ -14,8 +14,8 @@
 #include "notfree/clock.h"
 
 typedef struct fork_arg {
-    size_t bytes;      /* resident in the child */
-    size_t cow_pages;  /* pages the grandchild writes */
+    size_t bytes;     /* resident in the child */
+    size_t cow_pages; /* pages the grandchild writes */
 } fork_arg;
 
 enum { REPS = 5 };
@@ -29,7 +29,7 @@ static void child(void *arg, int fd)
         nf_tour_out(fd, "failed=1\n");
         return;
     }
-    madvise(p, a->bytes, MADV_NOHUGEPAGE);   /* 4 KiB PTEs: the case the article describes */
+    madvise(p, a->bytes, MADV_NOHUGEPAGE); /* 4 KiB PTEs: the case the article describes */
     for (size_t i = 0; i < a->bytes; i += page)
         p[i] = 1;
     double lat[REPS];
@@ -87,8 +87,10 @@ void nf_tour_step_fork(nf_tour_run *r)
     }
     char helper[4200];
     nf_tour_helper(r, "notfree-tour-fork", helper, sizeof helper);
-    nf_tour_did(r, "a fresh small process (notfree-tour-fork) touches 1,000 pages and forks %d times (the fork call "
-                   "timed in the parent, median)", REPS);
+    nf_tour_did(r,
+                "a fresh small process (notfree-tour-fork) touches 1,000 pages and forks %d times (the fork call "
+                "timed in the parent, median)",
+                REPS);
     int st1 = nf_tour_child(small_child, helper, cg.path[0] ? &cg : NULL, 60, out, sizeof out);
     nf_tour_did(r, "a child touches %zu MiB, forks %d times; the first grandchild writes %zu pages (COW)", big >> 20,
                 REPS, cow);
@@ -113,11 +115,12 @@ void nf_tour_step_fork(nf_tour_run *r)
     /* The claim: a thousand-page process forks in microseconds, since no
      * page is copied. It holds if fork at 1,000 pages is under 1 ms; the
      * nuance is how the page tables copied grow with resident size. */
-    nf_tour_verdict_kind v = f_small < 1000 ? (f_big > 10 * f_small ? NF_TOUR_NUANCE : NF_TOUR_HOLDS)
-                                            : NF_TOUR_NOT_HERE;
+    nf_tour_verdict_kind v =
+        f_small < 1000 ? (f_big > 10 * f_small ? NF_TOUR_NUANCE : NF_TOUR_HOLDS) : NF_TOUR_NOT_HERE;
     nf_tour_verdict(r, v,
                     "fork took %.0f us (%s a millisecond) in a fresh process with 1,000 pages touched (RSS %.0f KiB) "
                     "and %.0f us in one with %zu MiB (%.0fx: the page tables "
                     "are copied, the pages are not); each page written afterwards took %.2f COW faults at %.0f ns",
-                    f_small, f_small < 1000 ? "under" : "over", nf_tour_get(out, "rss_kib"), f_big, big >> 20, f_big / f_small, cf / (double)cow, cns);
+                    f_small, f_small < 1000 ? "under" : "over", nf_tour_get(out, "rss_kib"), f_big, big >> 20,
+                    f_big / f_small, cf / (double)cow, cns);
 }

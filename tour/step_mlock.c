@@ -12,7 +12,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-enum { NPAGES = 1024 };   /* 4 MiB: under the usual 8 MiB RLIMIT_MEMLOCK */
+enum { NPAGES = 1024 }; /* 4 MiB: under the usual 8 MiB RLIMIT_MEMLOCK */
 
 static void child(void *arg, int fd)
 {
@@ -70,8 +70,10 @@ void nf_tour_step_mlock(nf_tour_run *r)
     char out[1024], out2[256];
     struct rlimit rl;
     getrlimit(RLIMIT_MEMLOCK, &rl);
-    nf_tour_did(r, "a child maps %d pages, mlocks them (faults counted), touches them; then mlockall(MCL_CURRENT | "
-                   "MCL_FUTURE) and a new %d-page mapping", NPAGES, NPAGES);
+    nf_tour_did(r,
+                "a child maps %d pages, mlocks them (faults counted), touches them; then mlockall(MCL_CURRENT | "
+                "MCL_FUTURE) and a new %d-page mapping",
+                NPAGES, NPAGES);
     int st = nf_tour_child(child, NULL, NULL, 60, out, sizeof out);
     if (st != 0 || nf_tour_get(out, "mlock_rc") != 0) {
         nf_tour_skip(r, "mlock failed in the child (status %d): %s", st, out);

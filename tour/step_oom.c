@@ -14,10 +14,7 @@
 
 static int out_fd;
 
-static void on_signal(int sig)
-{
-    nf_tour_out(out_fd, "handler_ran=%d\n", sig);
-}
+static void on_signal(int sig) { nf_tour_out(out_fd, "handler_ran=%d\n", sig); }
 
 static void grower(void *arg, int fd)
 {
@@ -56,9 +53,10 @@ void nf_tour_step_oom(nf_tour_run *r)
         return;
     }
     long before = nf_tour_cgroup_oom_kills(&cg);
-    long adj = (long)nf_tour_read_ll("/proc/self/oom_score_adj");   /* inherited by the child */
-    nf_tour_did(r, "memory cgroup v%d limited to %zu MiB; a child grows 1 MiB at a time (each page touched), "
-                   "reading /proc/self/oom_score, up to %zu MiB",
+    long adj = (long)nf_tour_read_ll("/proc/self/oom_score_adj"); /* inherited by the child */
+    nf_tour_did(r,
+                "memory cgroup v%d limited to %zu MiB; a child grows 1 MiB at a time (each page touched), "
+                "reading /proc/self/oom_score, up to %zu MiB",
                 cg.version, limit >> 20, max);
     int st = nf_tour_child(grower, &max, &cg, 60, out, sizeof out);
     long after = nf_tour_cgroup_oom_kills(&cg);

@@ -16,7 +16,7 @@
 
 typedef struct try_arg {
     unsigned long long size;
-    int count;         /* how many blocks of size to hold at once (1: one try) */
+    int count; /* how many blocks of size to hold at once (1: one try) */
     unsigned long long rlimit_as;
 } try_arg;
 
@@ -35,7 +35,7 @@ static void try_child(void *arg, int fd)
             nf_tour_out(fd, "errno=%d ", errno);
             break;
         }
-        held++;   /* kept: the next block is charged on top of it */
+        held++; /* kept: the next block is charged on top of it */
     }
     nf_tour_out(fd, "held=%d\n", held);
 }
@@ -52,7 +52,7 @@ static int fits(unsigned long long size)
  * whether touching the granted one ends in an OOM kill. */
 static void model_modes(nf_tour_run *r, char *summary, size_t cap)
 {
-    size_t frames = 4096;   /* 16 MiB of model RAM, no swap */
+    size_t frames = 4096; /* 16 MiB of model RAM, no swap */
     size_t used = 0;
     for (int mode = 0; mode <= 2; mode++) {
         nf_model_config cfg = {0};
@@ -113,8 +113,10 @@ void nf_tour_step_overcommit(nf_tour_run *r)
             tries++;
         }
     }
-    nf_tour_did(r, "binary search for the largest malloc that succeeds, one child per try (%d tries, 64 MiB "
-                   "resolution, nothing touched)", tries);
+    nf_tour_did(r,
+                "binary search for the largest malloc that succeeds, one child per try (%d tries, 64 MiB "
+                "resolution, nothing touched)",
+                tries);
     double largest = (double)lo / (1 << 30);
     nf_tour_figure(r, "largest_single_malloc", largest, "GiB", "children");
     try_arg many = {lo, 64, 0};

@@ -22,15 +22,15 @@
 static void model_swap(nf_tour_run *r, char *summary, size_t cap)
 {
     nf_model_config cfg = {0};
-    cfg.frames = 1024;      /* 4 MiB RAM */
-    cfg.swap_pages = 4096;  /* 16 MiB swap */
+    cfg.frames = 1024;     /* 4 MiB RAM */
+    cfg.swap_pages = 4096; /* 16 MiB swap */
     nf_model *m = nf_model_create(&cfg);
     if (!m) {
         snprintf(summary, cap, "the model could not be made");
         return;
     }
     nf_model_proc *p = nf_model_proc_create(m, "tour");
-    uint64_t len = 2048 * (uint64_t)NF_MODEL_PAGE;   /* twice RAM */
+    uint64_t len = 2048 * (uint64_t)NF_MODEL_PAGE; /* twice RAM */
     uint64_t a = nf_model_mmap(p, 0, len, NF_MODEL_PROT_READ | NF_MODEL_PROT_WRITE, 0);
     for (int pass = 0; pass < 2 && a != NF_MODEL_FAILED; pass++)
         for (uint64_t off = 0; off < len; off += NF_MODEL_PAGE)
@@ -40,15 +40,16 @@ static void model_swap(nf_tour_run *r, char *summary, size_t cap)
     nf_tour_figure(r, "model_swap_outs", (double)c.swap_outs, "pages", "model");
     nf_tour_figure(r, "model_swap_ins", (double)c.swap_ins, "pages", "model");
     nf_tour_figure(r, "model_major_faults", (double)c.major_faults, "faults", "model");
-    snprintf(summary, cap, "in the model (4 MiB RAM, 16 MiB swap) two passes over 8 MiB of anonymous memory swapped "
-                           "out %llu pages and took %llu major faults",
+    snprintf(summary, cap,
+             "in the model (4 MiB RAM, 16 MiB swap) two passes over 8 MiB of anonymous memory swapped "
+             "out %llu pages and took %llu major faults",
              (unsigned long long)c.swap_outs, (unsigned long long)c.major_faults);
     nf_model_destroy(m);
 }
 
 void nf_tour_step_reclaim(nf_tour_run *r)
 {
-    size_t limit = r->quick ? (4u << 20) : (16u << 20);   /* a major fault can cost 0.7 ms here */
+    size_t limit = r->quick ? (4u << 20) : (16u << 20); /* a major fault can cost 0.7 ms here */
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     char dir[256], path[512], why[256];
     if (nf_tour_disk_dir(dir, sizeof dir) != 0) {
@@ -63,8 +64,9 @@ void nf_tour_step_reclaim(nf_tour_run *r)
     snprintf(path, sizeof path, "%s/notfree-tour-%d.dat", dir, (int)getpid());
     nf_tour_file_read big = {path, 2 * limit, MADV_RANDOM, 2}, small = {path, limit / 2, MADV_RANDOM, 2};
     char out[512], out2[512];
-    nf_tour_did(r, "memory cgroup v%d limited to %zu MiB; a %zu MiB file in %s, written, fsynced and dropped from "
-                   "the cache with POSIX_FADV_DONTNEED",
+    nf_tour_did(r,
+                "memory cgroup v%d limited to %zu MiB; a %zu MiB file in %s, written, fsynced and dropped from "
+                "the cache with POSIX_FADV_DONTNEED",
                 cg.version, limit >> 20, big.len >> 20, dir);
     int st = -1, st2 = -1;
     if (nf_tour_cold_file(path, big.len, 1) == 0) {
@@ -93,8 +95,8 @@ void nf_tour_step_reclaim(nf_tour_run *r)
     nf_tour_figure(r, "control_pass1_major_faults", c1, "faults", "rusage");
     nf_tour_figure(r, "control_pass2_major_faults", c2, "faults", "rusage");
     nf_tour_invariant(r, "dropped_pages_refault_major", p2 >= pages / 2 && c2 <= c1 / 10,
-                      "second pass: %.0f major faults for %.0f pages over the limit, %.0f for the control under it",
-                      p2, pages, c2);
+                      "second pass: %.0f major faults for %.0f pages over the limit, %.0f for the control under it", p2,
+                      pages, c2);
     long swap = nf_tour_meminfo_kib("SwapTotal");
     nf_tour_figure(r, "box_swap", (double)swap / 1024, "MiB", "proc");
     char model[256];

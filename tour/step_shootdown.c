@@ -38,7 +38,7 @@ static void *spinner(void *arg)
     pin(1);
     while (!spin_stop)
         for (int i = 0; i < 16; i++)
-            spin_sink += mem[i * 4096];   /* this mm stays live on CPU 1 */
+            spin_sink += mem[i * 4096]; /* this mm stays live on CPU 1 */
     return NULL;
 }
 
@@ -88,7 +88,7 @@ static void unmap_child(void *arg, int fd)
         return;
     }
     struct timespec ts = {0, 20000000};
-    nanosleep(&ts, NULL);   /* the spinner is up on CPU 1 */
+    nanosleep(&ts, NULL); /* the spinner is up on CPU 1 */
     double shared = munmap_median(iters), pshared = mprotect_median(iters);
     spin_stop = 1;
     pthread_join(th, NULL);
@@ -127,13 +127,13 @@ static void pingpong_child(void *arg, int fd)
     if (pipe(ab) != 0 || pipe(ba) != 0)
         return;
     pid_t g = fork();
-    if (g == 0) {   /* the partner: its own pages, same CPU */
+    if (g == 0) { /* the partner: its own pages, same CPU */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         close(ab[1]);
         close(ba[0]);
         close(fd);
-        char *q = mmap(NULL, a->pages * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
-                       -1, 0);
+        char *q =
+            mmap(NULL, a->pages * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
         char tok;
         while (read(ab[0], &tok, 1) == 1) {
             sweep(q, a->pages);
@@ -148,10 +148,10 @@ static void pingpong_child(void *arg, int fd)
     for (int i = 0; i < a->rounds; i++) {
         if (write(ab[1], &tok, 1) != 1 || read(ba[0], &tok, 1) != 1)
             break;
-        t[i] = sweep(p, a->pages);   /* right after the partner ran */
+        t[i] = sweep(p, a->pages); /* right after the partner ran */
     }
     double after = nf_tour_median(t, (size_t)a->rounds);
-    close(ab[1]);   /* the partner reads EOF and leaves */
+    close(ab[1]); /* the partner reads EOF and leaves */
     close(ba[0]);
     waitpid(g, NULL, 0);
     free(t);
@@ -165,8 +165,10 @@ void nf_tour_step_shootdown(nf_tour_run *r)
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     double alone = NAN, shared = NAN;
     if (cpus >= 2) {
-        nf_tour_did(r, "a child (pinned to CPU 0) munmaps a touched page %d times alone, then %d times while a "
-                       "second thread of it spins on CPU 1; median latency", iters, iters);
+        nf_tour_did(r,
+                    "a child (pinned to CPU 0) munmaps a touched page %d times alone, then %d times while a "
+                    "second thread of it spins on CPU 1; median latency",
+                    iters, iters);
         nf_tour_child(unmap_child, &iters, NULL, 60, o1, sizeof o1);
         alone = nf_tour_get(o1, "alone_ns");
         shared = nf_tour_get(o1, "shared_ns");
@@ -181,9 +183,10 @@ void nf_tour_step_shootdown(nf_tour_run *r)
     nf_tour_figure(r, "mprotect_ns_thread_on_other_cpu", pshared, "ns", "timing");
     nf_tour_figure(r, "mprotect_shootdown_ratio", pshared / palone, "ratio", "timing");
     pp_arg pa = {256, r->quick ? 300 : 2000};
-    nf_tour_did(r, "two processes pinned to CPU 0 ping-pong over pipes %d times, each sweeping its own %zu pages "
-                   "(1 MiB) after each switch, against one process sweeping its pages back to back", pa.rounds,
-                pa.pages);
+    nf_tour_did(r,
+                "two processes pinned to CPU 0 ping-pong over pipes %d times, each sweeping its own %zu pages "
+                "(1 MiB) after each switch, against one process sweeping its pages back to back",
+                pa.rounds, pa.pages);
     nf_tour_child(pingpong_child, &pa, NULL, 60, o2, sizeof o2);
     double warm = nf_tour_get(o2, "warm_ns"), after = nf_tour_get(o2, "after_switch_ns");
     nf_tour_figure(r, "sweep_ns_per_page_warm", warm, "ns", "timing");

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 static volatile long depth;
-static volatile long never = -1;   /* a stop the compiler cannot see through */
+static volatile long never = -1; /* a stop the compiler cannot see through */
 static volatile uintptr_t frame1, frame2;
 static long faults_at_start;
 static int out_fd;
@@ -39,7 +39,7 @@ static __attribute__((noinline)) long recurse(long n)
         frame2 = (uintptr_t)frame;
     if (n == never)
         return 0;
-    return recurse(n + 1) + frame[0];   /* not a tail call */
+    return recurse(n + 1) + frame[0]; /* not a tail call */
 }
 
 static void child(void *arg, int fd)

@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum { SYS_MMAP = 0, SYS_BRK = 3 };   /* indexes in nf_cmp_sys_names */
+enum { SYS_MMAP = 0, SYS_BRK = 3 }; /* indexes in nf_cmp_sys_names */
 
 /* 0 none, 1 brk, 2 mmap, 3 both; -1 not counted. */
 static int kind_of(const nf_tour_run *r, const nf_cmp_alloc *a, char *const args[])
@@ -76,12 +76,14 @@ void nf_tour_step_threshold(nf_tour_run *r)
     char dat[4096];
     snprintf(dat, sizeof dat, "%s/%s-threshold.dat", r->report_dir, r->stamp);
     FILE *f = fopen(dat, "w");
-    nf_tour_did(r, "one fresh process per allocator and size (16 B to 64 MiB) makes one malloc; the counter "
-                   "says which call served it%s", r->quick ? " (--quick: glibc, jemalloc, bins, by 16x)" : "");
+    nf_tour_did(r,
+                "one fresh process per allocator and size (16 B to 64 MiB) makes one malloc; the counter "
+                "says which call served it%s",
+                r->quick ? " (--quick: glibc, jemalloc, bins, by 16x)" : "");
     int row = 0;
     for (int i = 0; i < n; i++) {
-        if (!a[i].available || (r->quick && strcmp(a[i].name, "glibc") && strcmp(a[i].name, "jemalloc") &&
-                                strcmp(a[i].name, "bins")))
+        if (!a[i].available ||
+            (r->quick && strcmp(a[i].name, "glibc") && strcmp(a[i].name, "jemalloc") && strcmp(a[i].name, "bins")))
             continue;
         char line[512] = "";
         size_t used = 0;
@@ -129,8 +131,7 @@ void nf_tour_step_threshold(nf_tour_run *r)
     int ko = kind_of(r, &a[glibc], opt);
     nf_tour_did(r, "glibc: mallopt(M_MMAP_THRESHOLD, 1 MiB), then malloc(512 KiB): served by %s",
                 ko >= 0 ? kind_name[ko] : "(not counted)");
-    nf_tour_figure(r, "glibc_512k_under_mallopt_1m_mmapped", ko < 0 ? NAN : (ko & 2) != 0, "bool",
-                   "syscall counter");
+    nf_tour_figure(r, "glibc_512k_under_mallopt_1m_mmapped", ko < 0 ? NAN : (ko & 2) != 0, "bool", "syscall counter");
     char png[4096];
     if (chart(r, dat, png, sizeof png) == 0)
         nf_tour_chart(r, png);
@@ -149,7 +150,9 @@ void nf_tour_step_threshold(nf_tour_run *r)
     int near = hi >= (128 << 10) - 64 && hi <= (128 << 10) + 128;
     int within8k = hi >= (128 << 10) - 64 && hi <= (136 << 10);
     int moves = kd == 1 || kd == 0, opt_moves = ko == 1 || ko == 0;
-    nf_tour_verdict_kind v = !within8k || !moves || !opt_moves ? NF_TOUR_NOT_HERE : near ? NF_TOUR_HOLDS : NF_TOUR_NUANCE;
+    nf_tour_verdict_kind v = !within8k || !moves || !opt_moves ? NF_TOUR_NOT_HERE
+                             : near                            ? NF_TOUR_HOLDS
+                                                               : NF_TOUR_NUANCE;
     char why[320] = "";
     if (v == NF_TOUR_NUANCE)
         snprintf(why, sizeof why,

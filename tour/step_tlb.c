@@ -31,7 +31,7 @@ static double model_refs(const nf_tlb_geom *g, uint64_t ws, int pwc, double *mis
     for (int i = 0; i < 200000; i++) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
         if (i == 50000)
-            nf_tlb_reset_stats(t);   /* warm */
+            nf_tlb_reset_stats(t); /* warm */
         nf_tlb_access(t, 0, 0x100000000000ull + (x % pages) * 4096, NF_PG_4K);
     }
     const nf_tlb_stats *s = nf_tlb_get_stats(t);
@@ -61,7 +61,7 @@ static double chase(char *p, size_t n, size_t loads)
     }
     char **q = (char **)(p + order[0] * 4096 + (order[0] % 64) * 64);
     free(order);
-    for (size_t i = 0; i < n; i++)   /* warm */
+    for (size_t i = 0; i < n; i++) /* warm */
         q = (char **)*q;
     double t0 = nf_now_ns();
     for (size_t i = 0; i < loads; i++)
@@ -85,8 +85,10 @@ void nf_tour_step_tlb(nf_tour_run *r)
         }
     }
     uint64_t l1 = nf_tlb_geom_reach(&g, 0, NF_PG_4K), l2 = g.nlevels > 1 ? nf_tlb_geom_reach(&g, 1, NF_PG_4K) : l1;
-    nf_tour_did(r, "model (%s preset, %s): random 4 KiB pages over 256 MiB, 150,000 accesses after warm-up, walk "
-                   "caches off then on", preset, g.cpu);
+    nf_tour_did(r,
+                "model (%s preset, %s): random 4 KiB pages over 256 MiB, 150,000 accesses after warm-up, walk "
+                "caches off then on",
+                preset, g.cpu);
     double miss;
     double refs_nopwc = model_refs(&g, 256u << 20, 0, &miss);
     /* CPUID does not describe walk caches: borrow a preset's when the
@@ -98,8 +100,10 @@ void nf_tour_step_tlb(nf_tour_run *r)
         pwc_from = "skylake";
         memcpy(gp.level, g.level, sizeof g.level);
         gp.nlevels = g.nlevels;
-        nf_tour_did(r, "the %s geometry has no walk caches (CPUID does not describe them): Skylake's, on the same "
-                       "TLB levels", preset);
+        nf_tour_did(r,
+                    "the %s geometry has no walk caches (CPUID does not describe them): Skylake's, on the same "
+                    "TLB levels",
+                    preset);
     }
     double refs_pwc = model_refs(&gp, 256u << 20, 1, NULL);
     nf_tour_figure(r, "model_refs_per_walk_no_pwc", refs_nopwc, "refs", "model");
@@ -114,10 +118,12 @@ void nf_tour_step_tlb(nf_tour_run *r)
         nf_tour_skip(r, "mmap of the chase buffer failed");
         return;
     }
-    madvise(p, maxpages * 4096, MADV_NOHUGEPAGE);   /* 4 KiB pages: the reach counted in 4K entries */
+    madvise(p, maxpages * 4096, MADV_NOHUGEPAGE); /* 4 KiB pages: the reach counted in 4K entries */
     memset(p, 0, maxpages * 4096);
-    nf_tour_did(r, "real: a pointer chase over 16 to %zu pages (one line per page, random cycle, 4 KiB pages), "
-                   "%zu loads each", maxpages, loads);
+    nf_tour_did(r,
+                "real: a pointer chase over 16 to %zu pages (one line per page, random cycle, 4 KiB pages), "
+                "%zu loads each",
+                maxpages, loads);
     double base = 0, knee1 = 0, knee2 = 0, prev = 0;
     for (size_t n = 16; n <= maxpages; n *= 2) {
         double ns = chase(p, n, loads);
@@ -143,12 +149,16 @@ void nf_tour_step_tlb(nf_tour_run *r)
     int model_ok = refs_nopwc > 3.99 && refs_nopwc < 4.01 && refs_pwc < refs_nopwc;
     double l1k = (double)l1 / 1024, l2k = (double)l2 / 1024;
     int near = knee1 && ((knee1 >= l1k / 4 && knee1 <= l1k * 4) || (knee1 >= l2k / 4 && knee1 <= l2k * 4));
-    nf_tour_verdict(r, !model_ok ? NF_TOUR_NOT_HERE : near ? NF_TOUR_HOLDS : NF_TOUR_NUANCE,
+    nf_tour_verdict(r,
+                    !model_ok ? NF_TOUR_NOT_HERE
+                    : near    ? NF_TOUR_HOLDS
+                              : NF_TOUR_NUANCE,
                     "model: %.2f memory references per walk without walk caches, %.2f with %s's; real chase: time "
                     "per load first rose at %.0f KiB of pages%s, against an L1 dTLB reach of %llu KiB and an L2 "
                     "reach of %llu KiB (%s)%s",
                     refs_nopwc, refs_pwc, pwc_from, knee1, knee2 ? " and again later (see the figures)" : "",
                     (unsigned long long)(l1 >> 10), (unsigned long long)(l2 >> 10), preset,
-                    near ? "" : "; the knee is not near either reach here (a guest's nested paging and shared "
-                                "caches move it)");
+                    near ? ""
+                         : "; the knee is not near either reach here (a guest's nested paging and shared "
+                           "caches move it)");
 }

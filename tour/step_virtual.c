@@ -25,13 +25,13 @@ static void child(void *arg, int fd)
         nf_tour_out(fd, "failed=1\n");
         return;
     }
-    nf_tour_out(fd, "vsz1=%ld rss1=%ld flt1=%ld\n", nf_tour_status_kib(0, "VmSize"),
-                nf_tour_status_kib(0, "VmRSS"), f1 - f0);
+    nf_tour_out(fd, "vsz1=%ld rss1=%ld flt1=%ld\n", nf_tour_status_kib(0, "VmSize"), nf_tour_status_kib(0, "VmRSS"),
+                f1 - f0);
     f1 = nf_tour_minflt();
     p[0] = 1;
     long f2 = nf_tour_minflt();
-    nf_tour_out(fd, "vsz2=%ld rss2=%ld flt2=%ld\n", nf_tour_status_kib(0, "VmSize"),
-                nf_tour_status_kib(0, "VmRSS"), f2 - f1);
+    nf_tour_out(fd, "vsz2=%ld rss2=%ld flt2=%ld\n", nf_tour_status_kib(0, "VmSize"), nf_tour_status_kib(0, "VmRSS"),
+                f2 - f1);
     f2 = nf_tour_minflt();
     for (size_t off = 0; off < block / 2; off += (size_t)page)
         p[off] = 1;
@@ -80,5 +80,6 @@ void nf_tour_step_virtual(nf_tour_run *r)
     nf_tour_verdict(r, holds ? NF_TOUR_HOLDS : NF_TOUR_NOT_HERE,
                     "malloc(%.0f MiB) grew VSZ by %.0f KiB and RSS by %.0f KiB with %.0f faults; p[0] = 1 took %.0f "
                     "fault(s) and %.0f KiB; touching half took %.0f faults and %.0f KiB resident",
-                    kib / 1024, d_vsz1, d_rss1, nf_tour_get(out, "flt1"), nf_tour_get(out, "flt2"), d_rss2, flt3, d_rss3);
+                    kib / 1024, d_vsz1, d_rss1, nf_tour_get(out, "flt1"), nf_tour_get(out, "flt2"), d_rss2, flt3,
+                    d_rss3);
 }

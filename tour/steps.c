@@ -3,7 +3,6 @@
  * in tour/meson.build. */
 #include "tour.h"
 
-
 const nf_tour_step nf_tour_steps[] = {
     {1, "batches", "the allocator batches",
      "malloc(64) rarely reaches the kernel: the allocator asks for memory in big batches",
@@ -18,8 +17,8 @@ const nf_tour_step nf_tour_steps[] = {
      "Linux overcommits: malloc(500 GB) succeeds on an 8 GB machine; mode 2 returns NULL instead of a kill later",
      "nothing (children, the kernel model)", nf_tour_step_overcommit},
     {5, "fault", "the page fault and zeroing",
-     "the first write to a page faults: the kernel takes a frame, zeroes it and fills a page-table entry",
-     "nothing", nf_tour_step_fault},
+     "the first write to a page faults: the kernel takes a frame, zeroes it and fills a page-table entry", "nothing",
+     nf_tour_step_fault},
     {6, "tlb", "the walk and the TLB",
      "a TLB miss costs a page walk of 4 memory references (walk caches cut them); past the TLB's reach every "
      "access pays it",

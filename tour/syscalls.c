@@ -9,9 +9,9 @@
 
 const char *nf_tour_helper(const nf_tour_run *r, const char *name, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "%s/tour/%s", r->exe_dir, name);   /* the build tree */
+    snprintf(buf, cap, "%s/tour/%s", r->exe_dir, name); /* the build tree */
     if (access(buf, X_OK) != 0)
-        snprintf(buf, cap, "%s/%s", r->exe_dir, name);    /* installed beside notfree */
+        snprintf(buf, cap, "%s/%s", r->exe_dir, name); /* installed beside notfree */
     return buf;
 }
 

@@ -30,11 +30,11 @@
 #include <sys/types.h>
 
 typedef enum nf_tour_verdict_kind {
-    NF_TOUR_PENDING,       /* no verdict yet: a bug in the step if it stays */
+    NF_TOUR_PENDING, /* no verdict yet: a bug in the step if it stays */
     NF_TOUR_HOLDS,
-    NF_TOUR_NUANCE,        /* holds, with a nuance (the reasoning says which) */
-    NF_TOUR_NOT_HERE,      /* does not hold here (the reasoning says what does) */
-    NF_TOUR_SKIPPED,       /* could not run on this box (the reason says why) */
+    NF_TOUR_NUANCE,   /* holds, with a nuance (the reasoning says which) */
+    NF_TOUR_NOT_HERE, /* does not hold here (the reasoning says what does) */
+    NF_TOUR_SKIPPED,  /* could not run on this box (the reason says why) */
 } nf_tour_verdict_kind;
 
 const char *nf_tour_verdict_name(nf_tour_verdict_kind v);
@@ -42,24 +42,24 @@ const char *nf_tour_verdict_name(nf_tour_verdict_kind v);
 /* One step being run. Invariant: verdict is set exactly once (the
  * runner marks a step that set none as failed). */
 typedef struct nf_tour_run {
-    int quick;                 /* --quick: smaller sizes, fewer repetitions */
-    const char *exe_dir;       /* where notfree and the tour's helpers are */
-    json_t *figures;           /* {name: {value, unit, source}} */
-    json_t *invariants;        /* {name: {ok, detail}} */
-    json_t *did;               /* ["what was done", ...] */
-    json_t *charts;            /* ["path", ...] */
+    int quick;           /* --quick: smaller sizes, fewer repetitions */
+    const char *exe_dir; /* where notfree and the tour's helpers are */
+    json_t *figures;     /* {name: {value, unit, source}} */
+    json_t *invariants;  /* {name: {ok, detail}} */
+    json_t *did;         /* ["what was done", ...] */
+    json_t *charts;      /* ["path", ...] */
     nf_tour_verdict_kind verdict;
     char reasoning[1024];
-    const char *report_dir;    /* where a chart may be written (next to the JSON) */
-    const char *stamp;         /* the run's file stem, for chart names */
+    const char *report_dir; /* where a chart may be written (next to the JSON) */
+    const char *stamp;      /* the run's file stem, for chart names */
 } nf_tour_run;
 
 typedef struct nf_tour_step {
     int number;
-    const char *name;          /* --step NAME */
+    const char *name; /* --step NAME */
     const char *title;
-    const char *claim;         /* the article's claim, in our words */
-    const char *needs;         /* what the box must give (for --list) */
+    const char *claim; /* the article's claim, in our words */
+    const char *needs; /* what the box must give (for --list) */
     void (*run)(nf_tour_run *r);
 } nf_tour_step;
 
@@ -86,8 +86,8 @@ void nf_tour_chart(nf_tour_run *r, const char *path);
  * wait status, or -1 with errno. Registered for Ctrl-C while it runs. */
 typedef void (*nf_tour_child_fn)(void *arg, int fd);
 struct nf_tour_cgroup;
-int nf_tour_child(nf_tour_child_fn fn, void *arg, const struct nf_tour_cgroup *cg, double timeout_s,
-                  char *out, size_t cap);
+int nf_tour_child(nf_tour_child_fn fn, void *arg, const struct nf_tour_cgroup *cg, double timeout_s, char *out,
+                  size_t cap);
 /* The child's helpers: printf to the result fd; minflt/majflt of self. */
 void nf_tour_out(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 long nf_tour_minflt(void);
@@ -111,17 +111,17 @@ int nf_tour_cold_file(const char *path, size_t len, int create);
 typedef struct nf_tour_file_read {
     const char *path;
     size_t len;
-    int advice;    /* MADV_* for the whole mapping */
-    int passes;    /* >= 1 */
+    int advice; /* MADV_* for the whole mapping */
+    int passes; /* >= 1 */
 } nf_tour_file_read;
 void nf_tour_read_file(void *arg, int fd);
 
 /* The registries the SIGINT handler walks. */
 void nf_tour_register_pid(pid_t pid);
 void nf_tour_unregister_pid(pid_t pid);
-void nf_tour_register_file(const char *path);    /* removed at exit or Ctrl-C */
-void nf_tour_remove_file(const char *path);      /* unlink now, unregister */
-void nf_tour_register_dir(const char *path);     /* rmdir at exit or Ctrl-C */
+void nf_tour_register_file(const char *path); /* removed at exit or Ctrl-C */
+void nf_tour_remove_file(const char *path);   /* unlink now, unregister */
+void nf_tour_register_dir(const char *path);  /* rmdir at exit or Ctrl-C */
 void nf_tour_unregister_dir(const char *path);
 /* Kills and reaps every registered child, removes every registered file
  * and directory. Async-signal-safe (kill, waitpid, unlink, rmdir only). */
@@ -131,9 +131,9 @@ void nf_tour_install_cleanup(void);
 
 /* ---- memory cgroups (tour/cgroup.c) ---- */
 typedef struct nf_tour_cgroup {
-    int version;                  /* 1 or 2 */
-    char path[512];               /* the cgroup's directory */
-    uint64_t limit;               /* bytes */
+    int version;    /* 1 or 2 */
+    char path[512]; /* the cgroup's directory */
+    uint64_t limit; /* bytes */
 } nf_tour_cgroup;
 /* Makes a memory cgroup under the one this process is in, limited to
  * limit bytes, which must be below a quarter of MemAvailable. Returns 0,
@@ -166,9 +166,9 @@ double nf_tour_median(double *v, size_t n);
 /* ---- the runner (tour/runner.c) ---- */
 typedef struct nf_tour_options {
     int quick;
-    const char *json_path;        /* NULL: results/tour-<host>-<UTC>.json */
-    const char *report_path;      /* NULL: no Markdown report */
-    const char *only;             /* comma list of step names, or NULL */
+    const char *json_path;   /* NULL: results/tour-<host>-<UTC>.json */
+    const char *report_path; /* NULL: no Markdown report */
+    const char *only;        /* comma list of step names, or NULL */
 } nf_tour_options;
 /* Checks a comma list of step names; -1 and the bad name in bad. */
 int nf_tour_check_steps(const char *list, char *bad, size_t badlen);

@@ -21,17 +21,17 @@ static void *run_copy(void *v)
 {
     copy *c = v;
     nf_trace_replay *r = nf_trace_replay_start(c->t, c->mem, &c->o);
-    pthread_barrier_wait(c->go);   /* every copy's tables are ready */
+    pthread_barrier_wait(c->go); /* every copy's tables are ready */
     if (r)
         nf_trace_replay_step(r, c->t->nevents);
-    pthread_barrier_wait(c->replayed);   /* at_end runs between the two */
+    pthread_barrier_wait(c->replayed); /* at_end runs between the two */
     pthread_barrier_wait(c->replayed);
     c->rc = r ? nf_trace_replay_finish(r, &c->res) : -1;
     return NULL;
 }
 
-int nf_trace_bench(const nf_trace *t, const nf_mem_api *mem, unsigned threads, int verify,
-                   void (*at_end)(void *arg), void *arg, nf_trace_replay_result *out)
+int nf_trace_bench(const nf_trace *t, const nf_mem_api *mem, unsigned threads, int verify, void (*at_end)(void *arg),
+                   void *arg, nf_trace_replay_result *out)
 {
     if (threads < 1)
         threads = 1;
@@ -49,9 +49,13 @@ int nf_trace_bench(const nf_trace *t, const nf_mem_api *mem, unsigned threads, i
     pthread_barrier_init(&replayed, NULL, threads + 1);
     unsigned started = 0;
     for (unsigned i = 0; i < threads; i++) {
-        c[i] = (copy){.t = t, .mem = mem, .o = {verify ? NF_TRACE_TOUCH_FULL : NF_TRACE_TOUCH_PAGES, 1}, .go = &go, .replayed = &replayed};
+        c[i] = (copy){.t = t,
+                      .mem = mem,
+                      .o = {verify ? NF_TRACE_TOUCH_FULL : NF_TRACE_TOUCH_PAGES, 1},
+                      .go = &go,
+                      .replayed = &replayed};
         if (pthread_create(&tid[i], NULL, run_copy, &c[i]) != 0)
-            abort();   /* the barrier counts on every thread */
+            abort(); /* the barrier counts on every thread */
         started++;
     }
     pthread_barrier_wait(&replayed);

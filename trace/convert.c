@@ -18,7 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct rec { uint64_t seq, v[3]; uint32_t thread; uint8_t op; } rec;
+typedef struct rec {
+    uint64_t seq, v[3];
+    uint32_t thread;
+    uint8_t op;
+} rec;
 
 /* ---- reading every record ---- */
 static unsigned char *slurp(const char *path, size_t *n)
@@ -55,7 +59,11 @@ static int by_seq(const void *a, const void *b)
 }
 
 /* ---- address map: open addressing, linear probing, tombstones ---- */
-typedef struct amap { uint64_t *key; uint32_t *id; size_t cap, used; } amap;   /* key 0: empty, 1: tombstone */
+typedef struct amap {
+    uint64_t *key;
+    uint32_t *id;
+    size_t cap, used;
+} amap; /* key 0: empty, 1: tombstone */
 
 static size_t slot(const amap *m, uint64_t a)
 {
@@ -105,7 +113,10 @@ static size_t amap_find(const amap *m, uint64_t a, int *found)
 }
 
 /* ---- the older ids kept aside (rare: a short list) ---- */
-typedef struct aside { uint64_t addr; uint32_t id; } aside;
+typedef struct aside {
+    uint64_t addr;
+    uint32_t id;
+} aside;
 
 typedef struct conv {
     amap m;
@@ -138,7 +149,7 @@ static int put(conv *c, uint64_t a, uint32_t id)
         return -1;
     int found;
     size_t s = amap_find(&c->m, a, &found);
-    if (found) {   /* live already: keep the older aside */
+    if (found) { /* live already: keep the older aside */
         if (c->nolder == c->capolder) {
             size_t cap = c->capolder ? 2 * c->capolder : 16;
             aside *n = realloc(c->older, cap * sizeof *n);
@@ -160,7 +171,7 @@ static int put(conv *c, uint64_t a, uint32_t id)
 /* ---- the records into events ---- */
 static int to_events(const rec *r, size_t n, nf_trace *t, conv *c)
 {
-    uint32_t *threads = NULL, nthreads = 0, cap = 0;   /* raw index -> trace index + 1 */
+    uint32_t *threads = NULL, nthreads = 0, cap = 0; /* raw index -> trace index + 1 */
     for (size_t i = 0; i < n; i++) {
         const rec *x = &r[i];
         if (x->thread >= cap) {
@@ -189,7 +200,7 @@ static int to_events(const rec *r, size_t n, nf_trace *t, conv *c)
             result = x->v[2];
             if (!result && e.ref && !e.size)
                 e.flags |= NF_TRACE_F_RELEASED;
-            else if (!result && e.ref && put(c, x->v[0], e.ref) != 0)   /* failed: the block stays */
+            else if (!result && e.ref && put(c, x->v[0], e.ref) != 0) /* failed: the block stays */
                 return free(threads), -1;
             break;
         case NF_TRACE_MALLOC:

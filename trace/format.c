@@ -102,10 +102,20 @@ int nf_trace_encode(const nf_trace *t, unsigned char **buf, size_t *n)
         thread = e->thread;
         uint64_t ref = e->ref ? (uint64_t)born + 1 - e->ref : 0;
         switch (e->op) {
-        case NF_TRACE_MALLOC: p += nf_varint_put(p, e->size); break;
-        case NF_TRACE_REALLOC: p += nf_varint_put(p, ref); p += nf_varint_put(p, e->size); break;
-        case NF_TRACE_FREE: p += nf_varint_put(p, ref); break;
-        default: p += nf_varint_put(p, e->arg); p += nf_varint_put(p, e->size); break;
+        case NF_TRACE_MALLOC:
+            p += nf_varint_put(p, e->size);
+            break;
+        case NF_TRACE_REALLOC:
+            p += nf_varint_put(p, ref);
+            p += nf_varint_put(p, e->size);
+            break;
+        case NF_TRACE_FREE:
+            p += nf_varint_put(p, ref);
+            break;
+        default:
+            p += nf_varint_put(p, e->arg);
+            p += nf_varint_put(p, e->size);
+            break;
         }
         if (e->op != NF_TRACE_FREE && !(e->flags & NF_TRACE_F_NULL))
             born++;
@@ -162,8 +172,7 @@ typedef struct cursor {
     size_t len;
 } cursor;
 
-__attribute__((format(printf, 3, 4)))
-static int fail(cursor *c, size_t off, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(cursor *c, size_t off, const char *fmt, ...)
 {
     int k = snprintf(c->err, c->len, "%s at byte %zu: ", off >= c->n ? "truncated" : "corrupt", off);
     va_list ap;
@@ -190,13 +199,12 @@ static int decode_header(cursor *c, nf_trace *t, uint64_t *nevents)
 {
     if (c->n < HEADER)
         return c->n >= 8 && memcmp(c->b, magic, 8) ? fail(c, 0, "not a notfree trace (no NFTRACE magic)")
-                                                    : fail(c, c->n, "the file ends inside the %d-byte header", HEADER);
+                                                   : fail(c, c->n, "the file ends inside the %d-byte header", HEADER);
     if (memcmp(c->b, magic, 8) != 0)
         return fail(c, 0, "not a notfree trace (no NFTRACE magic)");
     uint64_t version = get_le(c->b + 8, 2), hbytes = get_le(c->b + 10, 2), flags = get_le(c->b + 12, 4);
     if (version != NF_TRACE_VERSION)
-        return fail(c, 8, "version %llu, this notfree reads version %d", (unsigned long long)version,
-                    NF_TRACE_VERSION);
+        return fail(c, 8, "version %llu, this notfree reads version %d", (unsigned long long)version, NF_TRACE_VERSION);
     if (hbytes != HEADER)
         return fail(c, 10, "header size %llu, version 1 has %d", (unsigned long long)hbytes, HEADER);
     if (flags != 0)
@@ -209,7 +217,7 @@ static int decode_header(cursor *c, nf_trace *t, uint64_t *nevents)
         return fail(c, 32, "a %llu-byte command line (at most %d)", (unsigned long long)clen, MAX_COMMAND);
     if (t->nids > *nevents)
         return fail(c, 24, "%u ids from %llu events", t->nids, (unsigned long long)*nevents);
-    if (*nevents > (c->n - HEADER) / 2)   /* an event takes 2 bytes at least */
+    if (*nevents > (c->n - HEADER) / 2) /* an event takes 2 bytes at least */
         return fail(c, c->n, "the header's %llu events cannot fit in the file's %zu bytes",
                     (unsigned long long)*nevents, c->n);
     if (t->nthreads > (1u << 24) || (*nevents && !t->nthreads))
@@ -263,7 +271,7 @@ static int decode_events(cursor *c, nf_trace *t, uint64_t nevents)
             }
             thread = (uint32_t)v;
         }
-        e->thread = thread & 0xffffff;   /* below 2^24: nthreads is checked at load */
+        e->thread = thread & 0xffffff; /* below 2^24: nthreads is checked at load */
         int has_ref = op == NF_TRACE_REALLOC || op == NF_TRACE_FREE;
         if (has_ref && (rc = get_varint(c, &ref, "a block reference")))
             break;
@@ -277,16 +285,18 @@ static int decode_events(cursor *c, nf_trace *t, uint64_t nevents)
         if (ref) {
             uint64_t id = ref <= born ? (uint64_t)born + 1 - ref : 0;
             if (!id || !(live[id / 8] & (1u << (id % 8)))) {
-                rc = fail(c, at, "event %llu (%s) passes a block that is not live", (unsigned long long)i,
-                          op_names[op]);
+                rc =
+                    fail(c, at, "event %llu (%s) passes a block that is not live", (unsigned long long)i, op_names[op]);
                 break;
             }
             e->ref = (uint32_t)id;
         }
         int born_here = op != NF_TRACE_FREE && !(e->flags & NF_TRACE_F_NULL);
-        int releases = op == NF_TRACE_FREE || (op == NF_TRACE_REALLOC && (born_here || (e->flags & NF_TRACE_F_RELEASED)));
+        int releases =
+            op == NF_TRACE_FREE || (op == NF_TRACE_REALLOC && (born_here || (e->flags & NF_TRACE_F_RELEASED)));
         if (e->flags & ~(op == NF_TRACE_REALLOC ? 3u : op == NF_TRACE_FREE ? 0u : 1u)) {
-            rc = fail(c, at, "event %llu: flags 0x%x do not apply to %s", (unsigned long long)i, e->flags, op_names[op]);
+            rc =
+                fail(c, at, "event %llu: flags 0x%x do not apply to %s", (unsigned long long)i, e->flags, op_names[op]);
             break;
         }
         if (e->ref && releases)

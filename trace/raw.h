@@ -26,7 +26,7 @@
 
 #define NF_RAW_MAGIC "NFTRAW1"
 enum {
-    NF_RAW_HEADER = 24,              /* before the command line */
+    NF_RAW_HEADER = 24, /* before the command line */
     NF_RAW_COMMAND_MAX = 1024,
     NF_RAW_CHUNK_HEADER = 8,
     NF_RAW_RECORD_MAX = 2 * NF_VARINT_MAX + 1 + 3 * NF_VARINT_MAX,

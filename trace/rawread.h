@@ -10,16 +10,13 @@
 #include "varint.h"
 
 typedef struct nf_raw_record {
-    uint64_t seq;       /* absolute */
-    uint64_t v[3];      /* the op's values in raw.h's order */
+    uint64_t seq;  /* absolute */
+    uint64_t v[3]; /* the op's values in raw.h's order */
     unsigned op, nv;
 } nf_raw_record;
 
 /* The values each op carries (raw.h). */
-static inline unsigned nf_raw_nvalues(unsigned op)
-{
-    return op == NF_TRACE_FREE ? 1 : op == NF_TRACE_MALLOC ? 2 : 3;
-}
+static inline unsigned nf_raw_nvalues(unsigned op) { return op == NF_TRACE_FREE ? 1 : op == NF_TRACE_MALLOC ? 2 : 3; }
 
 /* The record at *off of a chunk of n bytes (the previous record's seq in
  * r->seq when *off > 0); 1 and *off advanced, 0 at the end, -1 corrupt. */

@@ -55,10 +55,10 @@ enum { UNINIT, INITIALIZING, READY, OFF };
  * every append; data[0, used) are whole records, the first with its
  * absolute seq; lock is held by whoever appends or writes them. */
 typedef struct tbuf {
-    struct tbuf *next;     /* every buffer made, pushed once, never removed */
+    struct tbuf *next; /* every buffer made, pushed once, never removed */
     int lock;
-    int pooled;            /* its thread exited: free for the next new thread */
-    uint32_t index;        /* the thread's index */
+    int pooled;     /* its thread exited: free for the next new thread */
+    uint32_t index; /* the thread's index */
     uint64_t last_seq;
     size_t used;
     unsigned char data[BUFSZ];
@@ -74,15 +74,15 @@ static void *(*real_memalign)(size_t, size_t);
 static int (*real_posix_memalign)(void **, size_t, size_t);
 static void *(*real_aligned_alloc)(size_t, size_t);
 
-static int g_state;                        /* UNINIT .. OFF */
-static int g_exiting;                      /* the destructor ran: write-through */
+static int g_state;   /* UNINIT .. OFF */
+static int g_exiting; /* the destructor ran: write-through */
 static uint64_t g_seq;
 static uint32_t g_next_index;
 static tbuf *g_bufs;
-static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;   /* the file: g_fd, its writes */
-static int g_fd = -1;                      /* opened on the first write */
-static uint64_t g_start;                   /* CLOCK_MONOTONIC ns when the image (or fork child) began */
-static int g_pid;                          /* this image's (or fork child's) pid */
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER; /* the file: g_fd, its writes */
+static int g_fd = -1;                                      /* opened on the first write */
+static uint64_t g_start;                                   /* CLOCK_MONOTONIC ns when the image (or fork child) began */
+static int g_pid;                                          /* this image's (or fork child's) pid */
 static pthread_key_t g_key;
 static char g_dir[3072];
 static char g_cmd[NF_RAW_COMMAND_MAX];
@@ -106,8 +106,8 @@ static void *boot_alloc(size_t n, size_t align)
         if (start + n > sizeof boot || start + n < start)
             return NULL;
         if (__atomic_compare_exchange_n(&boot_used, &at, start + n, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-            memcpy(boot + start - 16, &n, sizeof n);   /* its size, for realloc */
-            return boot + start;                       /* zero: boot is static */
+            memcpy(boot + start - 16, &n, sizeof n); /* its size, for realloc */
+            return boot + start;                     /* zero: boot is static */
         }
     }
 }
@@ -231,7 +231,7 @@ static void thread_exit(void *v)
     spin_lock(&b->lock);
     flush_locked(b);
     spin_unlock(&b->lock);
-    tls_buf = EXITED;   /* what this thread still frees is written through */
+    tls_buf = EXITED; /* what this thread still frees is written through */
     __atomic_store_n(&b->pooled, 1, __ATOMIC_RELEASE);
 }
 
@@ -257,7 +257,7 @@ static tbuf *buf_get(void)
     b->index = __atomic_fetch_add(&g_next_index, 1, __ATOMIC_RELAXED);
     tls_index = b->index;
     tls_buf = b;
-    pthread_setspecific(g_key, b);   /* thread_exit at the thread's end (keys < 32 never allocate) */
+    pthread_setspecific(g_key, b); /* thread_exit at the thread's end (keys < 32 never allocate) */
     return b;
 }
 
@@ -286,7 +286,7 @@ static void record(uint64_t seq, unsigned op, const uint64_t *v, int nv)
     spin_lock(&b->lock);
     if (b->used + NF_RAW_RECORD_MAX > BUFSZ)
         flush_locked(b);
-    if (b->used + NF_RAW_RECORD_MAX > BUFSZ) {   /* a vfork child with a full buffer: lost */
+    if (b->used + NF_RAW_RECORD_MAX > BUFSZ) { /* a vfork child with a full buffer: lost */
         spin_unlock(&b->lock);
         return;
     }
@@ -365,13 +365,12 @@ static void init(void)
     RESOLVE(posix_memalign);
     RESOLVE(aligned_alloc);
     const char *dir = getenv("NOTFREE_TRACE_DIR");
-    int on = dir && dir[0] && strlen(dir) < sizeof g_dir && real_malloc && real_calloc && real_realloc &&
-             real_free && real_memalign && real_posix_memalign && real_aligned_alloc;
+    int on = dir && dir[0] && strlen(dir) < sizeof g_dir && real_malloc && real_calloc && real_realloc && real_free &&
+             real_memalign && real_posix_memalign && real_aligned_alloc;
     if (on) {
         memcpy(g_dir, dir, strlen(dir) + 1);
         read_command();
-        on = pthread_key_create(&g_key, thread_exit) == 0 &&
-             pthread_atfork(fork_prepare, fork_parent, fork_child) == 0;
+        on = pthread_key_create(&g_key, thread_exit) == 0 && pthread_atfork(fork_prepare, fork_parent, fork_child) == 0;
     }
     tls_busy--;
     __atomic_store_n(&g_state, on ? READY : OFF, __ATOMIC_RELEASE);
@@ -479,7 +478,7 @@ EXPORT void free(void *p)
     }
     tls_busy++;
     int e = errno;
-    uint64_t seq = next_seq();   /* before the block can be handed out again */
+    uint64_t seq = next_seq(); /* before the block can be handed out again */
     real_free(p);
     record(seq, OP_FREE, (uint64_t[]){(uintptr_t)p}, 1);
     errno = e;
@@ -502,10 +501,7 @@ static void *aligned(unsigned op, void *(*fn)(size_t, size_t), size_t align, siz
 EXPORT void *memalign(size_t align, size_t n) { return aligned(OP_MEMALIGN, real_memalign, align, n); }
 EXPORT void *aligned_alloc(size_t align, size_t n) { return aligned(OP_ALIGNED_ALLOC, real_aligned_alloc, align, n); }
 
-EXPORT void *valloc(size_t n)
-{
-    return aligned(OP_MEMALIGN, real_memalign, (size_t)sysconf(_SC_PAGESIZE), n);
-}
+EXPORT void *valloc(size_t n) { return aligned(OP_MEMALIGN, real_memalign, (size_t)sysconf(_SC_PAGESIZE), n); }
 
 EXPORT void *pvalloc(size_t n)
 {

@@ -10,7 +10,7 @@
 
 #include "notfree/clock.h"
 
-#include "wl.h"   /* the workloads' tag and fill, shared: one checksum everywhere */
+#include "wl.h" /* the workloads' tag and fill, shared: one checksum everywhere */
 
 #include <errno.h>
 #include <stdlib.h>
@@ -20,9 +20,9 @@ struct nf_trace_replay {
     const nf_trace *t;
     const nf_mem_api *mem;
     nf_trace_replay_opts o;
-    void **ptr;              /* [nids + 1] */
-    uint64_t *size;          /* [nids + 1] */
-    uint64_t next;           /* the next event */
+    void **ptr;     /* [nids + 1] */
+    uint64_t *size; /* [nids + 1] */
+    uint64_t next;  /* the next event */
     uint32_t born;
     uint64_t live;
     nf_trace_replay_result res;
@@ -138,7 +138,7 @@ static uint64_t alignment(const nf_trace_event *e)
     if (a > (1ULL << 62))
         return 0;
     while (a & (a - 1))
-        a += a & -a;   /* up to the next power of two */
+        a += a & -a; /* up to the next power of two */
     return a;
 }
 
@@ -151,10 +151,10 @@ static void do_realloc(nf_trace_replay *r, const nf_trace_event *e)
         check_block(r, e->ref);
     void *q = m->realloc(m->ctx, old, e->size);
     if (e->flags & NF_TRACE_F_NULL) {
-        if (e->flags & NF_TRACE_F_RELEASED) {   /* realloc(p, 0) freed p */
+        if (e->flags & NF_TRACE_F_RELEASED) { /* realloc(p, 0) freed p */
             release(r, e->ref);
             extra(r, q);
-        } else if (q) {                         /* the trace's failed; this one moved the block */
+        } else if (q) { /* the trace's failed; this one moved the block */
             r->res.extra++;
             if (e->ref)
                 r->ptr[e->ref] = q;
@@ -163,7 +163,7 @@ static void do_realloc(nf_trace_replay *r, const nf_trace_event *e)
         }
         return;
     }
-    if (!q && old && e->size) {                 /* failed: old is still ours to free */
+    if (!q && old && e->size) { /* failed: old is still ours to free */
         m->free(m->ctx, old);
         release(r, e->ref);
         born(r, e, NULL);
@@ -235,7 +235,7 @@ nf_trace_replay *nf_trace_replay_start(const nf_trace *t, const nf_mem_api *mem,
         errno = ENOMEM;
         return NULL;
     }
-    memset(r->ptr, 0, n * sizeof *r->ptr);   /* written now, so not counted in the replay's RSS growth */
+    memset(r->ptr, 0, n * sizeof *r->ptr); /* written now, so not counted in the replay's RSS growth */
     memset(r->size, 0, n * sizeof *r->size);
     r->t = t;
     r->mem = mem;

@@ -11,14 +11,11 @@ unsigned nf_trace_size_bucket(uint64_t size)
 {
     if (size == 0)
         return 0;
-    unsigned b = 64 - (unsigned)__builtin_clzll(size);   /* [2^(b-1), 2^b) */
+    unsigned b = 64 - (unsigned)__builtin_clzll(size); /* [2^(b-1), 2^b) */
     return b < NF_TRACE_SIZE_BUCKETS - 1 ? b : NF_TRACE_SIZE_BUCKETS - 1;
 }
 
-uint64_t nf_trace_size_bucket_low(unsigned bucket)
-{
-    return bucket == 0 ? 0 : 1ULL << (bucket - 1);
-}
+uint64_t nf_trace_size_bucket_low(unsigned bucket) { return bucket == 0 ? 0 : 1ULL << (bucket - 1); }
 
 /* The bytes a birth asks for (calloc: count * size, saturated). */
 static uint64_t requested(const nf_trace_event *e)
@@ -38,7 +35,10 @@ static unsigned life_bucket(uint64_t events)
 }
 
 /* Per id while live: its size, the event of its birth, its thread. */
-typedef struct block { uint64_t size, born; uint32_t thread; } block;
+typedef struct block {
+    uint64_t size, born;
+    uint32_t thread;
+} block;
 
 int nf_trace_stats_compute(const nf_trace *t, nf_trace_stats *s)
 {

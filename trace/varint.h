@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { NF_VARINT_MAX = 10 };   /* bytes of the largest 64-bit value */
+enum { NF_VARINT_MAX = 10 }; /* bytes of the largest 64-bit value */
 
 /* Writes v at p (room for NF_VARINT_MAX bytes); returns the bytes written. */
 static inline size_t nf_varint_put(unsigned char *p, uint64_t v)

@@ -37,7 +37,7 @@ static void fs_write(nf_wl_block *b)
 {
     if (!b->p)
         return;
-    volatile uint64_t *w = (volatile uint64_t *)((char *)b->p + 8);   /* between the tags */
+    volatile uint64_t *w = (volatile uint64_t *)((char *)b->p + 8); /* between the tags */
     uint64_t was = *w;
     for (int i = 0; i < WRITES; i++)
         *w += (uint64_t)i;
@@ -58,7 +58,8 @@ static uint64_t fs_step(nf_wl_thread *t, uint64_t ops)
 }
 
 const nf_workload nf_wl_false_sharing = {
-    "false-sharing", "24 B blocks freed by another thread, then written 64 times by the thread that got them",
-    2000000,
-    fs_init, fs_step, nf_wl_slots_rotate, nf_wl_slots_fini,
+    "false-sharing",  "24 B blocks freed by another thread, then written 64 times by the thread that got them",
+    2000000,          fs_init,
+    fs_step,          nf_wl_slots_rotate,
+    nf_wl_slots_fini,
 };

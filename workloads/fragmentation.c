@@ -19,11 +19,11 @@ enum { DEFAULT_SLOTS = 32768, SMALL = 64, LARGE = 128 };
 enum phase { FILL, HOLES, GROW, DRAIN };
 
 typedef struct frag_state {
-    unsigned n;           /* even */
-    nf_wl_block *small;   /* n */
-    nf_wl_block *large;   /* n / 2 */
+    unsigned n;         /* even */
+    nf_wl_block *small; /* n */
+    nf_wl_block *large; /* n / 2 */
     enum phase phase;
-    unsigned i;           /* position within the phase */
+    unsigned i; /* position within the phase */
 } frag_state;
 
 static bool frag_init(nf_wl_thread *t)
@@ -99,7 +99,11 @@ static void frag_fini(nf_wl_thread *t)
 }
 
 const nf_workload nf_wl_fragmentation = {
-    "fragmentation", "fill 32768 x 64 B, free every other, add 16384 x 128 B, drain (3 MiB live at the peak)",
-    98304 * 8,   /* whole cycles: a cycle is 3 x 32768 ops */
-    frag_init, frag_step, NULL, frag_fini,
+    "fragmentation",
+    "fill 32768 x 64 B, free every other, add 16384 x 128 B, drain (3 MiB live at the peak)",
+    98304 * 8, /* whole cycles: a cycle is 3 x 32768 ops */
+    frag_init,
+    frag_step,
+    NULL,
+    frag_fini,
 };

@@ -52,7 +52,11 @@ static uint64_t huge_step(nf_wl_thread *t, uint64_t ops)
 }
 
 const nf_workload nf_wl_huge_rewrite = {
-    "huge-rewrite", "5-25 MiB blocks in 20 slots (split between threads) replaced at random, every byte written",
+    "huge-rewrite",
+    "5-25 MiB blocks in 20 slots (split between threads) replaced at random, every byte written",
     200,
-    huge_init, huge_step, NULL, nf_wl_slots_fini,
+    huge_init,
+    huge_step,
+    NULL,
+    nf_wl_slots_fini,
 };

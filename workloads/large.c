@@ -34,12 +34,12 @@ static void large_grow(nf_wl_thread *t, nf_wl_block *b)
     t->ops++;
     if (!q) {
         t->failed++;
-        return;   /* b is still valid */
+        return; /* b is still valid */
     }
     /* realloc keeps the old bytes: the head (every byte in verify mode) */
     if (!nf_wl_check(t, q, t->params->verify ? b->size : 8, n, tag)) {
         t->corrupt++;
-        b->id = ++t->next_id;   /* retag as a new block */
+        b->id = ++t->next_id; /* retag as a new block */
         tag = nf_wl_mix(b->id);
     }
     b->p = q;
@@ -74,7 +74,8 @@ static void large_fini(nf_wl_thread *t)
 }
 
 const nf_workload nf_wl_large = {
-    "large", "64 KiB-16 MiB blocks in 8 slots a thread, realloc growth to twice the size",
-    2000,
-    large_init, large_step, NULL, large_fini,
+    "large",    "64 KiB-16 MiB blocks in 8 slots a thread, realloc growth to twice the size",
+    2000,       large_init,
+    large_step, NULL,
+    large_fini,
 };

@@ -10,10 +10,7 @@
 
 enum { DEFAULT_SLOTS = 1000, MIN_SIZE = 8, MAX_SIZE = 1000 };
 
-static size_t larson_size(nf_wl_thread *t)
-{
-    return MIN_SIZE + (size_t)(nf_wl_rand(t) % (MAX_SIZE - MIN_SIZE + 1));
-}
+static size_t larson_size(nf_wl_thread *t) { return MIN_SIZE + (size_t)(nf_wl_rand(t) % (MAX_SIZE - MIN_SIZE + 1)); }
 
 /* State: nf_wl_slots, whose array moves between threads. */
 static bool larson_init(nf_wl_thread *t)
@@ -37,7 +34,8 @@ static uint64_t larson_step(nf_wl_thread *t, uint64_t ops)
 }
 
 const nf_workload nf_wl_larson_like = {
-    "larson-like", "threads replace random 8-1000 B blocks in slots handed to the next thread each round",
-    2000000,
-    larson_init, larson_step, nf_wl_slots_rotate, nf_wl_slots_fini,
+    "larson-like",    "threads replace random 8-1000 B blocks in slots handed to the next thread each round",
+    2000000,          larson_init,
+    larson_step,      nf_wl_slots_rotate,
+    nf_wl_slots_fini,
 };

@@ -9,17 +9,33 @@
 
 #include "wl.h"
 
-static void *libc_malloc(void *ctx, size_t n) { (void)ctx; return malloc(n); }
-static void libc_free(void *ctx, void *p) { (void)ctx; free(p); }
-static void *libc_realloc(void *ctx, void *p, size_t n) { (void)ctx; return realloc(p, n); }
-static void *libc_calloc(void *ctx, size_t n, size_t size) { (void)ctx; return calloc(n, size); }
+static void *libc_malloc(void *ctx, size_t n)
+{
+    (void)ctx;
+    return malloc(n);
+}
+static void libc_free(void *ctx, void *p)
+{
+    (void)ctx;
+    free(p);
+}
+static void *libc_realloc(void *ctx, void *p, size_t n)
+{
+    (void)ctx;
+    return realloc(p, n);
+}
+static void *libc_calloc(void *ctx, size_t n, size_t size)
+{
+    (void)ctx;
+    return calloc(n, size);
+}
 
 static void *libc_memalign(void *ctx, size_t align, size_t n)
 {
     (void)ctx;
     void *p = NULL;
     if (align < sizeof(void *))
-        align = sizeof(void *);   /* posix_memalign's floor; still a power of two */
+        align = sizeof(void *); /* posix_memalign's floor; still a power of two */
     return posix_memalign(&p, align, n) == 0 ? p : NULL;
 }
 
@@ -38,8 +54,13 @@ static void libc_trim(void *ctx)
 }
 
 const nf_mem_api nf_mem_libc = {
-    .malloc = libc_malloc, .free = libc_free, .trim = libc_trim, .ctx = NULL,
-    .realloc = libc_realloc, .calloc = libc_calloc, .memalign = libc_memalign,
+    .malloc = libc_malloc,
+    .free = libc_free,
+    .trim = libc_trim,
+    .ctx = NULL,
+    .realloc = libc_realloc,
+    .calloc = libc_calloc,
+    .memalign = libc_memalign,
 };
 
 static void *heap_malloc(void *ctx, size_t n)
@@ -83,7 +104,12 @@ nf_mem_api nf_mem_heap(nf_mem_heap_ctx *storage, const nf_allocator *a, nf_heap 
     storage->a = a;
     storage->h = h;
     return (nf_mem_api){
-        .malloc = heap_malloc, .free = heap_free, .trim = heap_trim, .ctx = storage,
-        .realloc = heap_realloc, .calloc = heap_calloc, .memalign = heap_memalign,
+        .malloc = heap_malloc,
+        .free = heap_free,
+        .trim = heap_trim,
+        .ctx = storage,
+        .realloc = heap_realloc,
+        .calloc = heap_calloc,
+        .memalign = heap_memalign,
     };
 }

@@ -17,14 +17,11 @@
 enum { SIZE = 16, WRITES = 256 };
 
 typedef struct pfs_state {
-    nf_wl_block handed;   /* malloc'd by the runner's thread, freed here */
+    nf_wl_block handed; /* malloc'd by the runner's thread, freed here */
     nf_wl_block b;
 } pfs_state;
 
-static bool pfs_init(nf_wl_thread *t)
-{
-    return nf_wl_state_new(t, sizeof(pfs_state));
-}
+static bool pfs_init(nf_wl_thread *t) { return nf_wl_state_new(t, sizeof(pfs_state)); }
 
 static uint64_t pfs_step(nf_wl_thread *t, uint64_t ops)
 {
@@ -37,7 +34,7 @@ static uint64_t pfs_step(nf_wl_thread *t, uint64_t ops)
     while (done < ops) {
         nf_wl_alloc(t, &s->b, SIZE);
         if (s->b.p) {
-            volatile uint64_t *w = (volatile uint64_t *)((char *)s->b.p + 8);   /* the last tag's word */
+            volatile uint64_t *w = (volatile uint64_t *)((char *)s->b.p + 8); /* the last tag's word */
             uint64_t keep = *w;
             for (int i = 0; i < WRITES; i++)
                 *w += (uint64_t)i + 1;
@@ -66,7 +63,11 @@ static void pfs_fini(nf_wl_thread *t)
 }
 
 const nf_workload nf_wl_passive_false_sharing = {
-    "passive-false-sharing", "free a 16 B block another thread allocated, then malloc, write 256 times, free, in a loop",
+    "passive-false-sharing",
+    "free a 16 B block another thread allocated, then malloc, write 256 times, free, in a loop",
     6000000,
-    pfs_init, pfs_step, pfs_between, pfs_fini,
+    pfs_init,
+    pfs_step,
+    pfs_between,
+    pfs_fini,
 };

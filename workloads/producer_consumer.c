@@ -19,13 +19,13 @@ enum { RING = 1024, BATCH = 64, MIN_SIZE = 16, MAX_SIZE = 512 };
 
 typedef struct pc_ring {
     nf_wl_block slot[RING];
-    uint64_t head;          /* next to pop: written by the consumer */
+    uint64_t head; /* next to pop: written by the consumer */
     char pad[56];
-    uint64_t tail;          /* next to push: written by the producer */
+    uint64_t tail; /* next to push: written by the producer */
 } pc_ring;
 
 typedef struct pc_state {
-    pc_ring *ring;          /* the producer's; the consumer borrows it */
+    pc_ring *ring; /* the producer's; the consumer borrows it */
     bool producer, solo;
 } pc_state;
 
@@ -74,7 +74,7 @@ static void pc_pop(nf_wl_thread *t, pc_ring *r)
     if (b->p)
         nf_wl_release(t, b, true);
     else
-        t->ops++;   /* the producer's malloc failed: a free of nothing */
+        t->ops++; /* the producer's malloc failed: a free of nothing */
     __atomic_store_n(&r->head, head + 1, __ATOMIC_RELEASE);
 }
 
@@ -116,7 +116,11 @@ static void pc_fini(nf_wl_thread *t)
 }
 
 const nf_workload nf_wl_producer_consumer = {
-    "producer-consumer", "thread pairs: one mallocs 16-512 B blocks into a ring, the other frees them",
+    "producer-consumer",
+    "thread pairs: one mallocs 16-512 B blocks into a ring, the other frees them",
     500000,
-    pc_init, pc_step, NULL, pc_fini,
+    pc_init,
+    pc_step,
+    NULL,
+    pc_fini,
 };

@@ -22,10 +22,7 @@ static size_t mix_size(nf_wl_thread *t)
     return n > MAX_SIZE ? MAX_SIZE : n;
 }
 
-static bool mix_init(nf_wl_thread *t)
-{
-    return nf_wl_slots_new(t, nf_wl_slots_count(t, DEFAULT_SLOTS)) != NULL;
-}
+static bool mix_init(nf_wl_thread *t) { return nf_wl_slots_new(t, nf_wl_slots_count(t, DEFAULT_SLOTS)) != NULL; }
 
 static uint64_t mix_step(nf_wl_thread *t, uint64_t ops)
 {
@@ -41,7 +38,8 @@ static uint64_t mix_step(nf_wl_thread *t, uint64_t ops)
 }
 
 const nf_workload nf_wl_random_mix = {
-    "random-mix", "random sizes 8 B-64 KiB (heavy tail), random lifetimes in 4096 slots a thread",
-    2000000,
-    mix_init, mix_step, NULL, nf_wl_slots_fini,
+    "random-mix",     "random sizes 8 B-64 KiB (heavy tail), random lifetimes in 4096 slots a thread",
+    2000000,          mix_init,
+    mix_step,         NULL,
+    nf_wl_slots_fini,
 };

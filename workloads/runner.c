@@ -25,18 +25,9 @@ extern const nf_workload nf_wl_passive_false_sharing;
 extern const nf_workload nf_wl_sawtooth;
 
 static const nf_workload *const workloads[] = {
-    &nf_wl_small_churn,
-    &nf_wl_random_mix,
-    &nf_wl_larson_like,
-    &nf_wl_producer_consumer,
-    &nf_wl_false_sharing,
-    &nf_wl_fragmentation,
-    &nf_wl_large,
-    &nf_wl_trim,
-    &nf_wl_huge_rewrite,
-    &nf_wl_thread_generations,
-    &nf_wl_tight_loops,
-    &nf_wl_passive_false_sharing,
+    &nf_wl_small_churn,   &nf_wl_random_mix,         &nf_wl_larson_like, &nf_wl_producer_consumer,
+    &nf_wl_false_sharing, &nf_wl_fragmentation,      &nf_wl_large,       &nf_wl_trim,
+    &nf_wl_huge_rewrite,  &nf_wl_thread_generations, &nf_wl_tight_loops, &nf_wl_passive_false_sharing,
     &nf_wl_sawtooth,
 };
 #define NWORKLOADS (sizeof workloads / sizeof workloads[0])
@@ -64,11 +55,14 @@ struct nf_workload_run {
     nf_wl_thread *threads;
     pthread_t *tids;
     pthread_barrier_t start, done;
-    uint64_t round_ops;   /* written before start, read after it */
+    uint64_t round_ops; /* written before start, read after it */
     bool quit, init_failed;
 };
 
-typedef struct worker_arg { nf_workload_run *r; unsigned i; } worker_arg;
+typedef struct worker_arg {
+    nf_workload_run *r;
+    unsigned i;
+} worker_arg;
 
 static void *worker(void *v)
 {
@@ -79,11 +73,11 @@ static void *worker(void *v)
         cpu_set_t set;
         CPU_ZERO(&set);
         CPU_SET((size_t)t->index % (size_t)(ncpu > 0 ? ncpu : 1), &set);
-        sched_setaffinity(0, sizeof set, &set);   /* best effort */
+        sched_setaffinity(0, sizeof set, &set); /* best effort */
     }
     if (!r->w->init(t))
         __atomic_store_n(&r->init_failed, true, __ATOMIC_RELAXED);
-    pthread_barrier_wait(&r->done);   /* set up */
+    pthread_barrier_wait(&r->done); /* set up */
     for (;;) {
         pthread_barrier_wait(&r->start);
         if (r->quit)
@@ -98,8 +92,7 @@ static void *worker(void *v)
     return NULL;
 }
 
-nf_workload_run *nf_workload_start(const nf_workload *w, const nf_workload_params *p,
-                                   const nf_mem_api *m)
+nf_workload_run *nf_workload_start(const nf_workload *w, const nf_workload_params *p, const nf_mem_api *m)
 {
     if (!w || !p || !m || p->threads == 0 || p->threads > 1024) {
         errno = EINVAL;
@@ -130,7 +123,7 @@ nf_workload_run *nf_workload_start(const nf_workload *w, const nf_workload_param
         t->next_id = (uint64_t)i << 48;
         args[i] = (worker_arg){r, i};
         if (pthread_create(&r->tids[i], NULL, worker, &args[i]) != 0)
-            abort();   /* the barriers count on every thread */
+            abort(); /* the barriers count on every thread */
     }
     pthread_barrier_wait(&r->done);
     free(args);
@@ -192,8 +185,8 @@ int nf_workload_finish(nf_workload_run *r, nf_workload_result *out)
     return res.corrupt || res.failed ? -1 : 0;
 }
 
-int nf_workload_run_ops(const nf_workload *w, const nf_workload_params *p, const nf_mem_api *m,
-                        uint64_t ops_per_thread, uint64_t round_ops, nf_workload_result *out)
+int nf_workload_run_ops(const nf_workload *w, const nf_workload_params *p, const nf_mem_api *m, uint64_t ops_per_thread,
+                        uint64_t round_ops, nf_workload_result *out)
 {
     nf_workload_run *r = nf_workload_start(w, p, m);
     if (!r)

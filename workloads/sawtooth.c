@@ -14,10 +14,7 @@
 enum { DEFAULT_SLOTS = 8192, MIN_SIZE = 1024, MAX_SIZE = 3072 };
 
 /* State: nf_wl_slots, pos the position in the cycle (0..2n). */
-static bool saw_init(nf_wl_thread *t)
-{
-    return nf_wl_slots_new(t, nf_wl_slots_count(t, DEFAULT_SLOTS)) != NULL;
-}
+static bool saw_init(nf_wl_thread *t) { return nf_wl_slots_new(t, nf_wl_slots_count(t, DEFAULT_SLOTS)) != NULL; }
 
 static uint64_t saw_step(nf_wl_thread *t, uint64_t ops)
 {
@@ -33,7 +30,11 @@ static uint64_t saw_step(nf_wl_thread *t, uint64_t ops)
 }
 
 const nf_workload nf_wl_sawtooth = {
-    "sawtooth", "grow to 16 MiB of 1-3 KiB blocks, free them all, again (no trim)",
+    "sawtooth",
+    "grow to 16 MiB of 1-3 KiB blocks, free them all, again (no trim)",
     16 * 2 * DEFAULT_SLOTS,
-    saw_init, saw_step, NULL, nf_wl_slots_fini,
+    saw_init,
+    saw_step,
+    NULL,
+    nf_wl_slots_fini,
 };

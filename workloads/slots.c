@@ -6,10 +6,7 @@
 
 #include "wl.h"
 
-unsigned nf_wl_slots_count(const nf_wl_thread *t, unsigned def)
-{
-    return t->params->slots ? t->params->slots : def;
-}
+unsigned nf_wl_slots_count(const nf_wl_thread *t, unsigned def) { return t->params->slots ? t->params->slots : def; }
 
 nf_wl_slots *nf_wl_slots_new(nf_wl_thread *t, unsigned n)
 {
@@ -31,7 +28,7 @@ void nf_wl_slots_fill(nf_wl_thread *t, unsigned stride, size_t (*size)(nf_wl_thr
     nf_wl_slots *s = t->state;
     for (unsigned i = 0; i < s->n; i += stride)
         nf_wl_alloc(t, &s->slot[i], size(t));
-    t->ops = 0;   /* setup is not counted */
+    t->ops = 0; /* setup is not counted */
 }
 
 void nf_wl_slots_rotate(nf_wl_thread *threads, unsigned n)
@@ -64,7 +61,4 @@ bool nf_wl_state_new(nf_wl_thread *t, size_t size)
     return t->state != NULL;
 }
 
-void nf_wl_state_free(nf_wl_thread *t)
-{
-    free(t->state);
-}
+void nf_wl_state_free(nf_wl_thread *t) { free(t->state); }

@@ -12,10 +12,7 @@ typedef struct churn_state {
     unsigned turn;
 } churn_state;
 
-static bool churn_init(nf_wl_thread *t)
-{
-    return nf_wl_state_new(t, sizeof(churn_state));
-}
+static bool churn_init(nf_wl_thread *t) { return nf_wl_state_new(t, sizeof(churn_state)); }
 
 static uint64_t churn_step(nf_wl_thread *t, uint64_t ops)
 {
@@ -34,7 +31,8 @@ static uint64_t churn_step(nf_wl_thread *t, uint64_t ops)
 }
 
 const nf_workload nf_wl_small_churn = {
-    "small-churn", "fixed-size malloc and free in batches of 64 (16, 64, 256 B in turn)",
-    4000000,
-    churn_init, churn_step, NULL, nf_wl_state_free,
+    "small-churn",    "fixed-size malloc and free in batches of 64 (16, 64, 256 B in turn)",
+    4000000,          churn_init,
+    churn_step,       NULL,
+    nf_wl_state_free,
 };

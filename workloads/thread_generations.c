@@ -26,12 +26,12 @@
 enum { CHILDREN = 2, GEN_OPS = 4000, LOCAL = 256, HANDOFF = 1024 };
 
 typedef struct gen_state {
-    nf_wl_block handoff[HANDOFF];   /* slot j belongs to child (j + gen) % CHILDREN */
+    nf_wl_block handoff[HANDOFF]; /* slot j belongs to child (j + gen) % CHILDREN */
     uint64_t gen;
 } gen_state;
 
 typedef struct gen_child {
-    nf_wl_thread t;          /* a copy of the worker's, counters its own */
+    nf_wl_thread t; /* a copy of the worker's, counters its own */
     gen_state *s;
     unsigned c;
     nf_wl_block local[LOCAL];
@@ -53,7 +53,7 @@ static void gen_realloc(nf_wl_thread *t, nf_wl_block *b, size_t n)
     t->ops++;
     if (!q) {
         t->failed++;
-        return;   /* b is still valid */
+        return; /* b is still valid */
     }
     size_t kept = n < b->size ? n : b->size;
     if (nf_wl_check(t, q, t->params->verify ? kept : 8, kept, tag))
@@ -105,7 +105,7 @@ static uint64_t gen_run(nf_wl_thread *t, gen_state *s)
     pthread_t tid[CHILDREN];
     if (!ch) {
         t->failed++;
-        return GEN_OPS;   /* counted as done: the round ends */
+        return GEN_OPS; /* counted as done: the round ends */
     }
     for (unsigned c = 0; c < CHILDREN; c++) {
         ch[c].t = *t;
@@ -123,7 +123,7 @@ static uint64_t gen_run(nf_wl_thread *t, gen_state *s)
         if (started[c])
             pthread_join(tid[c], NULL);
         else
-            gen_child_main(&ch[c]);   /* no thread to be had: run it here */
+            gen_child_main(&ch[c]); /* no thread to be had: run it here */
     uint64_t done = 0;
     for (unsigned c = 0; c < CHILDREN; c++) {
         nf_wl_thread *k = &ch[c].t;
@@ -162,7 +162,11 @@ static void gen_fini(nf_wl_thread *t)
 }
 
 const nf_workload nf_wl_thread_generations = {
-    "thread-generations", "generations of short-lived threads: mixed sizes, realloc, blocks handed to the next generation",
+    "thread-generations",
+    "generations of short-lived threads: mixed sizes, realloc, blocks handed to the next generation",
     2000000,
-    gen_init, gen_step, NULL, gen_fini,
+    gen_init,
+    gen_step,
+    NULL,
+    gen_fini,
 };

@@ -14,10 +14,7 @@ typedef struct tight_state {
     nf_wl_block b[MAX_BLOCKS];
 } tight_state;
 
-static bool tight_init(nf_wl_thread *t)
-{
-    return nf_wl_state_new(t, sizeof(tight_state));
-}
+static bool tight_init(nf_wl_thread *t) { return nf_wl_state_new(t, sizeof(tight_state)); }
 
 static uint64_t tight_step(nf_wl_thread *t, uint64_t ops)
 {
@@ -36,7 +33,8 @@ static uint64_t tight_step(nf_wl_thread *t, uint64_t ops)
 }
 
 const nf_workload nf_wl_tight_loops = {
-    "tight-loops", "malloc 1-4 blocks of 8-128 B and free them again, in a loop (nothing shared)",
-    60000000,
-    tight_init, tight_step, NULL, nf_wl_state_free,
+    "tight-loops",    "malloc 1-4 blocks of 8-128 B and free them again, in a loop (nothing shared)",
+    60000000,         tight_init,
+    tight_step,       NULL,
+    nf_wl_state_free,
 };

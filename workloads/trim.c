@@ -17,10 +17,7 @@
 
 enum { DEFAULT_SLOTS = 8192, MIN_SIZE = 256, MAX_SIZE = 4096, SURVIVOR = 10 };
 
-static size_t trim_size(nf_wl_thread *t)
-{
-    return MIN_SIZE + (size_t)(nf_wl_rand(t) % (MAX_SIZE - MIN_SIZE));
-}
+static size_t trim_size(nf_wl_thread *t) { return MIN_SIZE + (size_t)(nf_wl_rand(t) % (MAX_SIZE - MIN_SIZE)); }
 
 /* State: nf_wl_slots, pos the position in the cycle (0..2n). */
 static bool trim_init(nf_wl_thread *t)
@@ -53,7 +50,8 @@ static uint64_t trim_step(nf_wl_thread *t, uint64_t ops)
 }
 
 const nf_workload nf_wl_trim = {
-    "trim", "8192 slots of 256 B-4 KiB: fill nine in ten, free them, trim (survivors pin 1/10)",
-    14744 * 5,   /* whole cycles: a cycle is 2 x 7372 ops (0.9 x 8192 slots, twice) */
-    trim_init, trim_step, NULL, nf_wl_slots_fini,
+    "trim",    "8192 slots of 256 B-4 KiB: fill nine in ten, free them, trim (survivors pin 1/10)",
+    14744 * 5, /* whole cycles: a cycle is 2 x 7372 ops (0.9 x 8192 slots, twice) */
+    trim_init, trim_step,
+    NULL,      nf_wl_slots_fini,
 };

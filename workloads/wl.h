@@ -22,9 +22,9 @@ typedef struct nf_wl_thread {
     const nf_mem_api *mem;
     uint64_t rng;
     uint64_t ops, checksum, corrupt, failed;
-    uint64_t bad_offset, bad_size;   /* verify mode: the first damaged block (bad_size 0: none) */
-    uint64_t next_id;        /* ids of this thread's blocks: index << 48 | n */
-    void *state;             /* the workload's, from calloc */
+    uint64_t bad_offset, bad_size; /* verify mode: the first damaged block (bad_size 0: none) */
+    uint64_t next_id;              /* ids of this thread's blocks: index << 48 | n */
+    void *state;                   /* the workload's, from calloc */
     char pad[64];
 } nf_wl_thread;
 
@@ -58,7 +58,7 @@ static inline uint64_t nf_wl_mix(uint64_t x)
 
 static inline uint64_t nf_wl_rand(nf_wl_thread *t)
 {
-    t->rng += 0x9e3779b97f4a7c15ULL;   /* splitmix64 */
+    t->rng += 0x9e3779b97f4a7c15ULL; /* splitmix64 */
     return nf_wl_mix(t->rng);
 }
 
@@ -93,10 +93,7 @@ static inline bool nf_wl_tag_ok(const void *p, size_t n, uint64_t tag)
 }
 
 /* ---- verify mode: every byte of a block, word k = tag ^ k * golden ---- */
-static inline uint64_t nf_wl_fill_word(uint64_t tag, size_t k)
-{
-    return tag ^ ((uint64_t)k * 0x9e3779b97f4a7c15ULL);
-}
+static inline uint64_t nf_wl_fill_word(uint64_t tag, size_t k) { return tag ^ ((uint64_t)k * 0x9e3779b97f4a7c15ULL); }
 
 static inline void nf_wl_fill(void *p, size_t n, uint64_t tag)
 {
@@ -228,7 +225,7 @@ static inline void nf_wl_replace(nf_wl_thread *t, nf_wl_block *b, size_t n)
 typedef struct nf_wl_slots {
     unsigned n;
     unsigned pos;
-    nf_wl_block *slot;   /* may move between threads (nf_wl_slots_rotate) */
+    nf_wl_block *slot; /* may move between threads (nf_wl_slots_rotate) */
 } nf_wl_slots;
 
 /* params.slots when set, else def. */

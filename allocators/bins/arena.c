@@ -131,8 +131,8 @@ static bool grow_region_locked(bins_arena *ar, size_t nb)
     /* glibc's grow_heap: only what lies past the high-water mark needs
      * opening; below it, trim dropped the pages but left the protection */
     if (r->size + need <= BINS_REGION_MAX &&
-        (r->size + need <= r->opened ||
-         nf_pages_protect(h->ps, (char *)r + r->opened, r->size + need - r->opened, NF_PROT_READ | NF_PROT_WRITE) == 0)) {
+        (r->size + need <= r->opened || nf_pages_protect(h->ps, (char *)r + r->opened, r->size + need - r->opened,
+                                                         NF_PROT_READ | NF_PROT_WRITE) == 0)) {
         if (r->size + need > r->opened)
             r->opened = r->size + need;
         bins_poison((char *)r + r->size, need);
@@ -174,8 +174,7 @@ static bool add_segment(bins_heap *h, uintptr_t start, uintptr_t end, bool is_ma
 
 static bool top_ends_brk(bins_heap *h, bins_arena *ar)
 {
-    return h->brk_seg >= 0 && ar->top != &ar->top0 &&
-           (uintptr_t)ar->top + csize(ar->top) == h->segs[h->brk_seg].end;
+    return h->brk_seg >= 0 && ar->top != &ar->top0 && (uintptr_t)ar->top + csize(ar->top) == h->segs[h->brk_seg].end;
 }
 
 static bool grow_main_locked(bins_arena *ar, size_t nb)
@@ -201,7 +200,7 @@ static bool grow_main_locked(bins_arena *ar, size_t nb)
         }
         return true;
     }
-    if (old) {   /* the first growth, or someone else moved the break */
+    if (old) { /* the first growth, or someone else moved the break */
         uintptr_t start = ((uintptr_t)old + BINS_ALIGN - 1) & ~(uintptr_t)(BINS_ALIGN - 1);
         uintptr_t end = ((uintptr_t)old + size) & ~(uintptr_t)(BINS_ALIGN - 1);
         if (add_segment(h, (uintptr_t)old, (uintptr_t)old + size, false)) {
@@ -262,7 +261,7 @@ int bins_trim_top_locked(bins_arena *ar, size_t pad)
     } else if (top_ends_brk(h, ar)) {
         char *cur = nf_pages_grow(h->ps, 0);
         if ((uintptr_t)cur != end)
-            return 0;   /* someone else moved the break past ours */
+            return 0; /* someone else moved the break past ours */
         bins_unpoison((void *)(end - extra), extra);
         if (!nf_pages_grow(h->ps, -(intptr_t)extra))
             return 0;

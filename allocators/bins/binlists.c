@@ -41,10 +41,7 @@ static void insert_after(bins_chunk *pos, bins_chunk *c)
     pos->fd = c;
 }
 
-void bins_to_unsorted_locked(bins_arena *ar, bins_chunk *c)
-{
-    insert_after(&ar->bins[1], c);
-}
+void bins_to_unsorted_locked(bins_arena *ar, bins_chunk *c) { insert_after(&ar->bins[1], c); }
 
 /* Small bins are FIFO (insert at fd, take at bk). Large bins stay sorted,
  * largest at fd; equal sizes go after the first of their size. A linear

@@ -69,10 +69,10 @@
  * fd/bk are valid only while the chunk is in a bin (fd safe-linked in the
  * tcache and fastbins). */
 typedef struct bins_chunk {
-    size_t prev_size;         /* size of the previous chunk, when it is free */
-    size_t size;              /* size | NON_MAIN_ARENA | IS_MMAPPED | PREV_INUSE */
-    struct bins_chunk *fd;    /* free: next in bin */
-    struct bins_chunk *bk;    /* free: previous in bin (doubly-linked bins only) */
+    size_t prev_size;      /* size of the previous chunk, when it is free */
+    size_t size;           /* size | NON_MAIN_ARENA | IS_MMAPPED | PREV_INUSE */
+    struct bins_chunk *fd; /* free: next in bin */
+    struct bins_chunk *bk; /* free: previous in bin (doubly-linked bins only) */
 } bins_chunk;
 
 #define PREV_INUSE ((size_t)1)
@@ -97,13 +97,21 @@ static inline bins_chunk *next_chunk(bins_chunk *c) { return chunk_at(c, csize(c
 static inline bins_chunk *prev_chunk(bins_chunk *c) { return (bins_chunk *)((char *)c - c->prev_size); }
 static inline bool inuse_at(bins_chunk *c, size_t off) { return chunk_head(chunk_at(c, off)) & PREV_INUSE; }
 static inline void set_inuse_at(bins_chunk *c, size_t off)
-{ bins_chunk *n = chunk_at(c, off); __atomic_store_n(&n->size, chunk_head(n) | PREV_INUSE, __ATOMIC_RELAXED); }
+{
+    bins_chunk *n = chunk_at(c, off);
+    __atomic_store_n(&n->size, chunk_head(n) | PREV_INUSE, __ATOMIC_RELAXED);
+}
 static inline void clear_inuse_at(bins_chunk *c, size_t off)
-{ bins_chunk *n = chunk_at(c, off); __atomic_store_n(&n->size, chunk_head(n) & ~PREV_INUSE, __ATOMIC_RELAXED); }
+{
+    bins_chunk *n = chunk_at(c, off);
+    __atomic_store_n(&n->size, chunk_head(n) & ~PREV_INUSE, __ATOMIC_RELAXED);
+}
 static inline void set_foot(bins_chunk *c, size_t s) { chunk_at(c, s)->prev_size = s; }
 /* Usable bytes of an in-use chunk: up to the next chunk's size field. */
 static inline size_t chunk_usable(const bins_chunk *c)
-{ return csize(c) - ((chunk_head(c) & IS_MMAPPED) ? BINS_HDR : BINS_SIZE_SZ); }
+{
+    return csize(c) - ((chunk_head(c) & IS_MMAPPED) ? BINS_HDR : BINS_SIZE_SZ);
+}
 
 /* Chunk size for a request; false when the request is too large. */
 static inline bool request2size(size_t req, size_t *nb)
@@ -117,16 +125,24 @@ static inline bool request2size(size_t req, size_t *nb)
 
 /* Safe-linking (glibc 2.32): a stored next pointer is mixed with the
  * address it is stored at, so an overwrite without a leak is caught. */
-static inline void *protect_ptr(void *pos, void *ptr)
-{ return (void *)(((uintptr_t)pos >> 12) ^ (uintptr_t)ptr); }
+static inline void *protect_ptr(void *pos, void *ptr) { return (void *)(((uintptr_t)pos >> 12) ^ (uintptr_t)ptr); }
 #define REVEAL_PTR(field) protect_ptr(&(field), (field))
 
 /* ---- paths ---- */
 typedef enum bins_path {
-    BINS_PATH_TCACHE, BINS_PATH_FASTBIN, BINS_PATH_UNSORTED, BINS_PATH_SMALLBIN,
-    BINS_PATH_LARGEBIN, BINS_PATH_TOP, BINS_PATH_MMAP,
-    BINS_PATH_FREE_TCACHE, BINS_PATH_FREE_FASTBIN, BINS_PATH_FREE_BINS,
-    BINS_PATH_FREE_TOP, BINS_PATH_FREE_MMAP, BINS_PATH_TRIM,
+    BINS_PATH_TCACHE,
+    BINS_PATH_FASTBIN,
+    BINS_PATH_UNSORTED,
+    BINS_PATH_SMALLBIN,
+    BINS_PATH_LARGEBIN,
+    BINS_PATH_TOP,
+    BINS_PATH_MMAP,
+    BINS_PATH_FREE_TCACHE,
+    BINS_PATH_FREE_FASTBIN,
+    BINS_PATH_FREE_BINS,
+    BINS_PATH_FREE_TOP,
+    BINS_PATH_FREE_MMAP,
+    BINS_PATH_TRIM,
     BINS_PATH_COUNT
 } bins_path;
 extern const char *const bins_path_names[BINS_PATH_COUNT];
@@ -148,17 +164,17 @@ typedef struct bins_arena {
     bins_heap *heap;
     bool is_main;
     bool have_fastchunks;
-    bins_chunk *fastbins[BINS_NFASTBINS];   /* safe-linked */
-    bins_chunk *top;                         /* top0 until the first growth */
-    bins_chunk top0;                         /* a size-0 top: every request grows */
-    bins_chunk *last_remainder;              /* of the last split for a small request */
-    bins_chunk bins[BINS_NBINS];             /* list heads: only fd and bk are used */
+    bins_chunk *fastbins[BINS_NFASTBINS]; /* safe-linked */
+    bins_chunk *top;                      /* top0 until the first growth */
+    bins_chunk top0;                      /* a size-0 top: every request grows */
+    bins_chunk *last_remainder;           /* of the last split for a small request */
+    bins_chunk bins[BINS_NBINS];          /* list heads: only fd and bk are used */
     uint32_t binmap[BINS_NBINS / 32];
-    struct bins_region *region;              /* non-main: current region */
-    struct bins_arena *next;                 /* every arena of the heap (under heap->lock) */
-    struct bins_arena *next_free;            /* arenas with no thread attached */
-    size_t attached_threads;                 /* under heap->lock */
-    uint64_t paths[BINS_PATH_COUNT];         /* under lock; read racily with relaxed loads */
+    struct bins_region *region;      /* non-main: current region */
+    struct bins_arena *next;         /* every arena of the heap (under heap->lock) */
+    struct bins_arena *next_free;    /* arenas with no thread attached */
+    size_t attached_threads;         /* under heap->lock */
+    uint64_t paths[BINS_PATH_COUNT]; /* under lock; read racily with relaxed loads */
 } bins_arena;
 
 /* A region of a non-main arena (glibc heap_info), at the start of a
@@ -167,7 +183,7 @@ typedef struct bins_arena {
  * end at this + size; trimmed pages between size and opened are dropped
  * (MADV_DONTNEED), not protected again. */
 typedef struct bins_region {
-    _Alignas(64) bins_arena *ar;   /* a line of its own, apart from the arena's lock after it */
+    _Alignas(64) bins_arena *ar; /* a line of its own, apart from the arena's lock after it */
     struct bins_region *prev;    /* the arena's previous region */
     size_t size;                 /* bytes in use: the arena's chunks end here */
     size_t opened;               /* readable and writable up to here (>= size; under the arena lock) */
@@ -175,14 +191,14 @@ typedef struct bins_region {
 } bins_region;
 
 typedef struct bins_segment {
-    uintptr_t start, end;        /* relaxed atomics: read without the lock by free's checks */
-    bool is_map;                 /* a mapping of its own, not a piece of the break */
+    uintptr_t start, end; /* relaxed atomics: read without the lock by free's checks */
+    bool is_map;          /* a mapping of its own, not a piece of the break */
 } bins_segment;
 
 /* ---- per-thread cache ---- */
 typedef struct bins_tentry {
-    struct bins_tentry *next;    /* safe-linked */
-    uintptr_t key;               /* heap->tcache_key while cached: double-free check */
+    struct bins_tentry *next; /* safe-linked */
+    uintptr_t key;            /* heap->tcache_key while cached: double-free check */
 } bins_tentry;
 
 /* A thread's cache for one heap, itself a chunk of the thread's arena.
@@ -194,14 +210,14 @@ typedef struct bins_tcache {
     bins_tentry *entries[BINS_TCACHE_BINS];
     bins_heap *heap;
     bins_arena *ar;
-    struct bins_tcache *next, *prev;          /* heap's live caches (under heap->lock) */
+    struct bins_tcache *next, *prev; /* heap's live caches (under heap->lock) */
     uint64_t paths[BINS_PATH_COUNT];
     uint64_t mallocs, frees, reallocs;
     /* The fast paths (iface.c) count one word each: a malloc served by
      * the tcache, a free into it. Stats add them to mallocs and
      * paths[TCACHE], frees and paths[FREE_TCACHE]. */
     uint64_t fast_mallocs, fast_frees;
-    int64_t live_local;                       /* not yet folded into heap->live */
+    int64_t live_local; /* not yet folded into heap->live */
 } bins_tcache;
 
 static inline size_t tc_idx(size_t nb) { return (nb - BINS_MINSIZE) / BINS_ALIGN; }
@@ -210,15 +226,15 @@ static inline size_t tc_idx(size_t nb) { return (nb - BINS_MINSIZE) / BINS_ALIGN
 /* Invariants: arenas lists every arena (main first); narenas <= max_arenas;
  * mapped = bytes opened from the page source now. */
 struct nf_heap {
-    uint64_t uid;                 /* unique per heap in this process: the TLS key */
-    uint64_t secret;              /* for region and direct-map check words */
-    uintptr_t tcache_key;         /* marks cached chunks */
+    uint64_t uid;         /* unique per heap in this process: the TLS key */
+    uint64_t secret;      /* for region and direct-map check words */
+    uintptr_t tcache_key; /* marks cached chunks */
     nf_pages *ps;
-    nf_pages own_ps;              /* used when created with ps == NULL */
+    nf_pages own_ps; /* used when created with ps == NULL */
     size_t page;
-    size_t self_size;             /* bytes of this struct's own mapping */
-    _Alignas(64) bins_lock lock;  /* arena list, free arenas, tcache list, segments append */
-    pthread_key_t key;            /* thread exit: returns the tcache */
+    size_t self_size;            /* bytes of this struct's own mapping */
+    _Alignas(64) bins_lock lock; /* arena list, free arenas, tcache list, segments append */
+    pthread_key_t key;           /* thread exit: returns the tcache */
     bool have_key;
     bins_arena main;
     bins_arena *arenas;
@@ -227,17 +243,17 @@ struct nf_heap {
     size_t narenas, max_arenas;
     bins_tcache *tcaches;
     bins_segment segs[BINS_MAIN_SEGMENTS];
-    size_t nsegs;                 /* atomic; segs[0..nsegs) valid */
-    int brk_seg;                  /* index of the break segment, -1 before the first growth */
+    size_t nsegs; /* atomic; segs[0..nsegs) valid */
+    int brk_seg;  /* index of the break segment, -1 before the first growth */
     /* tunables (mallopt), atomics */
     size_t mmap_threshold, trim_threshold, top_pad;
     int mmap_max, n_mmaps;
-    bool threshold_fixed;         /* set by the user: no dynamic raise */
+    bool threshold_fixed; /* set by the user: no dynamic raise */
     /* statistics, atomics: written often, kept off the lines above that
      * every free reads */
     _Alignas(64) uint64_t mapped, peak_mapped;
     int64_t live, peak_live;
-    uint64_t retired_paths[BINS_PATH_COUNT];  /* from exited threads and threads without a cache */
+    uint64_t retired_paths[BINS_PATH_COUNT]; /* from exited threads and threads without a cache */
     uint64_t retired_mallocs, retired_frees, retired_reallocs;
 };
 
@@ -246,22 +262,22 @@ struct nf_heap {
 _Noreturn void bins_die(const char *what, const void *p);
 _Noreturn void bins_die_why(const char *what, const void *p, const char *why);
 /* free.c */
-bool bins_free_chunk_locked(bins_arena *ar, bins_chunk *c);      /* into bins or top (true), coalescing */
-bool bins_chunk_live_locked(bins_arena *ar, bins_chunk *c);      /* false: c is free in ar (double free) */
-void bins_free_chunk(bins_heap *h, bins_tcache *tc, bins_chunk *c); /* the whole free path */
-const char *bins_direct_problem(bins_heap *h, bins_chunk *c);     /* bins_chunk_problem's direct maps */
+bool bins_free_chunk_locked(bins_arena *ar, bins_chunk *c);                /* into bins or top (true), coalescing */
+bool bins_chunk_live_locked(bins_arena *ar, bins_chunk *c);                /* false: c is free in ar (double free) */
+void bins_free_chunk(bins_heap *h, bins_tcache *tc, bins_chunk *c);        /* the whole free path */
+const char *bins_direct_problem(bins_heap *h, bins_chunk *c);              /* bins_chunk_problem's direct maps */
 void bins_check_not_cached(bins_heap *h, bins_chunk *c, const char *what); /* aborts when c sits in a tcache */
 bins_arena *bins_arena_of(bins_heap *h, bins_chunk *c);
 /* malloc.c */
 void *bins_malloc_slow(bins_heap *h, bins_tcache *tc, size_t nb);
 void *bins_int_malloc_locked(bins_arena *ar, bins_tcache *tc, size_t nb);
-void *bins_malloc_inner(bins_heap *h, bins_tcache *tc, size_t nb);  /* no poisoning, no counting of calls */
+void *bins_malloc_inner(bins_heap *h, bins_tcache *tc, size_t nb); /* no poisoning, no counting of calls */
 void *bins_int_memalign(bins_heap *h, bins_tcache *tc, size_t align, size_t nb);
 /* binlists.c */
 size_t bins_index(size_t sz);
 void bins_unlink_locked(bins_arena *ar, bins_chunk *c);
 void bins_to_unsorted_locked(bins_arena *ar, bins_chunk *c);
-void bins_place_locked(bins_arena *ar, bins_chunk *c);            /* into its small or large bin */
+void bins_place_locked(bins_arena *ar, bins_chunk *c); /* into its small or large bin */
 void bins_consolidate_locked(bins_arena *ar);
 static inline size_t fastbin_index(size_t sz) { return (sz >> 4) - 2; }
 static inline void binmap_mark(bins_arena *ar, size_t i) { ar->binmap[i / 32] |= 1u << (i % 32); }
@@ -271,21 +287,21 @@ static inline size_t bins_page_up(const bins_heap *h, size_t n) { return (n + h-
 void bins_arena_init(bins_arena *ar, bins_heap *h, bool is_main);
 bins_arena *bins_arena_attach(bins_heap *h);
 void bins_arena_detach(bins_heap *h, bins_arena *ar);
-bool bins_grow_top_locked(bins_arena *ar, size_t nb);             /* top >= nb + MINSIZE after */
+bool bins_grow_top_locked(bins_arena *ar, size_t nb); /* top >= nb + MINSIZE after */
 int bins_trim_top_locked(bins_arena *ar, size_t pad);
 int bins_trim_arena_locked(bins_arena *ar, size_t pad);
-void bins_region_release(bins_heap *h, bins_region *r);         /* at destroy */
+void bins_region_release(bins_heap *h, bins_region *r); /* at destroy */
 void bins_mapped_add(bins_heap *h, int64_t delta);
 /* direct.c */
-void *bins_direct_map(bins_heap *h, size_t nb);                   /* user pointer, or NULL */
+void *bins_direct_map(bins_heap *h, size_t nb); /* user pointer, or NULL */
 void bins_direct_unmap(bins_heap *h, bins_chunk *c);
-bool bins_direct_owned(bins_heap *h, bins_chunk *c);              /* a live direct map of h */
+bool bins_direct_owned(bins_heap *h, bins_chunk *c);                    /* a live direct map of h */
 void bins_direct_moved(bins_heap *h, bins_chunk *from, bins_chunk *to); /* memalign moved its chunk */
-void bins_direct_table_lock(void);                                /* fork hooks */
+void bins_direct_table_lock(void);                                      /* fork hooks */
 void bins_direct_table_unlock(void);
 /* tcache.c */
-bins_tcache *bins_tcache_get(bins_heap *h);                        /* NULL: none (yet) */
-void bins_slot_forget(bins_heap *h);                               /* at destroy */
+bins_tcache *bins_tcache_get(bins_heap *h); /* NULL: none (yet) */
+void bins_slot_forget(bins_heap *h);        /* at destroy */
 void bins_tcache_destructor(void *tc);
 bins_arena *bins_thread_arena(bins_heap *h);
 void bins_tcache_shutdown(bins_heap *h);
@@ -341,7 +357,7 @@ static inline const char *bins_chunk_problem(bins_heap *h, const void *mem)
             return "a corrupted chunk, a foreign pointer or a freed block";
         return NULL;
     }
-    if (bins_in_main_segments(h, a)) {   /* a block freed into the top fails here: its size runs past the end */
+    if (bins_in_main_segments(h, a)) { /* a block freed into the top fails here: its size runs past the end */
         head = chunk_head(c);
         sz = head & ~SIZE_BITS;
         if (head & (IS_MMAPPED | NON_MAIN_ARENA) || sz < BINS_MINSIZE || !bins_in_main_segments(h, a + sz - 1))
@@ -363,11 +379,11 @@ static inline bins_chunk *bins_check_chunk(bins_heap *h, const void *mem, const 
 
 /* A thread's state for one heap. */
 typedef struct bins_tls_slot {
-    uint64_t uid;         /* the heap's uid; 0: free slot */
+    uint64_t uid; /* the heap's uid; 0: free slot */
     bins_tcache *tc;
     bins_arena *ar;
-    int state;            /* BINS_SLOT_* */
-    uint64_t live_uid;    /* uid while state is LIVE (tc set), else 0: the fast paths' one compare */
+    int state;         /* BINS_SLOT_* */
+    uint64_t live_uid; /* uid while state is LIVE (tc set), else 0: the fast paths' one compare */
 } bins_tls_slot;
 enum { BINS_SLOT_FREE, BINS_SLOT_INIT, BINS_SLOT_LIVE, BINS_SLOT_DEAD };
 extern __thread bins_tls_slot bins_tls[BINS_TLS_SLOTS] __attribute__((tls_model("initial-exec")));
@@ -416,6 +432,8 @@ static inline void bins_live_add_fast(bins_heap *h, bins_tcache *tc, int64_t del
 }
 
 static inline void bins_arena_count(bins_arena *ar, bins_path p)
-{ __atomic_store_n(&ar->paths[p], ar->paths[p] + 1, __ATOMIC_RELAXED); }
+{
+    __atomic_store_n(&ar->paths[p], ar->paths[p] + 1, __ATOMIC_RELAXED);
+}
 
 #endif /* NF_BINS_H */

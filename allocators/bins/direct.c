@@ -14,7 +14,10 @@
  * call each anyway. 2 MiB of zero pages until used. */
 #define DIRECT_SLOTS ((size_t)1 << BINS_DIRECT_SLOTS_LOG2)
 _Static_assert(DIRECT_SLOTS >= 2 * BINS_MMAP_MAX, "direct-map table holds every direct map");
-static struct direct_slot { uintptr_t chunk; uint64_t uid; } direct_table[DIRECT_SLOTS];
+static struct direct_slot {
+    uintptr_t chunk;
+    uint64_t uid;
+} direct_table[DIRECT_SLOTS];
 static int direct_lock;
 
 void bins_direct_table_lock(void)

@@ -10,15 +10,9 @@
 #include "../misuse.h"
 
 /* Misuse: the report every allocator of ours gives (misuse.h). */
-_Noreturn void bins_die(const char *what, const void *p)
-{
-    nf_alloc_die("bins", what, p, NULL);
-}
+_Noreturn void bins_die(const char *what, const void *p) { nf_alloc_die("bins", what, p, NULL); }
 
-_Noreturn void bins_die_why(const char *what, const void *p, const char *why)
-{
-    nf_alloc_die("bins", what, p, why);
-}
+_Noreturn void bins_die_why(const char *what, const void *p, const char *why) { nf_alloc_die("bins", what, p, why); }
 
 bins_arena *bins_arena_of(bins_heap *h, bins_chunk *c)
 {
@@ -30,7 +24,7 @@ bins_arena *bins_arena_of(bins_heap *h, bins_chunk *c)
 /* The direct-map part of bins_chunk_problem (bins.h): c is in no arena. */
 const char *bins_direct_problem(bins_heap *h, bins_chunk *c)
 {
-    if (!bins_direct_owned(h, c))   /* a freed direct map leaves the table: it reads as foreign */
+    if (!bins_direct_owned(h, c)) /* a freed direct map leaves the table: it reads as foreign */
         return "a foreign pointer (or a freed large block)";
     const uint64_t *check = (const uint64_t *)((const char *)c - BINS_MMAP_PREFIX);
     if (*check != (h->secret ^ (uintptr_t)c) || !(chunk_head(c) & IS_MMAPPED))
@@ -90,7 +84,7 @@ bool bins_free_chunk_locked(bins_arena *ar, bins_chunk *c)
 bool bins_chunk_live_locked(bins_arena *ar, bins_chunk *c)
 {
     size_t sz = csize(c);
-    if ((uintptr_t)c - (uintptr_t)ar->top < csize(ar->top))   /* the top or inside it */
+    if ((uintptr_t)c - (uintptr_t)ar->top < csize(ar->top)) /* the top or inside it */
         return false;
     if (!inuse_at(c, sz))
         return false;
@@ -147,7 +141,7 @@ void bins_free_chunk(bins_heap *h, bins_tcache *tc, bins_chunk *c)
             return;
         }
     }
-    if (!tc)   /* a thread without a cache: its free has not looked at the key yet */
+    if (!tc) /* a thread without a cache: its free has not looked at the key yet */
         bins_check_not_cached(h, c, "double free of");
     bins_arena *ar = bins_arena_of(h, c);
     bins_lock_take(&ar->lock);

@@ -10,7 +10,7 @@
 #include "../once.h"
 
 const char *const bins_path_names[BINS_PATH_COUNT] = {
-    "tcache", "fastbin", "unsorted", "smallbin", "largebin", "top", "mmap",
+    "tcache",      "fastbin",      "unsorted",  "smallbin", "largebin",  "top",  "mmap",
     "free_tcache", "free_fastbin", "free_bins", "free_top", "free_mmap", "trim",
 };
 
@@ -58,10 +58,7 @@ static nf_heap *heap_create_on(nf_pages *ps, nf_brk_mode own_mode)
     return h;
 }
 
-static nf_heap *bins_create(nf_pages *ps)
-{
-    return heap_create_on(ps, NF_BRK_EMULATED);
-}
+static nf_heap *bins_create(nf_pages *ps) { return heap_create_on(ps, NF_BRK_EMULATED); }
 
 static void bins_destroy(nf_heap *h)
 {
@@ -101,10 +98,7 @@ static void bins_destroy(nf_heap *h)
     nf_kit_heap_unmap(h, ps, &h->own_ps, h->self_size);
 }
 
-static nf_heap *bins_make_default(void)
-{
-    return heap_create_on(nf_pages_real_sbrk(), NF_BRK_REAL);
-}
+static nf_heap *bins_make_default(void) { return heap_create_on(nf_pages_real_sbrk(), NF_BRK_REAL); }
 
 static nf_heap *bins_default_heap(void)
 {
@@ -236,7 +230,7 @@ static void *bins_calloc(nf_heap *h, size_t n, size_t size)
         return NULL;
     }
     void *p = bins_malloc(h, total);
-    if (p && !(chunk_head(mem2chunk(p)) & IS_MMAPPED))   /* direct maps are fresh zero pages */
+    if (p && !(chunk_head(mem2chunk(p)) & IS_MMAPPED)) /* direct maps are fresh zero pages */
         memset(p, 0, chunk_usable(mem2chunk(p)));
     return p;
 }
@@ -315,7 +309,7 @@ static void *bins_realloc(nf_heap *h, void *p, size_t n)
     }
     bins_chunk *c = bins_check_chunk(h, p, "realloc of");
     if (!(chunk_head(c) & IS_MMAPPED))
-        bins_check_not_cached(h, c, "realloc of");   /* glibc misses it: the freed block comes back live */
+        bins_check_not_cached(h, c, "realloc of"); /* glibc misses it: the freed block comes back live */
     size_t nb;
     if (!request2size(n, &nb)) {
         errno = ENOMEM;
@@ -382,8 +376,7 @@ static uint64_t rl(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAX
 static int bins_stats(nf_heap *h, nf_alloc_stats *out)
 {
     memset(out, 0, sizeof *out);
-    out->available = NF_STAT_LIVE | NF_STAT_HELD | NF_STAT_MAPPED | NF_STAT_PAGE_CALLS |
-                     NF_STAT_CALLS | NF_STAT_PATHS;
+    out->available = NF_STAT_LIVE | NF_STAT_HELD | NF_STAT_MAPPED | NF_STAT_PAGE_CALLS | NF_STAT_CALLS | NF_STAT_PATHS;
     out->unavailable_reason = "";
     uint64_t paths[BINS_PATH_COUNT];
     for (size_t p = 0; p < BINS_PATH_COUNT; p++)
@@ -413,9 +406,14 @@ static int bins_stats(nf_heap *h, nf_alloc_stats *out)
         bins_lock_give(&ar->lock);
     }
     bins_lock_give(&h->lock);
-    nf_kit_stats_fill(out, &(nf_kit_counts){
-        .live = live, .peak_live = &h->peak_live, .mapped = &h->mapped, .peak_mapped = &h->peak_mapped,
-        .ps = h->ps, .names = bins_path_names, .paths = paths, .npaths = BINS_PATH_COUNT});
+    nf_kit_stats_fill(out, &(nf_kit_counts){.live = live,
+                                            .peak_live = &h->peak_live,
+                                            .mapped = &h->mapped,
+                                            .peak_mapped = &h->peak_mapped,
+                                            .ps = h->ps,
+                                            .names = bins_path_names,
+                                            .paths = paths,
+                                            .npaths = BINS_PATH_COUNT});
     uint64_t overhead = tops + h->self_size;
     out->held_bytes = out->mapped_bytes > overhead ? out->mapped_bytes - overhead : 0;
     return 0;

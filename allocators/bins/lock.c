@@ -19,7 +19,4 @@ void bins_lock_wait_slow(bins_lock *l)
         syscall(SYS_futex, &l->state, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
 }
 
-void bins_lock_wake_slow(bins_lock *l)
-{
-    syscall(SYS_futex, &l->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-}
+void bins_lock_wake_slow(bins_lock *l) { syscall(SYS_futex, &l->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0); }

@@ -5,9 +5,11 @@
 #ifndef NF_BINS_LOCK_H
 #define NF_BINS_LOCK_H
 
-typedef struct bins_lock { int state; } bins_lock;
+typedef struct bins_lock {
+    int state;
+} bins_lock;
 
-void bins_lock_wait_slow(bins_lock *l);   /* lock.c */
+void bins_lock_wait_slow(bins_lock *l); /* lock.c */
 void bins_lock_wake_slow(bins_lock *l);
 
 static inline void bins_lock_init(bins_lock *l) { __atomic_store_n(&l->state, 0, __ATOMIC_RELEASE); }

@@ -38,7 +38,7 @@ static void *from_fastbin_locked(bins_arena *ar, bins_tcache *tc, size_t nb)
     ar->fastbins[i] = REVEAL_PTR(v->fd);
     if (fastbin_index(csize(v)) != i)
         bins_die("malloc(): memory corruption (fast) at", chunk2mem(v));
-    if (tc) {   /* stash the rest of this size in the tcache, as glibc does */
+    if (tc) { /* stash the rest of this size in the tcache, as glibc does */
         size_t ti = tc_idx(nb);
         bins_chunk *c;
         while (tc->counts[ti] < BINS_TCACHE_COUNT && (c = ar->fastbins[i]) != NULL) {
@@ -84,8 +84,7 @@ static void *sort_unsorted_locked(bins_arena *ar, size_t nb)
             bins_die("malloc(): invalid size (unsorted) at", chunk2mem(v));
         if (v->bk->fd != v)
             bins_die("malloc(): corrupted unsorted chunks at", chunk2mem(v));
-        if (nb < BINS_MIN_LARGE_SIZE && v->bk == uns && v == ar->last_remainder &&
-            sz > nb + BINS_MINSIZE) {
+        if (nb < BINS_MIN_LARGE_SIZE && v->bk == uns && v == ar->last_remainder && sz > nb + BINS_MINSIZE) {
             bins_chunk *r = chunk_at(v, nb);
             size_t rsz = sz - nb;
             uns->fd = uns->bk = r;
@@ -188,14 +187,13 @@ void *bins_int_malloc_locked(bins_arena *ar, bins_tcache *tc, size_t nb)
     }
     /* sysmalloc: a direct map at or above the threshold, else grow top */
     bins_heap *h = ar->heap;
-    if (nb >= __atomic_load_n(&h->mmap_threshold, __ATOMIC_RELAXED) &&
-        (p = bins_direct_map(h, nb)) != NULL) {
+    if (nb >= __atomic_load_n(&h->mmap_threshold, __ATOMIC_RELAXED) && (p = bins_direct_map(h, nb)) != NULL) {
         bins_arena_count(ar, BINS_PATH_MMAP);
         return p;
     }
     if (bins_grow_top_locked(ar, nb))
         return from_top_locked(ar, nb);
-    if ((p = bins_direct_map(h, nb)) != NULL) {   /* glibc's fallback when the heap cannot grow */
+    if ((p = bins_direct_map(h, nb)) != NULL) { /* glibc's fallback when the heap cannot grow */
         bins_arena_count(ar, BINS_PATH_MMAP);
         return p;
     }
@@ -209,7 +207,7 @@ __attribute__((noinline)) void *bins_malloc_slow(bins_heap *h, bins_tcache *tc, 
     bins_lock_take(&ar->lock);
     p = bins_int_malloc_locked(ar, tc, nb);
     bins_lock_give(&ar->lock);
-    if (!p && ar != &h->main) {   /* glibc's arena_get_retry: try the main arena */
+    if (!p && ar != &h->main) { /* glibc's arena_get_retry: try the main arena */
         bins_lock_take(&h->main.lock);
         p = bins_int_malloc_locked(&h->main, NULL, nb);
         bins_lock_give(&h->main.lock);

@@ -56,7 +56,7 @@ bins_tcache *bins_tcache_get(bins_heap *h)
     bins_tls_slot *s = slot_for(h);
     if (!s || s->state != BINS_SLOT_FREE)
         return s && s->state == BINS_SLOT_LIVE ? s->tc : NULL;
-    s->state = BINS_SLOT_INIT;   /* a malloc from inside this (pthread_setspecific) finds no cache */
+    s->state = BINS_SLOT_INIT; /* a malloc from inside this (pthread_setspecific) finds no cache */
     if (!s->ar)
         s->ar = bins_arena_attach(h);
     bins_arena *ar = s->ar;
@@ -169,10 +169,7 @@ static void tcache_release(bins_tcache *tc)
 }
 
 /* pthread key destructor: runs at thread exit in the exiting thread. */
-void bins_tcache_destructor(void *arg)
-{
-    tcache_release(arg);
-}
+void bins_tcache_destructor(void *arg) { tcache_release(arg); }
 
 /* The interface's thread_exit: the same, called by a drop-in wrapper. */
 void bins_tcache_shutdown(bins_heap *h)

@@ -90,8 +90,8 @@ static const int malloc_sets_enomem = NF_DROPIN_MALLOC_SETS_ENOMEM;
 enum { BOOT_BYTES = 256 << 10, BOOT_HDR = 16 };
 enum thread_state { T_NEW, T_REGISTERED, T_EXITED, T_INIT_BUSY };
 
-static nf_heap *g_heap;                 /* set once (release), read with acquire */
-static int g_init_failed;               /* default_heap() returned NULL */
+static nf_heap *g_heap;   /* set once (release), read with acquire */
+static int g_init_failed; /* default_heap() returned NULL */
 static pthread_mutex_t g_init_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_key_t g_thread_key;
 /* M_PERTURB / MALLOC_PERTURB_ (0: off): blocks from malloc are filled with
@@ -100,11 +100,11 @@ static pthread_key_t g_thread_key;
  * a fill before them would hide a double free. */
 static unsigned char g_perturb;
 
-static NF_TLS nf_heap *t_heap;          /* non-NULL: registered, take the fast path */
-static NF_TLS unsigned char t_state;    /* enum thread_state */
+static NF_TLS nf_heap *t_heap;       /* non-NULL: registered, take the fast path */
+static NF_TLS unsigned char t_state; /* enum thread_state */
 
 static _Alignas(64) unsigned char g_boot[BOOT_BYTES];
-static size_t g_boot_used;              /* atomic bump offset into g_boot */
+static size_t g_boot_used; /* atomic bump offset into g_boot */
 
 /* ---- small helpers that never allocate ---- */
 static size_t env_uint(const char *name, size_t dflt, size_t max)
@@ -116,8 +116,7 @@ static size_t env_uint(const char *name, size_t dflt, size_t max)
     for (const char *c = s; *c; c++) {
         if (*c < '0' || *c > '9' || v > max / 10) {
             static const char msg[] = ": malformed value (want a number), using the default\n";
-            if (write(2, "notfree: ", 9) < 0 || write(2, name, strlen(name)) < 0 ||
-                write(2, msg, sizeof msg - 1) < 0)
+            if (write(2, "notfree: ", 9) < 0 || write(2, name, strlen(name)) < 0 || write(2, msg, sizeof msg - 1) < 0)
                 return dflt;
             return dflt;
         }
@@ -129,10 +128,7 @@ static size_t env_uint(const char *name, size_t dflt, size_t max)
 static int is_pow2(size_t x) { return x && !(x & (x - 1)); }
 
 /* ---- bootstrap buffer ---- */
-static int boot_owns(const void *p)
-{
-    return (uintptr_t)p - (uintptr_t)g_boot < sizeof g_boot;
-}
+static int boot_owns(const void *p) { return (uintptr_t)p - (uintptr_t)g_boot < sizeof g_boot; }
 
 static void *boot_alloc(size_t n, size_t align)
 {
@@ -150,10 +146,9 @@ static void *boot_alloc(size_t n, size_t align)
             errno = ENOMEM;
             return NULL;
         }
-    } while (!__atomic_compare_exchange_n(&g_boot_used, &old, end, 0, __ATOMIC_RELAXED,
-                                          __ATOMIC_RELAXED));
+    } while (!__atomic_compare_exchange_n(&g_boot_used, &old, end, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
     memcpy(g_boot + start - sizeof(size_t), &n, sizeof n);
-    return g_boot + start;   /* zeroed: fresh bytes of a static buffer */
+    return g_boot + start; /* zeroed: fresh bytes of a static buffer */
 }
 
 static size_t boot_size(const void *p)
@@ -231,8 +226,8 @@ static NF_NOINLINE nf_heap *heap_slow(void)
     if (!h && !(h = init_slow()))
         return NULL;
     if (t_state == T_EXITED)
-        return h;   /* no re-registration: the caller hands back after the call */
-    t_heap = h;     /* before setspecific, which may call malloc */
+        return h; /* no re-registration: the caller hands back after the call */
+    t_heap = h;   /* before setspecific, which may call malloc */
     t_state = T_REGISTERED;
     pthread_setspecific(g_thread_key, (void *)1);
     return h;
@@ -246,16 +241,16 @@ static NF_NOINLINE void heap_leave_slow(nf_heap *h)
         A->thread_exit(h);
 }
 
-#define HEAP_ENTER(h, slow)                                                   \
-    nf_heap *h = t_heap;                                                      \
-    int slow = !h;                                                            \
-    if (UNLIKELY(slow))                                                       \
-        h = heap_slow()
+#define HEAP_ENTER(h, slow) \
+    nf_heap *h = t_heap;    \
+    int slow = !h;          \
+    if (UNLIKELY(slow))     \
+    h = heap_slow()
 
-#define HEAP_LEAVE(h, slow)                                                   \
-    do {                                                                      \
-        if (UNLIKELY(slow) && h)                                              \
-            heap_leave_slow(h);                                               \
+#define HEAP_LEAVE(h, slow)      \
+    do {                         \
+        if (UNLIKELY(slow) && h) \
+            heap_leave_slow(h);  \
     } while (0)
 
 /* ---- the family ----
@@ -344,7 +339,7 @@ NF_EXPORT void *realloc(void *p, size_t n)
         return malloc(n);
     if (UNLIKELY(boot_owns(p))) {
         if (n == 0)
-            return NULL;   /* glibc: realloc(p, 0) frees p */
+            return NULL; /* glibc: realloc(p, 0) frees p */
         void *q = malloc(n);
         if (q) {
             size_t old = boot_size(p);
@@ -428,10 +423,7 @@ NF_EXPORT void *memalign(size_t align, size_t n)
     return aligned_impl(align, n);
 }
 
-NF_EXPORT void *valloc(size_t n)
-{
-    return aligned_impl((size_t)sysconf(_SC_PAGESIZE), n);
-}
+NF_EXPORT void *valloc(size_t n) { return aligned_impl((size_t)sysconf(_SC_PAGESIZE), n); }
 
 NF_EXPORT void *pvalloc(size_t n)
 {
@@ -478,7 +470,7 @@ static nf_alloc_stats read_stats(void)
     nf_alloc_stats s;
     memset(&s, 0, sizeof s);
     nf_heap *h = __atomic_load_n(&g_heap, __ATOMIC_ACQUIRE);
-    if (!h) {   /* never called: nothing served, nothing mapped */
+    if (!h) { /* never called: nothing served, nothing mapped */
         s.available = NF_STAT_LIVE | NF_STAT_HELD | NF_STAT_MAPPED | NF_STAT_PAGE_CALLS | NF_STAT_CALLS;
         return s;
     }
@@ -492,8 +484,8 @@ NF_EXPORT struct mallinfo2 mallinfo2(void)
     nf_alloc_stats s = read_stats();
     struct mallinfo2 mi;
     memset(&mi, 0, sizeof mi);
-    mi.arena = s.mapped_bytes;            /* all memory from the page source */
-    mi.uordblks = s.live_bytes;           /* in use */
+    mi.arena = s.mapped_bytes;  /* all memory from the page source */
+    mi.uordblks = s.live_bytes; /* in use */
     mi.fordblks = s.held_bytes > s.live_bytes ? s.held_bytes - s.live_bytes : 0;
     mi.usmblks = s.peak_mapped_bytes;
     return mi;
@@ -573,7 +565,7 @@ static void write_stats_line(int fd)
     size_t off = 0;
     while (off < l.n) {
         ssize_t w = write(fd, buf + off, l.n - off);
-        if (w < 0 && errno == EBADF && fd != 2) {   /* the program closed our copy */
+        if (w < 0 && errno == EBADF && fd != 2) { /* the program closed our copy */
             fd = 2;
             continue;
         }
@@ -588,7 +580,7 @@ static void write_stats_line(int fd)
  * such as coreutils close stderr in their own atexit handler. */
 enum { STATS_FD_MIN = 200 };
 static int g_stats_fd = -1;
-static int g_stats_on;   /* NOTFREE_STATS, read once at load */
+static int g_stats_on; /* NOTFREE_STATS, read once at load */
 
 __attribute__((constructor)) static void stats_at_load(void)
 {
@@ -609,14 +601,8 @@ __attribute__((destructor)) static void stats_at_exit(void)
     errno = saved;
 }
 
-NF_EXPORT void malloc_stats(void)
-{
-    write_stats_line(2);
-}
+NF_EXPORT void malloc_stats(void) { write_stats_line(2); }
 
 /* For the system adapter and benches: which allocator this library is. */
 NF_EXPORT const char *notfree_dropin_identify(void);
-NF_EXPORT const char *notfree_dropin_identify(void)
-{
-    return "notfree " NF_DROPIN_NAME;
-}
+NF_EXPORT const char *notfree_dropin_identify(void) { return "notfree " NF_DROPIN_NAME; }

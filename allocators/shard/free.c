@@ -37,10 +37,7 @@
 #include "../misuse.h"
 
 /* Misuse: the report every allocator of ours gives (misuse.h). */
-_Noreturn void shard_die(const char *what, const void *p)
-{
-    nf_alloc_die("shard", what, p, NULL);
-}
+_Noreturn void shard_die(const char *what, const void *p) { nf_alloc_die("shard", what, p, NULL); }
 
 #define NEVER_GAVE "free of a pointer it never gave out:"
 
@@ -80,7 +77,9 @@ shard_block *shard_next_checked(const shard_page *pg, const shard_block *b)
 uint8_t *shard_block_start(const shard_page *pg, const void *p)
 {
     uintptr_t a = (uintptr_t)p, area = (uintptr_t)pg->area;
-    if (a < area || a >= area + (uintptr_t)pg->reserved * pg->bsize)   /* reserved: fixed while the page is in use (capacity grows under the owner) */
+    if (a < area ||
+        a >= area + (uintptr_t)pg->reserved *
+                        pg->bsize) /* reserved: fixed while the page is in use (capacity grows under the owner) */
         return NULL;
     return pg->area + ((a - area) / pg->bsize) * pg->bsize;
 }
@@ -126,7 +125,7 @@ shard_page *shard_check_ptr(nf_heap *h, const void *p, shard_segment **segp)
 static void check_double_free_local(shard_page *pg, const shard_block *b)
 {
     shard_page_collect(pg, false);
-    const shard_block *lists[2] = { pg->free, pg->local_free };
+    const shard_block *lists[2] = {pg->free, pg->local_free};
     for (int l = 0; l < 2; l++) {
         uint32_t n = 0;
         for (const shard_block *x = lists[l]; x && n <= pg->capacity; x = shard_next_checked(pg, x), n++)
@@ -148,8 +147,8 @@ static void free_mt(shard_theap *th, shard_page *pg, shard_block *b)
         owner = state == SHARD_TF_DELAYED ? shard_page_owner(pg) : NULL;
         shard_set_next(pg, b, (shard_block *)(old & ~(uintptr_t)SHARD_TF_MASK));
     } while (!__atomic_compare_exchange_n(&pg->thread_free, &old,
-                                          (uintptr_t)b | (state == SHARD_TF_DELAYED ? SHARD_TF_NOTIFIED : state),
-                                          1, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+                                          (uintptr_t)b | (state == SHARD_TF_DELAYED ? SHARD_TF_NOTIFIED : state), 1,
+                                          __ATOMIC_RELEASE, __ATOMIC_RELAXED));
     if (owner)
         __atomic_store_n(&owner->delayed_notice, 1, __ATOMIC_RELAXED);
 }
@@ -188,14 +187,14 @@ static void free_generic(nf_heap *h, void *p)
         return;
     }
     shard_block *b = (shard_block *)shard_block_start(pg, p);
-    if (!th)   /* out of memory for a theap: the owner will never see a local free from us */
+    if (!th) /* out of memory for a theap: the owner will never see a local free from us */
         shard_die("free with no thread heap (out of memory) of", p);
     bool mine = shard_page_owner(pg) == th;
     if (!shard_checks) {
         if (mine && b == pg->local_free)
             shard_die("double free of", p);
     } else if (shard_looks_free(pg, b)) {
-        if (!mine)   /* other threads may not walk the owner's lists: the marker decides */
+        if (!mine) /* other threads may not walk the owner's lists: the marker decides */
             nf_alloc_die("shard", "double free of", p, "its first word is a free-list link of its page");
         check_double_free_local(pg, b);
     }

@@ -16,7 +16,10 @@ static uint64_t next_uid = 1;
 /* Live heaps, so that a thread evicting a cached theap of a heap destroyed
  * meanwhile does not touch it. */
 static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
-typedef struct live_heap { nf_heap *h; uint64_t uid; } live_heap;
+typedef struct live_heap {
+    nf_heap *h;
+    uint64_t uid;
+} live_heap;
 static live_heap live_heaps[256];
 
 static bool heap_is_live_locked(uint64_t uid)
@@ -200,10 +203,7 @@ void shard_thread_exit(nf_heap *h)
         theap_release(h, th);
 }
 
-static void thread_exit_key(void *v)
-{
-    shard_thread_exit((nf_heap *)v);
-}
+static void thread_exit_key(void *v) { shard_thread_exit((nf_heap *)v); }
 
 /* ---- heaps ---- */
 static nf_heap *heap_create_on(nf_pages *ps)
@@ -233,10 +233,7 @@ static nf_heap *heap_create_on(nf_pages *ps)
     return h;
 }
 
-nf_heap *shard_create(nf_pages *ps)
-{
-    return heap_create_on(ps);
-}
+nf_heap *shard_create(nf_pages *ps) { return heap_create_on(ps); }
 
 void shard_destroy(nf_heap *h)
 {
@@ -287,10 +284,7 @@ void shard_destroy(nf_heap *h)
     nf_kit_heap_unmap(h, ps, &h->own_ps, h->self_size);
 }
 
-static nf_heap *shard_make_default(void)
-{
-    return heap_create_on(nf_pages_real());
-}
+static nf_heap *shard_make_default(void) { return heap_create_on(nf_pages_real()); }
 
 nf_heap *shard_default_heap(void)
 {

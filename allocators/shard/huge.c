@@ -169,7 +169,7 @@ static shard_segment *gather(nf_heap *h, shard_segment *list, size_t total, bool
         moved++;
         s = next;
     }
-    if (at < total) {   /* a remap failed: what moved is unmapped with the reservation */
+    if (at < total) { /* a remap failed: what moved is unmapped with the reservation */
         shard_mapped_add(h, -(int64_t)at);
         nf_pages_unmap(h->ps, dst, total);
         if (keep && moved == 0)
@@ -177,7 +177,7 @@ static shard_segment *gather(nf_heap *h, shard_segment *list, size_t total, bool
         shard_huge_release_list(h, s);
         return NULL;
     }
-    shard_huge_release_list(h, s);   /* left over: not needed */
+    shard_huge_release_list(h, s); /* left over: not needed */
     shard_segment *g = (shard_segment *)dst;
     g->size = total;
     shard_segmap_set(g, total, SHARD_SEGMAP_START);
@@ -256,8 +256,8 @@ static bool cache_put(nf_heap *h, shard_segment *s)
         evict = o;
     }
     bool kept = h->huge_cache_count > 0 && due != UINT64_MAX;
-    if (kept && (!__atomic_load_n(&h->cache_dirty, __ATOMIC_RELAXED) ||
-                 due < __atomic_load_n(&h->cache_due, __ATOMIC_RELAXED)))
+    if (kept &&
+        (!__atomic_load_n(&h->cache_dirty, __ATOMIC_RELAXED) || due < __atomic_load_n(&h->cache_due, __ATOMIC_RELAXED)))
         __atomic_store_n(&h->cache_due, due, __ATOMIC_RELAXED);
     if (kept)
         __atomic_store_n(&h->cache_dirty, 1, __ATOMIC_RELAXED);
@@ -294,14 +294,14 @@ void *shard_huge_alloc(nf_heap *h, shard_theap *th, size_t size, size_t align)
 {
     if (align < SHARD_ALIGN)
         align = SHARD_ALIGN;
-    if (size >= SHARD_REQUEST_MAX || align >= SHARD_REQUEST_MAX) {   /* none of the sums below can wrap */
+    if (size >= SHARD_REQUEST_MAX || align >= SHARD_REQUEST_MAX) { /* none of the sums below can wrap */
         errno = ENOMEM;
         return NULL;
     }
-    if (size == 0)   /* the block must lie inside its mapping, not at its end */
+    if (size == 0) /* the block must lie inside its mapping, not at its end */
         size = 1;
     if (__atomic_load_n(&h->cache_dirty, __ATOMIC_RELAXED))
-        shard_cache_purge(h, false);   /* a program of huge blocks only expires its cache here */
+        shard_cache_purge(h, false); /* a program of huge blocks only expires its cache here */
     size_t seg_align = align > SHARD_SEGMENT_SIZE ? align : SHARD_SEGMENT_SIZE;
     size_t off = align < SHARD_SEGMENT_SIZE ? (SHARD_SEGMENT_HDR + align - 1) & ~(align - 1) : SHARD_SEGMENT_SIZE;
     size_t guard = shard_secure ? SHARD_OS_PAGE : 0;
@@ -310,7 +310,7 @@ void *shard_huge_alloc(nf_heap *h, shard_theap *th, size_t size, size_t align)
     shard_segment *s = seg_align == SHARD_SEGMENT_SIZE ? cache_take(h, total) : NULL;
     bool fresh = s == NULL;
     if (s)
-        total = s->size;   /* the whole cached mapping is the block */
+        total = s->size; /* the whole cached mapping is the block */
     else if (!(s = shard_segment_map(h, total, seg_align, seg_align == SHARD_SEGMENT_SIZE ? 0 : off,
                                      th ? th->paths : NULL)))
         return NULL;
@@ -318,7 +318,7 @@ void *shard_huge_alloc(nf_heap *h, shard_theap *th, size_t size, size_t align)
         nf_pages_protect(h->ps, (uint8_t *)s + total - guard, guard, NF_PROT_NONE);
     s->theap = NULL;
     s->kind = SHARD_HUGE;
-    s->page_shift = 63;   /* every pointer of the block is page 0 */
+    s->page_shift = 63; /* every pointer of the block is page 0 */
     s->npages = 1;
     s->used_pages = 1;
     s->free_mask = 0;
@@ -330,7 +330,7 @@ void *shard_huge_alloc(nf_heap *h, shard_theap *th, size_t size, size_t align)
     pg->bsize = total - guard - off;
     pg->capacity = pg->reserved = 1;
     pg->used = 1;
-    pg->dirty = !fresh;   /* a huge block: recycled, so not zero (calloc clears it) */
+    pg->dirty = !fresh; /* a huge block: recycled, so not zero (calloc clears it) */
     pthread_mutex_lock(&h->lock);
     huge_list_push_locked(h, s);
     live_add_locked(h, (int64_t)s->size, shard_now_ns());

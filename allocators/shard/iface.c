@@ -7,8 +7,8 @@
 #include "shard.h"
 
 const char *const shard_path_names[SHARD_PATH_COUNT] = {
-    "fast", "generic", "collect", "extend", "fresh_page", "full", "thread_free", "delayed",
-    "free_local", "abandon", "reclaim", "huge", "free_huge", "purge", "segment_map", "segment_unmap",
+    "fast",       "generic", "collect", "extend", "fresh_page", "full",  "thread_free", "delayed",
+    "free_local", "abandon", "reclaim", "huge",   "free_huge",  "purge", "segment_map", "segment_unmap",
 };
 _Static_assert(SHARD_PATH_COUNT <= NF_ALLOC_MAX_PATHS, "paths fit the interface");
 
@@ -21,7 +21,7 @@ _Static_assert(SHARD_PATH_COUNT <= NF_ALLOC_MAX_PATHS, "paths fit the interface"
 SHARD_HIDDEN void *shard_malloc(nf_heap *h, size_t n)
 {
     if (SHARD_LIKELY(shard_t_cur.uid == h->uid && n <= SHARD_DIRECT_MAX)) {
-        shard_theap *th = shard_t_cur.th;   /* a matching uid (>= 1) has its theap */
+        shard_theap *th = shard_t_cur.th; /* a matching uid (>= 1) has its theap */
         shard_page *pg = th->pages_direct[(n + 7) >> 3];
         shard_block *b = pg->free;
         if (SHARD_LIKELY(b != NULL)) {
@@ -50,7 +50,7 @@ SHARD_HIDDEN void shard_free(nf_heap *h, void *p)
     if (SHARD_LIKELY(shard_segmap_at(p) == SHARD_SEGMAP_START && ((uintptr_t)p % SHARD_ALIGN) == 0)) {
         shard_segment *s = shard_segment_of(p);
         shard_page *pg = shard_page_of(s, p);
-        shard_theap *th = shard_t_cur.th;   /* not NULL when the uid matches */
+        shard_theap *th = shard_t_cur.th; /* not NULL when the uid matches */
         if (SHARD_LIKELY(shard_t_cur.uid == h->uid && shard_page_owner(pg) == th && pg->flags == 0 &&
                          shard_free_fast_ok(pg, p))) {
             shard_block *b = p;
@@ -73,7 +73,7 @@ SHARD_HIDDEN void shard_free(nf_heap *h, void *p)
             return;
         }
     }
-    shard_free_generic(h, p);   /* keeps errno; a tail call, so the fast path saves no register */
+    shard_free_generic(h, p); /* keeps errno; a tail call, so the fast path saves no register */
 }
 
 static void *shard_calloc(nf_heap *h, size_t n, size_t size)
@@ -84,7 +84,8 @@ static void *shard_calloc(nf_heap *h, size_t n, size_t size)
         return NULL;
     }
     void *p = shard_malloc(h, total);
-    if (p && (total <= SHARD_LARGE_MAX || shard_segment_of(p)->pages[0].dirty))   /* huge blocks are fresh zero pages unless recycled */
+    if (p && (total <= SHARD_LARGE_MAX ||
+              shard_segment_of(p)->pages[0].dirty)) /* huge blocks are fresh zero pages unless recycled */
         memset(p, 0, total);
     return p;
 }
@@ -185,7 +186,7 @@ static void *shard_realloc(nf_heap *h, void *p, size_t n)
     memcpy(q, p, usable < n ? usable : n);
     shard_free(h, p);
     if (th)
-        SHARD_ADD(th->frees, (uint64_t)-1);   /* the move is not a free call */
+        SHARD_ADD(th->frees, (uint64_t)-1); /* the move is not a free call */
     return q;
 }
 
@@ -212,7 +213,7 @@ static int shard_trim(nf_heap *h, size_t pad)
     uint64_t before = given_back(h);
     uint64_t t = shard_now_ns(), last = __atomic_load_n(&h->trim_last, __ATOMIC_RELAXED);
     bool full = !last || t - last >= SHARD_TRIM_INTERVAL_NS;
-    shard_warm_expire(h, full);   /* exited threads' theaps: their blocks reclaimed below */
+    shard_warm_expire(h, full); /* exited threads' theaps: their blocks reclaimed below */
     while (shard_reclaim(th))
         ;
     shard_theap_collect(th, full);
@@ -233,8 +234,7 @@ static uint64_t rl(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAX
 static int shard_stats(nf_heap *h, nf_alloc_stats *out)
 {
     memset(out, 0, sizeof *out);
-    out->available = NF_STAT_LIVE | NF_STAT_HELD | NF_STAT_MAPPED | NF_STAT_PAGE_CALLS |
-                     NF_STAT_CALLS | NF_STAT_PATHS;
+    out->available = NF_STAT_LIVE | NF_STAT_HELD | NF_STAT_MAPPED | NF_STAT_PAGE_CALLS | NF_STAT_CALLS | NF_STAT_PATHS;
     out->unavailable_reason = "";
     uint64_t paths[SHARD_PATH_COUNT];
     for (size_t p = 0; p < SHARD_PATH_COUNT; p++)
@@ -252,9 +252,14 @@ static int shard_stats(nf_heap *h, nf_alloc_stats *out)
     pthread_mutex_unlock(&h->lock);
     paths[SHARD_PATH_FAST] = out->mallocs - paths[SHARD_PATH_GENERIC];
     paths[SHARD_PATH_FREE_LOCAL] = out->frees - paths[SHARD_PATH_THREAD_FREE] - paths[SHARD_PATH_FREE_HUGE];
-    nf_kit_stats_fill(out, &(nf_kit_counts){
-        .live = live, .peak_live = &h->peak_live, .mapped = &h->mapped, .peak_mapped = &h->peak_mapped,
-        .ps = h->ps, .names = shard_path_names, .paths = paths, .npaths = SHARD_PATH_COUNT});
+    nf_kit_stats_fill(out, &(nf_kit_counts){.live = live,
+                                            .peak_live = &h->peak_live,
+                                            .mapped = &h->mapped,
+                                            .peak_mapped = &h->peak_mapped,
+                                            .ps = h->ps,
+                                            .names = shard_path_names,
+                                            .paths = paths,
+                                            .npaths = SHARD_PATH_COUNT});
     out->held_bytes = rl(&h->held);
     return 0;
 }

@@ -69,10 +69,7 @@ static void pq_push_back(shard_theap *th, size_t q, shard_page *pg)
         direct_update(th, q);
 }
 
-static size_t page_queue(const shard_page *pg)
-{
-    return (pg->flags & SHARD_PAGE_IN_FULL) ? SHARD_BIN_FULL : pg->bin;
-}
+static size_t page_queue(const shard_page *pg) { return (pg->flags & SHARD_PAGE_IN_FULL) ? SHARD_BIN_FULL : pg->bin; }
 
 /* ---- free lists ---- */
 /* Carve about SHARD_EXTEND_BYTES more of the page into its free list
@@ -104,8 +101,8 @@ void shard_page_collect(shard_page *pg, bool force)
 {
     uintptr_t tf = __atomic_load_n(&pg->thread_free, __ATOMIC_RELAXED);
     if (tf & ~(uintptr_t)SHARD_TF_MASK) {
-        while (!__atomic_compare_exchange_n(&pg->thread_free, &tf, tf & SHARD_TF_MASK, 1,
-                                            __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        while (!__atomic_compare_exchange_n(&pg->thread_free, &tf, tf & SHARD_TF_MASK, 1, __ATOMIC_ACQUIRE,
+                                            __ATOMIC_RELAXED))
             ;
         shard_block *head = (shard_block *)(tf & ~(uintptr_t)SHARD_TF_MASK), *tail = head;
         uint32_t n = 1;
@@ -116,7 +113,7 @@ void shard_page_collect(shard_page *pg, bool force)
         pg->local_free = head;
         if (n > pg->used)
             shard_die("double free (more blocks returned than handed out) near", head);
-        pg->used = (uint16_t)(pg->used - n);   /* n <= used, checked above */
+        pg->used = (uint16_t)(pg->used - n); /* n <= used, checked above */
         shard_theap *th = shard_page_owner(pg);
         if (th)
             SHARD_INC(th->paths[SHARD_PATH_COLLECT]);
@@ -142,10 +139,7 @@ static bool tf_has_blocks(const shard_page *pg)
     return (__atomic_load_n(&pg->thread_free, __ATOMIC_ACQUIRE) & ~(uintptr_t)SHARD_TF_MASK) != 0;
 }
 
-static bool page_can_serve(const shard_page *pg)
-{
-    return pg->free || pg->local_free || pg->capacity < pg->reserved;
-}
+static bool page_can_serve(const shard_page *pg) { return pg->free || pg->local_free || pg->capacity < pg->reserved; }
 
 /* The page has nothing to give: into the full queue, where frees by other
  * threads are delayed (they notify us). */
@@ -156,7 +150,7 @@ static void page_to_full(shard_theap *th, shard_page *pg)
     pq_push_back(th, SHARD_BIN_FULL, pg);
     shard_tf_set_state(pg, SHARD_TF_DELAYED);
     SHARD_INC(th->paths[SHARD_PATH_FULL]);
-    if (tf_has_blocks(pg))   /* a free slipped in before DELAYED was seen */
+    if (tf_has_blocks(pg)) /* a free slipped in before DELAYED was seen */
         shard_page_unfull(th, pg);
 }
 
@@ -210,7 +204,7 @@ void shard_page_requeue(shard_theap *th, shard_page *pg)
 {
     shard_page_flags_clear(pg, SHARD_PAGE_IN_FULL);
     pg->next = pg->prev = NULL;
-    shard_page_collect(pg, false);   /* no merge of free and local_free: used is exact without it */
+    shard_page_collect(pg, false); /* no merge of free and local_free: used is exact without it */
     pq_push_back(th, pg->bin, pg);
     if (pg->used == 0)
         shard_page_free(th, pg);
@@ -279,7 +273,7 @@ static void page_keys(shard_theap *th, shard_page *pg)
     if (!shard_secure) {
         k0 = (k0 & ~top) | ten;
     } else {
-        uint64_t z = shard_rotr(0 - k0, k0);   /* decode(0) = z ^ k1 */
+        uint64_t z = shard_rotr(0 - k0, k0); /* decode(0) = z ^ k1 */
         k1 = (((k1 ^ z) & ~top) | ten) ^ z;
     }
     pg->key = k0;
@@ -293,7 +287,7 @@ static shard_page *page_fresh(shard_theap *th, size_t bin)
     shard_page *pg = shard_segment_page_alloc(th, shard_kind_of(bsize));
     if (!pg)
         return NULL;
-    size_t room = pg->bsize;   /* the page's byte span, set by the segment */
+    size_t room = pg->bsize; /* the page's byte span, set by the segment */
     pg->bsize = bsize;
     pg->bin = (uint8_t)bin;
     pg->reserved = (uint32_t)(room / bsize);

@@ -118,8 +118,9 @@ static uint8_t *page_end(shard_segment *s, size_t idx)
 static void segment_init_kind(shard_segment *s, shard_kind kind)
 {
     s->kind = (uint8_t)kind;
-    s->page_shift = kind == SHARD_SMALL ? SHARD_SMALL_PAGE_SHIFT
-                  : kind == SHARD_MEDIUM ? SHARD_MEDIUM_PAGE_SHIFT : SHARD_SEGMENT_SHIFT;
+    s->page_shift = kind == SHARD_SMALL    ? SHARD_SMALL_PAGE_SHIFT
+                    : kind == SHARD_MEDIUM ? SHARD_MEDIUM_PAGE_SHIFT
+                                           : SHARD_SEGMENT_SHIFT;
     s->npages = (uint16_t)(SHARD_SEGMENT_SIZE >> s->page_shift);
     s->free_mask = s->npages == 64 ? ~(uint64_t)0 : (((uint64_t)1 << s->npages) - 1);
     s->used_pages = 0;
@@ -175,7 +176,6 @@ static void segments_remove(shard_theap *th, shard_segment *s)
     if (s->next)
         s->next->prev = s->prev;
 }
-
 
 /* Purge the unused dirty pages of s left at least SHARD_PURGE_DELAY_NS
  * before t (now: all of them); *due gets the earliest later stamp.
@@ -427,7 +427,7 @@ shard_page *shard_segment_page_alloc(shard_theap *th, shard_kind kind)
     }
     pg->area = page_start(s, idx);
     pg->reserved = 0;
-    pg->bsize = (size_t)(page_end(s, idx) - pg->area);   /* the caller sets the block size */
+    pg->bsize = (size_t)(page_end(s, idx) - pg->area); /* the caller sets the block size */
     return pg;
 }
 
@@ -571,7 +571,7 @@ bool shard_reclaim(shard_theap *th)
             avail_push(th, s);
         adopt_dirty(th, s);
         SHARD_INC(th->paths[SHARD_PATH_RECLAIM]);
-        s->used_pages++;   /* pinned: freeing its pages must not unmap it under us */
+        s->used_pages++; /* pinned: freeing its pages must not unmap it under us */
         for (size_t i = 0; i < s->npages; i++) {
             shard_page *pg = &s->pages[i];
             if (!pg->in_use)
@@ -583,4 +583,3 @@ bool shard_reclaim(shard_theap *th)
     }
     return true;
 }
-

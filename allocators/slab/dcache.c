@@ -91,12 +91,12 @@ bool slab_dcache_take_locked(slab_heap *h, size_t need, uintptr_t *base, size_t 
             best = i;
     }
     if (best < 0) {
-        fit_budget_locked(h);   /* the peak decays with time, calls or not */
+        fit_budget_locked(h); /* the peak decays with time, calls or not */
         return false;
     }
     *base = h->dcache[best].base;
     size_t l = h->dcache[best].len;
-    if (l - need >= SLAB_DIRECT_SPLIT_MIN) {   /* the front goes out, the rest stays */
+    if (l - need >= SLAB_DIRECT_SPLIT_MIN) { /* the front goes out, the rest stays */
         h->dcache[best].base += need;
         h->dcache[best].len = l - need;
         l = need;
@@ -110,7 +110,7 @@ bool slab_dcache_take_locked(slab_heap *h, size_t need, uintptr_t *base, size_t 
 
 void slab_dcache_put_locked(slab_heap *h, uintptr_t base, size_t len)
 {
-    for (int i = 0; i < SLAB_DIRECT_CACHE; i++) {   /* merge with the pieces it touches */
+    for (int i = 0; i < SLAB_DIRECT_CACHE; i++) { /* merge with the pieces it touches */
         size_t l = h->dcache[i].len;
         if (!l)
             continue;

@@ -21,9 +21,9 @@
 #include "slab.h"
 
 typedef struct direct_hdr {
-    uint64_t check;       /* heap->secret ^ user pointer ^ len */
-    uintptr_t base;       /* the mapping */
-    size_t len;           /* its length */
+    uint64_t check; /* heap->secret ^ user pointer ^ len */
+    uintptr_t base; /* the mapping */
+    size_t len;     /* its length */
     size_t pad;
 } direct_hdr;
 _Static_assert(sizeof(direct_hdr) == SLAB_DIRECT_HDR, "header size");
@@ -181,7 +181,7 @@ size_t slab_direct_free(slab_heap *h, void *ptr)
     uintptr_t base = hd->base;
     size_t len = hd->len;
     h->dlive_bytes -= len;
-    slab_dcache_put_locked(h, base, len);   /* poisons it before the unlock: the next taker unpoisons */
+    slab_dcache_put_locked(h, base, len); /* poisons it before the unlock: the next taker unpoisons */
     pthread_mutex_unlock(&h->direct_lock);
     __atomic_fetch_sub(&h->held, len, __ATOMIC_RELAXED);
     return base + len - p;
@@ -194,7 +194,7 @@ size_t slab_direct_usable(slab_heap *h, const void *ptr, const char *what)
     long i = (p & 15) ? -1 : find_locked(h, p);
     bool live = i >= 0 && !(h->dtab[i] & 1);
     pthread_mutex_unlock(&h->direct_lock);
-    if (!live)   /* usable size or realloc of a freed (tombstone) or foreign pointer */
+    if (!live) /* usable size or realloc of a freed (tombstone) or foreign pointer */
         slab_die(what, ptr, i >= 0 ? "a freed block" : "not a block of this heap");
     const direct_hdr *hd = checked_hdr(h, p);
     return hd->base + hd->len - p;

@@ -15,18 +15,14 @@
 #include "../misuse.h"
 
 const char *const slab_path_names[SLAB_PATH_COUNT] = {
-    "magazine", "depot", "slab", "new_slab", "direct",
-    "free_magazine", "free_depot", "free_slab", "free_direct",
-    "slab_release", "region_unmap", "depot_flush", "trim", "direct_reuse",
+    "magazine",  "depot",       "slab",         "new_slab",     "direct",      "free_magazine", "free_depot",
+    "free_slab", "free_direct", "slab_release", "region_unmap", "depot_flush", "trim",          "direct_reuse",
 };
 
 _Static_assert(SLAB_PATH_COUNT <= NF_ALLOC_MAX_PATHS, "paths fit the interface");
 
 /* ---- errors: the report every allocator of ours gives (misuse.h) ---- */
-_Noreturn void slab_die(const char *what, const void *p, const char *why)
-{
-    nf_alloc_die("slab", what, p, why);
-}
+_Noreturn void slab_die(const char *what, const void *p, const char *why) { nf_alloc_die("slab", what, p, why); }
 
 /* ---- heaps ---- */
 static uint64_t next_uid = 1;
@@ -75,10 +71,7 @@ static void slab_destroy(nf_heap *h)
     nf_kit_heap_unmap(h, h->ps, &h->own_ps, h->self_size);
 }
 
-static nf_heap *slab_make_default(void)
-{
-    return slab_create(nf_pages_real());
-}
+static nf_heap *slab_make_default(void) { return slab_create(nf_pages_real()); }
 
 static nf_heap *slab_default_heap(void)
 {
@@ -117,7 +110,7 @@ static inline void *class_alloc(slab_heap *h, unsigned cls)
 {
     if (SLAB_ASAN || __builtin_expect(slab_tls[0].live_uid != h->uid, 0))
         return class_alloc_generic(h, cls);
-    slab_tcache *tc = slab_tls[0].tc;   /* set while live_uid matches */
+    slab_tcache *tc = slab_tls[0].tc; /* set while live_uid matches */
     slab_mag *m = tc->loaded[cls];
     uint32_t n = m->n;
     if (__builtin_expect(n == 0, 0))
@@ -163,7 +156,7 @@ static __attribute__((noinline)) void free_direct(slab_heap *h, void *p)
     if (!p)
         return;
     int saved = errno;
-    size_t usable = slab_direct_free(h, p);   /* aborts on a remembered double free */
+    size_t usable = slab_direct_free(h, p); /* aborts on a remembered double free */
     if (!usable)
         slab_die("free of", p, "not a block of this heap");
     slab_tcache *tc = slab_tcache_fast(h);
@@ -178,7 +171,7 @@ static void class_free_generic_impl(slab_heap *h, slab *s, void *p);
 
 static __attribute__((noinline)) void class_free_generic(slab_heap *h, slab *s, void *p)
 {
-    int saved = errno;   /* a cache may be made here */
+    int saved = errno; /* a cache may be made here */
     class_free_generic_impl(h, s, p);
     errno = saved;
 }
@@ -207,7 +200,7 @@ static void class_free_generic_impl(slab_heap *h, slab *s, void *p)
 
 void slab_free(nf_heap *h, void *p)
 {
-    slab *s = slab_find(h, p);   /* NULL is in no slab region: free_direct returns */
+    slab *s = slab_find(h, p); /* NULL is in no slab region: free_direct returns */
     if (__builtin_expect(s == NULL, 0))
         return free_direct(h, p);
     if (SLAB_ASAN || __builtin_expect(slab_tls[0].live_uid != h->uid, 0))
@@ -215,7 +208,7 @@ void slab_free(nf_heap *h, void *p)
     uintptr_t *w = p, key = slab_key(h, p);
     if (__builtin_expect(w[1] == key, 0))
         slab_die("double free of", p, NULL);
-    slab_tcache *tc = slab_tls[0].tc;   /* set while live_uid matches */
+    slab_tcache *tc = slab_tls[0].tc; /* set while live_uid matches */
     unsigned cls = s->cls;
     slab_mag *m = tc->loaded[cls];
     uint32_t n = m->n;
@@ -311,7 +304,7 @@ static size_t slab_usable_size(nf_heap *h, const void *p)
 
 static int slab_trim(nf_heap *h, size_t pad)
 {
-    (void)pad;   /* nothing sits at the end of a heap here: every empty slab goes */
+    (void)pad; /* nothing sits at the end of a heap here: every empty slab goes */
     int released = 0;
     slab_tcache *tc = slab_tcache_fast(h);
     if (tc)
@@ -334,8 +327,7 @@ static uint64_t rl(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAX
 static int slab_stats(nf_heap *h, nf_alloc_stats *out)
 {
     memset(out, 0, sizeof *out);
-    out->available = NF_STAT_LIVE | NF_STAT_HELD | NF_STAT_MAPPED | NF_STAT_PAGE_CALLS |
-                     NF_STAT_CALLS | NF_STAT_PATHS;
+    out->available = NF_STAT_LIVE | NF_STAT_HELD | NF_STAT_MAPPED | NF_STAT_PAGE_CALLS | NF_STAT_CALLS | NF_STAT_PATHS;
     out->unavailable_reason = "";
     uint64_t paths[SLAB_PATH_COUNT];
     for (size_t p = 0; p < SLAB_PATH_COUNT; p++)
@@ -360,9 +352,14 @@ static int slab_stats(nf_heap *h, nf_alloc_stats *out)
         out->mallocs += paths[p];
     for (size_t p = SLAB_PATH_FREE_FIRST; p < SLAB_PATH_FREE_END; p++)
         out->frees += paths[p];
-    nf_kit_stats_fill(out, &(nf_kit_counts){
-        .live = live, .peak_live = &h->peak_live, .mapped = &h->mapped, .peak_mapped = &h->peak_mapped,
-        .ps = h->ps, .names = slab_path_names, .paths = paths, .npaths = SLAB_PATH_COUNT});
+    nf_kit_stats_fill(out, &(nf_kit_counts){.live = live,
+                                            .peak_live = &h->peak_live,
+                                            .mapped = &h->mapped,
+                                            .peak_mapped = &h->peak_mapped,
+                                            .ps = h->ps,
+                                            .names = slab_path_names,
+                                            .paths = paths,
+                                            .npaths = SLAB_PATH_COUNT});
     out->held_bytes = rl(&h->held);
     return 0;
 }
@@ -392,10 +389,7 @@ static void slab_fork_parent(nf_heap *h)
         pthread_mutex_unlock(&h->cls[c].lock);
 }
 
-static void slab_fork_child(nf_heap *h)
-{
-    locks_init(h);
-}
+static void slab_fork_child(nf_heap *h) { locks_init(h); }
 
 const nf_allocator nf_allocator_slab = {
     .name = "slab",

@@ -20,7 +20,7 @@
 
 __thread slab_tls_slot slab_tls[SLAB_TLS_SLOTS] __attribute__((tls_model("initial-exec")));
 
-slab_mag slab_mag_none;   /* n == cap == 0: never popped from, never pushed to */
+slab_mag slab_mag_none; /* n == cap == 0: never popped from, never pushed to */
 
 /* This thread's slot for h, moved to slot 0; NULL when all are taken. */
 static slab_tls_slot *slot_for(slab_heap *h)
@@ -60,7 +60,7 @@ slab_tcache *slab_tcache_get(slab_heap *h)
     slab_tls_slot *s = slot_for(h);
     if (!s || s->state != SLAB_SLOT_FREE)
         return s && s->state == SLAB_SLOT_LIVE ? s->tc : NULL;
-    s->state = SLAB_SLOT_INIT;   /* a malloc from inside this (pthread_setspecific) finds no cache */
+    s->state = SLAB_SLOT_INIT; /* a malloc from inside this (pthread_setspecific) finds no cache */
     pthread_mutex_lock(&h->lock);
     slab_tcache *tc = h->free_tcs;
     if (tc)
@@ -194,7 +194,7 @@ __attribute__((noinline)) void *slab_malloc_slow(slab_heap *h, slab_tcache *tc, 
     slab_class *c = &h->cls[cls];
     slab_path how;
     void *p;
-    if (!tc) {   /* no cache: straight from the slab layer */
+    if (!tc) { /* no cache: straight from the slab layer */
         pthread_mutex_lock(&c->lock);
         unsigned got = slab_alloc_batch_locked(h, cls, &p, 1, &how);
         pthread_mutex_unlock(&c->lock);
@@ -225,7 +225,7 @@ __attribute__((noinline)) void *slab_malloc_slow(slab_heap *h, slab_tcache *tc, 
     }
     if (!ld->cap) {
         slab_mag *m = mag_empty_locked(h, cls);
-        if (!m) {   /* no meta memory: one object, no cache */
+        if (!m) { /* no meta memory: one object, no cache */
             unsigned got = slab_alloc_batch_locked(h, cls, &p, 1, &how);
             pthread_mutex_unlock(&c->lock);
             if (!got)
@@ -266,7 +266,7 @@ __attribute__((noinline)) void slab_free_slow(slab_heap *h, slab_tcache *tc, uns
         return;
     }
     pthread_mutex_lock(&c->lock);
-    if (pv->cap) {   /* full */
+    if (pv->cap) { /* full */
         mag_put_full_locked(h, cls, pv);
         pv = &slab_mag_none;
     }
@@ -307,7 +307,7 @@ static void tcache_release(slab_tcache *tc)
 {
     slab_heap *h = tc->heap;
     for (unsigned cls = 0; cls < SLAB_NCLASSES; cls++) {
-        slab_mag *mags[2] = { tc->loaded[cls], tc->prev[cls] };
+        slab_mag *mags[2] = {tc->loaded[cls], tc->prev[cls]};
         if (!mags[0]->cap && !mags[1]->cap)
             continue;
         pthread_mutex_lock(&h->cls[cls].lock);
@@ -351,10 +351,7 @@ static void tcache_release(slab_tcache *tc)
 }
 
 /* pthread key destructor: runs at thread exit in the exiting thread. */
-void slab_tcache_destructor(void *arg)
-{
-    tcache_release(arg);
-}
+void slab_tcache_destructor(void *arg) { tcache_release(arg); }
 
 /* The interface's thread_exit: the same, called by a drop-in wrapper. */
 void slab_tcache_shutdown(slab_heap *h)

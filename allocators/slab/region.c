@@ -43,7 +43,7 @@ static void geom_compute(void)
         g->mag_cap = (uint32_t)cap;
         g->refill = (uint32_t)(cap / SLAB_REFILL_DIV ? cap / SLAB_REFILL_DIV : 1);
         g->shift = (uint32_t)__builtin_ctzll(size);
-        uint64_t odd = size >> g->shift, inv = odd;   /* Newton: each step doubles the bits right */
+        uint64_t odd = size >> g->shift, inv = odd; /* Newton: each step doubles the bits right */
         for (int i = 0; i < 6; i++)
             inv *= 2 - odd * inv;
         g->inv = inv;
@@ -84,7 +84,7 @@ static slab_region *region_new_locked(slab_heap *h)
     if (!m)
         return NULL;
     uintptr_t a = ((uintptr_t)m + SLAB_REGION - 1) & ~(SLAB_REGION - 1);
-    if (a >> SLAB_ADDR_BITS) {   /* beyond the region map: not usable */
+    if (a >> SLAB_ADDR_BITS) { /* beyond the region map: not usable */
         nf_pages_unmap(h->ps, m, len);
         errno = ENOMEM;
         return NULL;
@@ -156,7 +156,7 @@ slab *slab_carve(slab_heap *h, unsigned units)
             return NULL;
         }
         u = find_run(r->free_units, units);
-    } else if (r != h->regions) {   /* the region with room first: the next search ends there */
+    } else if (r != h->regions) { /* the region with room first: the next search ends there */
         r->prev->next = r->next;
         if (r->next)
             r->next->prev = r->prev;
@@ -234,7 +234,7 @@ void slab_regions_destroy(slab_heap *h)
 {
     while (h->regions) {
         slab_region *r = h->regions;
-        h->nempty_regions++;   /* region_unmap_locked counts it out */
+        h->nempty_regions++; /* region_unmap_locked counts it out */
         region_unmap_locked(h, r);
     }
     while (h->meta_chunks) {

@@ -123,7 +123,7 @@ unsigned slab_alloc_batch_locked(slab_heap *h, unsigned cls, void **out, unsigne
                 list_push(c, s, SLAB_LIST_EMPTY);
             }
             list_move(c, s, SLAB_LIST_PARTIAL);
-            working_set_locked(c);   /* one more slab in use */
+            working_set_locked(c); /* one more slab in use */
         }
         while (got < n && s->free) {
             out[got++] = pop_free(h, s);
@@ -135,7 +135,7 @@ unsigned slab_alloc_batch_locked(slab_heap *h, unsigned cls, void **out, unsigne
             bumped++;
             s->inuse++;
         }
-        __atomic_store_n(&s->bumped, bumped, __ATOMIC_RELAXED);   /* free reads it unlocked */
+        __atomic_store_n(&s->bumped, bumped, __ATOMIC_RELAXED); /* free reads it unlocked */
         if (!s->free && bumped == s->count)
             list_move(c, s, SLAB_LIST_FULL);
     }

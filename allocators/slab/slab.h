@@ -77,17 +77,17 @@ typedef struct nf_heap slab_heap;
 
 /* ---- class geometry (global, read-only once computed) ---- */
 typedef struct slab_geom {
-    uint32_t size;        /* object bytes */
-    uint32_t units;       /* span of a slab, in units */
-    uint32_t count;       /* objects per slab */
-    uint32_t tail;        /* bytes of a slab no object fits in (room for colour) */
-    uint32_t mag_cap;     /* rounds per magazine */
-    uint32_t refill;      /* objects a refill from the slab layer loads */
-    uint32_t shift;       /* size = odd << shift */
-    uint64_t inv;         /* odd's inverse modulo 2^64: exact division test */
+    uint32_t size;    /* object bytes */
+    uint32_t units;   /* span of a slab, in units */
+    uint32_t count;   /* objects per slab */
+    uint32_t tail;    /* bytes of a slab no object fits in (room for colour) */
+    uint32_t mag_cap; /* rounds per magazine */
+    uint32_t refill;  /* objects a refill from the slab layer loads */
+    uint32_t shift;   /* size = odd << shift */
+    uint64_t inv;     /* odd's inverse modulo 2^64: exact division test */
 } slab_geom;
 extern slab_geom slab_geom_table[SLAB_NCLASSES];
-void slab_geom_init(void);   /* idempotent, thread-safe, never allocates */
+void slab_geom_init(void); /* idempotent, thread-safe, never allocates */
 
 /* The class of a request of n <= SLAB_MAX_SIZE bytes. */
 static inline unsigned slab_class_of(size_t n)
@@ -95,7 +95,7 @@ static inline unsigned slab_class_of(size_t n)
     if (n <= SLAB_FINE_MAX)
         return n ? (unsigned)((n - 1) >> 4) : 0;
     size_t m = n - 1;
-    unsigned b = 63u - (unsigned)__builtin_clzll(m);   /* >= 8 */
+    unsigned b = 63u - (unsigned)__builtin_clzll(m); /* >= 8 */
     unsigned idx = (unsigned)(m >> (b - SLAB_STEPS_LOG2)) & ((1u << SLAB_STEPS_LOG2) - 1);
     return (unsigned)(SLAB_FINE_MAX >> 4) + ((b - 8) << SLAB_STEPS_LOG2) + idx;
 }
@@ -113,19 +113,19 @@ enum { SLAB_LIST_NONE, SLAB_LIST_PARTIAL, SLAB_LIST_FULL, SLAB_LIST_EMPTY };
  * without it: relaxed atomics), so an object ever handed out has an index
  * below it. */
 typedef struct slab {
-    uintptr_t start;      /* first object: unit base + colour */
-    uintptr_t end;        /* start + count * size */
-    uint64_t inv;         /* inverse of size's odd part, modulo 2^64 (slab_index) */
-    uint8_t shift;        /* size = odd part << shift */
+    uintptr_t start; /* first object: unit base + colour */
+    uintptr_t end;   /* start + count * size */
+    uint64_t inv;    /* inverse of size's odd part, modulo 2^64 (slab_index) */
+    uint8_t shift;   /* size = odd part << shift */
     uint8_t cls;
     uint8_t units;
-    uint8_t list;         /* SLAB_LIST_* */
+    uint8_t list; /* SLAB_LIST_* */
     uint32_t count;
-    uint32_t size;        /* the class's object size */
-    uint32_t bumped;      /* objects carved so far, from start (see above) */
+    uint32_t size;   /* the class's object size */
+    uint32_t bumped; /* objects carved so far, from start (see above) */
     /* under the class lock */
     struct slab *next, *prev;
-    void *free;           /* head of the free list (raw: out of band) */
+    void *free; /* head of the free list (raw: out of band) */
     uint32_t inuse;
 } slab;
 
@@ -137,7 +137,7 @@ typedef struct slab {
  * a free unit fails the boundary check with no test of its own. */
 #define SLAB_NO_HEAD 0
 typedef struct slab_region {
-    uint64_t magic;       /* heap->secret ^ (uintptr_t)this */
+    uint64_t magic; /* heap->secret ^ (uintptr_t)this */
     slab_heap *heap;
     struct slab_region *next, *prev;
     uint64_t free_units;
@@ -149,19 +149,19 @@ _Static_assert(SLAB_UNITS == 64, "one 64-bit word of free units");
 
 /* ---- magazines ---- */
 typedef struct slab_mag {
-    struct slab_mag *next;   /* in a depot list or the pool */
-    uint32_t n, cap;         /* rounds held, capacity (0: the shared empty stand-in) */
+    struct slab_mag *next; /* in a depot list or the pool */
+    uint32_t n, cap;       /* rounds held, capacity (0: the shared empty stand-in) */
     void *rounds[SLAB_MAG_MAX];
 } slab_mag;
-extern slab_mag slab_mag_none;   /* cap 0: every thread's magazines before the first trade */
+extern slab_mag slab_mag_none; /* cap 0: every thread's magazines before the first trade */
 
 /* A class of a heap: its depot and slab lists. */
 typedef struct slab_class {
     pthread_mutex_t lock;
-    slab *partial, *full, *empty;   /* doubly-linked lists, head insert */
+    slab *partial, *full, *empty; /* doubly-linked lists, head insert */
     uint32_t nempty;
-    uint32_t nslabs;                /* carved slabs of the class, empty ones included */
-    double ws_peak, ws_at;          /* decayed peak of slabs in use, and when (seconds; slab.c) */
+    uint32_t nslabs;       /* carved slabs of the class, empty ones included */
+    double ws_peak, ws_at; /* decayed peak of slabs in use, and when (seconds; slab.c) */
     uint32_t nfull_mags, nempty_mags;
     slab_mag *depot_full, *depot_empty;
     size_t colour_next;
@@ -169,11 +169,20 @@ typedef struct slab_class {
 
 /* ---- paths ---- */
 typedef enum slab_path {
-    SLAB_PATH_MAGAZINE, SLAB_PATH_DEPOT, SLAB_PATH_SLAB, SLAB_PATH_NEW_SLAB, SLAB_PATH_DIRECT,
-    SLAB_PATH_FREE_MAGAZINE, SLAB_PATH_FREE_DEPOT, SLAB_PATH_FREE_SLAB, SLAB_PATH_FREE_DIRECT,
-    SLAB_PATH_MALLOC_FIRST = SLAB_PATH_MAGAZINE, SLAB_PATH_MALLOC_END = SLAB_PATH_FREE_MAGAZINE,
-    SLAB_PATH_FREE_FIRST = SLAB_PATH_FREE_MAGAZINE, SLAB_PATH_FREE_END = SLAB_PATH_FREE_DIRECT + 1,
-    SLAB_PATH_REQUESTS = SLAB_PATH_FREE_END,   /* the paths above count requests */
+    SLAB_PATH_MAGAZINE,
+    SLAB_PATH_DEPOT,
+    SLAB_PATH_SLAB,
+    SLAB_PATH_NEW_SLAB,
+    SLAB_PATH_DIRECT,
+    SLAB_PATH_FREE_MAGAZINE,
+    SLAB_PATH_FREE_DEPOT,
+    SLAB_PATH_FREE_SLAB,
+    SLAB_PATH_FREE_DIRECT,
+    SLAB_PATH_MALLOC_FIRST = SLAB_PATH_MAGAZINE,
+    SLAB_PATH_MALLOC_END = SLAB_PATH_FREE_MAGAZINE,
+    SLAB_PATH_FREE_FIRST = SLAB_PATH_FREE_MAGAZINE,
+    SLAB_PATH_FREE_END = SLAB_PATH_FREE_DIRECT + 1,
+    SLAB_PATH_REQUESTS = SLAB_PATH_FREE_END,     /* the paths above count requests */
     SLAB_PATH_SLAB_RELEASE = SLAB_PATH_REQUESTS, /* events: an empty slab's pages dropped */
     SLAB_PATH_REGION_UNMAP,                      /* a wholly empty region unmapped */
     SLAB_PATH_DEPOT_FLUSH,                       /* a full magazine emptied into slabs */
@@ -188,8 +197,8 @@ typedef struct slab_tcache {
     slab_mag *loaded[SLAB_NCLASSES];
     slab_mag *prev[SLAB_NCLASSES];
     slab_heap *heap;
-    struct slab_tcache *next, *prev_tc;   /* heap's live caches (under heap->lock) */
-    uint64_t paths[SLAB_PATH_REQUESTS];   /* written by the owner (relaxed), read by stats */
+    struct slab_tcache *next, *prev_tc; /* heap's live caches (under heap->lock) */
+    uint64_t paths[SLAB_PATH_REQUESTS]; /* written by the owner (relaxed), read by stats */
     /* The fast paths count only these (owner-written, relaxed): objects
      * popped from and pushed to this class's magazine. They are added to
      * paths[MAGAZINE] and [FREE_MAGAZINE] by stats, and their net, times
@@ -197,16 +206,16 @@ typedef struct slab_tcache {
      * the class's slow path (so peak_live is exact to two magazines per
      * class and thread), at thread exit, and by stats. */
     uint64_t mag_out[SLAB_NCLASSES], mag_in[SLAB_NCLASSES];
-    uint64_t mag_synced[SLAB_NCLASSES];   /* mag_out - mag_in already folded into live_local */
+    uint64_t mag_synced[SLAB_NCLASSES]; /* mag_out - mag_in already folded into live_local */
     uint64_t reallocs;
-    int64_t live_local;                   /* not yet folded into heap->live */
+    int64_t live_local; /* not yet folded into heap->live */
 } slab_tcache;
 
 typedef struct slab_tls_slot {
-    uint64_t uid;         /* the heap's uid; 0: free slot */
+    uint64_t uid; /* the heap's uid; 0: free slot */
     slab_tcache *tc;
-    int state;            /* SLAB_SLOT_* */
-    uint64_t live_uid;    /* uid while state is LIVE (tc set), else 0: the fast paths' one compare */
+    int state;         /* SLAB_SLOT_* */
+    uint64_t live_uid; /* uid while state is LIVE (tc set), else 0: the fast paths' one compare */
 } slab_tls_slot;
 enum { SLAB_SLOT_FREE, SLAB_SLOT_INIT, SLAB_SLOT_LIVE, SLAB_SLOT_DEAD };
 extern __thread slab_tls_slot slab_tls[SLAB_TLS_SLOTS] __attribute__((tls_model("initial-exec")));
@@ -217,15 +226,15 @@ typedef struct slab_meta_chunk {
 } slab_meta_chunk;
 
 struct nf_heap {
-    uint64_t uid;                 /* unique per heap in this process: the TLS key */
-    uint64_t secret;              /* encodes free lists, keys, check words */
+    uint64_t uid;    /* unique per heap in this process: the TLS key */
+    uint64_t secret; /* encodes free lists, keys, check words */
     nf_pages *ps;
-    nf_pages own_ps;              /* used when created with ps == NULL */
+    nf_pages own_ps; /* used when created with ps == NULL */
     size_t page;
-    size_t self_size;             /* bytes of this struct's own mapping */
-    pthread_mutex_t lock;         /* tcaches, meta pool */
-    pthread_mutex_t region_lock;  /* regions */
-    pthread_mutex_t direct_lock;  /* direct table */
+    size_t self_size;            /* bytes of this struct's own mapping */
+    pthread_mutex_t lock;        /* tcaches, meta pool */
+    pthread_mutex_t region_lock; /* regions */
+    pthread_mutex_t direct_lock; /* direct table */
     pthread_key_t key;
     bool have_key;
     /* regions (region_lock) */
@@ -245,14 +254,18 @@ struct nf_heap {
      * piece; seq orders them by age. dcache_bytes sums their lengths;
      * dlive_bytes sums the live direct maps' lengths; dpeak is their
      * decayed peak at time dpeak_at (seconds). */
-    struct { uintptr_t base; size_t len; uint64_t seq; } dcache[SLAB_DIRECT_CACHE];
+    struct {
+        uintptr_t base;
+        size_t len;
+        uint64_t seq;
+    } dcache[SLAB_DIRECT_CACHE];
     size_t dcache_bytes, dlive_bytes;
     uint64_t dcache_seq;
     double dpeak, dpeak_at;
     /* statistics, atomics */
     uint64_t mapped, peak_mapped, held;
     int64_t live, peak_live;
-    uint64_t retired_paths[SLAB_PATH_COUNT];   /* exited threads, threads without a cache, events */
+    uint64_t retired_paths[SLAB_PATH_COUNT]; /* exited threads, threads without a cache, events */
     uint64_t retired_reallocs;
     slab_class cls[SLAB_NCLASSES];
 };
@@ -261,14 +274,14 @@ struct nf_heap {
 /* errors: never allocate, never return */
 _Noreturn void slab_die(const char *what, const void *p, const char *why) __attribute__((cold));
 /* region.c */
-extern uint64_t slab_region_bits[];                    /* the region map */
-slab *slab_carve(slab_heap *h, unsigned units);        /* a new slab's units (descriptor: units set); NULL: no memory */
-void slab_uncarve(slab_heap *h, slab *s);              /* give an empty slab's pages and units back */
-uintptr_t slab_base(const slab *s);                    /* the slab's first unit */
-int slab_regions_release(slab_heap *h, bool all);      /* unmap empty regions; 1 if any */
+extern uint64_t slab_region_bits[];               /* the region map */
+slab *slab_carve(slab_heap *h, unsigned units);   /* a new slab's units (descriptor: units set); NULL: no memory */
+void slab_uncarve(slab_heap *h, slab *s);         /* give an empty slab's pages and units back */
+uintptr_t slab_base(const slab *s);               /* the slab's first unit */
+int slab_regions_release(slab_heap *h, bool all); /* unmap empty regions; 1 if any */
 void slab_regions_destroy(slab_heap *h);
 void slab_mapped_add(slab_heap *h, int64_t delta);
-void *slab_meta_alloc_locked(slab_heap *h, size_t size);   /* heap->lock held */
+void *slab_meta_alloc_locked(slab_heap *h, size_t size); /* heap->lock held */
 static inline bool slab_region_mapped(uintptr_t p)
 {
     if (p >> SLAB_ADDR_BITS)
@@ -276,17 +289,16 @@ static inline bool slab_region_mapped(uintptr_t p)
     uintptr_t i = p >> SLAB_REGION_LOG2;
     return (__atomic_load_n(&slab_region_bits[i >> 6], __ATOMIC_RELAXED) >> (i & 63)) & 1;
 }
-static inline slab_region *slab_region_of(uintptr_t p)
-{ return (slab_region *)(p & ~(SLAB_REGION - 1)); }
+static inline slab_region *slab_region_of(uintptr_t p) { return (slab_region *)(p & ~(SLAB_REGION - 1)); }
 /* slab.c */
 unsigned slab_alloc_batch_locked(slab_heap *h, unsigned cls, void **out, unsigned n, slab_path *how);
 void slab_free_locked(slab_heap *h, unsigned cls, slab *s, void *p);
 int slab_release_empty_locked(slab_heap *h, unsigned cls, unsigned keep);
 /* magazine.c */
-slab_tcache *slab_tcache_get(slab_heap *h);           /* NULL: none (yet, or any more) */
+slab_tcache *slab_tcache_get(slab_heap *h); /* NULL: none (yet, or any more) */
 void *slab_malloc_slow(slab_heap *h, slab_tcache *tc, unsigned cls);
 void slab_free_slow(slab_heap *h, slab_tcache *tc, unsigned cls, slab *s, void *p);
-void slab_mags_flush(slab_heap *h, slab_tcache *tc);  /* the calling thread's rounds to slabs */
+void slab_mags_flush(slab_heap *h, slab_tcache *tc); /* the calling thread's rounds to slabs */
 void slab_depot_flush_locked(slab_heap *h, unsigned cls);
 void slab_tcache_destructor(void *tc);
 void slab_tcache_shutdown(slab_heap *h);
@@ -294,20 +306,22 @@ void slab_slot_forget(slab_heap *h);
 void slab_count(slab_heap *h, slab_tcache *tc, slab_path p);
 /* dcache.c (direct_lock held) */
 bool slab_dcache_take_locked(slab_heap *h, size_t need, uintptr_t *base, size_t *len); /* a piece of >= need */
-void slab_dcache_put_locked(slab_heap *h, uintptr_t base, size_t len);  /* keep (or unmap) a freed map */
-int slab_dcache_release_locked(slab_heap *h);                            /* unmap every piece; 1 if any */
+void slab_dcache_put_locked(slab_heap *h, uintptr_t base, size_t len);                 /* keep (or unmap) a freed map */
+int slab_dcache_release_locked(slab_heap *h);                                          /* unmap every piece; 1 if any */
 /* direct.c */
-void *slab_direct_map(slab_heap *h, size_t n, size_t align, bool *fresh);   /* fresh: zero pages */
-int slab_direct_trim(slab_heap *h);                    /* unmap the freed-map cache; 1 if any */
-size_t slab_direct_free(slab_heap *h, void *p);        /* its usable bytes; 0: not a live direct map of h */
-size_t slab_direct_usable(slab_heap *h, const void *p, const char *what); /* aborts (what: the call) when not a live direct map */
+void *slab_direct_map(slab_heap *h, size_t n, size_t align, bool *fresh); /* fresh: zero pages */
+int slab_direct_trim(slab_heap *h);                                       /* unmap the freed-map cache; 1 if any */
+size_t slab_direct_free(slab_heap *h, void *p); /* its usable bytes; 0: not a live direct map of h */
+size_t slab_direct_usable(slab_heap *h, const void *p,
+                          const char *what); /* aborts (what: the call) when not a live direct map */
 void slab_direct_destroy(slab_heap *h);
 
 /* ---- object checks ---- */
-static inline uintptr_t slab_key(const slab_heap *h, const void *p)
-{ return (uintptr_t)h->secret ^ (uintptr_t)p; }
+static inline uintptr_t slab_key(const slab_heap *h, const void *p) { return (uintptr_t)h->secret ^ (uintptr_t)p; }
 static inline void *slab_encode(const slab_heap *h, void *const *field, void *next)
-{ return (void *)((uintptr_t)next ^ (uintptr_t)h->secret ^ (uintptr_t)field); }
+{
+    return (void *)((uintptr_t)next ^ (uintptr_t)h->secret ^ (uintptr_t)field);
+}
 
 /* The index of object p in s, in one multiply and a rotate: with
  * size = odd << shift and inv = odd^-1 mod 2^64, rotr(off * inv, shift)
@@ -321,8 +335,7 @@ static inline uint64_t slab_index(const slab *s, uintptr_t p)
     unsigned sh = s->shift;
     return (q >> sh) | (q << ((64 - sh) & 63));
 }
-static inline bool slab_on_boundary(const slab *s, uintptr_t p)
-{ return slab_index(s, p) < s->count; }
+static inline bool slab_on_boundary(const slab *s, uintptr_t p) { return slab_index(s, p) < s->count; }
 
 /* The slab holding object p of heap h, or NULL when p is no object of a
  * slab region (a direct map or foreign: the caller decides). Aborts, naming

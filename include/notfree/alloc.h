@@ -35,13 +35,13 @@
 extern "C" {
 #endif
 
-typedef struct nf_heap nf_heap;   /* an allocator instance; its layout is the allocator's own */
+typedef struct nf_heap nf_heap; /* an allocator instance; its layout is the allocator's own */
 
 #define NF_ALLOC_MAX_PATHS 16
 
 typedef struct nf_alloc_path {
-    const char *name;   /* static string, e.g. "tcache" */
-    uint64_t count;     /* requests (or frees) served by this path, cumulative */
+    const char *name; /* static string, e.g. "tcache" */
+    uint64_t count;   /* requests (or frees) served by this path, cumulative */
 } nf_alloc_path;
 
 enum {
@@ -54,25 +54,25 @@ enum {
 };
 
 typedef struct nf_alloc_stats {
-    uint32_t available;            /* NF_STAT_* bits */
+    uint32_t available;             /* NF_STAT_* bits */
     const char *unavailable_reason; /* static string, for the clear bits */
     /* Bytes handed out and not yet freed. bins counts each block by its
      * usable size (>= the request, at most 15 bytes more for the usual
      * sizes, plus alignment padding), since a chunk keeps no room for the
      * requested size; allocators that know the request count that. */
     uint64_t live_bytes, peak_live_bytes;
-    uint64_t held_bytes;           /* in blocks the allocator holds, in use or free (excludes untouched top) */
-    uint64_t mapped_bytes;         /* held from the page source now (maps + break) */
+    uint64_t held_bytes;   /* in blocks the allocator holds, in use or free (excludes untouched top) */
+    uint64_t mapped_bytes; /* held from the page source now (maps + break) */
     uint64_t peak_mapped_bytes;
-    uint64_t page_calls[NF_PAGE_CALL_COUNT];   /* calls into the page source, by kind */
-    uint64_t mallocs, frees, reallocs;         /* interface calls (calloc and memalign count as malloc) */
+    uint64_t page_calls[NF_PAGE_CALL_COUNT]; /* calls into the page source, by kind */
+    uint64_t mallocs, frees, reallocs;       /* interface calls (calloc and memalign count as malloc) */
     unsigned npaths;
     nf_alloc_path paths[NF_ALLOC_MAX_PATHS];
 } nf_alloc_stats;
 
 typedef struct nf_allocator {
-    const char *name;          /* "bins", "system", ... */
-    const char *description;   /* one line */
+    const char *name;        /* "bins", "system", ... */
+    const char *description; /* one line */
     /* A new heap on the page source ps (NULL: a real page source of the
      * heap's own, with an emulated break). NULL with errno on failure. */
     nf_heap *(*create)(nf_pages *ps);

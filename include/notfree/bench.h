@@ -22,8 +22,8 @@
 extern "C" {
 #endif
 
-typedef struct nf_bench nf_bench;   /* a registered family (benchmark::internal::Benchmark) */
-typedef struct nf_state nf_state;   /* benchmark::State */
+typedef struct nf_bench nf_bench; /* a registered family (benchmark::internal::Benchmark) */
+typedef struct nf_state nf_state; /* benchmark::State */
 typedef void (*nf_bench_fn)(nf_state *st, void *user);
 /* A custom statistic over the repetitions' values (mean, median, ...). */
 typedef double (*nf_stat_fn)(const double *values, size_t n);
@@ -33,11 +33,11 @@ typedef enum nf_unit { NF_UNIT_NS, NF_UNIT_US, NF_UNIT_MS, NF_UNIT_S } nf_unit;
 /* Counter flags: the same bits as benchmark::Counter::Flags. */
 enum {
     NF_COUNTER_DEFAULT = 0,
-    NF_COUNTER_RATE = 1 << 0,            /* divided by the run's duration */
-    NF_COUNTER_AVG_THREADS = 1 << 1,     /* divided by the number of threads */
-    NF_COUNTER_ITER_INVARIANT = 1 << 2,  /* multiplied by the iterations */
-    NF_COUNTER_AVG_ITERATIONS = 1 << 3,  /* divided by the iterations */
-    NF_COUNTER_INVERT = 1 << 31,         /* 1/x, applied last */
+    NF_COUNTER_RATE = 1 << 0,           /* divided by the run's duration */
+    NF_COUNTER_AVG_THREADS = 1 << 1,    /* divided by the number of threads */
+    NF_COUNTER_ITER_INVARIANT = 1 << 2, /* multiplied by the iterations */
+    NF_COUNTER_AVG_ITERATIONS = 1 << 3, /* divided by the iterations */
+    NF_COUNTER_INVERT = 1 << 31,        /* 1/x, applied last */
 };
 
 /* ---- registration (call before nf_bench_main) ---- */
@@ -67,16 +67,16 @@ nf_bench *nf_bench_statistic(nf_bench *b, const char *name, nf_stat_fn fn);
 uint64_t nf_state_batch(nf_state *st);
 /* The measured loop: `break` leaves only the inner loop; use
  * nf_state_skip_with_error and `return` to stop early. */
-#define NF_BENCH_LOOP(st)                                                     \
-    for (uint64_t nf_n_, nf_i_; (nf_n_ = nf_state_batch(st)) != 0;)           \
+#define NF_BENCH_LOOP(st)                                           \
+    for (uint64_t nf_n_, nf_i_; (nf_n_ = nf_state_batch(st)) != 0;) \
         for (nf_i_ = 0; nf_i_ < nf_n_; nf_i_++)
 
 int64_t nf_state_range(const nf_state *st, size_t i);
 int nf_state_thread_index(const nf_state *st);
 int nf_state_threads(const nf_state *st);
-int64_t nf_state_iterations(const nf_state *st);  /* completed so far */
-void nf_state_pause(nf_state *st);   /* PauseTiming */
-void nf_state_resume(nf_state *st);  /* ResumeTiming */
+int64_t nf_state_iterations(const nf_state *st); /* completed so far */
+void nf_state_pause(nf_state *st);               /* PauseTiming */
+void nf_state_resume(nf_state *st);              /* ResumeTiming */
 void nf_state_set_iteration_time(nf_state *st, double seconds);
 void nf_state_counter(nf_state *st, const char *name, double value, int flags);
 void nf_state_items_processed(nf_state *st, int64_t n);
@@ -94,14 +94,14 @@ static inline void nf_clobber_memory(void) { __asm__ volatile("" : : : "memory")
 /* ---- results, as each run ends (for summaries and progress) ---- */
 typedef struct nf_run_counter {
     const char *name;
-    double value;           /* after libbenchmark's flags were applied */
+    double value; /* after libbenchmark's flags were applied */
 } nf_run_counter;
 
 typedef struct nf_run_result {
-    const char *name;        /* as emitted: "fault/populate/manual_time" */
-    const char *aggregate;   /* "" for one repetition, else "mean", "median", ... */
-    const char *time_unit;   /* "ns", "us", "ms", "s" */
-    double real_time;        /* per iteration, in time_unit */
+    const char *name;      /* as emitted: "fault/populate/manual_time" */
+    const char *aggregate; /* "" for one repetition, else "mean", "median", ... */
+    const char *time_unit; /* "ns", "us", "ms", "s" */
+    double real_time;      /* per iteration, in time_unit */
     double cpu_time;
     int64_t iterations;
     int64_t threads;

@@ -40,9 +40,8 @@ char *nf_context_summary(void);
 /* Small facts, also used by benches to decide what they can run. */
 /* "always", "madvise", "never", or NULL if unreadable. */
 const char *nf_thp_mode(void);
-int nf_overcommit_mode(void);            /* -1 if unreadable */
-long long nf_swap_total_kib(void);       /* -1 if unreadable */
-
+int nf_overcommit_mode(void);      /* -1 if unreadable */
+long long nf_swap_total_kib(void); /* -1 if unreadable */
 
 #ifdef __cplusplus
 }

@@ -60,30 +60,32 @@ typedef enum nf_counter_id {
 
 /* Which counters a set reads. */
 #define NF_CTR_BIT(id) (UINT64_C(1) << (id))
-#define NF_CTR_SET_PERF_SW                                                    \
+#define NF_CTR_SET_PERF_SW                                                        \
     (NF_CTR_BIT(NF_CTR_PERF_PAGE_FAULTS) | NF_CTR_BIT(NF_CTR_PERF_MINOR_FAULTS) | \
      NF_CTR_BIT(NF_CTR_PERF_MAJOR_FAULTS) | NF_CTR_BIT(NF_CTR_PERF_CONTEXT_SWITCHES))
-#define NF_CTR_SET_PERF_HW                                                    \
-    (NF_CTR_BIT(NF_CTR_PERF_CYCLES) | NF_CTR_BIT(NF_CTR_PERF_INSTRUCTIONS) |    \
-     NF_CTR_BIT(NF_CTR_PERF_DTLB_LOADS) | NF_CTR_BIT(NF_CTR_PERF_DTLB_LOAD_MISSES) | \
-     NF_CTR_BIT(NF_CTR_PERF_DTLB_STORE_MISSES) | NF_CTR_BIT(NF_CTR_PERF_ITLB_LOAD_MISSES))
+#define NF_CTR_SET_PERF_HW                                                                                        \
+    (NF_CTR_BIT(NF_CTR_PERF_CYCLES) | NF_CTR_BIT(NF_CTR_PERF_INSTRUCTIONS) | NF_CTR_BIT(NF_CTR_PERF_DTLB_LOADS) | \
+     NF_CTR_BIT(NF_CTR_PERF_DTLB_LOAD_MISSES) | NF_CTR_BIT(NF_CTR_PERF_DTLB_STORE_MISSES) |                       \
+     NF_CTR_BIT(NF_CTR_PERF_ITLB_LOAD_MISSES))
 /* What a bench reports per unit of work where the PMU exists (see
  * notfree/counters_tally.h): the TLB misses and cycles/instructions. */
-#define NF_CTR_SET_BENCH_HW                                                   \
-    (NF_CTR_BIT(NF_CTR_PERF_CYCLES) | NF_CTR_BIT(NF_CTR_PERF_INSTRUCTIONS) |    \
+#define NF_CTR_SET_BENCH_HW                                                                 \
+    (NF_CTR_BIT(NF_CTR_PERF_CYCLES) | NF_CTR_BIT(NF_CTR_PERF_INSTRUCTIONS) |                \
      NF_CTR_BIT(NF_CTR_PERF_DTLB_LOAD_MISSES) | NF_CTR_BIT(NF_CTR_PERF_DTLB_STORE_MISSES) | \
      NF_CTR_BIT(NF_CTR_PERF_ITLB_LOAD_MISSES))
-#define NF_CTR_SET_RUSAGE                                                     \
-    (NF_CTR_BIT(NF_CTR_RU_MINFLT) | NF_CTR_BIT(NF_CTR_RU_MAJFLT) |             \
-     NF_CTR_BIT(NF_CTR_RU_NVCSW) | NF_CTR_BIT(NF_CTR_RU_NIVCSW))
-#define NF_CTR_SET_PROC                                                       \
-    (NF_CTR_BIT(NF_CTR_VSZ_KIB) | NF_CTR_BIT(NF_CTR_RSS_KIB) |                 \
-     NF_CTR_BIT(NF_CTR_ANON_HUGE_KIB) | NF_CTR_BIT(NF_CTR_LAZYFREE_KIB) |      \
-     NF_CTR_BIT(NF_CTR_LOCKED_KIB))
+#define NF_CTR_SET_RUSAGE                                                                        \
+    (NF_CTR_BIT(NF_CTR_RU_MINFLT) | NF_CTR_BIT(NF_CTR_RU_MAJFLT) | NF_CTR_BIT(NF_CTR_RU_NVCSW) | \
+     NF_CTR_BIT(NF_CTR_RU_NIVCSW))
+#define NF_CTR_SET_PROC                                                                           \
+    (NF_CTR_BIT(NF_CTR_VSZ_KIB) | NF_CTR_BIT(NF_CTR_RSS_KIB) | NF_CTR_BIT(NF_CTR_ANON_HUGE_KIB) | \
+     NF_CTR_BIT(NF_CTR_LAZYFREE_KIB) | NF_CTR_BIT(NF_CTR_LOCKED_KIB))
 #define NF_CTR_SET_ALL ((UINT64_C(1) << NF_CTR_COUNT) - 1)
 
 typedef enum nf_counter_source {
-    NF_SRC_PERF_SOFTWARE, NF_SRC_PERF_HARDWARE, NF_SRC_RUSAGE, NF_SRC_PROC
+    NF_SRC_PERF_SOFTWARE,
+    NF_SRC_PERF_HARDWARE,
+    NF_SRC_RUSAGE,
+    NF_SRC_PROC
 } nf_counter_source;
 
 /* One set of counters for the calling thread. Invariants: avail[i] is
@@ -111,9 +113,9 @@ bool nf_counters_available(const nf_counters *c, nf_counter_id id, const char **
 double nf_counters_delta(const nf_counters *c, nf_counter_id id);
 /* Gauges: the reading at stop. */
 double nf_counters_value(const nf_counters *c, nf_counter_id id);
-const char *nf_counter_name(nf_counter_id id);     /* "perf_page_faults", "rss_kib" */
+const char *nf_counter_name(nf_counter_id id); /* "perf_page_faults", "rss_kib" */
 nf_counter_source nf_counter_source_of(nf_counter_id id);
-const char *nf_counter_source_name(nf_counter_source s);  /* "perf software event" ... */
+const char *nf_counter_source_name(nf_counter_source s); /* "perf software event" ... */
 bool nf_counter_is_gauge(nf_counter_id id);
 
 /* For tests: from now on, opening counter `id` opens the perf event of

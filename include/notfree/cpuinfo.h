@@ -27,22 +27,22 @@ extern "C" {
 /* One TLB (one level, one kind, one page size). A TLB that holds several
  * page sizes appears once per size, with the same entries. */
 typedef struct nf_tlb_level {
-    char name[16];      /* "L1d", "L1i", "L2d", "L2i", "L2" (unified), "L1ld", "L1st" */
-    int level;          /* 1, 2 */
-    char kind;          /* 'd' data, 'i' instruction, 'u' unified, 'l' loads, 's' stores */
-    int page_kib;       /* 4, 2048, 4096, 1048576 */
-    int entries;        /* > 0 */
-    int ways;           /* 0 = fully associative; else ways (entries / ways = sets) */
+    char name[16]; /* "L1d", "L1i", "L2d", "L2i", "L2" (unified), "L1ld", "L1st" */
+    int level;     /* 1, 2 */
+    char kind;     /* 'd' data, 'i' instruction, 'u' unified, 'l' loads, 's' stores */
+    int page_kib;  /* 4, 2048, 4096, 1048576 */
+    int entries;   /* > 0 */
+    int ways;      /* 0 = fully associative; else ways (entries / ways = sets) */
 } nf_tlb_level;
 
 #define NF_TLB_MAX 32
 
 typedef struct nf_cpuinfo {
-    char vendor[16];          /* "AuthenticAMD", "GenuineIntel", "" if unknown */
-    char model[64];           /* brand string, trimmed; "" if unknown */
-    char model_source[32];    /* "cpuid 0x80000002-4", "/proc/cpuinfo" */
-    char hypervisor[16];      /* CPUID's signature ("KVMKVMKVM"), "none", "" if unknown */
-    int ntlb;                 /* 0 when unavailable */
+    char vendor[16];       /* "AuthenticAMD", "GenuineIntel", "" if unknown */
+    char model[64];        /* brand string, trimmed; "" if unknown */
+    char model_source[32]; /* "cpuid 0x80000002-4", "/proc/cpuinfo" */
+    char hypervisor[16];   /* CPUID's signature ("KVMKVMKVM"), "none", "" if unknown */
+    int ntlb;              /* 0 when unavailable */
     nf_tlb_level tlb[NF_TLB_MAX];
     char tlb_source[64];      /* "cpuid 0x80000005/0x80000006", ... */
     char tlb_unavailable[96]; /* the reason when ntlb == 0, else "" */

@@ -28,8 +28,8 @@
 extern "C" {
 #endif
 
-#define NF_HIST_SUB_BITS 5    /* 32 buckets per power of two */
-#define NF_HIST_MAX_BITS 40   /* 2^40 ns: 18 minutes */
+#define NF_HIST_SUB_BITS 5  /* 32 buckets per power of two */
+#define NF_HIST_MAX_BITS 40 /* 2^40 ns: 18 minutes */
 #define NF_HIST_BUCKETS ((NF_HIST_MAX_BITS - NF_HIST_SUB_BITS + 1) << NF_HIST_SUB_BITS)
 
 typedef struct nf_hist {

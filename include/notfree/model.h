@@ -52,23 +52,23 @@ extern "C" {
 
 typedef struct nf_model nf_model;
 typedef struct nf_model_proc nf_model_proc;
-struct nf_tlb;   /* notfree/tlb.h */
+struct nf_tlb; /* notfree/tlb.h */
 
 #define NF_MODEL_PAGE 4096u
 #define NF_MODEL_HUGE_PAGE (2u << 20)
 
 typedef struct nf_model_config {
-    size_t frames;           /* physical frames, zero page and page tables included (>= 16) */
-    size_t swap_pages;       /* swap slots; 0: no swap */
-    int overcommit;          /* vm.overcommit_memory: 0 heuristic, 1 always, 2 strict */
+    size_t frames;             /* physical frames, zero page and page tables included (>= 16) */
+    size_t swap_pages;         /* swap slots; 0: no swap */
+    int overcommit;            /* vm.overcommit_memory: 0 heuristic, 1 always, 2 strict */
     unsigned overcommit_ratio; /* percent of RAM in the mode-2 limit; 0 means 50 */
-    uint64_t va_size;        /* bytes of model address space; 0 means 256 GiB */
-    uint64_t va_base;        /* explicit mode only; 0 means 0x100000000000 */
-    int live;                /* reserve the range for real: live mode possible */
-    struct nf_tlb *tlb;      /* borrowed; NULL: no TLB, every access walks. Its
+    uint64_t va_size;          /* bytes of model address space; 0 means 256 GiB */
+    uint64_t va_base;          /* explicit mode only; 0 means 0x100000000000 */
+    int live;                  /* reserve the range for real: live mode possible */
+    struct nf_tlb *tlb;        /* borrowed; NULL: no TLB, every access walks. Its
                               * geometry's asid flag says whether a switch flushes
                               * (procs are tagged by id). */
-    const char *swap_dir;    /* where the swap file goes; NULL: $TMPDIR or /tmp */
+    const char *swap_dir;      /* where the swap file goes; NULL: $TMPDIR or /tmp */
 } nf_model_config;
 
 /* A model, or NULL with errno. Creates the pool (a memfd of frames *
@@ -85,7 +85,7 @@ void nf_model_destroy(nf_model *m);
  * bytes counted too: the swap file may be on tmpfs). A frame whose bytes
  * were never written costs its descriptor only. */
 uint64_t nf_model_footprint(uint64_t frames, uint64_t written, uint64_t slots);
-#define NF_MODEL_MAX_FRAMES 0xfffffffeull   /* frames and swap slots are 32-bit numbers */
+#define NF_MODEL_MAX_FRAMES 0xfffffffeull /* frames and swap slots are 32-bit numbers */
 
 /* ---- processes ---- */
 nf_model_proc *nf_model_proc_create(nf_model *m, const char *name);
@@ -95,7 +95,7 @@ nf_model_proc *nf_model_fork(nf_model_proc *parent);
 /* Tear down the address space; the proc object stays valid until
  * nf_model_destroy (counters can still be read). */
 void nf_model_proc_exit(nf_model_proc *p);
-int nf_model_proc_alive(const nf_model_proc *p);   /* 0 after exit or OOM kill */
+int nf_model_proc_alive(const nf_model_proc *p);           /* 0 after exit or OOM kill */
 void nf_model_proc_set_oom_adj(nf_model_proc *p, int adj); /* -1000 (never) .. 1000 */
 /* Make p the running process (the model's CR3 load): nf_tlb_switch
  * (flushes unless ASIDs); in live mode remaps the reservation. Accesses switch
@@ -117,12 +117,15 @@ enum {
     NF_MODEL_MAP_HUGE = 1u << 5,      /* THP: 2 MiB pages where aligned */
 };
 enum {
-    NF_MODEL_MADV_DONTNEED, NF_MODEL_MADV_FREE, NF_MODEL_MADV_HUGEPAGE,
-    NF_MODEL_MADV_NOHUGEPAGE, NF_MODEL_MADV_POPULATE_WRITE,
+    NF_MODEL_MADV_DONTNEED,
+    NF_MODEL_MADV_FREE,
+    NF_MODEL_MADV_HUGEPAGE,
+    NF_MODEL_MADV_NOHUGEPAGE,
+    NF_MODEL_MADV_POPULATE_WRITE,
 };
 #define NF_MODEL_FAILED ((uint64_t)-1)
-#define NF_MODEL_STACK_LIMIT ((uint64_t)8 << 20)   /* RLIMIT_STACK */
-#define NF_MODEL_GUARD_GAP ((uint64_t)256 * 4096)  /* stack_guard_gap */
+#define NF_MODEL_STACK_LIMIT ((uint64_t)8 << 20)  /* RLIMIT_STACK */
+#define NF_MODEL_GUARD_GAP ((uint64_t)256 * 4096) /* stack_guard_gap */
 
 /* The start of the new mapping, or NF_MODEL_FAILED with errno (ENOMEM,
  * EINVAL). addr is a hint unless MAP_FIXED. len rounds up to pages. */
@@ -139,10 +142,10 @@ int nf_model_munlock(nf_model_proc *p, uint64_t addr, uint64_t len);
 /* ---- accesses ---- */
 typedef enum nf_model_result {
     NF_MODEL_OK = 0,
-    NF_MODEL_SEGV_MAPERR,   /* no VMA there */
-    NF_MODEL_SEGV_ACCERR,   /* the VMA forbids it */
-    NF_MODEL_SEGV_GUARD,    /* in a stack's guard gap, or past its limit */
-    NF_MODEL_KILLED,        /* the proc is dead (OOM-killed or exited) */
+    NF_MODEL_SEGV_MAPERR, /* no VMA there */
+    NF_MODEL_SEGV_ACCERR, /* the VMA forbids it */
+    NF_MODEL_SEGV_GUARD,  /* in a stack's guard gap, or past its limit */
+    NF_MODEL_KILLED,      /* the proc is dead (OOM-killed or exited) */
 } nf_model_result;
 const char *nf_model_result_name(nf_model_result r);
 
@@ -168,16 +171,16 @@ long nf_model_replay_file(nf_model_proc *p, const char *path, long *bad_line, nf
 typedef struct nf_model_counters {
     uint64_t accesses;
     uint64_t minor_faults, major_faults, cow_faults, zero_page_maps;
-    uint64_t segv;                 /* SIGSEGV-like events */
-    uint64_t walks, walk_refs;     /* page walks, and the table entries they read */
+    uint64_t segv;                            /* SIGSEGV-like events */
+    uint64_t walks, walk_refs;                /* page walks, and the table entries they read */
     uint64_t swap_outs, swap_ins, lazy_drops; /* lazy_drops: MADV_FREE pages dropped clean */
     uint64_t oom_kills;
     uint64_t frames_total, frames_used; /* zero page and page tables included */
-    uint64_t pt_pages;             /* page-table pages (frames) of live procs */
+    uint64_t pt_pages;                  /* page-table pages (frames) of live procs */
     uint64_t swap_total, swap_used;
-    uint64_t committed, commit_limit;   /* pages (commit_limit: mode 2's) */
+    uint64_t committed, commit_limit; /* pages (commit_limit: mode 2's) */
     uint64_t switches;
-    uint64_t live_traps;           /* SIGSEGVs served in live mode */
+    uint64_t live_traps; /* SIGSEGVs served in live mode */
 } nf_model_counters;
 void nf_model_counters_get(const nf_model *m, nf_model_counters *out);
 
@@ -216,7 +219,7 @@ int nf_model_mincore(nf_model_proc *p, uint64_t addr, uint64_t len, unsigned cha
 int nf_model_live_start(nf_model *m, nf_model_proc *p, size_t resident);
 void nf_model_live_stop(nf_model *m);
 /* Real cost figures of live mode. */
-uint64_t nf_model_live_mapped(const nf_model *m);   /* pages accessible now */
+uint64_t nf_model_live_mapped(const nf_model *m); /* pages accessible now */
 
 /* ---- the page source over the model (notfree/pages.h) ----
  * map/unmap/advise/lock/protect/grow become nf_model_* calls of proc p;

@@ -50,26 +50,26 @@ typedef int64_t (*nf_modelrun_client)(void *arg, const nf_mem_api *mem);
  * not yet destroyed). */
 typedef struct nf_modelrun_figures {
     char preset[32];
-    int64_t ops;                   /* what the client returned */
+    int64_t ops; /* what the client returned */
     uint64_t minor_faults, major_faults, cow_faults, zero_page_maps;
-    uint64_t demand_zero;          /* minor faults that took a fresh zeroed frame */
+    uint64_t demand_zero; /* minor faults that took a fresh zeroed frame */
     uint64_t swap_ins;
-    uint64_t pt_pages_peak, pt_pages_final;   /* page-table pages, root included */
+    uint64_t pt_pages_peak, pt_pages_final; /* page-table pages, root included */
     uint64_t vmas_peak, vmas_final;
-    uint64_t rss_peak, rss_final;  /* frames mapped, zero page excluded */
+    uint64_t rss_peak, rss_final; /* frames mapped, zero page excluded */
     uint64_t vsz_peak, vsz_final;
-    uint64_t page_calls[NF_PAGE_CALL_COUNT];  /* the allocator's calls into the page source */
-    uint64_t page_bytes[NF_PAGE_CALL_COUNT];  /* bytes those calls named */
+    uint64_t page_calls[NF_PAGE_CALL_COUNT]; /* the allocator's calls into the page source */
+    uint64_t page_bytes[NF_PAGE_CALL_COUNT]; /* bytes those calls named */
     /* TLB, as live mode sees it: every trap is one lookup; L1 hits that
      * need no trap are invisible (not counted). */
     uint64_t tlb_lookups, l1_misses, l2_hits, l2_misses, walks, walk_refs;
-    uint64_t traps;                /* SIGSEGVs the model served */
-    double wall_s;                 /* the client's run, timing */
+    uint64_t traps; /* SIGSEGVs the model served */
+    double wall_s;  /* the client's run, timing */
 } nf_modelrun_figures;
 
 typedef struct nf_modelrun_config {
-    const nf_allocator *alloc;     /* any but "system" (it takes no page source) */
-    size_t frames;                 /* model frames; 0: 1 Mi (4 GiB, sparse) */
+    const nf_allocator *alloc; /* any but "system" (it takes no page source) */
+    size_t frames;             /* model frames; 0: 1 Mi (4 GiB, sparse) */
 } nf_modelrun_config;
 
 /* Why a config cannot run, or NULL: "system" cannot take a page source. */
@@ -90,19 +90,19 @@ int nf_modelrun_presets(const nf_modelrun_config *cfg, const char *const *preset
  * source, in a child forked from this process. */
 typedef struct nf_modelrun_native {
     int64_t ops;
-    uint64_t minflt;               /* getrusage of the child, heap creation to the client's end */
-    uint64_t hwm_kib;              /* VmHWM growth over the same span (peak RSS); 0 if unreadable */
+    uint64_t minflt;  /* getrusage of the child, heap creation to the client's end */
+    uint64_t hwm_kib; /* VmHWM growth over the same span (peak RSS); 0 if unreadable */
     uint64_t page_calls[NF_PAGE_CALL_COUNT];
 } nf_modelrun_native;
-int nf_modelrun_native_run(const nf_modelrun_config *cfg, nf_modelrun_client client, void *arg,
-                           nf_modelrun_native *out, char *err, size_t errcap);
+int nf_modelrun_native_run(const nf_modelrun_config *cfg, nf_modelrun_client client, void *arg, nf_modelrun_native *out,
+                           char *err, size_t errcap);
 
 /* ---- the workload client ---- */
 typedef struct nf_modelrun_workload {
     const nf_workload *w;
-    nf_workload_params params;     /* threads must be 1 on the model */
-    uint64_t ops;                  /* per thread */
-    uint64_t round_ops;            /* ops between progress calls; 0: ops / 20 */
+    nf_workload_params params; /* threads must be 1 on the model */
+    uint64_t ops;              /* per thread */
+    uint64_t round_ops;        /* ops between progress calls; 0: ops / 20 */
     /* Called after each round (may be NULL). */
     void (*progress)(void *parg, uint64_t done, uint64_t total);
     void *parg;

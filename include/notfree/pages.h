@@ -38,8 +38,8 @@ typedef enum nf_page_call {
     NF_PAGE_MAP,
     NF_PAGE_UNMAP,
     NF_PAGE_ADVISE,
-    NF_PAGE_LOCK,     /* lock and unlock */
-    NF_PAGE_BRK,      /* grow, in either direction, including grow(0) */
+    NF_PAGE_LOCK, /* lock and unlock */
+    NF_PAGE_BRK,  /* grow, in either direction, including grow(0) */
     NF_PAGE_PROTECT,
     NF_PAGE_CALL_COUNT
 } nf_page_call;
@@ -53,9 +53,9 @@ enum {
 };
 
 typedef enum nf_advice {
-    NF_ADVISE_DONTNEED,   /* drop the pages now; next touch reads zeroes */
-    NF_ADVISE_FREE,       /* drop the pages lazily, under memory pressure */
-    NF_ADVISE_HUGEPAGE,   /* back the range with huge pages where possible */
+    NF_ADVISE_DONTNEED, /* drop the pages now; next touch reads zeroes */
+    NF_ADVISE_FREE,     /* drop the pages lazily, under memory pressure */
+    NF_ADVISE_HUGEPAGE, /* back the range with huge pages where possible */
     NF_ADVISE_NOHUGEPAGE,
 } nf_advice;
 
@@ -63,9 +63,9 @@ typedef enum nf_advice {
 enum { NF_PROT_NONE = 0, NF_PROT_READ = 1u << 0, NF_PROT_WRITE = 1u << 1 };
 
 typedef enum nf_brk_mode {
-    NF_BRK_NONE,      /* grow() fails with ENOMEM */
-    NF_BRK_EMULATED,  /* a break inside a reserved mapping */
-    NF_BRK_REAL,      /* the process's program break (sbrk) */
+    NF_BRK_NONE,     /* grow() fails with ENOMEM */
+    NF_BRK_EMULATED, /* a break inside a reserved mapping */
+    NF_BRK_REAL,     /* the process's program break (sbrk) */
 } nf_brk_mode;
 
 typedef struct nf_pages nf_pages;
@@ -99,16 +99,16 @@ typedef struct nf_pages_ops {
 struct nf_pages {
     const nf_pages_ops *ops;
     size_t page_size;
-    uint64_t calls[NF_PAGE_CALL_COUNT];   /* by kind; atomics */
-    uint64_t bytes[NF_PAGE_CALL_COUNT];   /* bytes named by those calls, cumulative; atomics */
-    uint64_t failures;                    /* calls that failed; atomic */
+    uint64_t calls[NF_PAGE_CALL_COUNT]; /* by kind; atomics */
+    uint64_t bytes[NF_PAGE_CALL_COUNT]; /* bytes named by those calls, cumulative; atomics */
+    uint64_t failures;                  /* calls that failed; atomic */
     /* break state (NF_BRK_EMULATED: [brk_base, brk_limit) is reserved,
      * [brk_base, brk_cur) accessible; NF_BRK_REAL: brk_cur unused) */
     nf_brk_mode brk_mode;
     uintptr_t brk_base, brk_cur, brk_open, brk_limit; /* brk_open: end of the opened pages */
-    size_t brk_reserve;                   /* bytes to reserve on first grow */
-    int brk_lock;                         /* spin lock over the break; atomic */
-    void *impl;                           /* for other implementations (the model) */
+    size_t brk_reserve;                               /* bytes to reserve on first grow */
+    int brk_lock;                                     /* spin lock over the break; atomic */
+    void *impl;                                       /* for other implementations (the model) */
 };
 
 /* ---- the real page source ---- */
@@ -128,23 +128,24 @@ nf_pages *nf_pages_real(void);
 nf_pages *nf_pages_real_sbrk(void);
 
 /* ---- calling a page source ---- */
-static inline void *nf_pages_map(nf_pages *ps, size_t len, unsigned hints)
-{ return ps->ops->map(ps, len, hints); }
-static inline int nf_pages_unmap(nf_pages *ps, void *addr, size_t len)
-{ return ps->ops->unmap(ps, addr, len); }
+static inline void *nf_pages_map(nf_pages *ps, size_t len, unsigned hints) { return ps->ops->map(ps, len, hints); }
+static inline int nf_pages_unmap(nf_pages *ps, void *addr, size_t len) { return ps->ops->unmap(ps, addr, len); }
 static inline int nf_pages_advise(nf_pages *ps, void *addr, size_t len, nf_advice a)
-{ return ps->ops->advise(ps, addr, len, a); }
-static inline int nf_pages_lock(nf_pages *ps, void *addr, size_t len)
-{ return ps->ops->lock(ps, addr, len); }
-static inline int nf_pages_unlock(nf_pages *ps, void *addr, size_t len)
-{ return ps->ops->unlock(ps, addr, len); }
+{
+    return ps->ops->advise(ps, addr, len, a);
+}
+static inline int nf_pages_lock(nf_pages *ps, void *addr, size_t len) { return ps->ops->lock(ps, addr, len); }
+static inline int nf_pages_unlock(nf_pages *ps, void *addr, size_t len) { return ps->ops->unlock(ps, addr, len); }
 static inline int nf_pages_protect(nf_pages *ps, void *addr, size_t len, unsigned prot)
-{ return ps->ops->protect(ps, addr, len, prot); }
-static inline void *nf_pages_grow(nf_pages *ps, intptr_t delta)
-{ return ps->ops->grow(ps, delta); }
+{
+    return ps->ops->protect(ps, addr, len, prot);
+}
+static inline void *nf_pages_grow(nf_pages *ps, intptr_t delta) { return ps->ops->grow(ps, delta); }
 static inline int nf_pages_can_remap(const nf_pages *ps) { return ps->ops->remap != NULL; }
 static inline void *nf_pages_remap(nf_pages *ps, void *old, size_t oldlen, size_t newlen, void *target)
-{ return ps->ops->remap(ps, old, oldlen, newlen, target); }
+{
+    return ps->ops->remap(ps, old, oldlen, newlen, target);
+}
 
 /* ---- counters (any implementation) ---- */
 /* Count one call of a kind naming len bytes; failed says it failed. */

@@ -26,14 +26,14 @@ typedef enum nf_pattern_kind { NF_PAT_SEQ, NF_PAT_STRIDE, NF_PAT_RANDOM, NF_PAT_
 
 typedef struct nf_pattern {
     nf_pattern_kind kind;
-    uint64_t base;          /* first byte */
-    uint64_t npages;        /* >= 1 */
-    unsigned page_shift;    /* 12 or 21 */
-    uint64_t stride;        /* pages (stride) */
-    uint64_t rng;           /* xorshift64* state */
-    uint64_t page;          /* current page (seq, stride, chase) */
-    uint64_t col;           /* stride: the current starting page */
-    uint32_t *next;         /* chase: next[page] */
+    uint64_t base;       /* first byte */
+    uint64_t npages;     /* >= 1 */
+    unsigned page_shift; /* 12 or 21 */
+    uint64_t stride;     /* pages (stride) */
+    uint64_t rng;        /* xorshift64* state */
+    uint64_t page;       /* current page (seq, stride, chase) */
+    uint64_t col;        /* stride: the current starting page */
+    uint32_t *next;      /* chase: next[page] */
 } nf_pattern;
 
 /* "seq", "stride", "random", "chase" -> 0 and *out; else -1. */
@@ -49,9 +49,8 @@ int nf_pattern_init(nf_pattern *p, nf_pattern_kind kind, uint64_t base, uint64_t
  * of `total` steps), reported every 2^20 steps; arg is the caller's. */
 typedef void (*nf_pattern_progress_fn)(void *arg, uint64_t done, uint64_t total);
 /* nf_pattern_init that reports its progress to fn (NULL: none). */
-int nf_pattern_init_progress(nf_pattern *p, nf_pattern_kind kind, uint64_t base, uint64_t ws_bytes,
-                             unsigned page_shift, uint64_t stride_pages, uint64_t seed, nf_pattern_progress_fn fn,
-                             void *arg);
+int nf_pattern_init_progress(nf_pattern *p, nf_pattern_kind kind, uint64_t base, uint64_t ws_bytes, unsigned page_shift,
+                             uint64_t stride_pages, uint64_t seed, nf_pattern_progress_fn fn, void *arg);
 void nf_pattern_fini(nf_pattern *p);
 /* The next address of the stream. */
 uint64_t nf_pattern_next(nf_pattern *p);

@@ -18,7 +18,7 @@ extern "C" {
 /* Loads the topology once. Returns 0, or -1 with a message in err. */
 int nf_pin_init(char *err, size_t errlen);
 int nf_pin_pu_count(void);
-int nf_pin_default_pu(void);            /* the last PU */
+int nf_pin_default_pu(void); /* the last PU */
 /* Sets the base PU; -1 with a message when pu is out of range. */
 int nf_pin_set_base(int pu, char *err, size_t errlen);
 int nf_pin_base(void);

@@ -44,10 +44,10 @@ typedef struct nf_rg_series {
 
 typedef struct nf_rg_file {
     nf_rg_kind kind;
-    char name[512];      /* the path, or what the caller named it */
-    json_t *root;        /* owned: the whole document */
-    const json_t *box;   /* borrowed from root: context.notfree, or NULL */
-    nf_rg_series *s;     /* in order of first appearance */
+    char name[512];    /* the path, or what the caller named it */
+    json_t *root;      /* owned: the whole document */
+    const json_t *box; /* borrowed from root: context.notfree, or NULL */
+    nf_rg_series *s;   /* in order of first appearance */
     size_t n, cap;
 } nf_rg_file;
 
@@ -61,8 +61,7 @@ typedef struct nf_rg_load_opts {
  * a one-line reason in err (unreadable, not JSON, unknown kind, no rows). */
 int nf_rg_load(const char *path, const nf_rg_load_opts *o, nf_rg_file *f, char *err, size_t cap);
 /* The same from a document already parsed (steals the reference). */
-int nf_rg_load_json(json_t *root, const char *name, const nf_rg_load_opts *o, nf_rg_file *f,
-                    char *err, size_t cap);
+int nf_rg_load_json(json_t *root, const char *name, const nf_rg_load_opts *o, nf_rg_file *f, char *err, size_t cap);
 void nf_rg_free(nf_rg_file *f);
 const char *nf_rg_kind_name(nf_rg_kind k);
 
@@ -72,10 +71,10 @@ typedef enum { NF_RG_TIMED, NF_RG_COUNT, NF_RG_INFO } nf_rg_class;
 
 typedef struct nf_rg_metric {
     nf_rg_class cls;
-    int better;          /* -1 lower is better, +1 higher, 0 unknown (INFO) */
-    double floor;        /* COUNT: a change must also exceed this, in the metric's unit */
-    const char *worse;   /* the verdict words: "slower"/"faster", "bigger"/"smaller", */
-    const char *better_w;/* "more"/"fewer" */
+    int better;           /* -1 lower is better, +1 higher, 0 unknown (INFO) */
+    double floor;         /* COUNT: a change must also exceed this, in the metric's unit */
+    const char *worse;    /* the verdict words: "slower"/"faster", "bigger"/"smaller", */
+    const char *better_w; /* "more"/"fewer" */
 } nf_rg_metric;
 
 /* What a metric name means (by name: real_time, ns_per_*, *_per_s, ...). */
@@ -95,18 +94,18 @@ int nf_rg_box_key(const json_t *box, char *buf, size_t cap);
 
 typedef enum {
     NF_V_SAME,
-    NF_V_WORSE,          /* a regression: counts toward exit status 1 */
+    NF_V_WORSE, /* a regression: counts toward exit status 1 */
     NF_V_BETTER,
     NF_V_INCONCLUSIVE,
-    NF_V_UNJUDGED,       /* no known direction: shown, never judged */
+    NF_V_UNJUDGED, /* no known direction: shown, never judged */
 } nf_rg_verdict;
 
 typedef struct nf_rg_opts {
-    double alpha;        /* default 0.01 */
-    double threshold;    /* percent, default 5 */
-    double count_tol;    /* percent, default 10 */
-    regex_t *metric_re;  /* NULL: every metric */
-    regex_t *filter_re;  /* NULL: every row */
+    double alpha;       /* default 0.01 */
+    double threshold;   /* percent, default 5 */
+    double count_tol;   /* percent, default 10 */
+    regex_t *metric_re; /* NULL: every metric */
+    regex_t *filter_re; /* NULL: every row */
 } nf_rg_opts;
 
 void nf_rg_opts_default(nf_rg_opts *o);
@@ -114,18 +113,18 @@ void nf_rg_opts_default(nf_rg_opts *o);
 /* One (row, metric) judged. change and the interval are percent of the
  * old median; spreads are the interquartile range over the median. */
 typedef struct nf_rg_line {
-    const char *row, *metric;    /* borrowed from the old file */
+    const char *row, *metric; /* borrowed from the old file */
     nf_rg_metric m;
     size_t n_old, n_new;
     double old_med, new_med, change;
-    bool tested;                 /* a U-test ran (TIMED, enough samples) */
+    bool tested; /* a U-test ran (TIMED, enough samples) */
     nf_mwu mwu;
-    nf_hl hl;                    /* shift in the metric's unit */
-    double hl_lo_pct, hl_hi_pct; /* its interval in percent (NaN: none) */
-    double spread_old, spread_new;   /* shown: (q3 - q1) / median, percent */
-    double spread_ratio_old, spread_ratio_new;   /* judged: q3 / q1 */
+    nf_hl hl;                                  /* shift in the metric's unit */
+    double hl_lo_pct, hl_hi_pct;               /* its interval in percent (NaN: none) */
+    double spread_old, spread_new;             /* shown: (q3 - q1) / median, percent */
+    double spread_ratio_old, spread_ratio_new; /* judged: q3 / q1 */
     nf_rg_verdict verdict;
-    char why[160];               /* the reason in words */
+    char why[160]; /* the reason in words */
 } nf_rg_line;
 
 typedef struct nf_rg_diff {
@@ -140,8 +139,8 @@ typedef struct nf_rg_diff {
 
 /* Judges every (row, metric) present in both. Returns 0, or -1 with the
  * reason (different kinds, no rows in common, malloc). */
-int nf_rg_diff_run(const nf_rg_file *old, const nf_rg_file *new_, const nf_rg_opts *o,
-                   nf_rg_diff *d, char *err, size_t cap);
+int nf_rg_diff_run(const nf_rg_file *old, const nf_rg_file *new_, const nf_rg_opts *o, nf_rg_diff *d, char *err,
+                   size_t cap);
 void nf_rg_diff_free(nf_rg_diff *d);
 const char *nf_rg_verdict_word(const nf_rg_line *l);
 
@@ -158,8 +157,7 @@ json_t *nf_rg_report_json(const nf_rg_diff *d);
 /* The chart: one bar per judged line (change and interval, colored by
  * verdict, the threshold as lines) through plots/diff.gp. out ends in
  * .png or .svg. Returns 0, or -1 with the reason. */
-int nf_rg_report_chart(const nf_rg_diff *d, const char *out, const char *plots_dir, char *err,
-                       size_t cap);
+int nf_rg_report_chart(const nf_rg_diff *d, const char *out, const char *plots_dir, char *err, size_t cap);
 
 #ifdef __cplusplus
 }

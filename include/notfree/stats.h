@@ -29,19 +29,19 @@ extern "C" {
 #define NF_MWU_EXACT_MAX 30
 
 typedef struct nf_mwu {
-    double u;        /* U of x against y (see above) */
-    double p;        /* two-sided p-value, in [0, 1] */
-    bool exact;      /* p from the exact distribution (else normal approx.) */
+    double u;   /* U of x against y (see above) */
+    double p;   /* two-sided p-value, in [0, 1] */
+    bool exact; /* p from the exact distribution (else normal approx.) */
 } nf_mwu;
 
 /* Returns 0, or -1 when a sample is empty or malloc fails. */
 int nf_mwu_test(const double *x, size_t nx, const double *y, size_t ny, nf_mwu *out);
 
 typedef struct nf_hl {
-    double shift;    /* median of y_j - x_i */
-    double lo, hi;   /* confidence interval of the shift */
-    bool has_ci;     /* false when the samples are too small for this level */
-    double level;    /* the confidence asked for, e.g. 0.99 */
+    double shift;  /* median of y_j - x_i */
+    double lo, hi; /* confidence interval of the shift */
+    bool has_ci;   /* false when the samples are too small for this level */
+    double level;  /* the confidence asked for, e.g. 0.99 */
 } nf_hl;
 
 /* HL shift of y against x and its (level) confidence interval (exact

@@ -64,13 +64,13 @@ typedef enum nf_tlb_repl { NF_REPL_LRU = 0, NF_REPL_PLRU = 1 } nf_tlb_repl;
  * disjoint from the other arrays of its level. */
 typedef struct nf_tlb_array_geom {
     uint32_t entries;
-    uint32_t ways;   /* 0 = fully associative */
-    uint32_t sizes;  /* NF_PGBIT() mask of the page sizes it holds */
+    uint32_t ways;  /* 0 = fully associative */
+    uint32_t sizes; /* NF_PGBIT() mask of the page sizes it holds */
     nf_tlb_repl repl;
 } nf_tlb_array_geom;
 
 typedef struct nf_tlb_level_geom {
-    int narrays;                       /* 1..NF_TLB_MAX_ARRAYS */
+    int narrays; /* 1..NF_TLB_MAX_ARRAYS */
     nf_tlb_array_geom array[NF_TLB_MAX_ARRAYS];
 } nf_tlb_level_geom;
 
@@ -78,13 +78,13 @@ typedef struct nf_tlb_level_geom {
 enum { NF_PWC_PML4E = 0, NF_PWC_PDPTE = 1, NF_PWC_PDE = 2, NF_PWC_N = 3 };
 
 typedef struct nf_tlb_geom {
-    char name[24];                     /* "zen4", "host", ... */
-    char cpu[64];                      /* the CPU it describes */
-    int nlevels;                       /* 1 or 2 */
+    char name[24]; /* "zen4", "host", ... */
+    char cpu[64];  /* the CPU it describes */
+    int nlevels;   /* 1 or 2 */
     nf_tlb_level_geom level[NF_TLB_MAX_LEVELS];
-    uint32_t pwc_entries[NF_PWC_N];    /* fully associative LRU; 0 = none */
-    bool asid;                         /* PCID/ASID tagging on */
-    char source[384];                  /* where the figures come from */
+    uint32_t pwc_entries[NF_PWC_N]; /* fully associative LRU; 0 = none */
+    bool asid;                      /* PCID/ASID tagging on */
+    char source[384];               /* where the figures come from */
 } nf_tlb_geom;
 
 typedef struct nf_tlb_stats {
@@ -96,8 +96,8 @@ typedef struct nf_tlb_stats {
     uint64_t pwc_hits;                  /* walks that skipped >= 1 level */
     uint64_t pwc_level_hits[NF_PWC_N];  /* deepest PWC hit, by level */
     uint64_t inserts;
-    uint64_t invalidations;             /* entries removed by invalidate_* */
-    uint64_t flushes;                   /* flush_all + flushing switches */
+    uint64_t invalidations; /* entries removed by invalidate_* */
+    uint64_t flushes;       /* flush_all + flushing switches */
 } nf_tlb_stats;
 
 typedef struct nf_tlb nf_tlb;

@@ -58,28 +58,28 @@ enum nf_trace_op {
 const char *nf_trace_op_name(unsigned op);
 
 enum {
-    NF_TRACE_F_NULL = 1,       /* the call returned NULL (posix_memalign: failed): no id born */
-    NF_TRACE_F_RELEASED = 2,   /* realloc that returned NULL and freed its ref (realloc(p, 0)) */
+    NF_TRACE_F_NULL = 1,     /* the call returned NULL (posix_memalign: failed): no id born */
+    NF_TRACE_F_RELEASED = 2, /* realloc that returned NULL and freed its ref (realloc(p, 0)) */
 };
 
 /* One event, 24 bytes. */
 typedef struct nf_trace_event {
-    uint64_t size;          /* bytes asked (calloc: the element size) */
-    uint64_t arg;           /* calloc: the element count; the aligned ops: the alignment; else 0 */
-    uint32_t ref;           /* free, realloc: the id passed in (0: NULL); else 0 */
-    uint32_t thread : 24;   /* < nthreads */
-    uint32_t op : 4;        /* enum nf_trace_op */
-    uint32_t flags : 4;     /* NF_TRACE_F_* */
+    uint64_t size;        /* bytes asked (calloc: the element size) */
+    uint64_t arg;         /* calloc: the element count; the aligned ops: the alignment; else 0 */
+    uint32_t ref;         /* free, realloc: the id passed in (0: NULL); else 0 */
+    uint32_t thread : 24; /* < nthreads */
+    uint32_t op : 4;      /* enum nf_trace_op */
+    uint32_t flags : 4;   /* NF_TRACE_F_* */
 } nf_trace_event;
 
 /* A loaded trace: read once, replayed as often as wanted (read only). */
 typedef struct nf_trace {
     nf_trace_event *events;
     uint64_t nevents;
-    uint32_t nids;          /* blocks born */
+    uint32_t nids; /* blocks born */
     uint32_t nthreads;
-    char *command;          /* what was recorded (the process's command line), never NULL */
-    uint64_t file_bytes;    /* the file's size */
+    char *command;       /* what was recorded (the process's command line), never NULL */
+    uint64_t file_bytes; /* the file's size */
 } nf_trace;
 
 /* ---- files (trace/format.c) ---- */
@@ -98,22 +98,22 @@ void nf_trace_free(nf_trace *t);
 
 /* ---- statistics (trace/stats.c) ---- */
 enum {
-    NF_TRACE_SIZE_BUCKETS = 34,   /* 0 B, then [2^(k-1), 2^k) for k = 1..32, then >= 4 GiB */
-    NF_TRACE_LIFE_BUCKETS = 8,    /* lifetime in events: < 10, < 100, ..., < 10^7, >= 10^7 */
+    NF_TRACE_SIZE_BUCKETS = 34, /* 0 B, then [2^(k-1), 2^k) for k = 1..32, then >= 4 GiB */
+    NF_TRACE_LIFE_BUCKETS = 8,  /* lifetime in events: < 10, < 100, ..., < 10^7, >= 10^7 */
 };
 
 typedef struct nf_trace_stats {
     uint64_t calls[NF_TRACE_NOPS];
-    uint64_t null_results;        /* allocation calls that returned NULL */
-    uint64_t free_null;           /* free(NULL) and realloc(NULL, n) calls */
-    uint64_t size_hist[NF_TRACE_SIZE_BUCKETS];   /* births by requested size */
-    uint64_t bytes_requested;     /* sum over births */
+    uint64_t null_results;                     /* allocation calls that returned NULL */
+    uint64_t free_null;                        /* free(NULL) and realloc(NULL, n) calls */
+    uint64_t size_hist[NF_TRACE_SIZE_BUCKETS]; /* births by requested size */
+    uint64_t bytes_requested;                  /* sum over births */
     uint64_t peak_live_bytes, peak_live_blocks;
-    uint64_t end_live_bytes, end_live_blocks;    /* never freed */
-    uint64_t life_hist[NF_TRACE_LIFE_BUCKETS];   /* freed blocks by lifetime */
-    uint64_t cross_thread_frees;  /* frees (and reallocs) of a block born on another thread */
+    uint64_t end_live_bytes, end_live_blocks;  /* never freed */
+    uint64_t life_hist[NF_TRACE_LIFE_BUCKETS]; /* freed blocks by lifetime */
+    uint64_t cross_thread_frees;               /* frees (and reallocs) of a block born on another thread */
     uint32_t nthreads;
-    uint64_t *thread_calls;       /* [nthreads]: events per thread (malloc'd) */
+    uint64_t *thread_calls; /* [nthreads]: events per thread (malloc'd) */
 } nf_trace_stats;
 
 /* 0, or -1 (out of memory). nf_trace_stats_free after. */
@@ -156,16 +156,16 @@ typedef enum nf_trace_touch {
 
 typedef struct nf_trace_replay_opts {
     nf_trace_touch touch;
-    int check;              /* nonzero: check (needs touch != NONE) */
+    int check; /* nonzero: check (needs touch != NONE) */
 } nf_trace_replay_opts;
 
 typedef struct nf_trace_replay_result {
-    uint64_t calls[NF_TRACE_NOPS];   /* calls made through mem, by op */
-    uint64_t events;                  /* events replayed */
+    uint64_t calls[NF_TRACE_NOPS]; /* calls made through mem, by op */
+    uint64_t events;               /* events replayed */
     uint64_t failed, extra;
     uint64_t checksum, corrupt, misaligned, not_zeroed;
-    uint64_t peak_live_bytes, end_live_bytes;   /* live bytes as the trace defines them */
-    double seconds;                   /* the replay's steps (CLOCK_MONOTONIC), start and cleanup excluded */
+    uint64_t peak_live_bytes, end_live_bytes; /* live bytes as the trace defines them */
+    double seconds;                           /* the replay's steps (CLOCK_MONOTONIC), start and cleanup excluded */
 } nf_trace_replay_result;
 
 typedef struct nf_trace_replay nf_trace_replay;
@@ -195,8 +195,8 @@ int nf_trace_replay_run(const nf_trace *t, const nf_mem_api *mem, const nf_trace
 typedef struct nf_trace_client {
     const nf_trace *t;
     nf_trace_replay_opts o;
-    uint64_t round;               /* events between progress calls; 0: nevents / 20 + 1 */
-    void (*progress)(void *parg, uint64_t done, uint64_t total);   /* may be NULL */
+    uint64_t round; /* events between progress calls; 0: nevents / 20 + 1 */
+    void (*progress)(void *parg, uint64_t done, uint64_t total); /* may be NULL */
     void *parg;
     /* out, in the process the client ran in (a driver that forks keeps
      * them in its child): finish's status and result */
@@ -214,26 +214,26 @@ int64_t nf_trace_client_run(void *arg, const nf_mem_api *mem);
  * reads its final RSS, as after a workload's last round). Sums the
  * copies' results into *out (seconds: the slowest); 0, or -1 (as
  * finish, or a copy could not start). */
-int nf_trace_bench(const nf_trace *t, const nf_mem_api *mem, unsigned threads, int verify,
-                   void (*at_end)(void *arg), void *arg, nf_trace_replay_result *out);
+int nf_trace_bench(const nf_trace *t, const nf_mem_api *mem, unsigned threads, int verify, void (*at_end)(void *arg),
+                   void *arg, nf_trace_replay_result *out);
 
 /* ---- from a recording to a trace (trace/raw.c, trace/convert.c) ---- */
 /* One process image's recording: the recorder writes one raw file per
  * image (<pid>-<ns>.raw in NOTFREE_TRACE_DIR). */
 typedef struct nf_trace_raw_info {
     int pid;
-    uint64_t start_ns;      /* CLOCK_MONOTONIC when the image (or fork child) began */
+    uint64_t start_ns; /* CLOCK_MONOTONIC when the image (or fork child) began */
     uint64_t calls;
     char command[256];
 } nf_trace_raw_info;
 
 /* What the conversion dropped or repaired, so stats can say so. */
 typedef struct nf_trace_convert_notes {
-    uint64_t unmatched_frees;     /* free of an address never seen born (allocated before recording) */
-    uint64_t unmatched_reallocs;  /* realloc of such an address: kept as realloc(NULL, n) */
-    uint64_t reborn;              /* an address born while its block was live (a realloc's input
+    uint64_t unmatched_frees;    /* free of an address never seen born (allocated before recording) */
+    uint64_t unmatched_reallocs; /* realloc of such an address: kept as realloc(NULL, n) */
+    uint64_t reborn;             /* an address born while its block was live (a realloc's input
                                      handed out again before the realloc's stamp, or a lost free) */
-    uint64_t truncated;           /* 1 when the raw file ended inside a chunk (the recording stopped) */
+    uint64_t truncated;          /* 1 when the raw file ended inside a chunk (the recording stopped) */
 } nf_trace_convert_notes;
 
 /* Reads the header of a raw file; 0, or -1 (err). */

@@ -76,35 +76,38 @@ typedef struct nf_mem_api {
     void *ctx;
     void *(*realloc)(void *ctx, void *p, size_t size);
     void *(*calloc)(void *ctx, size_t n, size_t size);
-    void *(*memalign)(void *ctx, size_t align, size_t size);   /* align: a power of two */
+    void *(*memalign)(void *ctx, size_t align, size_t size); /* align: a power of two */
 } nf_mem_api;
 
 /* The process's own malloc and free (ours when a drop-in is preloaded). */
 extern const nf_mem_api nf_mem_libc;
 
 /* A heap of an allocator; *storage keeps a and h and must outlive the api. */
-typedef struct nf_mem_heap_ctx { const nf_allocator *a; nf_heap *h; } nf_mem_heap_ctx;
+typedef struct nf_mem_heap_ctx {
+    const nf_allocator *a;
+    nf_heap *h;
+} nf_mem_heap_ctx;
 nf_mem_api nf_mem_heap(nf_mem_heap_ctx *storage, const nf_allocator *a, nf_heap *h);
 
-typedef struct nf_workload nf_workload;   /* defined by the workload files */
+typedef struct nf_workload nf_workload; /* defined by the workload files */
 typedef struct nf_workload_run nf_workload_run;
 
 typedef struct nf_workload_params {
-    unsigned threads;   /* worker threads, >= 1 */
-    uint64_t seed;      /* 0 means 1; each thread seeds its PRNG from it and its index */
-    size_t size;        /* small-churn's block size; 0 cycles 16, 64, 256 */
-    unsigned slots;     /* blocks a thread keeps (random-mix, larson-like); 0: the default */
-    int pin;            /* nonzero: worker i runs on online CPU i mod count (threads
+    unsigned threads; /* worker threads, >= 1 */
+    uint64_t seed;    /* 0 means 1; each thread seeds its PRNG from it and its index */
+    size_t size;      /* small-churn's block size; 0 cycles 16, 64, 256 */
+    unsigned slots;   /* blocks a thread keeps (random-mix, larson-like); 0: the default */
+    int pin;          /* nonzero: worker i runs on online CPU i mod count (threads
                            otherwise inherit the caller's affinity, which a pinned
                            bench thread narrows to one CPU) */
-    int verify;         /* nonzero: fill and check every byte (see verify above) */
+    int verify;       /* nonzero: fill and check every byte (see verify above) */
 } nf_workload_params;
 
 typedef struct nf_workload_result {
-    uint64_t ops;       /* malloc + free calls counted, all threads */
-    uint64_t checksum;  /* sum of the tags of every block checked */
-    uint64_t corrupt;   /* blocks whose tag was damaged */
-    uint64_t failed;    /* mallocs that returned NULL */
+    uint64_t ops;      /* malloc + free calls counted, all threads */
+    uint64_t checksum; /* sum of the tags of every block checked */
+    uint64_t corrupt;  /* blocks whose tag was damaged */
+    uint64_t failed;   /* mallocs that returned NULL */
     /* With params.verify and corrupt > 0: the first damaged block found
      * (by the lowest-numbered thread that found one): the offset of its
      * first changed byte, and its size. Otherwise both are 0. */
@@ -123,8 +126,7 @@ uint64_t nf_workload_default_ops(const nf_workload *w);
 /* ---- running ---- */
 /* Start the worker threads and set up (untimed); NULL with errno. The
  * runner's own bookkeeping uses the process's malloc, never m. */
-nf_workload_run *nf_workload_start(const nf_workload *w, const nf_workload_params *p,
-                                   const nf_mem_api *m);
+nf_workload_run *nf_workload_start(const nf_workload *w, const nf_workload_params *p, const nf_mem_api *m);
 /* One round: every thread performs about ops_per_thread operations (whole
  * batches); returns the operations performed by all threads. */
 uint64_t nf_workload_round(nf_workload_run *r, uint64_t ops_per_thread);
@@ -133,8 +135,8 @@ uint64_t nf_workload_round(nf_workload_run *r, uint64_t ops_per_thread);
 int nf_workload_finish(nf_workload_run *r, nf_workload_result *out);
 /* start, rounds of at most round_ops per thread until ops_per_thread, and
  * finish. */
-int nf_workload_run_ops(const nf_workload *w, const nf_workload_params *p, const nf_mem_api *m,
-                        uint64_t ops_per_thread, uint64_t round_ops, nf_workload_result *out);
+int nf_workload_run_ops(const nf_workload *w, const nf_workload_params *p, const nf_mem_api *m, uint64_t ops_per_thread,
+                        uint64_t round_ops, nf_workload_result *out);
 
 #ifdef __cplusplus
 }

@@ -16,7 +16,12 @@ static const char *const size_name[NF_PG_NSIZES] = {"4K", "2M", "1G"};
 
 int nf_tlb_geom_check(const nf_tlb_geom *g, char *err, size_t cap)
 {
-#define FAIL(...) do { if (err && cap) snprintf(err, cap, __VA_ARGS__); return -1; } while (0)
+#define FAIL(...)                            \
+    do {                                     \
+        if (err && cap)                      \
+            snprintf(err, cap, __VA_ARGS__); \
+        return -1;                           \
+    } while (0)
     if (!g)
         FAIL("no geometry");
     if (g->nlevels < 1 || g->nlevels > NF_TLB_MAX_LEVELS)
@@ -37,11 +42,11 @@ int nf_tlb_geom_check(const nf_tlb_geom *g, char *err, size_t cap)
                      ar->entries, ar->ways);
             uint32_t ways = ar->ways ? ar->ways : ar->entries;
             if (ways > MAX_WAYS)
-                FAIL("%s: L%d array %d: %u ways; at most %u (a fully associative array counts its entries)",
-                     g->name, l + 1, a, ways, MAX_WAYS);
+                FAIL("%s: L%d array %d: %u ways; at most %u (a fully associative array counts its entries)", g->name,
+                     l + 1, a, ways, MAX_WAYS);
             if (!ar->sizes || (ar->sizes & ~NF_PGBIT_ALL))
-                FAIL("%s: L%d array %d: page sizes mask 0x%x; a non-empty subset of 4K, 2M, 1G", g->name, l + 1,
-                     a, ar->sizes);
+                FAIL("%s: L%d array %d: page sizes mask 0x%x; a non-empty subset of 4K, 2M, 1G", g->name, l + 1, a,
+                     ar->sizes);
             if (ar->sizes & seen)
                 FAIL("%s: L%d: two arrays hold the same page size", g->name, l + 1);
             if (ar->repl != NF_REPL_LRU && ar->repl != NF_REPL_PLRU)
@@ -103,9 +108,8 @@ void nf_tlb_geom_print(const nf_tlb_geom *g, FILE *f, int indent)
                 snprintf(assoc, sizeof assoc, "fully associative");
             else
                 snprintf(assoc, sizeof assoc, "%u-way", ar->ways);
-            fprintf(f, "%*sL%d%s %5u entries, %-17s %-8s %-4s reach %s\n", indent, "", l + 1,
-                    l == 0 ? "d" : " ", ar->entries, assoc, sizes, ar->repl == NF_REPL_LRU ? "LRU" : "PLRU",
-                    reach);
+            fprintf(f, "%*sL%d%s %5u entries, %-17s %-8s %-4s reach %s\n", indent, "", l + 1, l == 0 ? "d" : " ",
+                    ar->entries, assoc, sizes, ar->repl == NF_REPL_LRU ? "LRU" : "PLRU", reach);
         }
     static const char *const pwc_name[NF_PWC_N] = {"PML4E", "PDPTE", "PDE"};
     fprintf(f, "%*spage-walk caches:", indent, "");

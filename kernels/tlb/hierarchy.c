@@ -32,7 +32,7 @@ struct nf_tlb {
     int nlevels;
     bool asid_on;
     uint16_t cur_asid;
-    uint64_t absent;        /* a tag held by no level (NF_TAG_NONE: none known) */
+    uint64_t absent; /* a tag held by no level (NF_TAG_NONE: none known) */
     /* The common geometry (set once by nf_tlb_create): two levels, 4K pages
      * in a fully associative LRU L1 (wide, one set) and a set-associative
      * LRU L2 (narrow) apart from it. Its 4K paths skip the dispatch. */
@@ -40,8 +40,8 @@ struct nf_tlb {
     /* fastw: fast, and all three PWCs LRU: PML4E and PDPTE narrow, PDE wide
      * with one set (zen4's 16, 16, 64). Its 4K walk is one straight path. */
     bool fastw;
-    tlb_store *fl1, *fl2;   /* fast: map[0][4K], map[1][4K] */
-    tlb_hook hook;          /* the stores of the TLB levels report to it */
+    tlb_store *fl1, *fl2; /* fast: map[0][4K], map[1][4K] */
+    tlb_hook hook;        /* the stores of the TLB levels report to it */
     nf_tlb_stats st;
     int nstores;
     tlb_store store[NF_TLB_MAX_LEVELS * NF_TLB_MAX_ARRAYS];
@@ -84,8 +84,7 @@ nf_tlb *nf_tlb_create(const nf_tlb_geom *g, char *err, size_t cap)
     }
     t->fl1 = t->map[0][NF_PG_4K];
     t->fl2 = t->nlevels == 2 ? t->map[1][NF_PG_4K] : NULL;
-    t->fast = t->fl1 && t->fl2 && t->fl1->kind == SK_WIDE_LRU && t->fl1->sets == 1 &&
-              t->fl2->kind == SK_NARROW_LRU;
+    t->fast = t->fl1 && t->fl2 && t->fl1->kind == SK_WIDE_LRU && t->fl1->sets == 1 && t->fl2->kind == SK_NARROW_LRU;
     for (int p = 0; p < NF_PWC_N; p++)
         if (g->pwc_entries[p]) {
             if (tlb_store_init(&t->pwc[p], g->pwc_entries[p], 0, 0, NF_REPL_LRU) != 0)
@@ -453,7 +452,8 @@ void nf_tlb_invalidate_page(nf_tlb *t, uint16_t asid, uint64_t vaddr)
         tlb_store *s = &t->store[i];
         for (int sz = 0; sz < NF_PG_NSIZES; sz++)
             if (s->sizes & NF_PGBIT(sz))
-                t->st.invalidations += store_drop(s, make_tag(vaddr >> nf_page_shift((nf_page_size)sz), a, (unsigned)sz));
+                t->st.invalidations +=
+                    store_drop(s, make_tag(vaddr >> nf_page_shift((nf_page_size)sz), a, (unsigned)sz));
     }
     for (int p = 0; p < NF_PWC_N; p++)
         if (t->pwc_on[p])
@@ -462,8 +462,8 @@ void nf_tlb_invalidate_page(nf_tlb *t, uint16_t asid, uint64_t vaddr)
 
 /* Drops every entry of s for which drop() is true, counted. Out of line
  * (cold): the compiler then makes one copy per drop(), drop() inlined. */
-__attribute__((noinline)) static void drop_where(nf_tlb *t, tlb_store *s,
-                                                bool (*drop)(uint64_t tag, const void *arg), const void *arg)
+__attribute__((noinline)) static void drop_where(nf_tlb *t, tlb_store *s, bool (*drop)(uint64_t tag, const void *arg),
+                                                 const void *arg)
 {
     t->st.invalidations += store_filter(s, drop, arg);
 }
@@ -507,10 +507,7 @@ void nf_tlb_invalidate_range(nf_tlb *t, uint16_t asid, uint64_t vaddr, uint64_t 
             drop_where(t, &t->pwc[p], drop_in_range, &r);
 }
 
-static bool drop_asid(uint64_t tag, const void *p)
-{
-    return ((tag >> 2) & 0xffff) == *(const uint16_t *)p;
-}
+static bool drop_asid(uint64_t tag, const void *p) { return ((tag >> 2) & 0xffff) == *(const uint16_t *)p; }
 
 void nf_tlb_invalidate_asid(nf_tlb *t, uint16_t asid)
 {

@@ -42,7 +42,7 @@
 
 #define NF_TAG_NONE UINT64_MAX
 #define HOT static inline __attribute__((always_inline))
-#define NARROW_WAYS 16u  /* up to this many ways: fingerprints and nibble LRU */
+#define NARROW_WAYS 16u /* up to this many ways: fingerprints and nibble LRU */
 #define BYTES_01 0x0101010101010101ull
 #define BYTES_80 0x8080808080808080ull
 #define NIBS_1 0x1111111111111111ull
@@ -77,34 +77,34 @@ typedef struct tlb_hook {
  * empty ways of a set rank after its filled ones; mru is NF_TAG_NONE or
  * the tag of a filled slot that is the most recent of its set. */
 typedef struct tlb_store {
-    uint64_t *tag;          /* [sets * ways] */
-    tlb_meta *meta;         /* narrow: [sets] */
-    uint32_t *chain;        /* wide: [sets * ways + hmask + 1] links: chain[slot] the next
+    uint64_t *tag;         /* [sets * ways] */
+    tlb_meta *meta;        /* narrow: [sets] */
+    uint32_t *chain;       /* wide: [sets * ways + hmask + 1] links: chain[slot] the next
                              * slot + 1 in its bucket, 0 = none; then the buckets */
-    uint32_t *head;         /* wide: chain + sets * ways: the first slot + 1 of each bucket */
-    uint32_t *hprev;        /* wide: [-1 .. sets * ways - 1] the index in chain of the link
+    uint32_t *head;        /* wide: chain + sets * ways: the first slot + 1 of each bucket */
+    uint32_t *hprev;       /* wide: [-1 .. sets * ways - 1] the index in chain of the link
                              * to slot (a slot, or sets * ways + its bucket); hprev[-1]
                              * absorbs the writes for "no slot" (link 0) */
-    uint32_t *prev, *next;  /* wide LRU: [sets * ways + sets], the sentinel of
+    uint32_t *prev, *next; /* wide LRU: [sets * ways + sets], the sentinel of
                              * set s at index sets * ways + s, most recent first */
-    uint8_t *plru;          /* PLRU: [sets * pways] tree nodes 1..pways-1 */
+    uint8_t *plru;         /* PLRU: [sets * pways] tree nodes 1..pways-1 */
     uint64_t mru;
-    store_kind kind;        /* which specialised path serves it (set once) */
+    store_kind kind; /* which specialised path serves it (set once) */
     bool narrow, lru, sets_pow2, hooked;
     uint32_t hmask;
-    unsigned hshift;        /* 64 - log2(hmask + 1) */
+    unsigned hshift;                     /* 64 - log2(hmask + 1) */
     uint32_t sets, setmask, ways, pways; /* setmask: sets - 1 when sets is a power
                                          * of 2 (else set = vpn % sets); pways:
                                          * ways rounded up to a power of 2 */
-    unsigned plevels;       /* log2(pways) */
-    uint64_t div_magic;     /* ceil(2^40 / ways): slot / ways without a divide */
+    unsigned plevels;                    /* log2(pways) */
+    uint64_t div_magic;                  /* ceil(2^40 / ways): slot / ways without a divide */
     uint32_t entries, valid;
-    uint32_t cnt[4];        /* valid entries by page size (PWC: by level) */
-    uint32_t sizes;         /* NF_PGBIT mask (TLB arrays) */
+    uint32_t cnt[4]; /* valid entries by page size (PWC: by level) */
+    uint32_t sizes;  /* NF_PGBIT mask (TLB arrays) */
     nf_tlb_repl repl;
-    int level;              /* TLB level, -1 for a PWC (never reported) */
-    uint8_t *present;       /* the level's mask of sizes held; NULL for a PWC */
-    const tlb_hook *hook;   /* read only when hooked */
+    int level;            /* TLB level, -1 for a PWC (never reported) */
+    uint8_t *present;     /* the level's mask of sizes held; NULL for a PWC */
+    const tlb_hook *hook; /* read only when hooked */
 } tlb_store;
 
 /* ---------- cold and out-of-line operations (store.c) ---------- */
@@ -130,20 +130,14 @@ void tlb_store_report(const tlb_store *s, uint64_t tag);
 
 /* ---------- tags and sets ---------- */
 
-HOT uint64_t make_tag(uint64_t vpn, uint16_t asid, unsigned sz)
-{
-    return vpn << 18 | (uint64_t)asid << 2 | sz;
-}
+HOT uint64_t make_tag(uint64_t vpn, uint16_t asid, unsigned sz) { return vpn << 18 | (uint64_t)asid << 2 | sz; }
 
 HOT uint32_t hash_of(const tlb_store *s, uint64_t tag)
 {
     return (uint32_t)((tag * 0x9E3779B97F4A7C15ull) >> s->hshift);
 }
 
-HOT uint8_t fp_of(uint64_t tag)
-{
-    return (uint8_t)((tag * 0x9E3779B97F4A7C15ull) >> 56);
-}
+HOT uint8_t fp_of(uint64_t tag) { return (uint8_t)((tag * 0x9E3779B97F4A7C15ull) >> 56); }
 
 HOT uint32_t tag_set(const tlb_store *s, uint64_t tag)
 {
@@ -158,10 +152,7 @@ HOT uint32_t slot_set(const tlb_store *s, uint32_t slot)
 
 /* --- nibble LRU of a narrow set --- */
 
-HOT uint64_t nib_low(unsigned n) /* the nibbles of ranks 0..n-1 */
-{
-    return n >= 16 ? ~0ull : (1ull << (4 * n)) - 1;
-}
+HOT uint64_t nib_low(unsigned n) /* the nibbles of ranks 0..n-1 */ { return n >= 16 ? ~0ull : (1ull << (4 * n)) - 1; }
 
 /* The rank of way w: the lowest nibble equal to w (SWAR zero-nibble test;
  * a false flag can only sit above a true one). */
@@ -289,7 +280,7 @@ HOT void count_sub(tlb_store *s, unsigned k)
 {
     s->valid--;
     if (--s->cnt[k] == 0 && s->present)
-        *s->present &= (uint8_t)~(1u << k);
+        *s->present &= (uint8_t) ~(1u << k);
 }
 
 /* Chains are doubly linked: a delete neither rehashes nor walks. */
@@ -394,8 +385,7 @@ HOT bool store_drop(tlb_store *s, uint64_t tag)
 
 /* Invalidates every entry for which drop() is true; the number dropped.
  * Inline, so that each caller's copy calls its drop() directly. */
-static inline uint32_t store_filter(tlb_store *s, bool (*drop)(uint64_t tag, const void *arg),
-                                   const void *arg)
+static inline uint32_t store_filter(tlb_store *s, bool (*drop)(uint64_t tag, const void *arg), const void *arg)
 {
     uint32_t dropped = 0;
     size_t n = (size_t)s->sets * s->ways;

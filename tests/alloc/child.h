@@ -18,7 +18,7 @@ static int child_stderr(const nf_allocator *a, misuse_fn fn, void (*body)(void),
 {
     int fds[2];
     REQUIRE(pipe(fds) == 0);
-    fflush(stdout);   /* or the child's exit would print it twice */
+    fflush(stdout); /* or the child's exit would print it twice */
     pid_t pid = fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
@@ -28,7 +28,7 @@ static int child_stderr(const nf_allocator *a, misuse_fn fn, void (*body)(void),
             fn(a->create(NULL));
         else
             body();
-        _exit(0);   /* not reached if the misuse was caught */
+        _exit(0); /* not reached if the misuse was caught */
     }
     close(fds[1]);
     size_t n = 0;

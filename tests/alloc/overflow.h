@@ -18,15 +18,15 @@
 
 /* One answer: p for a request of n bytes (need: the bytes it must hold)
  * aligned to align. */
-static void overflow_check(const nf_allocator *a, nf_heap *h, const char *call, void *p, size_t align,
-                           size_t n, size_t need, int err)
+static void overflow_check(const nf_allocator *a, nf_heap *h, const char *call, void *p, size_t align, size_t n,
+                           size_t need, int err)
 {
     bool pow2 = align && !(align & (align - 1));
     if (!p) {
         int want = pow2 ? ENOMEM : EINVAL;
         REQUIREF(err == want, "%s(align %#zx, n %#zx): NULL with errno %d, wanted %d", call, align, n, err, want);
         REQUIREF(need >= ((size_t)1 << 31) || align >= ((size_t)1 << 31) || !pow2,
-               "%s(align %#zx, n %#zx): NULL for a request under 2 GiB", call, align, n);
+                 "%s(align %#zx, n %#zx): NULL for a request under 2 GiB", call, align, n);
         return;
     }
     REQUIREF(pow2, "%s(align %#zx): a block for an alignment that is no power of two", call, align);
@@ -49,12 +49,17 @@ static bool overflow_skip(size_t align, size_t n)
     return (n >= lo && n < hi) || (align >= lo && align < hi);
 }
 #else
-static bool overflow_skip(size_t align, size_t n) { (void)align; (void)n; return false; }
+static bool overflow_skip(size_t align, size_t n)
+{
+    (void)align;
+    (void)n;
+    return false;
+}
 #endif
 
 static void overflow_sweep(const nf_allocator *a, nf_heap *h)
 {
-    static const size_t bases[] = { 0, (size_t)1 << 32, (size_t)1 << 62, (size_t)1 << 63, SIZE_MAX };
+    static const size_t bases[] = {0, (size_t)1 << 32, (size_t)1 << 62, (size_t)1 << 63, SIZE_MAX};
     size_t sizes[64];
     int ns = 0;
     for (int b = 0; b < 5; b++)
@@ -67,7 +72,7 @@ static void overflow_sweep(const nf_allocator *a, nf_heap *h)
     int na = 0;
     for (int k = 0; k < 64; k++)
         aligns[na++] = (size_t)1 << k;
-    static const size_t odd[] = { 0, 3, 24, 48, 4097, ((size_t)1 << 62) + 5, ((size_t)1 << 63) + 1, SIZE_MAX };
+    static const size_t odd[] = {0, 3, 24, 48, 4097, ((size_t)1 << 62) + 5, ((size_t)1 << 63) + 1, SIZE_MAX};
     for (unsigned i = 0; i < sizeof odd / sizeof *odd; i++)
         aligns[na++] = odd[i];
     for (int i = 0; i < ns; i++) {
@@ -84,20 +89,20 @@ static void overflow_sweep(const nf_allocator *a, nf_heap *h)
         errno = 0;
         p = a->calloc(h, n, 2);
         overflow_check(a, h, "calloc(n, 2)", p, 16, n, __builtin_mul_overflow(n, 2, &twice) ? SIZE_MAX : twice, errno);
-        if (n) {   /* realloc to 0 frees */
+        if (n) { /* realloc to 0 frees */
             void *q = a->malloc(h, 24);
             REQUIRE(q);
             errno = 0;
             p = a->realloc(h, q, n);
             overflow_check(a, h, "realloc", p, 16, n, n, errno);
             if (!p)
-                a->free(h, q);   /* a failed realloc leaves the block */
+                a->free(h, q); /* a failed realloc leaves the block */
         }
     }
     for (int j = 0; j < na; j++) {
         size_t al = aligns[j];
         size_t near[8];
-        for (int d = 0; d < 8; d++)   /* SIZE_MAX - alignment + small */
+        for (int d = 0; d < 8; d++) /* SIZE_MAX - alignment + small */
             near[d] = SIZE_MAX - al + (size_t)d - 3;
         for (int i = 0; i < ns + 8; i++) {
             size_t n = i < ns ? sizes[i] : near[i - ns];

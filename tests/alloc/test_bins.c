@@ -85,7 +85,7 @@ static void test_paths(void)
     }
     for (int i = 0; i < 16; i++)
         A->free(h, l[i]);
-    void *sorter = A->malloc(h, 20000);   /* sorts unsorted into the large bins */
+    void *sorter = A->malloc(h, 20000); /* sorts unsorted into the large bins */
     for (int i = 0; i < 16; i++)
         l[i] = A->malloc(h, 2990);
     /* direct map: above the dynamic threshold's ceiling */
@@ -104,7 +104,7 @@ static void test_paths(void)
     REQUIRE(A->trim(h, 0) == 1);
 
     static const char *const all[] = {
-        "tcache", "fastbin", "unsorted", "smallbin", "largebin", "top", "mmap",
+        "tcache",      "fastbin",      "unsorted",  "smallbin", "largebin",  "top",  "mmap",
         "free_tcache", "free_fastbin", "free_bins", "free_top", "free_mmap", "trim",
     };
     int bad = 0;
@@ -128,13 +128,18 @@ static void test_paths(void)
 
 /* ---- misuse: run the body in a child, read its stderr ---- */
 
-static void df_tcache(nf_heap *h) { void *p = A->malloc(h, 64); A->free(h, p); A->free(h, p); }
+static void df_tcache(nf_heap *h)
+{
+    void *p = A->malloc(h, 64);
+    A->free(h, p);
+    A->free(h, p);
+}
 static void df_fastbin(nf_heap *h)
 {
     void *p[8];
     for (int i = 0; i < 8; i++)
         p[i] = A->malloc(h, 64);
-    for (int i = 0; i < 8; i++)   /* 7 fill the tcache, the 8th goes to a fastbin */
+    for (int i = 0; i < 8; i++) /* 7 fill the tcache, the 8th goes to a fastbin */
         A->free(h, p[i]);
     A->free(h, p[7]);
 }
@@ -147,7 +152,7 @@ static void df_bins(nf_heap *h)
 }
 static void df_top(nf_heap *h)
 {
-    void *p = A->malloc(h, 5000);   /* next to the top: freeing it grows the top */
+    void *p = A->malloc(h, 5000); /* next to the top: freeing it grows the top */
     A->free(h, p);
     A->free(h, p);
 }
@@ -178,9 +183,9 @@ static void df_xthread(nf_heap *h)
 static void df_past_tcache(nf_heap *h)
 {
     void *p[9];
-    for (int i = 0; i < 9; i++)   /* p[8] keeps p[7] off the top */
+    for (int i = 0; i < 9; i++) /* p[8] keeps p[7] off the top */
         p[i] = A->malloc(h, 500);
-    for (int i = 0; i < 8; i++)   /* 7 fill the tcache, p[7] goes to the unsorted bin */
+    for (int i = 0; i < 8; i++) /* 7 fill the tcache, p[7] goes to the unsorted bin */
         A->free(h, p[i]);
     for (int i = 0; i < 7; i++)
         A->malloc(h, 500);
@@ -210,14 +215,14 @@ static void realloc_cached(nf_heap *h)
 {
     void *p = A->malloc(h, 64);
     A->free(h, p);
-    A->realloc(h, p, 64);   /* would hand the cached block back as live */
+    A->realloc(h, p, 64); /* would hand the cached block back as live */
 }
 static void realloc_binned(nf_heap *h)
 {
     void *p = A->malloc(h, 5000), *guard = A->malloc(h, 10);
     (void)guard;
-    A->free(h, p);           /* into the unsorted bin */
-    A->realloc(h, p, 4000);  /* would shrink a free chunk in place */
+    A->free(h, p);          /* into the unsorted bin */
+    A->realloc(h, p, 4000); /* would shrink a free chunk in place */
 }
 static void usable_cached(nf_heap *h)
 {
@@ -225,13 +230,21 @@ static void usable_cached(nf_heap *h)
     A->free(h, p);
     A->usable_size(h, p);
 }
-static void foreign_stack(nf_heap *h) { _Alignas(16) char buf[64]; A->free(h, buf + 16); }
+static void foreign_stack(nf_heap *h)
+{
+    _Alignas(16) char buf[64];
+    A->free(h, buf + 16);
+}
 static void foreign_libc(nf_heap *h)
 {
     void *p = malloc(100);
     A->free(h, p);
 }
-static void foreign_misaligned(nf_heap *h) { char *p = A->malloc(h, 100); A->free(h, p + 8); }
+static void foreign_misaligned(nf_heap *h)
+{
+    char *p = A->malloc(h, 100);
+    A->free(h, p + 8);
+}
 static void foreign_other_heap(nf_heap *h)
 {
     nf_heap *o = A->create(NULL);
@@ -264,7 +277,8 @@ static void test_overflow(void)
     char buf[1024];
     int status = child_stderr(A, overflow_body, NULL, buf, sizeof buf);
     REQUIREF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "sweep died (%s %d): %s",
-           WIFSIGNALED(status) ? "signal" : "exit", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), buf);
+             WIFSIGNALED(status) ? "signal" : "exit", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+             buf);
 }
 
 static void test_registry(void)
@@ -273,8 +287,8 @@ static void test_registry(void)
     for (size_t i = 0; i < nf_allocator_count(); i++) {
         const nf_allocator *a = nf_allocator_at(i);
         REQUIRE(a && a->name && nf_allocator_find(a->name) == a);
-        REQUIRE(a->create && a->destroy && a->malloc && a->free && a->calloc && a->realloc &&
-              a->memalign && a->usable_size && a->trim && a->stats && a->identify);
+        REQUIRE(a->create && a->destroy && a->malloc && a->free && a->calloc && a->realloc && a->memalign &&
+                a->usable_size && a->trim && a->stats && a->identify);
         nf_heap *h = a->create(NULL);
         REQUIRE(h);
         char buf[128];
@@ -297,10 +311,10 @@ static void test_registry(void)
     if (strncmp(id, "glibc ", 6) == 0) {
         REQUIRE(nf_allocator_system.stats(sys, &s) == 0);
         REQUIRE((s.available & NF_STAT_MAPPED) && !(s.available & NF_STAT_PAGE_CALLS));
-        REQUIRE(nf_alloc_stats_path(&s, "tcache") == -1);   /* unknown, not 0 */
+        REQUIRE(nf_alloc_stats_path(&s, "tcache") == -1); /* unknown, not 0 */
     }
-    REQUIRE(nf_allocator_bins.default_heap && nf_allocator_bins.fork_prepare &&
-          nf_allocator_bins.fork_parent && nf_allocator_bins.fork_child && nf_allocator_bins.thread_exit);
+    REQUIRE(nf_allocator_bins.default_heap && nf_allocator_bins.fork_prepare && nf_allocator_bins.fork_parent &&
+            nf_allocator_bins.fork_child && nf_allocator_bins.thread_exit);
 }
 
 static void test_pages(void)
@@ -325,7 +339,7 @@ static void test_pages(void)
     REQUIRE(nf_pages_grow(&ps, -100000) == b0 + 100000);
     REQUIRE(nf_pages_grow(&ps, 0) == b0);
     REQUIRE(nf_pages_grow(&ps, 8192) == b0);
-    REQUIRE(b0[0] == 0 && b0[8191] == 0);   /* given back, regrown zeroed */
+    REQUIRE(b0[0] == 0 && b0[8191] == 0); /* given back, regrown zeroed */
     errno = 0;
     REQUIRE(nf_pages_grow(&ps, -((intptr_t)1 << 20)) == NULL && errno == ENOMEM);
     REQUIRE(nf_pages_grow(&ps, (intptr_t)2 << 30) == NULL && errno == ENOMEM);
@@ -349,7 +363,7 @@ static void *churn(void *arg)
 {
     (void)arg;
     unsigned r = 1;
-    void *keep[64] = { 0 };
+    void *keep[64] = {0};
     while (!__atomic_load_n(&stop_churn, __ATOMIC_RELAXED)) {
         r = r * 1103515245u + 12345u;
         unsigned i = (r >> 8) % 64;
@@ -397,14 +411,14 @@ static void *cache_and_leave(void *arg)
     for (int i = 0; i < 7; i++)
         p[i] = A->malloc(shared_heap, 64);
     for (int i = 0; i < 7; i++)
-        A->free(shared_heap, p[i]);   /* all seven stay in this thread's tcache */
+        A->free(shared_heap, p[i]); /* all seven stay in this thread's tcache */
     if (arg)
         A->thread_exit(shared_heap);
     return NULL;
 }
 
 /* ---- regrow: a region's opened high-water mark ---- */
-enum { REGROW_N = 40, REGROW_SIZE = 100000 };   /* under the mmap threshold: from the region */
+enum { REGROW_N = 40, REGROW_SIZE = 100000 }; /* under the mmap threshold: from the region */
 
 static uint64_t protects(nf_heap *h)
 {
@@ -431,9 +445,9 @@ static void *regrow_body(void *arg)
         A->trim(h, 0);
         nf_alloc_stats trimmed;
         A->stats(h, &trimmed);
-        printf("  round %d: mprotect %llu -> %llu, mapped %llu -> %llu after trim\n", round,
-               (unsigned long long)before, (unsigned long long)grown,
-               (unsigned long long)full.mapped_bytes, (unsigned long long)trimmed.mapped_bytes);
+        printf("  round %d: mprotect %llu -> %llu, mapped %llu -> %llu after trim\n", round, (unsigned long long)before,
+               (unsigned long long)grown, (unsigned long long)full.mapped_bytes,
+               (unsigned long long)trimmed.mapped_bytes);
         REQUIREF(trimmed.mapped_bytes + (size_t)REGROW_N * REGROW_SIZE / 2 < full.mapped_bytes, "trim kept the pages");
         if (round == 0)
             REQUIREF(grown > before, "the first growth opened no pages");
@@ -448,7 +462,7 @@ static void test_regrow(void)
 {
     nf_heap *h = A->create(NULL);
     REQUIRE(h);
-    A->free(h, A->malloc(h, 16));   /* this thread takes the main arena, the next one gets a region */
+    A->free(h, A->malloc(h, 16)); /* this thread takes the main arena, the next one gets a region */
     pthread_t t;
     REQUIRE(pthread_create(&t, NULL, regrow_body, h) == 0);
     pthread_join(t, NULL);
@@ -458,14 +472,14 @@ static void test_regrow(void)
 static void test_exit(void)
 {
     shared_heap = A->create(NULL);
-    for (int explicit = 0; explicit < 2; explicit++) {
+    for (int explicit = 0; explicit < 2; explicit ++) {
         int64_t before = path(shared_heap, "free_fastbin");
         pthread_t t;
         REQUIRE(pthread_create(&t, NULL, cache_and_leave, explicit ? (void *)1 : NULL) == 0);
         pthread_join(t, NULL);
         int64_t after = path(shared_heap, "free_fastbin");
         REQUIREF(after - before >= 7, "%s: %lld cached blocks went back", explicit ? "thread_exit" : "destructor",
-               (long long)(after - before));
+                 (long long)(after - before));
         nf_alloc_stats st;
         A->stats(shared_heap, &st);
         REQUIRE(st.mallocs == st.frees && st.live_bytes == 0);
@@ -569,8 +583,7 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[1], "asan")) {
         if (test_asan() == 77)
             return 77;
-    }
-    else
+    } else
         REQUIREF(0, "no test %s", argv[1]);
     printf("bins %s: ok\n", argv[1]);
     return 0;

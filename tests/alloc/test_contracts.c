@@ -55,7 +55,7 @@ static void one(size_t align, size_t size)
 
 static void test_align(void)
 {
-    static const size_t aligns[] = { 0, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536 };
+    static const size_t aligns[] = {0, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536};
     for (size_t a = 0; a < sizeof aligns / sizeof aligns[0]; a++) {
         for (size_t s = 0; s <= 4096; s += (aligns[a] > 256 ? 61 : 1))
             one(aligns[a], s);
@@ -88,7 +88,7 @@ static void test_realloc(void)
     REQUIRE(p);
     size_t n = 10;
     fill(p, n, 1);
-    static const size_t sizes[] = { 20, 5, 100, 1000, 999, 3000, 100000, 50, 300000, 2000000, 17, 0 };
+    static const size_t sizes[] = {20, 5, 100, 1000, 999, 3000, 100000, 50, 300000, 2000000, 17, 0};
     for (size_t i = 0; sizes[i]; i++) {
         size_t m = sizes[i];
         unsigned char *q = A->realloc(H, p, m);
@@ -108,7 +108,7 @@ static void test_realloc(void)
     REQUIRE(a && intact(a, 2000, 3));
     A->free(H, a);
     A->free(H, c);
-    REQUIRE(A->realloc(H, p, 0) == NULL);   /* frees */
+    REQUIRE(A->realloc(H, p, 0) == NULL); /* frees */
 }
 
 static void test_calloc(void)
@@ -156,7 +156,7 @@ static void test_trim(void)
         A->stats(H, &s);
         mapped_before = s.mapped_bytes;
     }
-    for (int i = 0; i < N - 1; i++)   /* the last one pins the top's start: pages inside bins */
+    for (int i = 0; i < N - 1; i++) /* the last one pins the top's start: pages inside bins */
         A->free(H, p[i]);
     int r = A->trim(H, 0);
     if (known) {
@@ -167,8 +167,8 @@ static void test_trim(void)
     A->trim(H, 0);
     if (known) {
         A->stats(H, &s);
-        REQUIREF(s.mapped_bytes < mapped_before, "mapped %llu, was %llu",
-               (unsigned long long)s.mapped_bytes, (unsigned long long)mapped_before);
+        REQUIREF(s.mapped_bytes < mapped_before, "mapped %llu, was %llu", (unsigned long long)s.mapped_bytes,
+                 (unsigned long long)mapped_before);
     }
 }
 
@@ -196,7 +196,7 @@ static void *worker(void *arg)
             rng = rng * 1103515245u + 12345u;
             sz[i] = (rng >> 8) % 2048;
             if (i == 0 && r % 16 == 0)
-                sz[i] = 200000;   /* a direct map now and then */
+                sz[i] = 200000; /* a direct map now and then */
             mine[i] = A->malloc(H, sz[i]);
             REQUIRE(mine[i]);
             fill(mine[i], sz[i], (unsigned)(me + i));
@@ -247,8 +247,8 @@ static void test_threads(void)
         }
     nf_alloc_stats s;
     if (A->stats(H, &s) == 0 && (s.available & NF_STAT_CALLS))
-        REQUIREF(s.mallocs >= (uint64_t)THREADS * ROUNDS * PER && s.frees == s.mallocs,
-               "mallocs %llu frees %llu", (unsigned long long)s.mallocs, (unsigned long long)s.frees);
+        REQUIREF(s.mallocs >= (uint64_t)THREADS * ROUNDS * PER && s.frees == s.mallocs, "mallocs %llu frees %llu",
+                 (unsigned long long)s.mallocs, (unsigned long long)s.frees);
     if (A->stats(H, &s) == 0 && (s.available & NF_STAT_LIVE))
         REQUIREF(s.live_bytes == 0, "live %llu after freeing all", (unsigned long long)s.live_bytes);
 }
@@ -266,10 +266,17 @@ static size_t heavy_tail(unsigned long long *rng)
 {
     unsigned long long r = xorshift(rng);
     switch (r % 16) {
-    case 0: return (size_t)(r >> 8) % ((size_t)1 << 20);
-    case 1: case 2: return (size_t)(r >> 8) % 70000;
-    case 3: case 4: case 5: return (size_t)(r >> 8) % 4096;
-    default: return (size_t)(r >> 8) % 256;
+    case 0:
+        return (size_t)(r >> 8) % ((size_t)1 << 20);
+    case 1:
+    case 2:
+        return (size_t)(r >> 8) % 70000;
+    case 3:
+    case 4:
+    case 5:
+        return (size_t)(r >> 8) % 4096;
+    default:
+        return (size_t)(r >> 8) % 256;
     }
 }
 

@@ -62,7 +62,7 @@ static uint64_t advises(nf_heap *h)
 
 static void sleep_ms(long ms)
 {
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
 }
 
@@ -71,7 +71,7 @@ typedef struct job {
     nf_heap *h;
     void **p;
     size_t n, size;
-    int alloc;     /* 1: allocate n blocks of size into p and keep them; 0: free p[0..n) */
+    int alloc; /* 1: allocate n blocks of size into p and keep them; 0: free p[0..n) */
 } job;
 
 static void *run_job(void *v)
@@ -91,7 +91,7 @@ static void *run_job(void *v)
 
 static void in_thread(nf_heap *h, void **p, size_t n, size_t size, int alloc)
 {
-    job j = { h, p, n, size, alloc };
+    job j = {h, p, n, size, alloc};
     pthread_t t;
     REQUIRE(pthread_create(&t, NULL, run_job, &j) == 0);
     REQUIRE(pthread_join(t, NULL) == 0);
@@ -128,11 +128,11 @@ static void test_xthread(nf_heap *h)
 /* ---- delayed ---- */
 static void test_delayed(nf_heap *h)
 {
-    enum { N = 64 * 4 };   /* 1 KiB blocks: four full 64 KiB pages */
+    enum { N = 64 * 4 }; /* 1 KiB blocks: four full 64 KiB pages */
     static void *p[N];
     for (int i = 0; i < N; i++)
         REQUIRE((p[i] = A->malloc(h, 1000)) != NULL);
-    void *more = A->malloc(h, 1000);   /* makes the earlier pages go to the full queue */
+    void *more = A->malloc(h, 1000); /* makes the earlier pages go to the full queue */
     REQUIRE(path(h, "full") > 0);
     in_thread(h, p, N / 2, 0, 0);
     int64_t d0 = path(h, "delayed");
@@ -153,16 +153,16 @@ static void test_abandon(nf_heap *h)
 {
     enum { N = 3000 };
     static void *p[N];
-    void *mine = A->malloc(h, 64);   /* this thread has its own theap (or it would take the warm one) */
+    void *mine = A->malloc(h, 64); /* this thread has its own theap (or it would take the warm one) */
     REQUIRE(mine);
     int64_t a0 = path(h, "abandon");
-    in_thread(h, p, N, 200, 1);   /* the thread exits holding them */
+    in_thread(h, p, N, 200, 1); /* the thread exits holding them */
     /* its theap is kept warm (pages and all) for a next thread (not in the
      * secure build: abandoned at once); none came within the purge delay:
      * the next slow path abandons it, and reclaims */
     int64_t r0 = path(h, "reclaim");
     sleep_ms(1100);
-    void *x = A->malloc(h, 200);   /* this thread has no page yet: reclaims */
+    void *x = A->malloc(h, 200); /* this thread has no page yet: reclaims */
     REQUIRE(x);
     REQUIRE(path(h, "abandon") > a0);
     REQUIRE(path(h, "reclaim") > r0);
@@ -181,9 +181,9 @@ static void test_warm(nf_heap *h)
 {
     enum { N = 2000 };
     static void *p[N], *q[N];
-    in_thread(h, p, N, 100, 1);   /* exits holding them */
+    in_thread(h, p, N, 100, 1); /* exits holding them */
     int64_t maps = path(h, "segment_map");
-    in_thread(h, q, N, 100, 1);   /* takes the warm theap: its pages have room */
+    in_thread(h, q, N, 100, 1); /* takes the warm theap: its pages have room */
     CHECK(path(h, "segment_map") == maps, "%lld segments mapped for the next thread",
           (long long)(path(h, "segment_map") - maps));
     for (int i = 0; i < N; i++) {
@@ -204,15 +204,15 @@ static void test_purge(nf_heap *h)
         A->free(h, p[i]);
     uint64_t a0 = advises(h);
     int64_t pu0 = path(h, "purge");
-    sleep_ms(1100);   /* past SHARD_PURGE_DELAY_NS */
+    sleep_ms(1100); /* past SHARD_PURGE_DELAY_NS */
     /* generic calls (a new size class each) run the heartbeat */
     void *q[64];
     for (int i = 0; i < 64; i++)
         REQUIRE((q[i] = A->malloc(h, 1200 + 512 * (size_t)i)) != NULL);
     REQUIREF(advises(h) > a0, "no madvise after the purge delay");
     REQUIRE(path(h, "purge") > pu0);
-    printf("  purge %lld pages, advise calls %llu -> %llu\n", (long long)path(h, "purge"),
-           (unsigned long long)a0, (unsigned long long)advises(h));
+    printf("  purge %lld pages, advise calls %llu -> %llu\n", (long long)path(h, "purge"), (unsigned long long)a0,
+           (unsigned long long)advises(h));
     for (int i = 0; i < 64; i++)
         A->free(h, q[i]);
 
@@ -225,7 +225,7 @@ static void test_purge(nf_heap *h)
         for (int i = 0; i < N; i++)
             A->free(h, p[i]);
         if (round == 0)
-            clock_gettime(CLOCK_MONOTONIC, &t0);   /* before the full trim: a lower bound on its stamp */
+            clock_gettime(CLOCK_MONOTONIC, &t0); /* before the full trim: a lower bound on its stamp */
         int r = A->trim(h, 0);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         double since = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
@@ -241,11 +241,11 @@ static void test_paths(void)
 {
     nf_heap *h = A->create(NULL);
     REQUIRE(h);
-    for (int i = 0; i < 1000; i++)            /* fast, generic, fresh_page, extend, segment_map */
+    for (int i = 0; i < 1000; i++) /* fast, generic, fresh_page, extend, segment_map */
         A->free(h, A->malloc(h, 32));
-    void *big = A->malloc(h, (size_t)3 << 20);  /* huge */
+    void *big = A->malloc(h, (size_t)3 << 20); /* huge */
     REQUIRE(big);
-    A->free(h, big);                          /* free_huge, segment_unmap */
+    A->free(h, big); /* free_huge, segment_unmap */
     test_xthread(h);
     test_delayed(h);
     test_abandon(h);
@@ -263,11 +263,16 @@ static void test_paths(void)
 
 /* ---- misuse: run the body in a child, read its stderr ---- */
 
-static void df_immediate(nf_heap *h) { void *p = A->malloc(h, 64); A->free(h, p); A->free(h, p); }
+static void df_immediate(nf_heap *h)
+{
+    void *p = A->malloc(h, 64);
+    A->free(h, p);
+    A->free(h, p);
+}
 static void df_remote(nf_heap *h)
 {
     /* freed twice by another thread: a cycle in thread_free, seen by collect */
-    void *p[2] = { A->malloc(h, 64), NULL };
+    void *p[2] = {A->malloc(h, 64), NULL};
     p[1] = p[0];
     for (int i = 0; i < 4; i++)
         (void)A->malloc(h, 64);
@@ -278,26 +283,34 @@ static void df_remote(nf_heap *h)
 static void df_empty_page(nf_heap *h)
 {
     void *p = A->malloc(h, 20000);
-    void *q = A->malloc(h, 30000);   /* a second page in another bin keeps nothing alive here */
+    void *q = A->malloc(h, 30000); /* a second page in another bin keeps nothing alive here */
     A->free(h, q);
     A->free(h, p);
-    for (int i = 0; i < 64; i++)      /* the heartbeat frees the retired pages */
+    for (int i = 0; i < 64; i++) /* the heartbeat frees the retired pages */
         A->free(h, A->malloc(h, 100 + 16 * (size_t)i));
     A->free(h, q);
 }
-static void foreign_stack(nf_heap *h) { _Alignas(16) char buf[64]; A->free(h, buf + 16); }
+static void foreign_stack(nf_heap *h)
+{
+    _Alignas(16) char buf[64];
+    A->free(h, buf + 16);
+}
 static void foreign_libc(nf_heap *h)
 {
     void *p = malloc(64);
     A->free(h, p);
 }
-static void foreign_misaligned(nf_heap *h) { char *p = A->malloc(h, 100); A->free(h, p + 8); }
+static void foreign_misaligned(nf_heap *h)
+{
+    char *p = A->malloc(h, 100);
+    A->free(h, p + 8);
+}
 static void foreign_interior(nf_heap *h)
 {
     char *p = A->malloc(h, 100);
     (void)A->malloc(h, 100);
-    A->free(h, A->malloc(h, 1));   /* a generic-path free on the way is fine */
-    A->usable_size(h, p + 48);     /* 48 is inside p's 112-byte block but not its start */
+    A->free(h, A->malloc(h, 1)); /* a generic-path free on the way is fine */
+    A->usable_size(h, p + 48);   /* 48 is inside p's 112-byte block but not its start */
 }
 static void foreign_other_heap(nf_heap *h)
 {
@@ -326,14 +339,11 @@ static void test_misuse(void)
 }
 
 /* ---- uaf: a use-after-free write into a freed block's link ---- */
-static _Alignas(64) char chosen[256];   /* an address the "attacker" chose */
+static _Alignas(64) char chosen[256]; /* an address the "attacker" chose */
 
 /* The write itself, outside AddressSanitizer's view: the allocator's
  * answer is what is tested, not ASan's. */
-__attribute__((no_sanitize_address, noinline)) static void poke(void *p, void *v)
-{
-    *(void *volatile *)p = v;
-}
+__attribute__((no_sanitize_address, noinline)) static void poke(void *p, void *v) { *(void *volatile *)p = v; }
 
 /* Frees p, writes target over its first word, then allocates until the
  * block comes back and beyond: exit 3 if target was handed out. */
@@ -348,7 +358,7 @@ static void uaf_write(nf_heap *h, size_t size, void *target)
 }
 static void uaf_global(nf_heap *h)
 {
-    (void)A->malloc(h, 32);   /* keeps the page in use */
+    (void)A->malloc(h, 32); /* keeps the page in use */
     uaf_write(h, 32, chosen);
 }
 static void uaf_live(nf_heap *h)
@@ -360,7 +370,7 @@ static void uaf_live(nf_heap *h)
 static void uaf_thread_free(nf_heap *h)
 {
     /* the link of a block in thread_free (freed by another thread) */
-    void *p[2] = { A->malloc(h, 48), A->malloc(h, 48) };
+    void *p[2] = {A->malloc(h, 48), A->malloc(h, 48)};
     in_thread(h, p, 2, 0, 0);
     poke(p[1], chosen);
     for (int i = 0; i < 20000; i++)
@@ -410,26 +420,23 @@ static void *freed_in_free_list(nf_heap *h)
             return p[k];
     return NULL;
 }
-static void df_in_free_list(nf_heap *h)
-{
-    A->free(h, freed_in_free_list(h));
-}
+static void df_in_free_list(nf_heap *h) { A->free(h, freed_in_free_list(h)); }
 static void df_in_free_list_thread(nf_heap *h)
 {
-    void *p[1] = { freed_in_free_list(h) };
+    void *p[1] = {freed_in_free_list(h)};
     in_thread(h, p, 1, 0, 0);
 }
 static void *xt_keep[64];
 static void df_xthread_prepare(nf_heap *h)
 {
-    for (int i = 0; i < 64; i++)   /* keep the page in use */
+    for (int i = 0; i < 64; i++) /* keep the page in use */
         xt_keep[i] = A->malloc(h, 64);
 }
 static void df_xthread_owner_second(nf_heap *h)
 {
     /* another thread frees p (it waits in thread_free), then the owner */
     df_xthread_prepare(h);
-    void *p[1] = { xt_keep[10] };
+    void *p[1] = {xt_keep[10]};
     in_thread(h, p, 1, 0, 0);
     A->free(h, p[0]);
 }
@@ -437,7 +444,7 @@ static void df_xthread_owner_first(nf_heap *h)
 {
     /* the owner frees p, then another thread */
     df_xthread_prepare(h);
-    void *p[1] = { xt_keep[10] };
+    void *p[1] = {xt_keep[10]};
     A->free(h, p[0]);
     in_thread(h, p, 1, 0, 0);
 }
@@ -445,7 +452,7 @@ static void df_xthread_two(nf_heap *h)
 {
     /* two other threads free p */
     df_xthread_prepare(h);
-    void *p[1] = { xt_keep[10] };
+    void *p[1] = {xt_keep[10]};
     in_thread(h, p, 1, 0, 0);
     in_thread(h, p, 1, 0, 0);
 }
@@ -466,7 +473,7 @@ static size_t interior_size;
 static void interior_free(nf_heap *h)
 {
     char *p = A->malloc(h, interior_size);
-    (void)A->malloc(h, interior_size);   /* the page stays in use either way */
+    (void)A->malloc(h, interior_size); /* the page stays in use either way */
     size_t off = interior_size <= 64 ? 16 : (interior_size / 2) & ~(size_t)15;
     A->free(h, p + off);
     for (int i = 0; i < 4; i++)
@@ -475,7 +482,7 @@ static void interior_free(nf_heap *h)
 
 static void test_interior(void)
 {
-    const size_t sizes[] = { 64, 5000, 200000, (size_t)1 << 20 };
+    const size_t sizes[] = {64, 5000, 200000, (size_t)1 << 20};
     char what[64];
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         interior_size = sizes[i];
@@ -522,9 +529,10 @@ static void test_overflow(void)
 {
     nf_heap *h = A->create(NULL);
     REQUIRE(h);
-    const size_t near[] = { (size_t)1 << 62, ((size_t)1 << 62) + 1, ((size_t)1 << 63) - 1, (size_t)1 << 63,
-                            ((size_t)1 << 63) + 1, SIZE_MAX, SIZE_MAX - 1, SIZE_MAX - 4096,
-                            SIZE_MAX - ((size_t)4 << 20), SIZE_MAX / 2 + 1 };
+    const size_t near[] = {(size_t)1 << 62, ((size_t)1 << 62) + 1, ((size_t)1 << 63) - 1,
+                           (size_t)1 << 63, ((size_t)1 << 63) + 1, SIZE_MAX,
+                           SIZE_MAX - 1,    SIZE_MAX - 4096,       SIZE_MAX - ((size_t)4 << 20),
+                           SIZE_MAX / 2 + 1};
     size_t tried = 0;
     for (int k = 4; k <= 63; k++) {
         size_t align = (size_t)1 << k;
@@ -539,7 +547,7 @@ static void test_overflow(void)
         sizes[ns++] = (size_t)0 - align / 2;
         for (size_t i = 0; i < ns; i++) {
             size_t n = sizes[i];
-            if (n < ((size_t)1 << 50))   /* SIZE_MAX / 2 - align + 1 for the largest alignments: not impossible */
+            if (n < ((size_t)1 << 50)) /* SIZE_MAX / 2 - align + 1 for the largest alignments: not impossible */
                 continue;
             errno = 0;
             void *p = A->memalign(h, align, n);
@@ -570,7 +578,8 @@ int main(int argc, char **argv)
 {
     A = &nf_allocator_shard;
     if (argc != 2) {
-        fprintf(stderr, "usage: %s paths|xthread|delayed|abandon|warm|purge|misuse|uaf|dfree|interior|align0|overflow\n",
+        fprintf(stderr,
+                "usage: %s paths|xthread|delayed|abandon|warm|purge|misuse|uaf|dfree|interior|align0|overflow\n",
                 argv[0]);
         return 2;
     }
@@ -604,8 +613,7 @@ int main(int argc, char **argv)
         else
             test_purge(h);
         A->destroy(h);
-    }
-    else {
+    } else {
         fprintf(stderr, "unknown test %s\n", t);
         return 2;
     }

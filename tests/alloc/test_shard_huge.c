@@ -54,7 +54,7 @@ static long rss_kib(void)
 
 static void sleep_ms(long ms)
 {
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
 }
 
@@ -63,7 +63,7 @@ static void test_reuse(void)
     nf_heap *h = A->create(NULL);
     REQUIRE(h);
     void *p[N];
-    for (int i = 0; i < N; i++) {   /* 5..16 MiB, every byte written */
+    for (int i = 0; i < N; i++) { /* 5..16 MiB, every byte written */
         p[i] = A->malloc(h, (size_t)(5 + i) * MIB);
         REQUIRE(p[i]);
         memset(p[i], i + 1, (size_t)(5 + i) * MIB);
@@ -93,7 +93,7 @@ static void test_reuse(void)
         REQUIREF(q[k] == (unsigned char)(k >> 12), "byte %zu lost by realloc", k);
     memset(q + 5 * MIB, 1, 35 * MIB);
     REQUIRE(A->usable_size(h, q) >= 40 * MIB);
-    q = A->realloc(h, q, 3 * MIB);   /* shrunk in place */
+    q = A->realloc(h, q, 3 * MIB); /* shrunk in place */
     REQUIRE(q && A->usable_size(h, q) >= 3 * MIB && A->usable_size(h, q) < 4 * MIB);
     REQUIRE(q[4096] == 1);
     p[0] = q;
@@ -113,12 +113,12 @@ static void test_giveback(void)
         REQUIRE(p[i]);
         memset(p[i], i + 1, 10 * MIB);
     }
-    for (int i = 2; i < N; i++)   /* live: 20 MiB of 120 */
+    for (int i = 2; i < N; i++) /* live: 20 MiB of 120 */
         A->free(h, p[i]);
     long held = rss_kib() - base;
     printf("  after the frees: %ld KiB resident over the start (live 20480 KiB)\n", held);
-    sleep_ms(2600);   /* past the purge delay and two budget windows */
-    void *s = A->malloc(h, 3000);   /* a new size class: the slow path */
+    sleep_ms(2600);               /* past the purge delay and two budget windows */
+    void *s = A->malloc(h, 3000); /* a new size class: the slow path */
     REQUIRE(s);
     long now = rss_kib() - base;
     printf("  after idling: %ld KiB\n", now);

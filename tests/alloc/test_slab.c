@@ -62,7 +62,7 @@ static void *exit_then_free(void *arg)
     void **a = arg;
     nf_heap *h = a[0];
     void *p = A->malloc(h, 100);
-    A->thread_exit(h);          /* no cache from here on: straight to slabs */
+    A->thread_exit(h); /* no cache from here on: straight to slabs */
     A->free(h, p);
     A->free(h, A->malloc(h, 100));
     return NULL;
@@ -74,25 +74,25 @@ static void test_paths(void)
     REQUIRE(h);
     enum { N = 5000 };
     static void *p[N];
-    for (int i = 0; i < N; i++)      /* new slabs, then refills from partial slabs */
+    for (int i = 0; i < N; i++) /* new slabs, then refills from partial slabs */
         REQUIRE((p[i] = A->malloc(h, 64)) != NULL);
-    for (int i = 0; i < N; i++)      /* magazines fill, trade with the depot, overflow it */
+    for (int i = 0; i < N; i++) /* magazines fill, trade with the depot, overflow it */
         A->free(h, p[i]);
-    for (int i = 0; i < N; i++)      /* magazine pops, full ones from the depot */
+    for (int i = 0; i < N; i++) /* magazine pops, full ones from the depot */
         REQUIRE((p[i] = A->malloc(h, 64)) != NULL);
     for (int i = 0; i < N; i++)
         A->free(h, p[i]);
-    void *big = A->malloc(h, 100000);   /* direct */
+    void *big = A->malloc(h, 100000); /* direct */
     REQUIRE(big);
     A->free(h, big);
-    big = A->malloc(h, 90000);          /* the freed map again */
+    big = A->malloc(h, 90000); /* the freed map again */
     REQUIRE(big);
     A->free(h, big);
-    void *arg[1] = { h };
+    void *arg[1] = {h};
     pthread_t t;
     REQUIRE(pthread_create(&t, NULL, exit_then_free, arg) == 0);
     pthread_join(t, NULL);
-    REQUIRE(A->trim(h, 0) == 1);          /* depot flush, slab release, region unmap */
+    REQUIRE(A->trim(h, 0) == 1); /* depot flush, slab release, region unmap */
     nf_alloc_stats s = stats(h);
     for (unsigned i = 0; i < s.npaths; i++) {
         printf("  %-14s %llu\n", s.paths[i].name, (unsigned long long)s.paths[i].count);
@@ -112,7 +112,7 @@ static void *consumer(void *arg)
 {
     (void)arg;
     for (int r = 0; r < ROUNDS; r++) {
-        pthread_barrier_wait(&bar);      /* the producer filled handoff */
+        pthread_barrier_wait(&bar); /* the producer filled handoff */
         for (int i = 0; i < BATCH; i++) {
             unsigned char *q = handoff[i];
             REQUIREF(q[0] == (unsigned char)i && q[47] == (unsigned char)r, "block %d corrupted", i);
@@ -120,7 +120,7 @@ static void *consumer(void *arg)
         }
         pthread_barrier_wait(&bar);
     }
-    A->thread_exit(DH);                  /* its magazines to the depot */
+    A->thread_exit(DH); /* its magazines to the depot */
     return NULL;
 }
 
@@ -144,8 +144,8 @@ static void test_depot(void)
     }
     pthread_join(t, NULL);
     int64_t depot = path(DH, "depot"), free_depot = path(DH, "free_depot");
-    printf("  depot %lld free_depot %lld slab %lld new_slab %lld\n", (long long)depot,
-           (long long)free_depot, (long long)path(DH, "slab"), (long long)path(DH, "new_slab"));
+    printf("  depot %lld free_depot %lld slab %lld new_slab %lld\n", (long long)depot, (long long)free_depot,
+           (long long)path(DH, "slab"), (long long)path(DH, "new_slab"));
     REQUIREF(depot > 0 && free_depot > 0, "no trade through the depot");
     nf_alloc_stats s = stats(DH);
     REQUIRE(s.mallocs == (uint64_t)ROUNDS * BATCH && s.frees == s.mallocs && s.live_bytes == 0);
@@ -163,14 +163,14 @@ static void test_release(void)
     enum { N = 40000 };
     static void *p[N];
     for (int i = 0; i < N; i++)
-        REQUIRE((p[i] = A->malloc(h, 200 + (size_t)(i % 4) * 700)) != NULL);   /* 4 classes, ~30 MB */
+        REQUIRE((p[i] = A->malloc(h, 200 + (size_t)(i % 4) * 700)) != NULL); /* 4 classes, ~30 MB */
     nf_alloc_stats before = stats(h);
     for (int i = 0; i < N; i++)
         A->free(h, p[i]);
     nf_alloc_stats mid = stats(h);
-    printf("  advise %llu -> %llu, held %llu -> %llu\n",
-           (unsigned long long)before.page_calls[NF_PAGE_ADVISE], (unsigned long long)mid.page_calls[NF_PAGE_ADVISE],
-           (unsigned long long)before.held_bytes, (unsigned long long)mid.held_bytes);
+    printf("  advise %llu -> %llu, held %llu -> %llu\n", (unsigned long long)before.page_calls[NF_PAGE_ADVISE],
+           (unsigned long long)mid.page_calls[NF_PAGE_ADVISE], (unsigned long long)before.held_bytes,
+           (unsigned long long)mid.held_bytes);
     /* empty slabs up to the class's recent working set stay (slab.c): the
      * frees alone need not give pages back; trim gives every one back */
     REQUIRE(path(h, "depot_flush") > 0);
@@ -178,9 +178,9 @@ static void test_release(void)
     nf_alloc_stats after = stats(h);
     REQUIREF(after.page_calls[NF_PAGE_ADVISE] > before.page_calls[NF_PAGE_ADVISE], "no empty slab dropped");
     REQUIRE(path(h, "slab_release") > 0);
-    printf("  unmap %llu -> %llu, mapped %llu -> %llu\n",
-           (unsigned long long)mid.page_calls[NF_PAGE_UNMAP], (unsigned long long)after.page_calls[NF_PAGE_UNMAP],
-           (unsigned long long)before.mapped_bytes, (unsigned long long)after.mapped_bytes);
+    printf("  unmap %llu -> %llu, mapped %llu -> %llu\n", (unsigned long long)mid.page_calls[NF_PAGE_UNMAP],
+           (unsigned long long)after.page_calls[NF_PAGE_UNMAP], (unsigned long long)before.mapped_bytes,
+           (unsigned long long)after.mapped_bytes);
     REQUIRE(after.page_calls[NF_PAGE_UNMAP] > mid.page_calls[NF_PAGE_UNMAP]);
     REQUIRE(after.mapped_bytes < before.mapped_bytes / 4 && after.held_bytes == 0);
     REQUIRE(path(h, "region_unmap") > 0);
@@ -238,8 +238,9 @@ static void test_large(void)
     size_t kept = mid.mapped_bytes - base.mapped_bytes;
     printf("  mapped: %zu MiB live, %zu MiB kept after the frees\n",
            (size_t)(full.mapped_bytes - base.mapped_bytes) >> 20, kept >> 20);
-    REQUIREF(kept <= (size_t)(full.mapped_bytes - base.mapped_bytes) / 4 + big, "kept %zu bytes, over the budget", kept);
-    REQUIREF(kept >= big, "kept only %zu bytes", kept);   /* something is kept for reuse */
+    REQUIREF(kept <= (size_t)(full.mapped_bytes - base.mapped_bytes) / 4 + big, "kept %zu bytes, over the budget",
+             kept);
+    REQUIREF(kept >= big, "kept only %zu bytes", kept); /* something is kept for reuse */
     /* idle past the decay, then one large call: the rest goes back */
     usleep(3500 * 1000);
     A->free(h, A->malloc(h, 100000));
@@ -252,23 +253,34 @@ static void test_large(void)
     /* trim: nothing of the large blocks is left */
     A->trim(h, 0);
     nf_alloc_stats end = stats(h);
-    REQUIREF(end.mapped_bytes <= base.mapped_bytes + (1 << 20), "trim left %llu mapped bytes", (unsigned long long)(end.mapped_bytes - base.mapped_bytes));
+    REQUIREF(end.mapped_bytes <= base.mapped_bytes + (1 << 20), "trim left %llu mapped bytes",
+             (unsigned long long)(end.mapped_bytes - base.mapped_bytes));
     REQUIRE(end.held_bytes == 0 && end.live_bytes == 0);
     A->destroy(h);
 }
 
 /* ---- misuse: run the body in a child, read its stderr ---- */
 
-static void df_magazine(nf_heap *h) { void *p = A->malloc(h, 64); A->free(h, p); A->free(h, p); }
+static void df_magazine(nf_heap *h)
+{
+    void *p = A->malloc(h, 64);
+    A->free(h, p);
+    A->free(h, p);
+}
 static void df_slab(nf_heap *h)
 {
     void *keep = A->malloc(h, 64), *p = A->malloc(h, 64);
     (void)keep;
     A->free(h, p);
-    A->trim(h, 0);   /* p goes back to its slab, which stays (keep) */
+    A->trim(h, 0); /* p goes back to its slab, which stays (keep) */
     A->free(h, p);
 }
-static void df_direct(nf_heap *h) { void *p = A->malloc(h, 1 << 21); A->free(h, p); A->free(h, p); }
+static void df_direct(nf_heap *h)
+{
+    void *p = A->malloc(h, 1 << 21);
+    A->free(h, p);
+    A->free(h, p);
+}
 static void df_delayed(nf_heap *h)
 {
     void *p = A->malloc(h, 64), *q = A->malloc(h, 64), *r = A->malloc(h, 64);
@@ -297,7 +309,7 @@ static void df_xthread(nf_heap *h)
     pthread_join(t, NULL);
     A->free(h, XP);
 }
-static void df_two_threads(nf_heap *h)   /* neither is the thread that allocated */
+static void df_two_threads(nf_heap *h) /* neither is the thread that allocated */
 {
     XH = h;
     XP = A->malloc(h, 64);
@@ -323,21 +335,21 @@ static void df_direct_xthread(nf_heap *h)
  * taken and the object later handed out twice. */
 static void df_recarved(nf_heap *h)
 {
-    void *keep = A->malloc(h, 16);   /* keeps the region mapped */
+    void *keep = A->malloc(h, 16); /* keeps the region mapped */
     (void)keep;
-    enum { N = 16 };                 /* one slab of the 4096 class */
+    enum { N = 16 }; /* one slab of the 4096 class */
     uintptr_t o[N], p = 0;
     for (int i = 0; i < N; i++)
         o[i] = (uintptr_t)A->malloc(h, 4096);
     uintptr_t unit = o[0] & ~(uintptr_t)0xffff;
     for (int i = 0; i < N; i++)
         if ((o[i] & ~(uintptr_t)0xffff) == unit && o[i] > p)
-            p = o[i];                  /* the last object of o[0]'s slab */
+            p = o[i]; /* the last object of o[0]'s slab */
     REQUIRE(p - unit >= 8 * 4096);
     for (int i = 0; i < N; i++)
         A->free(h, (void *)o[i]);
-    A->trim(h, 0);                     /* every empty slab released */
-    for (int i = 0; i < 1000; i++) {   /* 1024-byte objects until one lands in p's unit */
+    A->trim(h, 0);                   /* every empty slab released */
+    for (int i = 0; i < 1000; i++) { /* 1024-byte objects until one lands in p's unit */
         uintptr_t q = (uintptr_t)A->malloc(h, 1024);
         if ((q & ~(uintptr_t)0xffff) == unit)
             break;
@@ -348,7 +360,7 @@ static void realloc_freed(nf_heap *h)
 {
     void *p = A->malloc(h, 64);
     A->free(h, p);
-    A->realloc(h, p, 64);   /* would hand the freed block back as live */
+    A->realloc(h, p, 64); /* would hand the freed block back as live */
 }
 static void realloc_freed_direct(nf_heap *h)
 {
@@ -362,8 +374,16 @@ static void usable_freed(nf_heap *h)
     A->free(h, p);
     A->usable_size(h, p);
 }
-static void foreign_stack(nf_heap *h) { _Alignas(16) char buf[64]; A->free(h, buf + 16); }
-static void foreign_misaligned(nf_heap *h) { char *p = A->malloc(h, 100); A->free(h, p + 16); }
+static void foreign_stack(nf_heap *h)
+{
+    _Alignas(16) char buf[64];
+    A->free(h, buf + 16);
+}
+static void foreign_misaligned(nf_heap *h)
+{
+    char *p = A->malloc(h, 100);
+    A->free(h, p + 16);
+}
 static void foreign_other_heap(nf_heap *h)
 {
     nf_heap *o = A->create(NULL);
@@ -376,18 +396,18 @@ static void corrupt_body(nf_heap *h)
 {
     enum { N = 200 };
     void *p[N];
-    void *keep = A->malloc(h, 96);   /* keeps the slab from being released */
+    void *keep = A->malloc(h, 96); /* keeps the slab from being released */
     (void)keep;
     for (int i = 0; i < N; i++)
         p[i] = A->malloc(h, 96);
     for (int i = 0; i < N; i++)
         A->free(h, p[i]);
-    A->trim(h, 0);                         /* all of them onto their slab's free list */
+    A->trim(h, 0); /* all of them onto their slab's free list */
     for (int i = 0; i < N; i++)
-        memset(p[i], 0x41, 8);             /* a use after free overwrites the next pointers */
+        memset(p[i], 0x41, 8); /* a use after free overwrites the next pointers */
     for (int i = 0; i < N; i++) {
         void *q = A->malloc(h, 96);
-        ((volatile char *)q)[0] = 1;       /* a wild pointer would fault here */
+        ((volatile char *)q)[0] = 1; /* a wild pointer would fault here */
     }
 }
 #endif
@@ -427,7 +447,8 @@ static void test_overflow(void)
     char buf[1024];
     int status = child_stderr(A, overflow_body, NULL, buf, sizeof buf);
     REQUIREF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "sweep died (%s %d): %s",
-           WIFSIGNALED(status) ? "signal" : "exit", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), buf);
+             WIFSIGNALED(status) ? "signal" : "exit", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+             buf);
 }
 
 /* ---- ASan sees inside our heaps ---- */
@@ -445,13 +466,13 @@ static void overflow(void)
 {
     nf_heap *h = A->create(NULL);
     char *p = A->malloc(h, 64);
-    sink = p[64];   /* the next object, never handed out */
+    sink = p[64]; /* the next object, never handed out */
 }
 static void direct_uaf(void)
 {
     nf_heap *h = A->create(NULL);
     char *p = A->malloc(h, 100000);
-    A->free(h, p);   /* kept in the freed-map cache, poisoned */
+    A->free(h, p); /* kept in the freed-map cache, poisoned */
     sink = p[5000];
 }
 #endif

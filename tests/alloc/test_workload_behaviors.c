@@ -53,7 +53,7 @@ int main(int argc, char **argv)
     nf_workload_result base = run(name, &nf_mem_libc, 7, 0);
     same("libc again", base, run(name, &nf_mem_libc, 7, 0));
     same("libc verify", base, run(name, &nf_mem_libc, 7, 1));
-    run(name, &nf_mem_libc, 8, 0);   /* another seed: still sound */
+    run(name, &nf_mem_libc, 8, 0); /* another seed: still sound */
     static const char *const heaps[] = {"shard", "bins"};
     for (size_t i = 0; i < 2; i++) {
         const nf_allocator *a = nf_allocator_find(heaps[i]);

@@ -12,7 +12,10 @@
 
 #include <string.h>
 
-typedef struct counting { const nf_mem_api *inner; unsigned trims; } counting;
+typedef struct counting {
+    const nf_mem_api *inner;
+    unsigned trims;
+} counting;
 
 static void *c_malloc(void *ctx, size_t n)
 {
@@ -43,8 +46,11 @@ static void c_trim(void *ctx)
 static unsigned trims_of(const nf_mem_api *inner, unsigned threads, uint64_t cycles)
 {
     counting c = {inner, 0};
-    nf_mem_api m = {.malloc = c_malloc, .free = c_free, .trim = c_trim, .ctx = &c,
-                    .realloc = c_realloc};   /* the trim workload calls no other */
+    nf_mem_api m = {.malloc = c_malloc,
+                    .free = c_free,
+                    .trim = c_trim,
+                    .ctx = &c,
+                    .realloc = c_realloc}; /* the trim workload calls no other */
     nf_workload_params p = {.threads = threads, .seed = 7, .slots = 100};
     nf_workload_result r;
     REQUIRE(nf_workload_run_ops(nf_workload_find("trim"), &p, &m, cycles * 180, 180, &r) == 0);
@@ -55,7 +61,7 @@ static unsigned trims_of(const nf_mem_api *inner, unsigned threads, uint64_t cyc
 static void test_trim(void)
 {
     REQUIREF(trims_of(&nf_mem_libc, 1, 3) == 3, "libc: %u trims", trims_of(&nf_mem_libc, 1, 3));
-    REQUIRE(trims_of(&nf_mem_libc, 2, 4) == 8);   /* each thread trims at the end of its cycle */
+    REQUIRE(trims_of(&nf_mem_libc, 2, 4) == 8); /* each thread trims at the end of its cycle */
     const nf_allocator *a = nf_allocator_find("bins");
     nf_heap *h = a->create(NULL);
     REQUIRE(h);

@@ -11,7 +11,7 @@ extern void __libc_free(void *);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
 
-static void *last;   /* the last pointer freed and not handed out since */
+static void *last; /* the last pointer freed and not handed out since */
 
 static void *out(void *p)
 {

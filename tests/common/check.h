@@ -26,55 +26,54 @@ __attribute__((unused)) static int check_failures;
 __attribute__((unused)) static int check_count;
 __attribute__((unused)) static const char *check_test = "";
 
-#define CHECK(cond, ...)                                                      \
-    do {                                                                      \
-        check_count++;                                                        \
-        if (!(cond)) {                                                        \
-            check_failures++;                                                 \
-            fprintf(stderr, "FAIL %s:%d [%s] %s: ", __FILE__, __LINE__,       \
-                    check_test, #cond);                                       \
-            fprintf(stderr, __VA_ARGS__);                                     \
-            fputc('\n', stderr);                                              \
-        }                                                                     \
+#define CHECK(cond, ...)                                                                    \
+    do {                                                                                    \
+        check_count++;                                                                      \
+        if (!(cond)) {                                                                      \
+            check_failures++;                                                               \
+            fprintf(stderr, "FAIL %s:%d [%s] %s: ", __FILE__, __LINE__, check_test, #cond); \
+            fprintf(stderr, __VA_ARGS__);                                                   \
+            fputc('\n', stderr);                                                            \
+        }                                                                                   \
     } while (0)
 
-#define CHECK_NEAR(got, want, tol)                                            \
-    do {                                                                      \
-        double g_ = (double)(got), w_ = (double)(want), t_ = (double)(tol);   \
+#define CHECK_NEAR(got, want, tol)                                              \
+    do {                                                                        \
+        double g_ = (double)(got), w_ = (double)(want), t_ = (double)(tol);     \
         CHECK(fabs(g_ - w_) <= t_, "%s = %g, want %g +- %g", #got, g_, w_, t_); \
     } while (0)
 
-#define CHECK_STR(got, want)                                                  \
-    do {                                                                      \
-        const char *g_ = (got), *w_ = (want);                                 \
-        CHECK(g_ && w_ && strcmp(g_, w_) == 0, "%s = \"%s\", want \"%s\"",    \
-              #got, g_ ? g_ : "(null)", w_ ? w_ : "(null)");                  \
+#define CHECK_STR(got, want)                                                                       \
+    do {                                                                                           \
+        const char *g_ = (got), *w_ = (want);                                                      \
+        CHECK(g_ &&w_ &&strcmp(g_, w_) == 0, "%s = \"%s\", want \"%s\"", #got, g_ ? g_ : "(null)", \
+              w_ ? w_ : "(null)");                                                                 \
     } while (0)
 
-#define TEST(fn)                                                              \
-    do {                                                                      \
-        check_test = #fn;                                                     \
-        int before_ = check_failures;                                         \
-        fn();                                                                 \
-        printf("%s %s\n", check_failures == before_ ? "ok  " : "FAIL", #fn);  \
+#define TEST(fn)                                                             \
+    do {                                                                     \
+        check_test = #fn;                                                    \
+        int before_ = check_failures;                                        \
+        fn();                                                                \
+        printf("%s %s\n", check_failures == before_ ? "ok  " : "FAIL", #fn); \
     } while (0)
 
-#define REQUIRE(cond)                                                         \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
+#define REQUIRE(cond)                                                                \
+    do {                                                                             \
+        if (!(cond)) {                                                               \
             fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            exit(1);                                                          \
-        }                                                                     \
+            exit(1);                                                                 \
+        }                                                                            \
     } while (0)
 
-#define REQUIREF(cond, ...)                                                   \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
+#define REQUIREF(cond, ...)                                                          \
+    do {                                                                             \
+        if (!(cond)) {                                                               \
             fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                     \
-            fputc('\n', stderr);                                              \
-            exit(1);                                                          \
-        }                                                                     \
+            fprintf(stderr, __VA_ARGS__);                                            \
+            fputc('\n', stderr);                                                     \
+            exit(1);                                                                 \
+        }                                                                            \
     } while (0)
 
 static inline int check_done(void)

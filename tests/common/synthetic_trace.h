@@ -49,7 +49,7 @@ static nf_trace *synthetic_trace(uint64_t n, uint64_t max_size)
             }
         }
         if (e->op != NF_TRACE_FREE) {
-            if ((r >> 56) == 3) {   /* a call that fails anywhere: nothing born, a realloc's block stays */
+            if ((r >> 56) == 3) { /* a call that fails anywhere: nothing born, a realloc's block stays */
                 e->flags = NF_TRACE_F_NULL;
                 e->size = 1ULL << 62;
                 if (e->ref)

@@ -11,11 +11,11 @@
 static void *ten_mmaps(void *arg)
 {
     (void)arg;
-    getppid();   /* marker: counting starts */
+    getppid(); /* marker: counting starts */
     for (int i = 0; i < 10; i++)
         if (mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED)
             return "mmap failed";
-    getppid();   /* marker: counting stops */
+    getppid(); /* marker: counting stops */
     return NULL;
 }
 

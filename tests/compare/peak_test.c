@@ -17,8 +17,8 @@ enum { BIG_MIB = 200 };
 static int measure(const char *worker, const char *what, long *kib)
 {
     nf_cmp_alloc glibc = {.name = "glibc", .available = 1};
-    nf_cmp_job j = {.worker = worker, .alloc = &glibc, .workload = "small-churn", .threads = 1, .ops = 20000,
-                    .timeout_s = 60};
+    nf_cmp_job j = {
+        .worker = worker, .alloc = &glibc, .workload = "small-churn", .threads = 1, .ops = 20000, .timeout_s = 60};
     nf_cmp_result r;
     if (nf_cmp_run(&j, &r) != 0 || !r.ok) {
         printf("FAIL %s: the run failed: %s\n", what, r.error);
@@ -43,12 +43,12 @@ int main(int argc, char **argv)
     if (!big)
         return 1;
     memset(big, 1, n);
-    __asm__ volatile("" : : "r"(big) : "memory");   /* the pages stay touched */
+    __asm__ volatile("" : : "r"(big) : "memory"); /* the pages stay touched */
     if (measure(argv[1], "after touching 200 MiB", &after))
         return 1;
     free(big);
     long diff = after > fresh ? after - fresh : fresh - after;
-    long tolerance = 4096 + fresh / 4;   /* KiB: a few MiB of noise, never 200 */
+    long tolerance = 4096 + fresh / 4; /* KiB: a few MiB of noise, never 200 */
     if (fresh <= 0 || diff > tolerance) {
         printf("FAIL: peaks differ by %ld KiB (tolerance %ld KiB)\n", diff, tolerance);
         return 1;

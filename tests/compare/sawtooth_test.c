@@ -22,8 +22,13 @@ static nf_cmp_alloc glibc = {.name = "glibc", .available = 1};
 static void test_sawtooth(void)
 {
     static nf_cmp_timeline tl;
-    nf_cmp_job j = {.worker = worker, .alloc = &glibc, .workload = "sawtooth", .threads = 1,
-                    .ops = CYCLES * 2 * SLOTS, .timeout_s = 120, .timeline = &tl};
+    nf_cmp_job j = {.worker = worker,
+                    .alloc = &glibc,
+                    .workload = "sawtooth",
+                    .threads = 1,
+                    .ops = CYCLES * 2 * SLOTS,
+                    .timeout_s = 120,
+                    .timeline = &tl};
     static nf_cmp_result r;
     REQUIRE(nf_cmp_run(&j, &r) == 0);
     REQUIREF(r.ok, "the run failed: %s", r.error);
@@ -70,8 +75,13 @@ static void test_sawtooth(void)
 
 static void test_latency(void)
 {
-    nf_cmp_job j = {.worker = worker, .alloc = &glibc, .workload = "small-churn", .threads = 1, .ops = 40000,
-                    .timeout_s = 60, .latency_every = EVERY};
+    nf_cmp_job j = {.worker = worker,
+                    .alloc = &glibc,
+                    .workload = "small-churn",
+                    .threads = 1,
+                    .ops = 40000,
+                    .timeout_s = 60,
+                    .latency_every = EVERY};
     static nf_cmp_result r;
     REQUIRE(nf_cmp_run(&j, &r) == 0);
     REQUIREF(r.ok, "the run failed: %s", r.error);
@@ -87,8 +97,8 @@ static void test_latency(void)
               (unsigned long long)h[k]->count);
         /* 20000 calls of each kind, one in EVERY on average */
         double want = (double)r.ops / 2 / EVERY;
-        CHECK(fabs((double)h[k]->count - want) < 0.1 * want, "%s: %llu samples, want about %.0f",
-              k ? "free" : "malloc", (unsigned long long)h[k]->count, want);
+        CHECK(fabs((double)h[k]->count - want) < 0.1 * want, "%s: %llu samples, want about %.0f", k ? "free" : "malloc",
+              (unsigned long long)h[k]->count, want);
         CHECK(h[k]->min <= nf_hist_percentile(h[k], 50) && nf_hist_percentile(h[k], 99.99) <= h[k]->max,
               "percentiles outside [min, max]");
     }

@@ -17,7 +17,7 @@ static int check(const char *prog, const char *mode)
     }
     int bad = strcmp(line, "done") != 0;
     for (int k = 0; k < NF_CMP_NSYS; k++) {
-        long long want = k == 0 ? 10 : 0;   /* mmap first */
+        long long want = k == 0 ? 10 : 0; /* mmap first */
         printf("%s %s: %lld (want %lld)\n", mode, nf_cmp_sys_names[k], n[k], want);
         bad |= n[k] != want;
     }

@@ -21,13 +21,13 @@ static long ramp(double t) { return (long)(1000 + 1000 * t); }
 
 static void test_step(void)
 {
-    fill(-0.1, 1.1, 0.01, step);   /* start-up and exit outside the window */
+    fill(-0.1, 1.1, 0.01, step); /* start-up and exit outside the window */
     tl.t_start = 0;
     tl.t_end = 1;
     nf_cmp_tl_figures f;
     REQUIRE(nf_cmp_timeline_figures(&tl, &f) == 0);
     CHECK(f.samples >= 99 && f.samples <= 101, "samples in the window: %d", f.samples);
-    CHECK_NEAR(f.mean_rss_kib, 1500, 10);   /* the step is linear over one 10 ms gap */
+    CHECK_NEAR(f.mean_rss_kib, 1500, 10); /* the step is linear over one 10 ms gap */
     CHECK_NEAR(f.peak_kib, 2000, 0);
     CHECK_NEAR(f.rss90_kib, 2000, 0);
     CHECK_NEAR(f.rss100_kib, 2000, 0);
@@ -56,7 +56,7 @@ static void test_no_window(void)
     nf_cmp_tl_figures f;
     CHECK(nf_cmp_timeline_figures(&tl, &f) == -1, "figures without a window");
     tl.t_start = 0.41;
-    tl.t_end = 0.49;   /* no sample inside */
+    tl.t_end = 0.49; /* no sample inside */
     CHECK(nf_cmp_timeline_figures(&tl, &f) == -1, "figures from %d samples", f.samples);
 }
 

@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #pragma GCC diagnostic ignored "-Wpragmas"
-#pragma GCC diagnostic ignored "-Wuse-after-free"   /* a failed realloc keeps its block */
+#pragma GCC diagnostic ignored "-Wuse-after-free" /* a failed realloc keeps its block */
 
 #include "../common/check.h"
 #include "fuzz.h"
@@ -38,7 +38,7 @@
 
 static mem M;
 
-#define ALIGNED(p, a) (((uintptr_t)(p) & ((a) - 1)) == 0)
+#define ALIGNED(p, a) (((uintptr_t)(p) & ((a)-1)) == 0)
 
 /* Sizes 0..4096 one by one, then about 1/16 apart, and each power of two
  * +-1, up to 1 MiB. */
@@ -48,7 +48,7 @@ static size_t next_size(size_t n)
         return n + 1;
     size_t step = n / 16;
     size_t p2 = (size_t)1 << (63 - __builtin_clzll(n));
-    if (n + 1 == 2 * p2 || n == 2 * p2)   /* n is 2^k - 1 or 2^k: visit 2^k, 2^k + 1 */
+    if (n + 1 == 2 * p2 || n == 2 * p2) /* n is 2^k - 1 or 2^k: visit 2^k, 2^k + 1 */
         return n + 1;
     if (n + step >= 2 * p2 - 1)
         return 2 * p2 - 1;
@@ -86,8 +86,7 @@ static void test_sizes_aligned(void)
 
 static void test_memalign(void)
 {
-    static const size_t sizes[] = {0, 1, 8, 15, 16, 17, 100, 1000, 4095, 4096, 4097,
-                                   65536, 100000, 1u << 20};
+    static const size_t sizes[] = {0, 1, 8, 15, 16, 17, 100, 1000, 4095, 4096, 4097, 65536, 100000, 1u << 20};
     for (size_t a = 1; a <= 65536; a <<= 1)
         for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
             size_t n = sizes[i];
@@ -118,12 +117,12 @@ static void test_realloc(void)
 {
     enum { FULL = (1 << 21) };
     size_t n = 1;
-    unsigned char *p = mem_realloc(&M, NULL, n);   /* realloc(NULL, n) is malloc */
+    unsigned char *p = mem_realloc(&M, NULL, n); /* realloc(NULL, n) is malloc */
     CHECK(p != NULL, "realloc(NULL, 1)");
     if (!p)
         return;
     pat_fill(p, n, 7, FULL);
-    while (n < (1u << 20)) {   /* grow: contents kept */
+    while (n < (1u << 20)) { /* grow: contents kept */
         size_t m = n + n / 2 + 1;
         unsigned char *q = mem_realloc(&M, p, m);
         CHECK(q != NULL, "realloc(%zu -> %zu) failed", n, m);
@@ -136,7 +135,7 @@ static void test_realloc(void)
         p = q;
         n = m;
     }
-    while (n > 1) {   /* shrink: prefix kept */
+    while (n > 1) { /* shrink: prefix kept */
         size_t m = n / 3;
         m = m ? m : 1;
         unsigned char *q = mem_realloc(&M, p, m);
@@ -149,7 +148,7 @@ static void test_realloc(void)
         n = m;
     }
     errno = 0;
-    void *r = mem_realloc(&M, p, 0);   /* glibc: frees p, returns NULL */
+    void *r = mem_realloc(&M, p, 0); /* glibc: frees p, returns NULL */
     CHECK(r == NULL, "realloc(p, 0) = %p, want NULL", r);
     /* A failed realloc leaves the block alone. */
     p = mem_malloc(&M, 100);
@@ -222,7 +221,7 @@ static void test_errno_free(void)
     CHECK(errno == 77, "free(NULL) changed errno");
 }
 
-static void test_memalign_einval(void)   /* interface contract */
+static void test_memalign_einval(void) /* interface contract */
 {
     static const size_t bad[] = {0, 3, 24, 100, 65535};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -263,7 +262,7 @@ static void test_other_aligned(void)
     errno = 0;
     p = aligned_alloc(3, 16);
     CHECK(p == NULL && errno == EINVAL, "aligned_alloc(3) = %p errno %d", p, errno);
-    p = memalign(24, 10);   /* glibc rounds a non-power of two up */
+    p = memalign(24, 10); /* glibc rounds a non-power of two up */
     CHECK(p && ALIGNED(p, 32), "memalign(24, 10) = %p", p);
     free(p);
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -317,9 +316,14 @@ typedef void *(*memalign_fn)(size_t, size_t);
 
 static void test_libc_names(const char *lib)
 {
-    static const char *const names[] = {"malloc", "free", "calloc", "realloc", "__libc_malloc",
-        "__libc_free", "__libc_calloc", "__libc_realloc", "__libc_memalign", "__libc_valloc",
-        "__libc_pvalloc", "posix_memalign", "aligned_alloc", "malloc_usable_size", "mallinfo2"};
+    static const char *const names[] = {"malloc",          "free",
+                                        "calloc",          "realloc",
+                                        "__libc_malloc",   "__libc_free",
+                                        "__libc_calloc",   "__libc_realloc",
+                                        "__libc_memalign", "__libc_valloc",
+                                        "__libc_pvalloc",  "posix_memalign",
+                                        "aligned_alloc",   "malloc_usable_size",
+                                        "mallinfo2"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         void *sym = dlsym(RTLD_DEFAULT, names[i]);
         Dl_info info;
@@ -338,7 +342,7 @@ static void test_libc_names(const char *lib)
     strcpy(p, "notfree");
     p = lr(p, 5000);
     CHECK(strcmp(p, "notfree") == 0, "__libc_realloc kept contents");
-    free(p);   /* mixed names, one allocator */
+    free(p); /* mixed names, one allocator */
     p = lc(10, 10);
     CHECK(p && p[99] == 0, "__libc_calloc");
     lf(p);
@@ -413,7 +417,7 @@ static void *thread_body(void *arg)
     (void)arg;
     for (int i = 0; i < 1000; i++)
         free(malloc((size_t)(i * 37 % 2000)));
-    return malloc(64);   /* freed by the main thread */
+    return malloc(64); /* freed by the main thread */
 }
 
 static void test_threads(void)
@@ -486,10 +490,7 @@ static size_t fuzz_usable(void *ctx, void *p)
 
 static int fuzz_fd = -1;
 
-static void fuzz_before(const char *call)
-{
-    dprintf(fuzz_fd, "in %s\n", call);
-}
+static void fuzz_before(const char *call) { dprintf(fuzz_fd, "in %s\n", call); }
 
 static void test_align_fuzz(void)
 {

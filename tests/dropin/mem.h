@@ -21,8 +21,8 @@
 #include "notfree/alloc.h"
 
 typedef struct mem {
-    const char *name;             /* allocator name, or "libc" */
-    const nf_allocator *a;        /* NULL for libc */
+    const char *name;      /* allocator name, or "libc" */
+    const nf_allocator *a; /* NULL for libc */
     nf_heap *h;
 } mem;
 
@@ -50,16 +50,17 @@ static inline void mem_close(mem *m)
     m->h = NULL;
 }
 
-static inline void *mem_malloc(mem *m, size_t n)
-{ return m->a ? m->a->malloc(m->h, n) : malloc(n); }
+static inline void *mem_malloc(mem *m, size_t n) { return m->a ? m->a->malloc(m->h, n) : malloc(n); }
 static inline void mem_free(mem *m, void *p)
-{ if (m->a) m->a->free(m->h, p); else free(p); }
-static inline void *mem_calloc(mem *m, size_t n, size_t s)
-{ return m->a ? m->a->calloc(m->h, n, s) : calloc(n, s); }
-static inline void *mem_realloc(mem *m, void *p, size_t n)
-{ return m->a ? m->a->realloc(m->h, p, n) : realloc(p, n); }
-static inline size_t mem_usable(mem *m, void *p)
-{ return m->a ? m->a->usable_size(m->h, p) : malloc_usable_size(p); }
+{
+    if (m->a)
+        m->a->free(m->h, p);
+    else
+        free(p);
+}
+static inline void *mem_calloc(mem *m, size_t n, size_t s) { return m->a ? m->a->calloc(m->h, n, s) : calloc(n, s); }
+static inline void *mem_realloc(mem *m, void *p, size_t n) { return m->a ? m->a->realloc(m->h, p, n) : realloc(p, n); }
+static inline size_t mem_usable(mem *m, void *p) { return m->a ? m->a->usable_size(m->h, p) : malloc_usable_size(p); }
 /* Alignment a power of two; NULL with errno otherwise. */
 static inline void *mem_memalign(mem *m, size_t align, size_t n)
 {

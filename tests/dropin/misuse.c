@@ -34,7 +34,7 @@ static void tell(int fd, const void *p)
 static void misuse_double_free(int fd)
 {
     void *p = mem_malloc(&M, 48);
-    void *keep = mem_malloc(&M, 48);   /* p is not the last block */
+    void *keep = mem_malloc(&M, 48); /* p is not the last block */
     tell(fd, p);
     mem_free(&M, p);
     mem_free(&M, p);
@@ -43,7 +43,7 @@ static void misuse_double_free(int fd)
 
 static void misuse_foreign(int fd)
 {
-    void *p = (void *)opaque((size_t)(foreign_buf + 256));   /* hidden from -Wfree-nonheap-object */
+    void *p = (void *)opaque((size_t)(foreign_buf + 256)); /* hidden from -Wfree-nonheap-object */
     tell(fd, p);
     mem_free(&M, p);
 }
@@ -65,7 +65,7 @@ static void run_case(const char *what, void (*fn)(int))
         close(err[0]);
         close(ptr[0]);
         fn(ptr[1]);
-        _exit(0);   /* not reached when the allocator catches it */
+        _exit(0); /* not reached when the allocator catches it */
     }
     close(err[1]);
     close(ptr[1]);
@@ -81,11 +81,9 @@ static void run_case(const char *what, void (*fn)(int))
     close(ptr[0]);
     int st = 0;
     waitpid(pid, &st, 0);
-    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "%s: child status %#x, want SIGABRT; stderr: %s",
-          what, st, out);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "%s: child status %#x, want SIGABRT; stderr: %s", what, st, out);
     CHECK(strstr(out, name) != NULL, "%s: message does not name '%s': %s", what, name, out);
-    CHECK(addr[0] && strstr(out, addr) != NULL, "%s: message does not name the pointer %s: %s", what,
-          addr, out);
+    CHECK(addr[0] && strstr(out, addr) != NULL, "%s: message does not name the pointer %s: %s", what, addr, out);
     printf("%s %s: %s", WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT ? "ok  " : "FAIL", what,
            out[0] ? out : "(no message)\n");
 }

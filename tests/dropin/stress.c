@@ -30,9 +30,11 @@ static mem M;
 static unsigned T = 4, SCALE = 100, ITER = 1;
 static atomic_ulong g_errors, g_checksum, g_ops;
 
-enum { FULL = 256 };   /* blocks up to this size are checked byte by byte */
+enum { FULL = 256 }; /* blocks up to this size are checked byte by byte */
 
-typedef struct rng { uint64_t s; } rng;
+typedef struct rng {
+    uint64_t s;
+} rng;
 static uint64_t rnd(rng *r)
 {
     r->s += 0x9e3779b97f4a7c15ULL;
@@ -47,11 +49,15 @@ static size_t heavy_size(rng *r)
     unsigned e1 = (unsigned)(x % 17), e2 = (unsigned)((x >> 8) % 17), e3 = (unsigned)((x >> 16) % 17);
     unsigned e = e1 < e2 ? e1 : e2;
     e = e < e3 ? e : e3;
-    size_t base = (size_t)8 << e;   /* 8 B .. 512 KiB */
+    size_t base = (size_t)8 << e; /* 8 B .. 512 KiB */
     return base + (size_t)((x >> 24) % base);
 }
 
-typedef struct block { unsigned char *p; size_t n; uint64_t id; } block;
+typedef struct block {
+    unsigned char *p;
+    size_t n;
+    uint64_t id;
+} block;
 
 static bool blk_new(block *b, size_t n, uint64_t id)
 {
@@ -74,8 +80,8 @@ static void blk_free(block *b)
         return;
     size_t bad = pat_check(b->p, b->n, b->id, FULL);
     if (bad) {
-        fprintf(stderr, "stress: block %p of %zu bytes (id %llu) damaged at %zu\n", (void *)b->p,
-                b->n, (unsigned long long)b->id, bad - 1);
+        fprintf(stderr, "stress: block %p of %zu bytes (id %llu) damaged at %zu\n", (void *)b->p, b->n,
+                (unsigned long long)b->id, bad - 1);
         atomic_fetch_add(&g_errors, 1);
     }
     atomic_fetch_add_explicit(&g_checksum, b->id, memory_order_relaxed);
@@ -90,7 +96,11 @@ static unsigned scaled(unsigned base)
 }
 
 /* ---- heavy ---- */
-typedef struct heavy_arg { unsigned idx; unsigned ops; atomic_bool *stop; } heavy_arg;
+typedef struct heavy_arg {
+    unsigned idx;
+    unsigned ops;
+    atomic_bool *stop;
+} heavy_arg;
 
 static void *heavy_thread(void *v)
 {
@@ -138,11 +148,14 @@ typedef struct ring {
     pthread_mutex_t lock;
     pthread_cond_t cv;
     block q[RING];
-    unsigned head, tail;   /* head - tail blocks queued */
+    unsigned head, tail; /* head - tail blocks queued */
     bool done;
 } ring;
 
-typedef struct pc_arg { ring *rg; unsigned idx, ops; } pc_arg;
+typedef struct pc_arg {
+    ring *rg;
+    unsigned idx, ops;
+} pc_arg;
 
 static void *producer(void *v)
 {
@@ -307,7 +320,10 @@ static void mode_fork(void)
 }
 
 /* ---- thread churn ---- */
-typedef struct churn_arg { unsigned idx; block left[32]; } churn_arg;
+typedef struct churn_arg {
+    unsigned idx;
+    block left[32];
+} churn_arg;
 
 static void *churn_thread(void *v)
 {
@@ -319,7 +335,7 @@ static void *churn_thread(void *v)
         blk_new(&b[i], heavy_size(&r) % 8192 + 1, ++id);
     for (int i = 0; i < 64; i++) {
         if (i % 2)
-            a->left[i / 2] = b[i];   /* the main thread frees these */
+            a->left[i / 2] = b[i]; /* the main thread frees these */
         else
             blk_free(&b[i]);
     }
@@ -348,13 +364,28 @@ static void mode_churn(void)
 
 /* Linked, nothing registers the heap's fork handlers but us (the drop-in
  * wrapper does it for a preloaded one). */
-static void linked_prepare(void) { if (M.a->fork_prepare) M.a->fork_prepare(M.h); }
-static void linked_parent(void) { if (M.a->fork_parent) M.a->fork_parent(M.h); }
-static void linked_child(void) { if (M.a->fork_child) M.a->fork_child(M.h); }
+static void linked_prepare(void)
+{
+    if (M.a->fork_prepare)
+        M.a->fork_prepare(M.h);
+}
+static void linked_parent(void)
+{
+    if (M.a->fork_parent)
+        M.a->fork_parent(M.h);
+}
+static void linked_child(void)
+{
+    if (M.a->fork_child)
+        M.a->fork_child(M.h);
+}
 
-static const struct { const char *name; void (*fn)(void); } modes[] = {
+static const struct {
+    const char *name;
+    void (*fn)(void);
+} modes[] = {
     {"heavy", mode_heavy}, {"xthread", mode_xthread}, {"realloc", mode_realloc},
-    {"fork", mode_fork}, {"churn", mode_churn},
+    {"fork", mode_fork},   {"churn", mode_churn},
 };
 
 static unsigned num(const char *s, const char *what)
@@ -425,7 +456,6 @@ int main(int argc, char **argv)
             fflush(stdout);
         }
     mem_close(&M);
-    printf("ops=%lu checksum=%#lx errors=%lu\n", atomic_load(&g_ops), atomic_load(&g_checksum),
-           atomic_load(&g_errors));
+    printf("ops=%lu checksum=%#lx errors=%lu\n", atomic_load(&g_ops), atomic_load(&g_checksum), atomic_load(&g_errors));
     return atomic_load(&g_errors) ? 1 : 0;
 }

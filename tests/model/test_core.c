@@ -14,7 +14,7 @@
 
 static nf_model *mk(size_t frames, size_t swap, int overcommit)
 {
-    nf_model_config c = { .frames = frames, .swap_pages = swap, .overcommit = overcommit };
+    nf_model_config c = {.frames = frames, .swap_pages = swap, .overcommit = overcommit};
     nf_model *m = nf_model_create(&c);
     if (!m) {
         perror("nf_model_create");
@@ -24,9 +24,17 @@ static nf_model *mk(size_t frames, size_t swap, int overcommit)
 }
 
 static nf_model_counters mc(const nf_model *m)
-{ nf_model_counters c; nf_model_counters_get(m, &c); return c; }
+{
+    nf_model_counters c;
+    nf_model_counters_get(m, &c);
+    return c;
+}
 static nf_model_proc_counters pc(const nf_model_proc *p)
-{ nf_model_proc_counters c; nf_model_proc_counters_get(p, &c); return c; }
+{
+    nf_model_proc_counters c;
+    nf_model_proc_counters_get(p, &c);
+    return c;
+}
 
 static void demand_zero_and_zero_page(void)
 {
@@ -55,7 +63,7 @@ static void demand_zero_and_zero_page(void)
     /* data is stored and reads back; fresh memory reads zero */
     char buf[32] = "model memory holds this";
     CHECK(nf_model_write(p, a + PG - 8, buf, sizeof buf) == NF_MODEL_OK, "write across pages");
-    char back[32] = { 0 };
+    char back[32] = {0};
     nf_model_read(p, a + PG - 8, back, sizeof back);
     CHECK(memcmp(buf, back, sizeof buf) == 0, "read back");
     uint64_t z = 1;
@@ -65,8 +73,8 @@ static void demand_zero_and_zero_page(void)
     uint64_t before = mc(m).frames_used;
     CHECK(nf_model_munmap(p, a, 64 * PG) == 0, "munmap");
     CHECK(pc(p).rss_pages == 0 && pc(p).vsz_pages == 0, "after munmap");
-    CHECK(mc(m).frames_used == before - 33 - 3, "frames %llu -> %llu",
-          (unsigned long long)before, (unsigned long long)mc(m).frames_used);
+    CHECK(mc(m).frames_used == before - 33 - 3, "frames %llu -> %llu", (unsigned long long)before,
+          (unsigned long long)mc(m).frames_used);
     CHECK(nf_model_access(p, a, 0) == NF_MODEL_SEGV_MAPERR, "unmapped");
     CHECK(pc(p).segv == 1, "segv counted");
     nf_model_destroy(m);
@@ -112,8 +120,8 @@ static void fork_cow(void)
     nf_model_proc *c = nf_model_fork(p);
     CHECK(c != NULL, "fork");
     CHECK(pc(c).rss_pages == 32, "child rss shares");
-    CHECK(mc(m).frames_used == used + 4, "fork copies only tables: %llu -> %llu",
-          (unsigned long long)used, (unsigned long long)mc(m).frames_used);
+    CHECK(mc(m).frames_used == used + 4, "fork copies only tables: %llu -> %llu", (unsigned long long)used,
+          (unsigned long long)mc(m).frames_used);
     for (unsigned i = 0; i < 10; i++) {
         uint64_t v = 2000 + i;
         nf_model_write(c, a + i * PG, &v, sizeof v);
@@ -142,7 +150,7 @@ static void fork_cow(void)
 static void reclaim_lru(void)
 {
     enum { N = 64, ROUNDS = 3 };
-    nf_model *m = mk(N + 5, 4 * N, 1);   /* zero page + 4 tables */
+    nf_model *m = mk(N + 5, 4 * N, 1); /* zero page + 4 tables */
     nf_model_proc *p = nf_model_proc_create(m, "p");
     uint64_t a = nf_model_mmap(p, 0, 2 * N * PG, NF_MODEL_PROT_READ | NF_MODEL_PROT_WRITE, 0);
     int data_ok = 1;
@@ -255,8 +263,7 @@ static void overcommit_modes(void)
                   *p2 = nf_model_proc_create(m2, "p");
     CHECK(nf_model_mmap(p0, 0, 800 * PG, rw, 0) != NF_MODEL_FAILED, "mode 0 grants 800 pages");
     errno = 0;
-    CHECK(nf_model_mmap(p2, 0, 800 * PG, rw, 0) == NF_MODEL_FAILED && errno == ENOMEM,
-          "mode 2 refuses (limit 500)");
+    CHECK(nf_model_mmap(p2, 0, 800 * PG, rw, 0) == NF_MODEL_FAILED && errno == ENOMEM, "mode 2 refuses (limit 500)");
     CHECK(nf_model_mmap(p2, 0, 400 * PG, rw, 0) != NF_MODEL_FAILED, "mode 2 grants under its limit");
     CHECK(nf_model_mmap(p2, 0, 200 * PG, rw, 0) == NF_MODEL_FAILED, "mode 2 counts what is committed");
     CHECK(nf_model_mmap(p2, 0, 800 * PG, NF_MODEL_PROT_READ, 0) != NF_MODEL_FAILED, "read-only is free");
@@ -315,8 +322,8 @@ static void huge_pages(void)
 {
     nf_model *m = mk(4096, 0, 1);
     nf_model_proc *p = nf_model_proc_create(m, "p");
-    uint64_t a = nf_model_mmap(p, 0, 4 * NF_MODEL_HUGE_PAGE, NF_MODEL_PROT_READ | NF_MODEL_PROT_WRITE,
-                               NF_MODEL_MAP_HUGE);
+    uint64_t a =
+        nf_model_mmap(p, 0, 4 * NF_MODEL_HUGE_PAGE, NF_MODEL_PROT_READ | NF_MODEL_PROT_WRITE, NF_MODEL_MAP_HUGE);
     CHECK(a % NF_MODEL_HUGE_PAGE == 0, "aligned");
     for (uint64_t off = 0; off < 4 * NF_MODEL_HUGE_PAGE; off += PG)
         nf_model_access(p, a + off, 1);
@@ -324,7 +331,7 @@ static void huge_pages(void)
     CHECK(pc(p).rss_pages == 2048, "rss");
     uint64_t v = 42;
     nf_model_write(p, a + NF_MODEL_HUGE_PAGE + 12345, &v, sizeof v);
-    nf_model_munmap(p, a + NF_MODEL_HUGE_PAGE, PG);   /* splits */
+    nf_model_munmap(p, a + NF_MODEL_HUGE_PAGE, PG); /* splits */
     v = 0;
     nf_model_read(p, a + NF_MODEL_HUGE_PAGE + 12345, &v, sizeof v);
     CHECK(v == 42 && pc(p).rss_pages == 2047, "split keeps data");
@@ -344,7 +351,7 @@ static void replay_and_shared_swap(void)
     uint64_t refs[2 * N + 1];
     for (unsigned i = 0; i < 2 * N; i++)
         refs[i] = (a + (uint64_t)i * PG) | (i % 2 ? NF_MODEL_REF_WRITE : 0);
-    refs[2 * N] = a + 4 * N * PG;   /* outside: stops the stream */
+    refs[2 * N] = a + 4 * N * PG; /* outside: stops the stream */
     nf_model_result last;
     CHECK(nf_model_replay(p, refs, 2 * N + 1, &last) == 2 * N && last == NF_MODEL_SEGV_MAPERR, "replay");
     for (unsigned i = 0; i < 2 * N; i++) {
@@ -410,7 +417,7 @@ static void huge_zero_page(void)
     CHECK(pc(p).rss_pages == 0 && pc(p).zero_mapped == 0, "munmap drops both");
     nf_model_destroy(m);
 
-    m = mk(400, 0, 1);   /* no room for 512 frames: the store splits */
+    m = mk(400, 0, 1); /* no room for 512 frames: the store splits */
     p = nf_model_proc_create(m, "p");
     a = nf_model_mmap(p, 0, NF_MODEL_HUGE_PAGE, rw, NF_MODEL_MAP_HUGE);
     nf_model_access(p, a, 0);
@@ -463,7 +470,7 @@ static void replay_matches_access(void)
     nf_tlb_stats ts[2];
     for (int k = 0; k < 2; k++) {
         nf_tlb *t = nf_tlb_create(&g, err, sizeof err);
-        nf_model_config cfg = { .frames = PAGES / 2, .swap_pages = 2 * PAGES, .overcommit = 1, .tlb = t };
+        nf_model_config cfg = {.frames = PAGES / 2, .swap_pages = 2 * PAGES, .overcommit = 1, .tlb = t};
         nf_model *m = nf_model_create(&cfg);
         nf_model_proc *p = nf_model_proc_create(m, "p");
         uint64_t a = nf_model_mmap(p, 0, (uint64_t)PAGES * PG, rw, 0);

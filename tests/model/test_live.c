@@ -23,9 +23,17 @@
 enum { N = 1024, RESIDENT = 64 };
 
 static nf_model_proc_counters pc(const nf_model_proc *p)
-{ nf_model_proc_counters c; nf_model_proc_counters_get(p, &c); return c; }
+{
+    nf_model_proc_counters c;
+    nf_model_proc_counters_get(p, &c);
+    return c;
+}
 static nf_model_counters mc(const nf_model *m)
-{ nf_model_counters c; nf_model_counters_get(m, &c); return c; }
+{
+    nf_model_counters c;
+    nf_model_counters_get(m, &c);
+    return c;
+}
 
 static nf_tlb *zen4(void)
 {
@@ -58,7 +66,7 @@ __attribute__((noinline)) static long loop(volatile int *a, size_t n, int write)
 static void array_loop(void)
 {
     nf_tlb *t1 = zen4(), *t2 = zen4();
-    nf_model_config cfg = { .frames = 4 * N, .overcommit = 1, .live = 1, .tlb = t1 };
+    nf_model_config cfg = {.frames = 4 * N, .overcommit = 1, .live = 1, .tlb = t1};
     nf_model *m = nf_model_create(&cfg);
     CHECK(m != NULL, "live model");
     if (!m)
@@ -91,21 +99,22 @@ static void array_loop(void)
     nf_model_proc_counters ep = pc(q);
     const nf_tlb_stats *es = nf_tlb_get_stats(t2);
 
-    printf("live: traps %llu, L1 hits %llu misses %llu, L2 hits %llu, walks %llu refs %llu\n", (unsigned long long)live.live_traps, (unsigned long long)ls.hits[0], (unsigned long long)ls.misses[0], (unsigned long long)ls.hits[1], (unsigned long long)live.walks, (unsigned long long)live.walk_refs);
+    printf("live: traps %llu, L1 hits %llu misses %llu, L2 hits %llu, walks %llu refs %llu\n",
+           (unsigned long long)live.live_traps, (unsigned long long)ls.hits[0], (unsigned long long)ls.misses[0],
+           (unsigned long long)ls.hits[1], (unsigned long long)live.walks, (unsigned long long)live.walk_refs);
     CHECK(live.live_traps == 2 * N, "traps %llu", (unsigned long long)live.live_traps);
     CHECK(lp.minor_faults == N && lp.minor_faults == ep.minor_faults, "minor: live %llu, explicit %llu",
           (unsigned long long)lp.minor_faults, (unsigned long long)ep.minor_faults);
     CHECK(lp.rss_pages == ep.rss_pages && lp.rss_pages == N, "rss");
     CHECK(live.walks == ex.walks && live.walk_refs == ex.walk_refs, "walks: live %llu/%llu, explicit %llu/%llu",
-          (unsigned long long)live.walks, (unsigned long long)live.walk_refs,
-          (unsigned long long)ex.walks, (unsigned long long)ex.walk_refs);
+          (unsigned long long)live.walks, (unsigned long long)live.walk_refs, (unsigned long long)ex.walks,
+          (unsigned long long)ex.walk_refs);
     CHECK(ls.lookups == es->lookups && ls.hits[0] == es->hits[0] && ls.misses[0] == es->misses[0] &&
               ls.hits[1] == es->hits[1] && ls.misses[1] == es->misses[1],
-          "TLB: live L1 %llu/%llu L2 %llu/%llu, explicit L1 %llu/%llu L2 %llu/%llu",
-          (unsigned long long)ls.hits[0], (unsigned long long)ls.misses[0],
-          (unsigned long long)ls.hits[1], (unsigned long long)ls.misses[1],
-          (unsigned long long)es->hits[0], (unsigned long long)es->misses[0],
-          (unsigned long long)es->hits[1], (unsigned long long)es->misses[1]);
+          "TLB: live L1 %llu/%llu L2 %llu/%llu, explicit L1 %llu/%llu L2 %llu/%llu", (unsigned long long)ls.hits[0],
+          (unsigned long long)ls.misses[0], (unsigned long long)ls.hits[1], (unsigned long long)ls.misses[1],
+          (unsigned long long)es->hits[0], (unsigned long long)es->misses[0], (unsigned long long)es->hits[1],
+          (unsigned long long)es->misses[1]);
     nf_model_destroy(e);
     nf_model_destroy(m);
     nf_tlb_destroy(t1);
@@ -128,7 +137,7 @@ static void revisit_run(size_t w, int passes, nf_tlb_stats *ls, nf_tlb_stats *es
                         nf_model_counters *ec, uint64_t *mapped, uint32_t *l1_held)
 {
     nf_tlb *t1 = zen4(), *t2 = zen4();
-    nf_model_config cfg = { .frames = 4 * w + 64, .overcommit = 1, .live = 1, .tlb = t1 };
+    nf_model_config cfg = {.frames = 4 * w + 64, .overcommit = 1, .live = 1, .tlb = t1};
     nf_model *m = nf_model_create(&cfg);
     CHECK(m != NULL, "live model");
     if (!m)
@@ -173,25 +182,24 @@ static void live_revisits(void)
     uint32_t held;
     revisit_run(W, PASSES, &ls, &es, &lc, &ec, &mapped, &held);
     printf("revisits %d pages x %d: live traps %llu, L1 %llu/%llu, L2 %llu/%llu, walks %llu; "
-           "explicit L1 %llu/%llu, L2 %llu/%llu, walks %llu\n", W, PASSES,
-           (unsigned long long)lc.live_traps, (unsigned long long)ls.hits[0], (unsigned long long)ls.misses[0],
-           (unsigned long long)ls.hits[1], (unsigned long long)ls.misses[1], (unsigned long long)lc.walks,
-           (unsigned long long)es.hits[0], (unsigned long long)es.misses[0], (unsigned long long)es.hits[1],
-           (unsigned long long)es.misses[1], (unsigned long long)ec.walks);
+           "explicit L1 %llu/%llu, L2 %llu/%llu, walks %llu\n",
+           W, PASSES, (unsigned long long)lc.live_traps, (unsigned long long)ls.hits[0],
+           (unsigned long long)ls.misses[0], (unsigned long long)ls.hits[1], (unsigned long long)ls.misses[1],
+           (unsigned long long)lc.walks, (unsigned long long)es.hits[0], (unsigned long long)es.misses[0],
+           (unsigned long long)es.hits[1], (unsigned long long)es.misses[1], (unsigned long long)ec.walks);
     CHECK(lc.live_traps == (uint64_t)W * PASSES, "every visit traps: %llu", (unsigned long long)lc.live_traps);
     CHECK(ls.hits[0] == es.hits[0] && ls.misses[0] == es.misses[0] && ls.hits[1] == es.hits[1] &&
               ls.misses[1] == es.misses[1],
-          "TLB: live L1 %llu/%llu L2 %llu/%llu, explicit L1 %llu/%llu L2 %llu/%llu",
-          (unsigned long long)ls.hits[0], (unsigned long long)ls.misses[0], (unsigned long long)ls.hits[1],
-          (unsigned long long)ls.misses[1], (unsigned long long)es.hits[0], (unsigned long long)es.misses[0],
-          (unsigned long long)es.hits[1], (unsigned long long)es.misses[1]);
+          "TLB: live L1 %llu/%llu L2 %llu/%llu, explicit L1 %llu/%llu L2 %llu/%llu", (unsigned long long)ls.hits[0],
+          (unsigned long long)ls.misses[0], (unsigned long long)ls.hits[1], (unsigned long long)ls.misses[1],
+          (unsigned long long)es.hits[0], (unsigned long long)es.misses[0], (unsigned long long)es.hits[1],
+          (unsigned long long)es.misses[1]);
     CHECK(es.hits[1] == (uint64_t)W * (PASSES - 1), "the later passes hit L2: %llu", (unsigned long long)es.hits[1]);
     CHECK(lc.walks == ec.walks && lc.walk_refs == ec.walk_refs && lc.minor_faults == ec.minor_faults,
-          "walks %llu/%llu refs %llu/%llu minor %llu/%llu", (unsigned long long)lc.walks,
-          (unsigned long long)ec.walks, (unsigned long long)lc.walk_refs, (unsigned long long)ec.walk_refs,
-          (unsigned long long)lc.minor_faults, (unsigned long long)ec.minor_faults);
-    CHECK(mapped == held && held == 72, "accessible pages %llu = L1 entries %u = 72", (unsigned long long)mapped,
-          held);
+          "walks %llu/%llu refs %llu/%llu minor %llu/%llu", (unsigned long long)lc.walks, (unsigned long long)ec.walks,
+          (unsigned long long)lc.walk_refs, (unsigned long long)ec.walk_refs, (unsigned long long)lc.minor_faults,
+          (unsigned long long)ec.minor_faults);
+    CHECK(mapped == held && held == 72, "accessible pages %llu = L1 entries %u = 72", (unsigned long long)mapped, held);
 
     /* below the L1 reach: the pages stay accessible, later passes do not trap */
     enum { S = 32 };
@@ -208,7 +216,7 @@ static void live_revisits(void)
 static void live_fork_switch(void)
 {
     enum { P = 64 };
-    nf_model_config cfg = { .frames = 1024, .overcommit = 1, .live = 1 };
+    nf_model_config cfg = {.frames = 1024, .overcommit = 1, .live = 1};
     nf_model *m = nf_model_create(&cfg);
     nf_model_proc *p = nf_model_proc_create(m, "parent");
     uint64_t a = nf_model_mmap(p, 0, P * PG, NF_MODEL_PROT_READ | NF_MODEL_PROT_WRITE, 0);
@@ -237,7 +245,7 @@ static void live_fork_switch(void)
 static void allocator_on_model(const nf_allocator *A)
 {
     printf("allocator %s on the model\n", A->name);
-    nf_model_config cfg = { .frames = 16384, .overcommit = 1, .live = 1 };
+    nf_model_config cfg = {.frames = 16384, .overcommit = 1, .live = 1};
     nf_model *m = nf_model_create(&cfg);
     nf_model_proc *p = nf_model_proc_create(m, "bins");
     nf_model_live_start(m, p, 4096);
@@ -251,7 +259,7 @@ static void allocator_on_model(const nf_allocator *A)
     void *blk[K];
     size_t sizes[K], wrote = 0;
     for (int i = 0; i < K; i++) {
-        sizes[i] = i % 4 == 0 ? 200000 : 64 + 37 * (size_t)i;   /* some above the mmap threshold */
+        sizes[i] = i % 4 == 0 ? 200000 : 64 + 37 * (size_t)i; /* some above the mmap threshold */
         blk[i] = A->malloc(h, sizes[i]);
         if (blk[i]) {
             memset(blk[i], i & 0xff, sizes[i]);
@@ -270,23 +278,22 @@ static void allocator_on_model(const nf_allocator *A)
     A->stats(h, &st);
     nf_model_proc_counters c = pc(p);
     uint64_t mapped_pages = (st.mapped_bytes + PG - 1) / PG;
-    CHECK(c.vsz_pages >= mapped_pages && c.vsz_pages <= mapped_pages + 1,
-          "model VSZ %llu pages, allocator mapped %llu", (unsigned long long)c.vsz_pages,
-          (unsigned long long)mapped_pages);
+    CHECK(c.vsz_pages >= mapped_pages && c.vsz_pages <= mapped_pages + 1, "model VSZ %llu pages, allocator mapped %llu",
+          (unsigned long long)c.vsz_pages, (unsigned long long)mapped_pages);
     CHECK(c.rss_pages <= c.vsz_pages && c.rss_pages * PG >= wrote, "RSS %llu pages for %zu bytes written",
           (unsigned long long)c.rss_pages, wrote);
     CHECK(c.minor_faults == c.rss_pages + c.zero_page_maps, "one fault per page first touched: %llu vs %llu + %llu",
-          (unsigned long long)c.minor_faults, (unsigned long long)c.rss_pages,
-          (unsigned long long)c.zero_page_maps);
+          (unsigned long long)c.minor_faults, (unsigned long long)c.rss_pages, (unsigned long long)c.zero_page_maps);
     CHECK(ps.calls[NF_PAGE_MAP] > 0, "page source used");
-    printf("%s: wrote %zu bytes, model RSS %llu pages, VSZ %llu, minor %llu\n", A->name, wrote, (unsigned long long)c.rss_pages, (unsigned long long)c.vsz_pages, (unsigned long long)c.minor_faults);
+    printf("%s: wrote %zu bytes, model RSS %llu pages, VSZ %llu, minor %llu\n", A->name, wrote,
+           (unsigned long long)c.rss_pages, (unsigned long long)c.vsz_pages, (unsigned long long)c.minor_faults);
     uint64_t rss_full = c.rss_pages;
     for (int i = 0; i < K; i++)
         A->free(h, blk[i]);
     A->trim(h, 0);
     c = pc(p);
-    CHECK(c.rss_pages < rss_full / 4, "RSS falls after free and trim: %llu -> %llu",
-          (unsigned long long)rss_full, (unsigned long long)c.rss_pages);
+    CHECK(c.rss_pages < rss_full / 4, "RSS falls after free and trim: %llu -> %llu", (unsigned long long)rss_full,
+          (unsigned long long)c.rss_pages);
     A->destroy(h);
     nf_model_live_stop(m);
     nf_model_destroy(m);

@@ -62,13 +62,17 @@ static size_t model_resident(nf_model_proc *p, uint64_t a, size_t pages)
 }
 
 static nf_model_proc_counters pc(const nf_model_proc *p)
-{ nf_model_proc_counters c; nf_model_proc_counters_get(p, &c); return c; }
+{
+    nf_model_proc_counters c;
+    nf_model_proc_counters_get(p, &c);
+    return c;
+}
 
 enum { N = 1024 };
 
 static void faults_rss_dontneed(void)
 {
-    nf_model_config cfg = { .frames = 4 * N, .overcommit = 1 };
+    nf_model_config cfg = {.frames = 4 * N, .overcommit = 1};
     nf_model *m = nf_model_create(&cfg);
     nf_model_proc *mp = nf_model_proc_create(m, "p");
     for (size_t step = 1; step <= 4; step *= 2) {
@@ -95,12 +99,12 @@ static void faults_rss_dontneed(void)
         f0 = minflt();
         m0 = pc(mp).minor_faults;
         touch(r, N, step);
-        real = minflt() - f0;   /* before the model runs: its own pool pages fault too */
+        real = minflt() - f0; /* before the model runs: its own pool pages fault too */
         for (size_t i = 0; i < N; i += step)
             nf_model_access(mp, a + i * PG, 1);
         model = (long)(pc(mp).minor_faults - m0);
-        CHECK(labs(real - model) <= 2 && model == (long)(N / step / 2),
-              "refault after DONTNEED: real %ld, model %ld", real, model);
+        CHECK(labs(real - model) <= 2 && model == (long)(N / step / 2), "refault after DONTNEED: real %ld, model %ld",
+              real, model);
         munmap(r, N * PG);
         nf_model_munmap(mp, a, N * PG);
         CHECK(pc(mp).rss_pages == 0, "model rss after munmap");
@@ -132,7 +136,7 @@ static void fork_cow_real(void)
     close(fds[1]);
     munmap(r, N * PG);
 
-    nf_model_config cfg = { .frames = 4 * N, .overcommit = 1 };
+    nf_model_config cfg = {.frames = 4 * N, .overcommit = 1};
     nf_model *m = nf_model_create(&cfg);
     nf_model_proc *mp = nf_model_proc_create(m, "parent");
     uint64_t a = nf_model_mmap(mp, 0, N * PG, NF_MODEL_PROT_READ | NF_MODEL_PROT_WRITE, 0);
@@ -159,7 +163,7 @@ static void reclaim_vs_real(void)
         touch(r, 2 * F, 1);
     long real_major = majflt() - j0;
     munmap(r, 2 * F * PG);
-    nf_model_config cfg = { .frames = F + 5, .swap_pages = 4 * F, .overcommit = 1 };
+    nf_model_config cfg = {.frames = F + 5, .swap_pages = 4 * F, .overcommit = 1};
     nf_model *m = nf_model_create(&cfg);
     nf_model_proc *mp = nf_model_proc_create(m, "p");
     uint64_t a = nf_model_mmap(mp, 0, 2 * F * PG, NF_MODEL_PROT_READ | NF_MODEL_PROT_WRITE, 0);

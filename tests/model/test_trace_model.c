@@ -10,12 +10,13 @@
  *             real page source) and through the process's malloc
  *   presets   zen4 and skylake, each in its own child: the model saw the
  *             blocks' pages (faults >= the pages of the peak live bytes,
- *             which were all written); for bins and slab the same faults,
- *             RSS, VSZ, page-table pages, VMAs and page calls (the same
- *             stream). Not for shard: it purges a free page 1 s of wall
- *             time after it was left (SHARD_PURGE_DELAY_NS), and a run on
- *             the model is slower under a preset that traps more, so its
- *             purges, and what follows from them, may differ by preset.
+ *             which were all written); for bins the same faults, RSS, VSZ,
+ *             page-table pages, VMAs and page calls (the same stream).
+ *             Not for shard and slab: shard purges a free page 1 s of wall
+ *             time after it was left (SHARD_PURGE_DELAY_NS), slab's empty
+ *             slabs and cached large maps decay by the second, and a run
+ *             on the model is slower under a preset that traps more, so
+ *             what they give back may differ by preset.
  * Needs ASAN_OPTIONS=allow_user_segv_handler=1 under AddressSanitizer. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,11 +28,11 @@
 #include "../common/synthetic_trace.h"
 
 #define EVENTS 1500
-#define MAX_SIZE 12288   /* up to 3 pages: the touch policy writes each */
+#define MAX_SIZE 12288 /* up to 3 pages: the touch policy writes each */
 
 static nf_trace *trace;
 static nf_trace_stats stats;
-static const nf_trace_replay_opts opts = { NF_TRACE_TOUCH_PAGES, 1 };
+static const nf_trace_replay_opts opts = {NF_TRACE_TOUCH_PAGES, 1};
 
 static uint64_t native_checksum(const nf_allocator *A)
 {
@@ -51,11 +52,11 @@ static void one_allocator(const char *name, int timeless)
 {
     const nf_allocator *A = nf_allocator_find(name);
     REQUIREF(A != NULL, "allocator %s", name);
-    nf_modelrun_config cfg = { .alloc = A };
+    nf_modelrun_config cfg = {.alloc = A};
     char err[512];
 
     /* In this process, so that the client's result is here to read. */
-    nf_trace_client c = { .t = trace, .o = opts };
+    nf_trace_client c = {.t = trace, .o = opts};
     nf_modelrun_figures f;
     REQUIREF(nf_modelrun_one(&cfg, "zen4", nf_trace_client_run, &c, &f, err, sizeof err) == 0, "%s: %s", name, err);
     CHECK(c.rc == 0 && c.res.corrupt == 0 && c.res.failed == 0 && c.res.misaligned == 0 && c.res.not_zeroed == 0,
@@ -72,22 +73,20 @@ static void one_allocator(const char *name, int timeless)
           (unsigned long long)native, (unsigned long long)libc);
 
     /* Two presets, each in its own child: one stream. */
-    const char *pre[] = { "zen4", "skylake" };
+    const char *pre[] = {"zen4", "skylake"};
     nf_modelrun_figures g[2];
-    nf_trace_client d = { .t = trace, .o = opts };
-    REQUIREF(nf_modelrun_presets(&cfg, pre, 2, nf_trace_client_run, &d, g, err, sizeof err) == 0, "%s: %s", name,
-             err);
+    nf_trace_client d = {.t = trace, .o = opts};
+    REQUIREF(nf_modelrun_presets(&cfg, pre, 2, nf_trace_client_run, &d, g, err, sizeof err) == 0, "%s: %s", name, err);
     CHECK(g[0].ops == g[1].ops && g[0].ops == f.ops, "%s: ops %lld, %lld", name, (long long)g[0].ops,
           (long long)g[1].ops);
     CHECK(!timeless || (g[0].minor_faults == g[1].minor_faults && g[0].rss_peak == g[1].rss_peak &&
-              g[0].rss_final == g[1].rss_final && g[0].vsz_peak == g[1].vsz_peak &&
-              g[0].pt_pages_peak == g[1].pt_pages_peak && g[0].vmas_peak == g[1].vmas_peak),
+                        g[0].rss_final == g[1].rss_final && g[0].vsz_peak == g[1].vsz_peak &&
+                        g[0].pt_pages_peak == g[1].pt_pages_peak && g[0].vmas_peak == g[1].vmas_peak),
           "%s: one stream: faults %llu/%llu, RSS peak %llu/%llu, PT %llu/%llu", name,
           (unsigned long long)g[0].minor_faults, (unsigned long long)g[1].minor_faults,
-          (unsigned long long)g[0].rss_peak, (unsigned long long)g[1].rss_peak,
-          (unsigned long long)g[0].pt_pages_peak, (unsigned long long)g[1].pt_pages_peak);
-    CHECK(!timeless || !memcmp(g[0].page_calls, g[1].page_calls, sizeof g[0].page_calls), "%s: same page calls",
-          name);
+          (unsigned long long)g[0].rss_peak, (unsigned long long)g[1].rss_peak, (unsigned long long)g[0].pt_pages_peak,
+          (unsigned long long)g[1].pt_pages_peak);
+    CHECK(!timeless || !memcmp(g[0].page_calls, g[1].page_calls, sizeof g[0].page_calls), "%s: same page calls", name);
     CHECK(g[0].page_calls[NF_PAGE_MAP] > 0, "%s: the heap mapped nothing", name);
     uint64_t live_pages = stats.peak_live_bytes / 4096;
     CHECK(g[0].minor_faults >= live_pages && g[0].rss_peak >= live_pages,
@@ -96,15 +95,15 @@ static void one_allocator(const char *name, int timeless)
     CHECK(g[0].walks > 0 && g[0].l1_misses != g[1].l1_misses, "%s: the TLBs differ: L1 misses %llu, %llu", name,
           (unsigned long long)g[0].l1_misses, (unsigned long long)g[1].l1_misses);
     printf("  %s: %llu calls, %llu faults, RSS peak %llu pages, walks %llu (zen4) %llu (skylake)\n", name,
-           (unsigned long long)trace->nevents, (unsigned long long)g[0].minor_faults,
-           (unsigned long long)g[0].rss_peak, (unsigned long long)g[0].walks, (unsigned long long)g[1].walks);
+           (unsigned long long)trace->nevents, (unsigned long long)g[0].minor_faults, (unsigned long long)g[0].rss_peak,
+           (unsigned long long)g[0].walks, (unsigned long long)g[1].walks);
 }
 
 static void replay_on_model(void)
 {
     one_allocator("bins", 1);
-    one_allocator("slab", 1);
-    one_allocator("shard", 0);   /* time-based purging: see the top */
+    one_allocator("slab", 0); /* its empty slabs and large maps decay by the second */
+    one_allocator("shard", 0); /* time-based purging: see the top */
 }
 
 int main(void)

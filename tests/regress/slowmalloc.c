@@ -12,7 +12,7 @@
 
 void *__libc_malloc(size_t n);
 
-static volatile unsigned spin = SPIN;   /* volatile: the loop is not folded away */
+static volatile unsigned spin = SPIN; /* volatile: the loop is not folded away */
 
 void *malloc(size_t n)
 {

@@ -28,13 +28,13 @@ static void exact_p(const double *x, size_t nx, const double *y, size_t ny, doub
 static void test_exact(void)
 {
     double sep5x[] = {1, 2, 3, 4, 5}, sep5y[] = {6, 7, 8, 9, 10};
-    exact_p(sep5x, 5, sep5y, 5, 0, 0.0079365079365079361);   /* 2 / C(10,5) */
+    exact_p(sep5x, 5, sep5y, 5, 0, 0.0079365079365079361); /* 2 / C(10,5) */
     double a[] = {1, 2, 3, 4.5, 5.5}, b[] = {4, 6, 7, 8, 9};
-    exact_p(a, 5, b, 5, 2, 0.031746031746031744);            /* table: 2 x .016 */
+    exact_p(a, 5, b, 5, 2, 0.031746031746031744); /* table: 2 x .016 */
     double c[] = {1.1, 3.3, 5.5}, d[] = {2.2, 4.4, 6.6, 7.7};
-    exact_p(c, 3, d, 4, 3, 0.4);                              /* table: 2 x .200 */
+    exact_p(c, 3, d, 4, 3, 0.4); /* table: 2 x .200 */
     double e[] = {100, 101, 102, 103, 104, 105, 106}, f[] = {130, 131, 132, 133, 134, 135, 136};
-    exact_p(e, 7, f, 7, 0, 0.00058275058275058275);          /* 2 / C(14,7) */
+    exact_p(e, 7, f, 7, 0, 0.00058275058275058275); /* 2 / C(14,7) */
     double g[] = {3.1, 4.7, 2.2, 5.9, 6.3, 1.8, 7.4, 4.1}, h[] = {5.2, 8.8, 6.9, 9.7, 7.7, 3.5};
     exact_p(g, 8, h, 6, 9, 0.059274059274059279);
 }
@@ -65,8 +65,7 @@ static void test_normal(void)
     CHECK(nf_mwu_test(s, 0, t, 4, &r) == -1, "an empty sample is refused");
 }
 
-static void hl(const double *x, size_t nx, const double *y, size_t ny, double level, double shift,
-               double lo, double hi)
+static void hl(const double *x, size_t nx, const double *y, size_t ny, double level, double shift, double lo, double hi)
 {
     nf_hl r;
     CHECK(nf_hl_shift(x, nx, y, ny, level, &r) == 0, "hl failed");

@@ -200,12 +200,12 @@ static void against_reference(uint32_t entries, uint32_t ways)
 
 static void lru_matches_reference(void)
 {
-    against_reference(72, 0);   /* fully associative: list LRU */
-    against_reference(64, 4);   /* 16 sets of 4: stamps */
+    against_reference(72, 0); /* fully associative: list LRU */
+    against_reference(64, 4); /* 16 sets of 4: stamps */
     against_reference(3072, 12);
-    against_reference(8, 0);    /* small fully associative: stamps */
-    against_reference(24, 6);   /* 4 sets */
-    against_reference(96, 32);  /* 3 sets: not a power of two */
+    against_reference(8, 0);   /* small fully associative: stamps */
+    against_reference(24, 6);  /* 4 sets */
+    against_reference(96, 32); /* 3 sets: not a power of two */
 }
 
 static void invalidation(void)
@@ -404,15 +404,15 @@ static void on_evict(void *arg, int level, uint16_t asid, uint64_t vpn, nf_page_
 
 static void evict_hook(void)
 {
-    nf_tlb *t = make("zen4");   /* L1 72 fully associative LRU, L2 3072 12-way LRU */
+    nf_tlb *t = make("zen4"); /* L1 72 fully associative LRU, L2 3072 12-way LRU */
     evlog e = {{0}, {0}, 0, NF_PG_4K};
     nf_tlb_set_evict_hook(t, on_evict, &e);
     uint64_t base = BASE >> 12;
     for (uint64_t i = 0; i < 72; i++)
         nf_tlb_access(t, 3, (base + i) << 12, NF_PG_4K);
     CHECK(e.n[0] == 0 && e.n[1] == 0, "no eviction while L1 fills: %d %d", e.n[0], e.n[1]);
-    nf_tlb_access(t, 3, base << 12, NF_PG_4K);            /* page 0 becomes most recent */
-    nf_tlb_access(t, 3, (base + 72) << 12, NF_PG_4K);     /* evicts the LRU: page 1 */
+    nf_tlb_access(t, 3, base << 12, NF_PG_4K);        /* page 0 becomes most recent */
+    nf_tlb_access(t, 3, (base + 72) << 12, NF_PG_4K); /* evicts the LRU: page 1 */
     CHECK(e.n[0] == 1 && e.last_vpn[0] == base + 1 && e.last_asid == 3 && e.last_sz == NF_PG_4K,
           "L1 victim reported: n %d vpn %llx", e.n[0], (unsigned long long)(e.last_vpn[0] - base));
     nf_tlb_invalidate_page(t, 3, (base + 5) << 12);
@@ -420,8 +420,8 @@ static void evict_hook(void)
           "invalidation reported at both levels: %d %d", e.n[0], e.n[1]);
     uint32_t held0 = nf_tlb_occupancy(t, 0), held1 = nf_tlb_occupancy(t, 1);
     nf_tlb_flush_all(t);
-    CHECK(e.n[0] == 2 + (int)held0 && e.n[1] == 1 + (int)held1, "flush reports every entry: %d/%u %d/%u", e.n[0],
-          held0, e.n[1], held1);
+    CHECK(e.n[0] == 2 + (int)held0 && e.n[1] == 1 + (int)held1, "flush reports every entry: %d/%u %d/%u", e.n[0], held0,
+          e.n[1], held1);
     nf_tlb_set_evict_hook(t, NULL, NULL);
     for (uint64_t i = 0; i < 200; i++)
         nf_tlb_access(t, 3, (base + i) << 12, NF_PG_4K);

@@ -120,8 +120,8 @@ static nf_trace *record(const char *name, const char *process, const char *a1, c
 {
     char out[4096], err[512];
     snprintf(out, sizeof out, "%s/%s.nft", tmp, name);
-    char *argv[] = {(char *)notfree, "trace", "record", "--out", out, "--process", (char *)process, "--",
-                    (char *)known_exe, (char *)a1, (char *)a2, NULL};
+    char *argv[] = {(char *)notfree, "trace", "record",          "--out",    out,        "--process",
+                    (char *)process, "--",    (char *)known_exe, (char *)a1, (char *)a2, NULL};
     int rc = run(argv);
     CHECK(rc == 0, "notfree trace record %s %s: exit %d", a1, a2 ? a2 : "", rc);
     nf_trace *t = NULL;
@@ -140,8 +140,8 @@ static void test_known(void)
     REQUIRE(nf_trace_stats_compute(t, &s) == 0);
     static const uint64_t want[NF_TRACE_NOPS] = {100, 10, 5, 118, 1, 3, 2};
     for (unsigned k = 0; k < NF_TRACE_NOPS; k++)
-        CHECK(s.calls[k] == want[k], "%s: %llu calls, want %llu", nf_trace_op_name(k),
-              (unsigned long long)s.calls[k], (unsigned long long)want[k]);
+        CHECK(s.calls[k] == want[k], "%s: %llu calls, want %llu", nf_trace_op_name(k), (unsigned long long)s.calls[k],
+              (unsigned long long)want[k]);
     CHECK(s.peak_live_bytes == 104950, "peak live %llu, want 104950", (unsigned long long)s.peak_live_bytes);
     CHECK(s.end_live_blocks == 0, "%llu blocks never freed", (unsigned long long)s.end_live_blocks);
     CHECK(s.nthreads == 1, "%u threads", s.nthreads);
@@ -154,8 +154,9 @@ static void test_known(void)
     unsigned aligned = 0;
     for (uint64_t i = 0; i < t->nevents; i++)
         if (t->events[i].op >= NF_TRACE_MEMALIGN)
-            aligned += t->events[i].arg == (t->events[i].op == NF_TRACE_MEMALIGN ? 4096u
-                                            : t->events[i].op == NF_TRACE_POSIX_MEMALIGN ? 64u : 128u);
+            aligned += t->events[i].arg == (t->events[i].op == NF_TRACE_MEMALIGN         ? 4096u
+                                            : t->events[i].op == NF_TRACE_POSIX_MEMALIGN ? 64u
+                                                                                         : 128u);
     CHECK(aligned == 6, "%u of 6 aligned calls carry their alignment", aligned);
     nf_trace_stats_free(&s);
 }
@@ -183,8 +184,8 @@ static void test_fork(void)
     nf_trace_stats_free(&s);
     REQUIRE(nf_trace_stats_compute(l, &s) == 0);
     CHECK(s.calls[NF_TRACE_MALLOC] == 50 && s.calls[NF_TRACE_FREE] == 50,
-          "largest (the child): %llu mallocs, %llu frees; want 50, 50",
-          (unsigned long long)s.calls[NF_TRACE_MALLOC], (unsigned long long)s.calls[NF_TRACE_FREE]);
+          "largest (the child): %llu mallocs, %llu frees; want 50, 50", (unsigned long long)s.calls[NF_TRACE_MALLOC],
+          (unsigned long long)s.calls[NF_TRACE_FREE]);
     nf_trace_stats_free(&s);
     nf_trace_free(m);
     nf_trace_free(l);
@@ -208,8 +209,8 @@ static void replay_all(const char *name, const nf_trace *t)
             nf_trace_replay_result r;
             int rc = nf_trace_replay_run(t, &mem, &o, &r);
             CHECK(rc == 0, "%s via %s: corrupt %llu misaligned %llu not zeroed %llu failed %llu", name, allocs[k],
-                  (unsigned long long)r.corrupt, (unsigned long long)r.misaligned,
-                  (unsigned long long)r.not_zeroed, (unsigned long long)r.failed);
+                  (unsigned long long)r.corrupt, (unsigned long long)r.misaligned, (unsigned long long)r.not_zeroed,
+                  (unsigned long long)r.failed);
             for (unsigned op = 0; op < NF_TRACE_NOPS; op++)
                 CHECK(r.calls[op] == s.calls[op], "%s via %s: %llu %s calls, the trace has %llu", name, allocs[k],
                       (unsigned long long)r.calls[op], nf_trace_op_name(op), (unsigned long long)s.calls[op]);

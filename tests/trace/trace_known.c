@@ -46,7 +46,7 @@ static int known(void)
     free(r);
     for (int i = 0; i < 6; i++)
         free(al[i]);
-    free(nothing);   /* a volatile NULL: the compiler may not drop the call */
+    free(nothing); /* a volatile NULL: the compiler may not drop the call */
     return 0;
 }
 

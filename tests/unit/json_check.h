@@ -26,7 +26,8 @@ static inline bool json_valid_keys(const char *text, char (*keys)[64], int maxke
         const char *k;
         json_t *val;
         int n = 0;
-        json_object_foreach(v, k, val) {
+        json_object_foreach(v, k, val)
+        {
             if (n < maxkeys)
                 snprintf(keys[n++], 64, "%s", k);
         }
@@ -37,9 +38,6 @@ static inline bool json_valid_keys(const char *text, char (*keys)[64], int maxke
     return true;
 }
 
-static inline bool json_valid(const char *text)
-{
-    return json_valid_keys(text, NULL, 0, NULL);
-}
+static inline bool json_valid(const char *text) { return json_valid_keys(text, NULL, 0, NULL); }
 
 #endif

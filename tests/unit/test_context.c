@@ -17,13 +17,14 @@
 static void test_validator(void)
 {
     /* the validator itself must be able to say no */
-    static const char *bad[] = {"", "{", "{\"a\":NaN}", "{\"a\":1,\"a\":2}", "[1,]", "{\"a\" 1}", "\"\x01\"",
-                                "\"\\x\"", "\"\\u12g4\"", "01", "1.", "{} {}", "[nan]",
-                                "{\"a\":1,}", "tru", "\"abc"};
+    static const char *bad[] = {"",          "{",        "{\"a\":NaN}", "{\"a\":1,\"a\":2}", "[1,]",
+                                "{\"a\" 1}", "\"\x01\"", "\"\\x\"",     "\"\\u12g4\"",       "01",
+                                "1.",        "{} {}",    "[nan]",       "{\"a\":1,}",        "tru",
+                                "\"abc"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         CHECK(!json_valid(bad[i]), "validator accepted \"%s\"", bad[i]);
-    static const char *good[] = {"{}", "[]", "0", "-1.5e+3", "\"a\\u00e9\\n\"",
-                                 "{\"a\": [1, {\"b\": null}], \"c\": true}"};
+    static const char *good[] = {
+        "{}", "[]", "0", "-1.5e+3", "\"a\\u00e9\\n\"", "{\"a\": [1, {\"b\": null}], \"c\": true}"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
         CHECK(json_valid(good[i]), "validator refused %s", good[i]);
 }
@@ -126,10 +127,21 @@ static void test_json(void)
     char keys[64][64];
     int nkeys = 0;
     CHECK(json_valid_keys(j, keys, 64, &nkeys), "invalid JSON:\n%s", j);
-    static const char *want[] = {"topology", "cpu_model", "tlb", "kernel_release", "thp_mode",
-                                 "thp_defrag", "overcommit_mode", "swap_total_kib",
-                                 "counters_available", "memory_temperature", "pinning",
-                                 "allocator", "key_t0", "key_t3", "unavailable"};
+    static const char *want[] = {"topology",
+                                 "cpu_model",
+                                 "tlb",
+                                 "kernel_release",
+                                 "thp_mode",
+                                 "thp_defrag",
+                                 "overcommit_mode",
+                                 "swap_total_kib",
+                                 "counters_available",
+                                 "memory_temperature",
+                                 "pinning",
+                                 "allocator",
+                                 "key_t0",
+                                 "key_t3",
+                                 "unavailable"};
     for (size_t w = 0; w < sizeof want / sizeof want[0]; w++) {
         int seen = 0;
         for (int k = 0; k < nkeys; k++)
@@ -139,8 +151,8 @@ static void test_json(void)
     CHECK(strcmp(keys[nkeys - 1], "unavailable") == 0, "unavailable is not last");
     CHECK(strstr(j, "\"memory_temperature\": \"cold\"") != NULL, "set did not replace default");
     CHECK(strstr(j, "\"allocator\": \"glibc \\\"2.36\\\"\"") != NULL, "last value did not win");
-    CHECK(strstr(j, "\"bench:tricky\": \"quote \\\" backslash \\\\ newline \\n tab \\t bell \\u0007\"")
-              != NULL, "tricky reason not escaped exactly");
+    CHECK(strstr(j, "\"bench:tricky\": \"quote \\\" backslash \\\\ newline \\n tab \\t bell \\u0007\"") != NULL,
+          "tricky reason not escaped exactly");
     CHECK(strstr(j, "second reason loses") == NULL && strstr(j, "a later reason") == NULL,
           "a later reason replaced the first");
     for (int t = 0; t < THREADS; t++)
@@ -161,8 +173,8 @@ static void test_json(void)
     for (int i = 0; i < NF_CTR_COUNT; i++) {
         snprintf(e, sizeof e, "\"counter:%s\": \"", nf_counter_name((nf_counter_id)i));
         bool listed = strstr(j, e) != NULL;
-        CHECK(listed == !c.avail[i], "%s: available %d, listed unavailable %d",
-              nf_counter_name((nf_counter_id)i), c.avail[i], listed);
+        CHECK(listed == !c.avail[i], "%s: available %d, listed unavailable %d", nf_counter_name((nf_counter_id)i),
+              c.avail[i], listed);
         snprintf(e, sizeof e, "\"%s\"", nf_counter_name((nf_counter_id)i));
         char *ca = strstr(j, "\"counters_available\": [");
         char *end = ca ? strchr(ca, ']') : NULL;

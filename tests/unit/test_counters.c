@@ -18,13 +18,12 @@
 #include <unistd.h>
 
 enum { N = 256, MARGIN = 2 };
-enum { NF_MADV_POPULATE_WRITE = 23 };   /* linux/mman.h, 5.14 */
+enum { NF_MADV_POPULATE_WRITE = 23 }; /* linux/mman.h, 5.14 */
 
 static size_t page;
 
 /* Not instrumented: ASan would fault in shadow pages of its own. */
-__attribute__((no_sanitize_address, noinline))
-static void touch(volatile char *p, size_t pages)
+__attribute__((no_sanitize_address, noinline)) static void touch(volatile char *p, size_t pages)
 {
     for (size_t i = 0; i < pages; i++)
         p[i * page] = 1;
@@ -40,8 +39,7 @@ static void test_names(void)
             CHECK(strcmp(a, nf_counter_name((nf_counter_id)j)) != 0, "%s twice (%d, %d)", a, i, j);
         const char *src = nf_counter_source_name(nf_counter_source_of((nf_counter_id)i));
         CHECK(src && src[0], "counter %s has no source name", a);
-        CHECK(nf_counter_is_gauge((nf_counter_id)i) == ((NF_CTR_SET_PROC >> i) & 1),
-              "gauge flag of %s", a);
+        CHECK(nf_counter_is_gauge((nf_counter_id)i) == ((NF_CTR_SET_PROC >> i) & 1), "gauge flag of %s", a);
     }
     CHECK_STR(nf_counter_name(NF_CTR_PERF_PAGE_FAULTS), "perf_page_faults");
     CHECK_STR(nf_counter_name(NF_CTR_RSS_KIB), "rss_kib");
@@ -51,12 +49,11 @@ static void test_first_touch(void)
 {
     nf_counters c;
     nf_counters_open(&c, NF_CTR_SET_ALL);
-    static const nf_counter_id need[] = {NF_CTR_PERF_PAGE_FAULTS, NF_CTR_PERF_MINOR_FAULTS,
-                                         NF_CTR_RU_MINFLT, NF_CTR_RSS_KIB};
+    static const nf_counter_id need[] = {NF_CTR_PERF_PAGE_FAULTS, NF_CTR_PERF_MINOR_FAULTS, NF_CTR_RU_MINFLT,
+                                         NF_CTR_RSS_KIB};
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) {
         const char *why;
-        CHECK(nf_counters_available(&c, need[i], &why), "%s unavailable: %s",
-              nf_counter_name(need[i]), why);
+        CHECK(nf_counters_available(&c, need[i], &why), "%s unavailable: %s", nf_counter_name(need[i]), why);
     }
     char *p = mmap(NULL, N * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     CHECK(p != MAP_FAILED, "mmap");
@@ -112,8 +109,7 @@ static void test_populate(void)
      * hold an aligned 2 MiB THP, so these are 4 KiB pages unless mTHP is
      * on for all mappings (then the test says so by failing). */
     nf_counters_start(&c);
-    char *p = mmap(NULL, N * page, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    char *p = mmap(NULL, N * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     nf_counters_stop(&c);
     CHECK(p != MAP_FAILED, "mmap MAP_POPULATE");
     if (p == MAP_FAILED)
@@ -122,7 +118,8 @@ static void test_populate(void)
     double ru = nf_counters_delta(&c, NF_CTR_RU_MINFLT);
     double rss = nf_counters_delta(&c, NF_CTR_RSS_KIB);
     printf("MAP_POPULATE of %d pages: perf page-faults %.0f, ru_minflt %.0f (%.3f/page), "
-           "rss +%.0f KiB\n", N, pf, ru, ru / N, rss);
+           "rss +%.0f KiB\n",
+           N, pf, ru, ru / N, rss);
     CHECK_NEAR(pf, 0, MARGIN);
     CHECK_NEAR(ru, N, MARGIN);
     CHECK_NEAR(rss, (double)(N * page) / 1024.0, 0.1 * (double)(N * page) / 1024.0);
@@ -146,8 +143,7 @@ static void test_populate(void)
     nf_counters_stop(&c);
     if (rc == 0) {
         printf("MADV_POPULATE_WRITE of %d pages: perf page-faults %.0f, ru_minflt %.0f\n", N,
-               nf_counters_delta(&c, NF_CTR_PERF_PAGE_FAULTS),
-               nf_counters_delta(&c, NF_CTR_RU_MINFLT));
+               nf_counters_delta(&c, NF_CTR_PERF_PAGE_FAULTS), nf_counters_delta(&c, NF_CTR_RU_MINFLT));
         CHECK_NEAR(nf_counters_delta(&c, NF_CTR_PERF_PAGE_FAULTS), 0, MARGIN);
         CHECK_NEAR(nf_counters_delta(&c, NF_CTR_RU_MINFLT), N, MARGIN);
     } else {
@@ -202,8 +198,7 @@ static void test_proc_mem(void)
 {
     nf_proc_mem m;
     CHECK(nf_proc_mem_read(&m) == 0, "nf_proc_mem_read");
-    CHECK(m.rss_kib > 0 && m.vsz_kib >= m.rss_kib, "rss %lld vsz %lld", (long long)m.rss_kib,
-          (long long)m.vsz_kib);
+    CHECK(m.rss_kib > 0 && m.vsz_kib >= m.rss_kib, "rss %lld vsz %lld", (long long)m.rss_kib, (long long)m.vsz_kib);
     CHECK(m.anon_huge_kib >= 0 && m.lazyfree_kib >= 0 && m.locked_kib >= 0, "gauges");
     /* mlock: Locked rises by the locked size (root or RLIMIT_MEMLOCK permitting) */
     char *p = mmap(NULL, N * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

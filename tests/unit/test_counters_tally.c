@@ -29,16 +29,15 @@
 enum { N = 256, ROUNDS = 4, BENCH_ITERATIONS = 3 };
 
 static const nf_counter_id hw_ids[] = {
-    NF_CTR_PERF_CYCLES, NF_CTR_PERF_INSTRUCTIONS, NF_CTR_PERF_DTLB_LOAD_MISSES,
-    NF_CTR_PERF_DTLB_STORE_MISSES, NF_CTR_PERF_ITLB_LOAD_MISSES,
+    NF_CTR_PERF_CYCLES,           NF_CTR_PERF_INSTRUCTIONS, NF_CTR_PERF_DTLB_LOAD_MISSES, NF_CTR_PERF_DTLB_STORE_MISSES,
+    NF_CTR_PERF_ITLB_LOAD_MISSES,
 };
 #define NHW (sizeof hw_ids / sizeof hw_ids[0])
 
 static size_t page;
 
 /* Not instrumented: ASan would fault in shadow pages of its own. */
-__attribute__((no_sanitize_address, noinline))
-static void touch(volatile char *p, size_t pages)
+__attribute__((no_sanitize_address, noinline)) static void touch(volatile char *p, size_t pages)
 {
     for (size_t i = 0; i < pages; i++)
         p[i * page] = 1;
@@ -66,8 +65,7 @@ static void test_names(void)
     nf_ctr_tally_hw_name(NF_CTR_PERF_CYCLES, "munmap", buf, sizeof buf);
     CHECK_STR(buf, "hw_cycles_per_munmap");
     for (size_t i = 0; i < NHW; i++)
-        CHECK(NF_CTR_SET_BENCH_HW & NF_CTR_BIT(hw_ids[i]), "%s not in the bench set",
-              nf_counter_name(hw_ids[i]));
+        CHECK(NF_CTR_SET_BENCH_HW & NF_CTR_BIT(hw_ids[i]), "%s not in the bench set", nf_counter_name(hw_ids[i]));
     CHECK(nf_counter_source_of(NF_CTR_PERF_DTLB_STORE_MISSES) == NF_SRC_PERF_HARDWARE,
           "dTLB-store-misses is not a hardware event");
 }
@@ -101,11 +99,10 @@ static void test_unavailable_listed(void)
         }
         missing++;
         CHECK(why && why[0], "%s unavailable without a reason", key);
-        CHECK(isnan(nf_ctr_tally_per(&t, id, N)), "%s unavailable but gives %g", key,
-              nf_ctr_tally_per(&t, id, N));
+        CHECK(isnan(nf_ctr_tally_per(&t, id, N)), "%s unavailable but gives %g", key, nf_ctr_tally_per(&t, id, N));
         CHECK(listed != NULL, "%s unavailable but not in the context's unavailable", key);
-        CHECK(listed && why && strcmp(listed, why) == 0, "%s: context says \"%s\", set says \"%s\"",
-              key, listed ? listed : "(null)", why ? why : "(null)");
+        CHECK(listed && why && strcmp(listed, why) == 0, "%s: context says \"%s\", set says \"%s\"", key,
+              listed ? listed : "(null)", why ? why : "(null)");
         if (listed)
             printf("%s: %s\n", key, listed);
     }
@@ -124,10 +121,8 @@ static void stand_in_all(void)
 
 static void test_stand_in_rejects(void)
 {
-    CHECK(nf_counters_stand_in(NF_CTR_RU_MINFLT, NF_CTR_PERF_PAGE_FAULTS) == -1,
-          "getrusage cannot have a stand-in");
-    CHECK(nf_counters_stand_in(NF_CTR_PERF_CYCLES, NF_CTR_RSS_KIB) == -1,
-          "a /proc gauge cannot stand in");
+    CHECK(nf_counters_stand_in(NF_CTR_RU_MINFLT, NF_CTR_PERF_PAGE_FAULTS) == -1, "getrusage cannot have a stand-in");
+    CHECK(nf_counters_stand_in(NF_CTR_PERF_CYCLES, NF_CTR_RSS_KIB) == -1, "a /proc gauge cannot stand in");
     CHECK(nf_counters_stand_in(NF_CTR_COUNT, NF_CTR_PERF_PAGE_FAULTS) == -1, "no such counter");
 }
 
@@ -137,18 +132,18 @@ static void test_stand_in_counts_pages(void)
     nf_ctr_tally_open(&t, NF_CTR_SET_BENCH_HW);
     for (size_t i = 0; i < NHW; i++) {
         const char *why;
-        REQUIREF(nf_counters_available(&t.set, hw_ids[i], &why), "%s with a stand-in: %s",
-                 nf_counter_name(hw_ids[i]), why);
+        REQUIREF(nf_counters_available(&t.set, hw_ids[i], &why), "%s with a stand-in: %s", nf_counter_name(hw_ids[i]),
+                 why);
     }
     for (int r = 0; r < ROUNDS; r++)
         touch_round(&t);
     nf_ctr_tally_close(&t);
     CHECK(t.rounds == ROUNDS, "rounds %llu", (unsigned long long)t.rounds);
     for (size_t i = 0; i < NHW; i++) {
-        CHECK(t.sum[hw_ids[i]] == ROUNDS * N, "%s: %g events for %d pages touched",
-              nf_counter_name(hw_ids[i]), t.sum[hw_ids[i]], ROUNDS * N);
-        CHECK(nf_ctr_tally_per(&t, hw_ids[i], ROUNDS * N) == 1.0, "%s per page %g",
-              nf_counter_name(hw_ids[i]), nf_ctr_tally_per(&t, hw_ids[i], ROUNDS * N));
+        CHECK(t.sum[hw_ids[i]] == ROUNDS * N, "%s: %g events for %d pages touched", nf_counter_name(hw_ids[i]),
+              t.sum[hw_ids[i]], ROUNDS * N);
+        CHECK(nf_ctr_tally_per(&t, hw_ids[i], ROUNDS * N) == 1.0, "%s per page %g", nf_counter_name(hw_ids[i]),
+              nf_ctr_tally_per(&t, hw_ids[i], ROUNDS * N));
     }
     CHECK(isnan(nf_ctr_tally_per(&t, NF_CTR_PERF_CYCLES, 0)), "per 0 units is a number");
 }
@@ -174,8 +169,8 @@ static void test_stand_in_merge_threads(void)
     CHECK(a.sum[NF_CTR_PERF_DTLB_LOAD_MISSES] == N, "thread a: %g", a.sum[NF_CTR_PERF_DTLB_LOAD_MISSES]);
     nf_ctr_tally_merge(&a, &b);
     for (size_t i = 0; i < NHW; i++)
-        CHECK(a.sum[hw_ids[i]] == 2 * N, "%s merged: %g for %d pages",
-              nf_counter_name(hw_ids[i]), a.sum[hw_ids[i]], 2 * N);
+        CHECK(a.sum[hw_ids[i]] == 2 * N, "%s merged: %g for %d pages", nf_counter_name(hw_ids[i]), a.sum[hw_ids[i]],
+              2 * N);
     CHECK(a.rounds == 2, "merged rounds %llu", (unsigned long long)a.rounds);
     /* a counter one side lacks is unavailable in the merge */
     b.set.avail[NF_CTR_PERF_CYCLES] = false;
@@ -191,7 +186,8 @@ static void stand_in_bench(nf_state *st, void *user)
     nf_ctr_tally t;
     nf_ctr_tally_open(&t, NF_CTR_SET_BENCH_HW);
     double pages = 0;
-    NF_BENCH_LOOP(st) {
+    NF_BENCH_LOOP(st)
+    {
         touch_round(&t);
         pages += N;
     }
@@ -207,8 +203,7 @@ static void test_report_through_shim(void)
     close(fd);
     char flag[64];
     snprintf(flag, sizeof flag, "--benchmark_out=%s", out);
-    char *argv[] = {"test_counters_tally", "--benchmark_filter=^t/stand_in", flag,
-                    "--benchmark_out_format=json", NULL};
+    char *argv[] = {"test_counters_tally", "--benchmark_filter=^t/stand_in", flag, "--benchmark_out_format=json", NULL};
     nf_bench_iterations(nf_bench_register("t/stand_in", stand_in_bench, NULL), BENCH_ITERATIONS);
     int rc = nf_bench_main(4, argv);
     CHECK(rc == 0, "nf_bench_main: %d", rc);
@@ -223,8 +218,7 @@ static void test_report_through_shim(void)
         nf_ctr_tally_hw_name(hw_ids[i], "page", name, sizeof name);
         json_t *v = json_object_get(run, name);
         CHECK(json_is_number(v), "%s missing from the JSON", name);
-        CHECK(json_number_value(v) == 1.0, "%s = %g, want exactly 1 (one fault per page)", name,
-              json_number_value(v));
+        CHECK(json_number_value(v) == 1.0, "%s = %g, want exactly 1 (one fault per page)", name, json_number_value(v));
     }
     json_decref(j);
 }

@@ -13,7 +13,11 @@ static const bool have_cpuid = true;
 static void raw(unsigned leaf, unsigned r[4]) { __cpuid_count(leaf, 0, r[0], r[1], r[2], r[3]); }
 #else
 static const bool have_cpuid = false;
-static void raw(unsigned leaf, unsigned r[4]) { (void)leaf; r[0] = r[1] = r[2] = r[3] = 0; }
+static void raw(unsigned leaf, unsigned r[4])
+{
+    (void)leaf;
+    r[0] = r[1] = r[2] = r[3] = 0;
+}
 #endif
 
 static nf_cpuinfo ci;
@@ -21,8 +25,8 @@ static nf_cpuinfo ci;
 static void test_read(void)
 {
     int rc = nf_cpuinfo_read(&ci);
-    printf("vendor %s, model \"%s\" (%s), %d TLBs from %s%s\n", ci.vendor, ci.model,
-           ci.model_source, ci.ntlb, ci.tlb_source, ci.tlb_unavailable);
+    printf("vendor %s, model \"%s\" (%s), %d TLBs from %s%s\n", ci.vendor, ci.model, ci.model_source, ci.ntlb,
+           ci.tlb_source, ci.tlb_unavailable);
     CHECK(ci.model[0] != '\0', "no model");
     CHECK(ci.model[0] != ' ' && ci.model[strlen(ci.model) - 1] != ' ', "untrimmed model");
     if (!have_cpuid || (strcmp(ci.vendor, "AuthenticAMD") && strcmp(ci.vendor, "GenuineIntel"))) {
@@ -34,15 +38,14 @@ static void test_read(void)
     CHECK(ci.tlb_source[0] && !ci.tlb_unavailable[0], "source/reason");
     for (int i = 0; i < ci.ntlb; i++) {
         const nf_tlb_level *t = &ci.tlb[i];
-        CHECK(t->name[0] == 'L' && t->level >= 1 && t->level <= 3, "tlb %d name %s level %d", i,
-              t->name, t->level);
-        CHECK(t->entries > 0 && t->ways >= 0 && t->ways < t->entries, "%s: %d entries %d ways",
-              t->name, t->entries, t->ways);
-        CHECK(t->page_kib == 4 || t->page_kib == 2048 || t->page_kib == 4096 ||
-                  t->page_kib == 1048576, "%s page %d KiB", t->name, t->page_kib);
+        CHECK(t->name[0] == 'L' && t->level >= 1 && t->level <= 3, "tlb %d name %s level %d", i, t->name, t->level);
+        CHECK(t->entries > 0 && t->ways >= 0 && t->ways < t->entries, "%s: %d entries %d ways", t->name, t->entries,
+              t->ways);
+        CHECK(t->page_kib == 4 || t->page_kib == 2048 || t->page_kib == 4096 || t->page_kib == 1048576,
+              "%s page %d KiB", t->name, t->page_kib);
         CHECK(strchr("diuls", t->kind) != NULL, "kind %c", t->kind);
-        printf("  %-4s %7d KiB pages: %5d entries, %s%d ways\n", t->name, t->page_kib,
-               t->entries, t->ways ? "" : "fully associative, ", t->ways);
+        printf("  %-4s %7d KiB pages: %5d entries, %s%d ways\n", t->name, t->page_kib, t->entries,
+               t->ways ? "" : "fully associative, ", t->ways);
     }
     CHECK(nf_cpuinfo_tlb(&ci, 1, 'd', 4) != NULL, "no L1 dTLB for 4 KiB pages");
     CHECK(nf_cpuinfo_tlb(&ci, 7, 'd', 4) == NULL, "found a level-7 TLB");
@@ -69,8 +72,7 @@ static void test_amd_raw(void)
     int code = (int)(r[1] >> 28), want = ways_of_code[code];
     if (want >= 0 && ((r[1] >> 16) & 0xFFF)) {
         CHECK(t && t->entries == (int)((r[1] >> 16) & 0xFFF), "L2d 4K entries vs EBX %08x", r[1]);
-        CHECK(t && t->ways == want, "L2d 4K assoc code %d: ways %d, want %d", code,
-              t ? t->ways : -2, want);
+        CHECK(t && t->ways == want, "L2d 4K assoc code %d: ways %d, want %d", code, t ? t->ways : -2, want);
     }
 }
 

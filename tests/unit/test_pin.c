@@ -45,8 +45,8 @@ static void test_each_pu(void)
         sched_yield();
         CHECK(sched_getcpu() == os, "running on cpu %d, bound to P#%d", sched_getcpu(), os);
         cpu_set_t set;
-        CHECK(sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) == 1 &&
-                  CPU_ISSET((size_t)os, &set), "kernel affinity is not exactly P#%d", os);
+        CHECK(sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) == 1 && CPU_ISSET((size_t)os, &set),
+              "kernel affinity is not exactly P#%d", os);
         printf("PU %d: %s\n", pu, desc);
     }
 }
@@ -74,8 +74,8 @@ static void test_wrap(void)
         CHECK(nf_pin_set_base(base, err, sizeof err) == 0, "set base %d: %s", base, err);
         CHECK(nf_pin_base() == base, "base %d", nf_pin_base());
         for (int i = 0; i < 3 * npus; i++)
-            CHECK(nf_pin_pu_for_thread(i) == (base + i) % npus, "base %d thread %d -> %d", base,
-                  i, nf_pin_pu_for_thread(i));
+            CHECK(nf_pin_pu_for_thread(i) == (base + i) % npus, "base %d thread %d -> %d", base, i,
+                  nf_pin_pu_for_thread(i));
         CHECK(nf_pin_pu_for_thread(npus) == base, "wrap");
         CHECK(nf_pin_thread(1, err, sizeof err) == 0, "nf_pin_thread(1): %s", err);
         CHECK(nf_pin_current(NULL, 0) == (base + 1) % npus, "thread 1 of base %d", base);
