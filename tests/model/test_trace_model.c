@@ -102,7 +102,7 @@ static void one_allocator(const char *name, int timeless)
 static void replay_on_model(void)
 {
     one_allocator("bins", 1);
-    one_allocator("slab", 0); /* its empty slabs and large maps decay by the second */
+    one_allocator("slab", 0);  /* its empty slabs and large maps decay by the second */
     one_allocator("shard", 0); /* time-based purging: see the top */
 }
 
