@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <string.h>
+
 #include "notfree/alloc.h"
 
 /* 64 random bits from getrandom(2), or, when it would block (early boot)
@@ -31,6 +33,22 @@ static inline void nf_kit_peak_i64(int64_t *peak, int64_t now)
     int64_t old = __atomic_load_n(peak, __ATOMIC_RELAXED);
     while (now > old && !__atomic_compare_exchange_n(peak, &old, now, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         ;
+}
+
+/* A relaxed load of a counter other threads bump: stats read it racily. */
+static inline uint64_t nf_kit_rl(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+
+/* The opening of every stats call of ours: out cleared, every figure
+ * available, and paths[0..n) loaded from the heap's own counters (those
+ * of exited threads, or of no thread), to which the caller adds its
+ * threads' and arenas'. */
+static inline void nf_kit_stats_open(nf_alloc_stats *out, uint64_t *paths, const uint64_t *heap_paths, size_t n)
+{
+    memset(out, 0, sizeof *out);
+    out->available = NF_STAT_LIVE | NF_STAT_HELD | NF_STAT_MAPPED | NF_STAT_PAGE_CALLS | NF_STAT_CALLS | NF_STAT_PATHS;
+    out->unavailable_reason = "";
+    for (size_t p = 0; p < n; p++)
+        paths[p] = nf_kit_rl(&heap_paths[p]);
 }
 
 /* The counters every allocator of ours keeps in its heap, read for stats. */

@@ -371,31 +371,25 @@ static int bins_trim(nf_heap *h, size_t pad)
     return released;
 }
 
-static uint64_t rl(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
-
 static int bins_stats(nf_heap *h, nf_alloc_stats *out)
 {
-    memset(out, 0, sizeof *out);
-    out->available = NF_STAT_LIVE | NF_STAT_HELD | NF_STAT_MAPPED | NF_STAT_PAGE_CALLS | NF_STAT_CALLS | NF_STAT_PATHS;
-    out->unavailable_reason = "";
     uint64_t paths[BINS_PATH_COUNT];
-    for (size_t p = 0; p < BINS_PATH_COUNT; p++)
-        paths[p] = rl(&h->retired_paths[p]);
-    out->mallocs = rl(&h->retired_mallocs);
-    out->frees = rl(&h->retired_frees);
-    out->reallocs = rl(&h->retired_reallocs);
+    nf_kit_stats_open(out, paths, h->retired_paths, BINS_PATH_COUNT);
+    out->mallocs = nf_kit_rl(&h->retired_mallocs);
+    out->frees = nf_kit_rl(&h->retired_frees);
+    out->reallocs = nf_kit_rl(&h->retired_reallocs);
     int64_t live = __atomic_load_n(&h->live, __ATOMIC_RELAXED);
     uint64_t tops = 0;
     bins_lock_take(&h->lock);
     for (bins_tcache *tc = h->tcaches; tc; tc = tc->next) {
         for (size_t p = 0; p < BINS_PATH_COUNT; p++)
-            paths[p] += rl(&tc->paths[p]);
-        uint64_t fm = rl(&tc->fast_mallocs), ff = rl(&tc->fast_frees);
+            paths[p] += nf_kit_rl(&tc->paths[p]);
+        uint64_t fm = nf_kit_rl(&tc->fast_mallocs), ff = nf_kit_rl(&tc->fast_frees);
         paths[BINS_PATH_TCACHE] += fm;
         paths[BINS_PATH_FREE_TCACHE] += ff;
-        out->mallocs += rl(&tc->mallocs) + fm;
-        out->frees += rl(&tc->frees) + ff;
-        out->reallocs += rl(&tc->reallocs);
+        out->mallocs += nf_kit_rl(&tc->mallocs) + fm;
+        out->frees += nf_kit_rl(&tc->frees) + ff;
+        out->reallocs += nf_kit_rl(&tc->reallocs);
         live += __atomic_load_n(&tc->live_local, __ATOMIC_RELAXED);
     }
     for (bins_arena *ar = h->arenas; ar; ar = ar->next) {

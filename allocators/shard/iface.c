@@ -229,24 +229,18 @@ static int shard_trim(nf_heap *h, size_t pad)
     return given_back(h) > before;
 }
 
-static uint64_t rl(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
-
 static int shard_stats(nf_heap *h, nf_alloc_stats *out)
 {
-    memset(out, 0, sizeof *out);
-    out->available = NF_STAT_LIVE | NF_STAT_HELD | NF_STAT_MAPPED | NF_STAT_PAGE_CALLS | NF_STAT_CALLS | NF_STAT_PATHS;
-    out->unavailable_reason = "";
     uint64_t paths[SHARD_PATH_COUNT];
-    for (size_t p = 0; p < SHARD_PATH_COUNT; p++)
-        paths[p] = rl(&h->heap_paths[p]);
+    nf_kit_stats_open(out, paths, h->heap_paths, SHARD_PATH_COUNT);
     int64_t live = __atomic_load_n(&h->live, __ATOMIC_RELAXED);
     pthread_mutex_lock(&h->lock);
     for (shard_theap *th = h->theaps; th; th = th->all_next) {
         for (size_t p = 0; p < SHARD_PATH_COUNT; p++)
-            paths[p] += rl(&th->paths[p]);
-        out->mallocs += rl(&th->mallocs);
-        out->frees += rl(&th->frees);
-        out->reallocs += rl(&th->reallocs);
+            paths[p] += nf_kit_rl(&th->paths[p]);
+        out->mallocs += nf_kit_rl(&th->mallocs);
+        out->frees += nf_kit_rl(&th->frees);
+        out->reallocs += nf_kit_rl(&th->reallocs);
         live += __atomic_load_n(&th->live_local, __ATOMIC_RELAXED);
     }
     pthread_mutex_unlock(&h->lock);
@@ -260,7 +254,7 @@ static int shard_stats(nf_heap *h, nf_alloc_stats *out)
                                             .names = shard_path_names,
                                             .paths = paths,
                                             .npaths = SHARD_PATH_COUNT});
-    out->held_bytes = rl(&h->held);
+    out->held_bytes = nf_kit_rl(&h->held);
     return 0;
 }
 

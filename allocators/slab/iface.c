@@ -322,29 +322,23 @@ static int slab_trim(nf_heap *h, size_t pad)
     return released;
 }
 
-static uint64_t rl(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
-
 static int slab_stats(nf_heap *h, nf_alloc_stats *out)
 {
-    memset(out, 0, sizeof *out);
-    out->available = NF_STAT_LIVE | NF_STAT_HELD | NF_STAT_MAPPED | NF_STAT_PAGE_CALLS | NF_STAT_CALLS | NF_STAT_PATHS;
-    out->unavailable_reason = "";
     uint64_t paths[SLAB_PATH_COUNT];
-    for (size_t p = 0; p < SLAB_PATH_COUNT; p++)
-        paths[p] = rl(&h->retired_paths[p]);
-    out->reallocs = rl(&h->retired_reallocs);
+    nf_kit_stats_open(out, paths, h->retired_paths, SLAB_PATH_COUNT);
+    out->reallocs = nf_kit_rl(&h->retired_reallocs);
     int64_t live = __atomic_load_n(&h->live, __ATOMIC_RELAXED);
     pthread_mutex_lock(&h->lock);
     for (slab_tcache *tc = h->tcaches; tc; tc = tc->next) {
         for (size_t p = 0; p < SLAB_PATH_REQUESTS; p++)
-            paths[p] += rl(&tc->paths[p]);
-        out->reallocs += rl(&tc->reallocs);
+            paths[p] += nf_kit_rl(&tc->paths[p]);
+        out->reallocs += nf_kit_rl(&tc->reallocs);
         live += __atomic_load_n(&tc->live_local, __ATOMIC_RELAXED);
         for (unsigned c = 0; c < SLAB_NCLASSES; c++) {
-            uint64_t o = rl(&tc->mag_out[c]), i = rl(&tc->mag_in[c]);
+            uint64_t o = nf_kit_rl(&tc->mag_out[c]), i = nf_kit_rl(&tc->mag_in[c]);
             paths[SLAB_PATH_MAGAZINE] += o;
             paths[SLAB_PATH_FREE_MAGAZINE] += i;
-            live += (int64_t)(o - i - rl(&tc->mag_synced[c])) * (int64_t)slab_geom_table[c].size;
+            live += (int64_t)(o - i - nf_kit_rl(&tc->mag_synced[c])) * (int64_t)slab_geom_table[c].size;
         }
     }
     pthread_mutex_unlock(&h->lock);
@@ -360,7 +354,7 @@ static int slab_stats(nf_heap *h, nf_alloc_stats *out)
                                             .names = slab_path_names,
                                             .paths = paths,
                                             .npaths = SLAB_PATH_COUNT});
-    out->held_bytes = rl(&h->held);
+    out->held_bytes = nf_kit_rl(&h->held);
     return 0;
 }
 
