@@ -108,7 +108,7 @@ void nf_cmd_model_help(FILE *f)
             DEFAULT_ACCESSES);
 }
 
-__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+int nf_model_usage_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -166,14 +166,14 @@ static int parse_size(const char *s, uint64_t *out)
     return 0;
 }
 
-static int parse_count(const char *s, uint64_t *out)
+int nf_model_parse_count(const char *s, uint64_t *out)
 {
-    if (!s || !*s || *s == '-' || *s == '+')
+    if (!s || *s < '0' || *s > '9')
         return -1;
     errno = 0;
     char *end;
     unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end)
+    if (errno || *end)
         return -1;
     *out = v;
     return 0;
@@ -345,9 +345,9 @@ static int parse(int argc, char **argv, opts *o)
         for (int k = 0; bare[k]; k++)
             known |= !strcmp(a, bare[k]);
         if (!known && !takes)
-            return usage_error("unknown flag '%s'", a);
+            return nf_model_usage_error("unknown flag '%s'", a);
         if (takes && !v)
-            return usage_error("%s needs a value", a);
+            return nf_model_usage_error("%s needs a value", a);
         if (!strcmp(a, "--json"))
             o->json = true;
         else if (!strcmp(a, "--reads"))
@@ -360,34 +360,34 @@ static int parse(int argc, char **argv, opts *o)
             o->preset = v;
         else if (!strcmp(a, "--pattern")) {
             if (nf_pattern_parse(v, &o->pattern) != 0)
-                return usage_error("unknown pattern '%s' (seq, stride, random, chase)", v);
+                return nf_model_usage_error("unknown pattern '%s' (seq, stride, random, chase)", v);
             o->pattern_name = nf_pattern_name(o->pattern);
         } else if (!strcmp(a, "--ws")) {
             if (parse_size(v, &o->ws) != 0 || o->ws == 0)
-                return usage_error("bad --ws '%s': a size such as 4096, 64K, 256M, 1G, 1T", v);
+                return nf_model_usage_error("bad --ws '%s': a size such as 4096, 64K, 256M, 1G, 1T", v);
         } else if (!strcmp(a, "--swap")) {
             if (parse_size(v, &o->swap) != 0)
-                return usage_error("bad --swap '%s': a size such as 0, 64M, 1G, 1T", v);
+                return nf_model_usage_error("bad --swap '%s': a size such as 0, 64M, 1G, 1T", v);
         } else if (!strcmp(a, "--accesses")) {
-            if (parse_count(v, &o->accesses) != 0 || o->accesses == 0)
-                return usage_error("bad --accesses '%s': a positive whole number", v);
+            if (nf_model_parse_count(v, &o->accesses) != 0 || o->accesses == 0)
+                return nf_model_usage_error("bad --accesses '%s': a positive whole number", v);
         } else if (!strcmp(a, "--frames")) {
-            if (parse_count(v, &o->frames) != 0 || o->frames == 0)
-                return usage_error("bad --frames '%s': a positive whole number of 4 KiB frames", v);
+            if (nf_model_parse_count(v, &o->frames) != 0 || o->frames == 0)
+                return nf_model_usage_error("bad --frames '%s': a positive whole number of 4 KiB frames", v);
             o->frames_set = true;
         } else if (!strcmp(a, "--stride")) {
-            if (parse_count(v, &o->stride) != 0 || o->stride == 0)
-                return usage_error("bad --stride '%s': a positive number of pages", v);
+            if (nf_model_parse_count(v, &o->stride) != 0 || o->stride == 0)
+                return nf_model_usage_error("bad --stride '%s': a positive number of pages", v);
         } else if (!strcmp(a, "--seed")) {
-            if (parse_count(v, &o->seed) != 0)
-                return usage_error("bad --seed '%s': a whole number", v);
+            if (nf_model_parse_count(v, &o->seed) != 0)
+                return nf_model_usage_error("bad --seed '%s': a whole number", v);
         } else if (!strcmp(a, "--page")) {
             if (!strcmp(v, "4k") || !strcmp(v, "4K"))
                 o->page_shift = 12;
             else if (!strcmp(v, "2m") || !strcmp(v, "2M"))
                 o->page_shift = 21;
             else
-                return usage_error("bad --page '%s': 4k or 2m", v);
+                return nf_model_usage_error("bad --page '%s': 4k or 2m", v);
         }
         if (takes)
             i++;
@@ -464,31 +464,32 @@ static int plan(opts *o, nf_tlb_geom *g)
 {
     char err[512];
     if (!o->preset)
-        return usage_error("%s", "--preset NAME is required (--list-presets shows them)");
+        return nf_model_usage_error("%s", "--preset NAME is required (--list-presets shows them)");
     if (nf_tlb_preset(o->preset, g, err, sizeof err) != 0)
-        return usage_error("%s", err);
+        return nf_model_usage_error("%s", err);
     uint64_t page = (uint64_t)1 << o->page_shift;
     if (o->ws < page || o->ws % page) {
         char msg[128];
         snprintf(msg, sizeof msg, "--ws %" PRIu64 " is not a whole number of %s pages", o->ws,
                  o->page_shift == 12 ? "4 KiB" : "2 MiB");
-        return usage_error("%s", msg);
+        return nf_model_usage_error("%s", msg);
     }
     if (o->swap % NF_MODEL_PAGE)
-        return usage_error("%s", "--swap is not a whole number of 4 KiB pages");
+        return nf_model_usage_error("%s", "--swap is not a whole number of 4 KiB pages");
     if (o->swap / NF_MODEL_PAGE > NF_MODEL_MAX_FRAMES)
-        return usage_error("%s", "--swap is larger than the model's 16 TiB of swap slots");
+        return nf_model_usage_error("%s", "--swap is larger than the model's 16 TiB of swap slots");
     /* Page tables: one PT per 2 MiB, one PD per 1 GiB, a PDP, the root;
      * plus the zero page and slack. */
     uint64_t need = o->ws / NF_MODEL_PAGE + o->ws / (2u << 20) + o->ws / (1u << 30) + 64;
     if (o->ws > MAX_WS || (!o->frames_set && need > NF_MODEL_MAX_FRAMES))
-        return usage_error("%s", "--ws is larger than the model can map (about 16 TiB of 4 KiB frames)");
+        return nf_model_usage_error("%s", "--ws is larger than the model can map (about 16 TiB of 4 KiB frames)");
     if (!o->frames_set)
         o->frames = need;
     if (o->frames < 16)
-        return usage_error("%s", "--frames must be at least 16 (the zero page and page tables live there too)");
+        return nf_model_usage_error("%s",
+                                    "--frames must be at least 16 (the zero page and page tables live there too)");
     if (o->frames > NF_MODEL_MAX_FRAMES)
-        return usage_error("%s", "--frames is more than the model's 4294967294");
+        return nf_model_usage_error("%s", "--frames is more than the model's 4294967294");
 
     uint64_t bound = run_bound(o);
     long long avail = mem_available(err, sizeof err);
@@ -601,7 +602,7 @@ int nf_cmd_model(int argc, char **argv)
     char err[512];
     nf_tlb *tlb = nf_tlb_create(&g, err, sizeof err);
     if (!tlb)
-        return usage_error("%s", err);
+        return nf_model_usage_error("%s", err);
     nf_model_config cfg = {
         .frames = (size_t)o.frames,
         .swap_pages = (size_t)(o.swap / NF_MODEL_PAGE),

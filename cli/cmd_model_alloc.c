@@ -70,30 +70,6 @@ typedef struct aopts {
     char preset_names[256]; /* the --preset list, split (o->preset points here) */
 } aopts;
 
-__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "notfree model: ");
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, " (notfree model --help for usage)\n");
-    return 2;
-}
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-    if (!s || *s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 /* Splits v at commas into out (pointers into store, a copy of v of cap
  * bytes); the count, or -1 when too long, more than MAX_LIST or an empty
  * item. */
@@ -130,25 +106,25 @@ static int parse(int argc, char **argv, aopts *o)
         for (int k = 0; valued[k]; k++)
             known |= !strcmp(a, valued[k]);
         if (!known)
-            return usage_error("unknown flag '%s' with --allocator", a);
+            return nf_model_usage_error("unknown flag '%s' with --allocator", a);
         if (!v)
-            return usage_error("%s needs a value", a);
+            return nf_model_usage_error("%s needs a value", a);
         i++;
         int n = 0;
         if (!strcmp(a, "--allocator") || !strcmp(a, "--workload") || !strcmp(a, "--preset")) {
             bool keep = !strcmp(a, "--preset");
             n = split(v, keep ? o->preset_names : tmp, keep ? sizeof o->preset_names : sizeof tmp, names);
             if (n < 0)
-                return usage_error("bad %s '%s': one name or up to %d separated by commas", a, v, MAX_LIST);
+                return nf_model_usage_error("bad %s '%s': one name or up to %d separated by commas", a, v, MAX_LIST);
         }
         if (!strcmp(a, "--allocator")) {
             for (int k = 0; k < n; k++) {
                 const nf_allocator *A = nf_allocator_find(names[k]);
                 if (!A)
-                    return usage_error("unknown allocator '%s' (bins, slab, shard)", names[k]);
+                    return nf_model_usage_error("unknown allocator '%s' (bins, slab, shard)", names[k]);
                 const char *why = nf_modelrun_refuse(A);
                 if (why)
-                    return usage_error("--allocator %s cannot run on the model: %s", names[k], why);
+                    return nf_model_usage_error("--allocator %s cannot run on the model: %s", names[k], why);
                 o->alloc[k] = A;
             }
             o->nalloc = (size_t)n;
@@ -156,7 +132,7 @@ static int parse(int argc, char **argv, aopts *o)
             for (int k = 0; k < n; k++) {
                 o->wl[k] = nf_workload_find(names[k]);
                 if (!o->wl[k])
-                    return usage_error("unknown workload '%s' (notfree compare --help lists them)", names[k]);
+                    return nf_model_usage_error("unknown workload '%s' (notfree compare --help lists them)", names[k]);
             }
             o->nwl = (size_t)n;
         } else if (!strcmp(a, "--preset")) {
@@ -164,19 +140,19 @@ static int parse(int argc, char **argv, aopts *o)
                 nf_tlb_geom g;
                 char err[512];
                 if (nf_tlb_preset(names[k], &g, err, sizeof err) != 0)
-                    return usage_error("%s", err);
+                    return nf_model_usage_error("%s", err);
                 o->preset[k] = names[k];
             }
             o->npreset = (size_t)n;
         } else if (!strcmp(a, "--ops")) {
-            if (parse_u64(v, &o->ops) != 0 || o->ops == 0)
-                return usage_error("bad --ops '%s': a positive whole number", v);
+            if (nf_model_parse_count(v, &o->ops) != 0 || o->ops == 0)
+                return nf_model_usage_error("bad --ops '%s': a positive whole number", v);
         } else if (!strcmp(a, "--seed")) {
-            if (parse_u64(v, &o->seed) != 0)
-                return usage_error("bad --seed '%s': a whole number", v);
+            if (nf_model_parse_count(v, &o->seed) != 0)
+                return nf_model_usage_error("bad --seed '%s': a whole number", v);
         } else if (!strcmp(a, "--threads")) {
-            if (parse_u64(v, &o->threads) != 0 || o->threads == 0)
-                return usage_error("bad --threads '%s': a positive whole number", v);
+            if (nf_model_parse_count(v, &o->threads) != 0 || o->threads == 0)
+                return nf_model_usage_error("bad --threads '%s': a positive whole number", v);
         } else if (!strcmp(a, "--chart")) {
             o->chart = v;
         } else if (!strcmp(a, "--trace")) {
@@ -189,24 +165,26 @@ static int parse(int argc, char **argv, aopts *o)
 static int plan(aopts *o)
 {
     if (!o->nalloc)
-        return usage_error("%s", "--allocator NAME is needed (bins, slab, shard)");
+        return nf_model_usage_error("%s", "--allocator NAME is needed (bins, slab, shard)");
     if (o->trace_path && o->nwl)
-        return usage_error("%s", "--trace and --workload are mutually exclusive: replay one recorded trace or run "
-                                 "workloads (two calls for both)");
+        return nf_model_usage_error("%s",
+                                    "--trace and --workload are mutually exclusive: replay one recorded trace or run "
+                                    "workloads (two calls for both)");
     if (o->trace_path && o->ops)
-        return usage_error("%s", "--ops does not apply to --trace: a replay makes every call of the trace");
+        return nf_model_usage_error("%s", "--ops does not apply to --trace: a replay makes every call of the trace");
     if (!o->nwl && !o->trace_path)
-        return usage_error("%s", "--workload NAME or --trace FILE is needed with --allocator");
+        return nf_model_usage_error("%s", "--workload NAME or --trace FILE is needed with --allocator");
     if (o->threads != 1)
-        return usage_error("--threads %" PRIu64 ": live mode serves one thread's accesses at a time (the model is "
-                           "single-threaded), so allocators run on the model with --threads 1",
-                           o->threads);
+        return nf_model_usage_error("--threads %" PRIu64
+                                    ": live mode serves one thread's accesses at a time (the model is "
+                                    "single-threaded), so allocators run on the model with --threads 1",
+                                    o->threads);
     if (!o->npreset) {
         o->preset[0] = "zen4";
         o->npreset = 1;
     }
     if (o->chart && !NF_PLOTS)
-        return usage_error("%s", "--chart: built without gnuplot (-Dplots=disabled, or gnuplot-nox missing)");
+        return nf_model_usage_error("%s", "--chart: built without gnuplot (-Dplots=disabled, or gnuplot-nox missing)");
     return 0;
 }
 
@@ -216,9 +194,9 @@ static int load_trace(aopts *o)
     char err[512];
     int r = nf_trace_load(o->trace_path, &o->trace, err, sizeof err);
     if (r == -1)
-        return usage_error("--trace %s: cannot read it: %s", o->trace_path, err);
+        return nf_model_usage_error("--trace %s: cannot read it: %s", o->trace_path, err);
     if (r != 0)
-        return usage_error("--trace %s: not a valid trace: %s", o->trace_path, err);
+        return nf_model_usage_error("--trace %s: not a valid trace: %s", o->trace_path, err);
     /* The chart passes names to gnuplot as space-separated words. */
     const char *base = strrchr(o->trace_path, '/');
     snprintf(o->trace_name, sizeof o->trace_name, "trace:%s", base ? base + 1 : o->trace_path);

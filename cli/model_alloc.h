@@ -1,5 +1,5 @@
-/* cli/model_alloc.h: `notfree model --allocator` (cmd_model_alloc.c) and
- * its chart (cmd_model_chart.c). */
+/* cli/model_alloc.h: `notfree model --allocator` (cmd_model_alloc.c), its
+ * chart (cmd_model_chart.c), and what they share with cmd_model.c. */
 #ifndef NOTFREE_CLI_MODEL_ALLOC_H
 #define NOTFREE_CLI_MODEL_ALLOC_H
 
@@ -13,6 +13,11 @@ typedef struct nf_model_alloc_row {
     uint64_t ops_asked;
     nf_modelrun_figures fig;
 } nf_model_alloc_row;
+
+/* "notfree model: <message> (notfree model --help for usage)" on stderr; 2. */
+__attribute__((format(printf, 1, 2))) int nf_model_usage_error(const char *fmt, ...);
+/* A decimal count (digits only, no sign or space), 0 or -1. */
+int nf_model_parse_count(const char *s, uint64_t *out);
 
 /* `notfree model` with --allocator; argv as nf_cmd_model's. */
 int nf_cmd_model_alloc(int argc, char **argv);
