@@ -9,6 +9,14 @@
 uint8_t *shard_segmap;
 static pthread_once_t segmap_once = PTHREAD_ONCE_INIT;
 
+/* The segment map is one for the process, not one per heap: free() of any
+ * pointer, from any heap, finds its segment through it, so it must outlive
+ * every heap. That is why it comes from the real page source and not from
+ * the first heap's: a heap on the kernel model's page source lives in
+ * memory that goes away with the model (nf_model_destroy), and the default
+ * heap's segments would then be looked up in freed memory. Its pages are
+ * the allocator's bookkeeping of address space, not memory a workload
+ * uses, so a model run misses only the few map bytes its segments touch. */
 static void segmap_map(void)
 {
     /* address space only: a byte is touched when a segment is mapped there */
