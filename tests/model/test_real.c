@@ -147,7 +147,10 @@ static void fork_cow_real(void)
         nf_model_access(ch, a + i * PG, 1);
     CHECK(got == sizeof real, "child reported");
     CHECK(pc(ch).cow_faults == K, "model COW faults %llu", (unsigned long long)pc(ch).cow_faults);
-    CHECK(labs(real - K) <= 2, "real child minflt %ld for %d pages written", real, K);
+    /* The child's own first writes after fork fault too: its stack page (and
+     * under ASan that page's shadow) is shared copy-on-write with the parent;
+     * a few such faults ride along with the K. */
+    CHECK(real >= K - 2 && real <= K + 8, "real child minflt %ld for %d pages written", real, K);
     CHECK(pc(ch).minor_faults == pc(ch).cow_faults, "COW faults are minor faults");
     nf_model_destroy(m);
 }
