@@ -39,19 +39,13 @@
 #include <unistd.h>
 
 #include "../common/check.h"
+#include "heapstat.h"
 #include "child.h"
 #include "notfree/alloc.h"
 
 static const nf_allocator *A;
 
-static int64_t path(nf_heap *h, const char *name)
-{
-    nf_alloc_stats s;
-    REQUIRE(A->stats(h, &s) == 0);
-    int64_t v = nf_alloc_stats_path(&s, name);
-    REQUIREF(v >= 0, "no path %s", name);
-    return v;
-}
+static int64_t path(nf_heap *h, const char *name) { return heap_path(A, h, name); }
 
 static uint64_t advises(nf_heap *h)
 {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../common/check.h"
+#include "heapstat.h"
 #include "notfree/alloc.h"
 
 static const nf_allocator *A = &nf_allocator_shard;
@@ -33,24 +34,9 @@ static bool secure(nf_heap *h)
 enum { N = 12 };
 #define MIB ((size_t)1 << 20)
 
-static int64_t path(nf_heap *h, const char *name)
-{
-    nf_alloc_stats s;
-    REQUIRE(A->stats(h, &s) == 0);
-    int64_t v = nf_alloc_stats_path(&s, name);
-    REQUIREF(v >= 0, "no path %s", name);
-    return v;
-}
+static int64_t path(nf_heap *h, const char *name) { return heap_path(A, h, name); }
 
-static long rss_kib(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    long size = 0, res = 0;
-    REQUIRE(f);
-    REQUIRE(fscanf(f, "%ld %ld", &size, &res) == 2);
-    fclose(f);
-    return res * (sysconf(_SC_PAGESIZE) / 1024);
-}
+static long rss_kib(void) { return (long)(resident_bytes() / 1024); }
 
 static void sleep_ms(long ms)
 {

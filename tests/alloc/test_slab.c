@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "../common/check.h"
+#include "heapstat.h"
 #include "child.h"
 #include "notfree/alloc.h"
 #include "overflow.h"
@@ -48,13 +49,7 @@ static nf_alloc_stats stats(nf_heap *h)
     return s;
 }
 
-static int64_t path(nf_heap *h, const char *name)
-{
-    nf_alloc_stats s = stats(h);
-    int64_t v = nf_alloc_stats_path(&s, name);
-    REQUIREF(v >= 0, "no path %s", name);
-    return v;
-}
+static int64_t path(nf_heap *h, const char *name) { return heap_path(A, h, name); }
 
 /* ---- paths ---- */
 static void *exit_then_free(void *arg)
@@ -188,15 +183,6 @@ static void test_release(void)
 }
 
 /* ---- large blocks: reuse, budget, give-back ---- */
-static size_t resident_bytes(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long size = 0, res = 0;
-    REQUIRE(f && fscanf(f, "%lu %lu", &size, &res) == 2);
-    fclose(f);
-    return res * (size_t)sysconf(_SC_PAGESIZE);
-}
-
 /* Under a sanitizer the resident set also holds the shadow of what was
  * written, which the sanitizer keeps: ASan's is an eighth of it (9 MiB
  * here), TSan's more (16 MiB here). Still well under the 72 MiB freed. */
