@@ -17,16 +17,7 @@ set -u
 case_=$1
 nf=$2
 fail=0
-die() { echo "FAIL: $*" >&2; fail=1; }
-
-expect_err() { # expect_err "what" needle args...
-    local what=$1 needle=$2; shift 2
-    local out rc
-    out=$("$nf" model "$@" 2>&1); rc=$?
-    [ $rc -eq 2 ] || die "$what: exit $rc, want 2 ($out)"
-    [ "$(wc -l <<<"$out")" -eq 1 ] || die "$what: not one line: $out"
-    grep -qi -- "$needle" <<<"$out" || die "$what: message lacks '$needle': $out"
-}
+. "$(dirname "$0")/../common/model_cli.sh"
 
 case $case_ in
 errors)

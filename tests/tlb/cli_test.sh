@@ -19,15 +19,7 @@ set -u
 case_=$1
 nf=$2
 fail=0
-die() { echo "FAIL: $*" >&2; fail=1; }
-
-expect_err() { # expect_err "what" needle args...
-    local what=$1 needle=$2; shift 2
-    local out rc
-    out=$("$nf" model "$@" 2>&1); rc=$?
-    [ $rc -eq 2 ] || die "$what: exit $rc, want 2 ($out)"
-    grep -qi -- "$needle" <<<"$out" || die "$what: message lacks '$needle': $out"
-}
+. "$(dirname "$0")/../common/model_cli.sh"
 
 json_get() { # json_get KEY < json
     python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
