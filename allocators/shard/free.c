@@ -77,9 +77,8 @@ shard_block *shard_next_checked(const shard_page *pg, const shard_block *b)
 uint8_t *shard_block_start(const shard_page *pg, const void *p)
 {
     uintptr_t a = (uintptr_t)p, area = (uintptr_t)pg->area;
-    if (a < area ||
-        a >= area + (uintptr_t)pg->reserved *
-                        pg->bsize) /* reserved: fixed while the page is in use (capacity grows under the owner) */
+    /* reserved: fixed while the page is in use (capacity grows under the owner) */
+    if (a < area || a >= area + (uintptr_t)pg->reserved * pg->bsize)
         return NULL;
     return pg->area + ((a - area) / pg->bsize) * pg->bsize;
 }
