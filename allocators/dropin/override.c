@@ -531,10 +531,13 @@ static void put_kv(nf_fmt *l, const char *key, uint64_t v, int known)
         nf_fmt_str(l, "unknown");
 }
 
+static int g_stats_on;    /* NOTFREE_STATS, read once at load: 1 or 2 */
+static int g_stats_paths; /* NOTFREE_STATS=2: the path counts too */
+
 static void write_stats_line(int fd)
 {
     nf_alloc_stats s = read_stats();
-    char buf[1024];
+    char buf[2048];
     nf_fmt l = {.b = buf, .cap = sizeof buf, .n = 0};
     uint64_t calls = 0;
     for (int k = 0; k < NF_PAGE_CALL_COUNT; k++)
@@ -561,6 +564,15 @@ static void write_stats_line(int fd)
         put_kv(&l, key, s.page_calls[k], pc);
     }
     put_kv(&l, "bootstrap_bytes", __atomic_load_n(&g_boot_used, __ATOMIC_RELAXED), 1);
+    if (g_stats_paths) /* NOTFREE_STATS=2: which path each call took, named by the allocator */
+        for (unsigned k = 0; k < s.npaths; k++) {
+            char key[40] = "path_";
+            size_t kl = 5;
+            for (const char *c = s.paths[k].name; c && *c && kl < sizeof key - 1; c++)
+                key[kl++] = *c;
+            key[kl] = '\0';
+            put_kv(&l, key, s.paths[k].count, 1);
+        }
     nf_fmt_end(&l);
     size_t off = 0;
     while (off < l.n) {
@@ -580,12 +592,13 @@ static void write_stats_line(int fd)
  * such as coreutils close stderr in their own atexit handler. */
 enum { STATS_FD_MIN = 200 };
 static int g_stats_fd = -1;
-static int g_stats_on; /* NOTFREE_STATS, read once at load */
 
 __attribute__((constructor)) static void stats_at_load(void)
 {
     int saved = errno;
-    g_stats_on = env_uint("NOTFREE_STATS", 0, 1) == 1;
+    size_t v = env_uint("NOTFREE_STATS", 0, 2);
+    g_stats_on = v >= 1;
+    g_stats_paths = v == 2;
     if (g_stats_on)
         g_stats_fd = fcntl(2, F_DUPFD_CLOEXEC, STATS_FD_MIN);
     errno = saved;

@@ -168,17 +168,18 @@ static void *shard_realloc(nf_heap *h, void *p, size_t n)
     if (s->kind == SHARD_HUGE && n > SHARD_LARGE_MAX) {
         /* grown by moving its pages (no copy, no refault) or shrunk in place */
         size_t before = pg->bsize;
-        void *q = shard_huge_realloc(h, s, p, n);
-        if (q) {
-            size_t after = shard_segment_of(q)->pages[0].bsize;
-            if (th) {
-                SHARD_ADD(th->live_local, (int64_t)after - (int64_t)before);
-                shard_live_flush(h, th);
-            } else {
-                __atomic_fetch_add(&h->live, (int64_t)after - (int64_t)before, __ATOMIC_RELAXED);
-            }
-            return q;
+        p = shard_huge_realloc(h, s, p, n);
+        s = shard_segment_of(p);
+        pg = &s->pages[0];
+        if (th) {
+            SHARD_ADD(th->live_local, (int64_t)pg->bsize - (int64_t)before);
+            shard_live_flush(h, th);
+        } else {
+            __atomic_fetch_add(&h->live, (int64_t)pg->bsize - (int64_t)before, __ATOMIC_RELAXED);
         }
+        usable = usable_of(s, pg, p);
+        if (n <= usable)
+            return p;
     }
     void *q = shard_malloc(h, n);
     if (!q)

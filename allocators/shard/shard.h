@@ -426,7 +426,8 @@ static inline shard_kind shard_kind_of(size_t bsize)
 /* huge.c */
 void *shard_huge_alloc(nf_heap *h, shard_theap *th, size_t size, size_t align);
 void shard_huge_free(nf_heap *h, shard_theap *th, shard_segment *s);
-void *shard_huge_realloc(nf_heap *h, shard_segment *s, void *p, size_t n); /* NULL: copy instead */
+void *shard_huge_realloc(nf_heap *h, shard_segment *s, void *p,
+                         size_t n); /* the block, moved or not: copy when still short of n */
 shard_segment *shard_huge_expire_locked(nf_heap *h, bool now, uint64_t t, uint64_t *due);
 void shard_huge_release_list(nf_heap *h, shard_segment *s);
 /* heap.c: the heap lifecycle, the nf_allocator entries besides the calls */
