@@ -167,10 +167,26 @@ static bool move_pages(nf_heap *h, uint8_t *src, size_t len, uint8_t *dst)
  * unmapped. With keep, once the first has moved it is never lost: if a
  * later one cannot follow, the rest of the range is fresh memory, or the
  * block ends there (the caller sees a smaller block). */
+/* Where gather's pieces will end: at total, or past it by what the last
+ * one keeps up to its next segment boundary (split_tail's rule). */
+static size_t gather_end(const shard_segment *list, size_t total)
+{
+    size_t at = 0;
+    for (const shard_segment *s = list; s && at < total; s = s->next) {
+        size_t len = s->size;
+        if (at + len > total) {
+            size_t cut = (total - at + SHARD_SEGMENT_SIZE - 1) & ~(SHARD_SEGMENT_SIZE - 1);
+            if (!shard_secure && cut < len && len - cut >= SHARD_HUGE_SPLIT_MIN)
+                len = cut;
+        }
+        at += len;
+    }
+    return at > total ? at : total;
+}
+
 static shard_segment *gather(nf_heap *h, shard_segment *list, size_t total, bool keep)
 {
-    /* room for the last one up to its next segment boundary (below) */
-    size_t room = total + SHARD_SEGMENT_SIZE;
+    size_t room = gather_end(list, total);
     uint8_t *dst = NULL;
     if (!shard_secure && nf_pages_can_remap(h->ps))
         dst = shard_map_aligned(h->ps, room, SHARD_SEGMENT_SIZE, 0, NF_MAP_NOACCESS);
@@ -225,8 +241,9 @@ static shard_segment *gather(nf_heap *h, shard_segment *list, size_t total, bool
         shard_huge_release_list(h, s);
         return NULL;
     }
-    shard_huge_release_list(h, s);              /* left over: not needed */
-    nf_pages_unmap(h->ps, dst + at, room - at); /* the reservation past the block */
+    shard_huge_release_list(h, s); /* left over: not needed */
+    if (room > at)                 /* a remap failed: the reservation past the block */
+        nf_pages_unmap(h->ps, dst + at, room - at);
     shard_segment *g = (shard_segment *)dst;
     g->size = at;
     shard_segmap_set(g, at, SHARD_SEGMAP_START);
