@@ -4,7 +4,7 @@
 # requires the same output; the preloaded run must print notfree-stats
 # lines (NOTFREE_STATS=1): one per process, keys in order, allocator NAME,
 # and malloc > 0 in at least one. Case `maps` checks /proc/<pid>/maps of a
-# preloaded process.
+# preloaded process, and that NOTFREE_STATS=2 adds the path counts.
 set -u
 LIB=$1 NAME=$2 CASE=$3
 [ -f "$LIB" ] || { echo "no library $LIB"; exit 1; }
@@ -117,6 +117,12 @@ maps)
     NOTFREE_STATS=1 LD_PRELOAD="$LIB" cat /proc/self/maps > "$TMP/maps" 2> "$TMP/cat.err"
     grep -q "$(basename "$LIB")" "$TMP/maps" || fail "not in a preloaded cat's own maps"
     stats_ok "$TMP/cat.err"
+    ! grep -q ' path_' "$TMP/cat.err" || fail "NOTFREE_STATS=1 printed path counts"
+    # NOTFREE_STATS=2: the same line, then the allocator's path counts
+    NOTFREE_STATS=2 LD_PRELOAD="$LIB" sort /proc/self/maps > /dev/null 2> "$TMP/sort.err"
+    stats_ok "$TMP/sort.err"
+    grep -qE ' path_[a-z_]+=[0-9]+( |$)' "$TMP/sort.err" || fail "NOTFREE_STATS=2 printed no path counts: $(head -c 300 "$TMP/sort.err")"
+    echo "NOTFREE_STATS=2: $(grep -oE ' path_[a-z_]+=' "$TMP/sort.err" | wc -l) path counts"
     ;;
 *)
     echo "unknown case $CASE"; exit 2 ;;
