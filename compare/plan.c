@@ -111,8 +111,12 @@ static int plan_workloads(const nf_cmp_options *o, double scale, nf_cmp_plan *p,
         if (n <= 0)
             return bad_list("--workloads", o->workloads, n, 64, err, len);
         for (int k = 0; k < n; k++) {
-            if (!nf_workload_find(w[k])) {
-                snprintf(err, len, "--workloads: unknown workload '%.200s' (notfree alloc --list shows them)", w[k]);
+            size_t size;
+            if (!nf_workload_parse(w[k], &size)) {
+                snprintf(err, len,
+                         "--workloads: unknown workload '%.200s' (notfree alloc --list shows them; "
+                         "small-churn:SIZE runs one block size, 1 to %zu bytes)",
+                         w[k], NF_WORKLOAD_SIZE_MAX);
                 return 2;
             }
             p->wnames[nw++] = w[k];
@@ -122,7 +126,8 @@ static int plan_workloads(const nf_cmp_options *o, double scale, nf_cmp_plan *p,
             p->wnames[nw++] = nf_workload_name(nf_workload_at(k));
     }
     for (unsigned k = 0; k < nw; k++) {
-        uint64_t base = nf_workload_default_ops(nf_workload_find(p->wnames[k]));
+        size_t size;
+        uint64_t base = nf_workload_default_ops(nf_workload_parse(p->wnames[k], &size));
         p->wops[k] = (unsigned long long)fmax(1, round((double)base * scale));
     }
     if (o->trace) {

@@ -23,6 +23,8 @@
  *                  first changed byte and its size (0 0 when none)
  *   t_start, t_end the workload's window on CLOCK_MONOTONIC (s), the clock
  *                  the parent's RSS samples are taken on (timeline.c)
+ *   block_size     the one block size of a NAME:SIZE workload (small-churn:64),
+ *                  0 when the workload chose its own sizes
  *
  * --latency-every N samples one malloc and one free call in N (on average)
  * and prints three more lines (lat_sampler.h): their histograms.
@@ -98,7 +100,7 @@ static int usage(const char *msg)
 {
     fprintf(stderr,
             "notfree-workload: %s\n"
-            "usage: notfree-workload --workload NAME | --trace FILE [--threads N] [--ops N_PER_THREAD]\n"
+            "usage: notfree-workload --workload NAME[:SIZE] | --trace FILE [--threads N] [--ops N_PER_THREAD]\n"
             "                        [--round N] [--seed N] [--expect-lib PATH] [--verify]\n"
             "                        [--latency-every N]\n"
             "       notfree-workload --whoami PATH\n",
@@ -188,12 +190,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "notfree-workload: %s\n", why);
         return 3;
     }
-    const nf_workload *w = nf_workload_find(name);
+    size_t size = 0;
+    const nf_workload *w = trace ? NULL : nf_workload_parse(name, &size);
     if (!w && !trace)
-        return usage(name ? "unknown workload" : "--workload or --trace is required");
+        return usage(name ? "unknown workload (or a size it does not take)" : "--workload or --trace is required");
     if (threads < 1 || threads > 1024 || round < 1 || lat_every > 1000000000)
         return usage("--threads must be 1..1024, --round at least 1, --latency-every at most 1e9");
-    nf_workload_params p = {.threads = (unsigned)threads, .seed = seed, .pin = 1, .verify = verify};
+    nf_workload_params p = {.threads = (unsigned)threads, .seed = seed, .size = size, .pin = 1, .verify = verify};
     const nf_mem_api *mem = &nf_mem_libc;
     if (lat_every && !(mem = nf_lat_sampler_start((unsigned)lat_every, (unsigned)threads))) {
         fprintf(stderr, "notfree-workload: latency sampling: out of memory\n");
@@ -216,10 +219,10 @@ int main(int argc, char **argv)
     nf_workload_result res;
     int rc = nf_workload_finish(r, &res);
     printf("ops=%llu checksum=%llu corrupt=%llu failed=%llu seconds=%.6f final_rss_kib=%ld mapped=%d"
-           " peak_rss_kib=%ld bad_offset=%llu bad_size=%llu t_start=%.6f t_end=%.6f\n",
+           " peak_rss_kib=%ld bad_offset=%llu bad_size=%llu t_start=%.6f t_end=%.6f block_size=%zu\n",
            (unsigned long long)res.ops, (unsigned long long)res.checksum, (unsigned long long)res.corrupt,
            (unsigned long long)res.failed, secs, rss, mapped, hwm_kib(), (unsigned long long)res.bad_offset,
-           (unsigned long long)res.bad_size, t0, t1);
+           (unsigned long long)res.bad_size, t0, t1, size);
     if (lat_every)
         nf_lat_sampler_print(stdout, secs * (double)threads);
     fflush(stdout);

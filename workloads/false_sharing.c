@@ -61,5 +61,5 @@ const nf_workload nf_wl_false_sharing = {
     "false-sharing",  "24 B blocks freed by another thread, then written 64 times by the thread that got them",
     2000000,          fs_init,
     fs_step,          nf_wl_slots_rotate,
-    nf_wl_slots_fini,
+    nf_wl_slots_fini, false,
 };

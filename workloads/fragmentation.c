@@ -106,4 +106,5 @@ const nf_workload nf_wl_fragmentation = {
     frag_step,
     NULL,
     frag_fini,
+    false,
 };

@@ -59,4 +59,5 @@ const nf_workload nf_wl_huge_rewrite = {
     huge_step,
     NULL,
     nf_wl_slots_fini,
+    false,
 };

@@ -77,5 +77,5 @@ const nf_workload nf_wl_large = {
     "large",    "64 KiB-16 MiB blocks in 8 slots a thread, realloc growth to twice the size",
     2000,       large_init,
     large_step, NULL,
-    large_fini,
+    large_fini, false,
 };

@@ -37,5 +37,5 @@ const nf_workload nf_wl_larson_like = {
     "larson-like",    "threads replace random 8-1000 B blocks in slots handed to the next thread each round",
     2000000,          larson_init,
     larson_step,      nf_wl_slots_rotate,
-    nf_wl_slots_fini,
+    nf_wl_slots_fini, false,
 };

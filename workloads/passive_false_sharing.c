@@ -70,4 +70,5 @@ const nf_workload nf_wl_passive_false_sharing = {
     pfs_step,
     pfs_between,
     pfs_fini,
+    false,
 };

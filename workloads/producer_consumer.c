@@ -123,4 +123,5 @@ const nf_workload nf_wl_producer_consumer = {
     pc_step,
     NULL,
     pc_fini,
+    false,
 };

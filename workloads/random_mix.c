@@ -41,5 +41,5 @@ const nf_workload nf_wl_random_mix = {
     "random-mix",     "random sizes 8 B-64 KiB (heavy tail), random lifetimes in 4096 slots a thread",
     2000000,          mix_init,
     mix_step,         NULL,
-    nf_wl_slots_fini,
+    nf_wl_slots_fini, false,
 };

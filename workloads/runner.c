@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "wl.h"
@@ -44,6 +45,34 @@ const nf_workload *nf_workload_find(const char *name)
         if (strcmp(workloads[i]->name, name) == 0)
             return workloads[i];
     return NULL;
+}
+
+const nf_workload *nf_workload_parse(const char *spec, size_t *size)
+{
+    *size = 0;
+    const char *colon = spec ? strchr(spec, ':') : NULL;
+    if (!colon)
+        return nf_workload_find(spec);
+    char name[64];
+    size_t n = (size_t)(colon - spec);
+    if (n >= sizeof name)
+        return NULL;
+    memcpy(name, spec, n);
+    name[n] = '\0';
+    const nf_workload *w = nf_workload_find(name);
+    const char *v = colon + 1;
+    if (!w || !w->sized || *v < '0' || *v > '9')
+        return NULL;
+    size_t x = 0;
+    for (; *v >= '0' && *v <= '9'; v++) {
+        x = x * 10 + (size_t)(*v - '0');
+        if (x > NF_WORKLOAD_SIZE_MAX)
+            return NULL;
+    }
+    if (*v || x == 0)
+        return NULL;
+    *size = x;
+    return w;
 }
 
 /* ---- the runner ---- */

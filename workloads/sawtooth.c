@@ -37,4 +37,5 @@ const nf_workload nf_wl_sawtooth = {
     saw_step,
     NULL,
     nf_wl_slots_fini,
+    false,
 };

@@ -34,5 +34,5 @@ const nf_workload nf_wl_small_churn = {
     "small-churn",    "fixed-size malloc and free in batches of 64 (16, 64, 256 B in turn)",
     4000000,          churn_init,
     churn_step,       NULL,
-    nf_wl_state_free,
+    nf_wl_state_free, true,
 };

@@ -169,4 +169,5 @@ const nf_workload nf_wl_thread_generations = {
     gen_step,
     NULL,
     gen_fini,
+    false,
 };

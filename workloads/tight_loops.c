@@ -36,5 +36,5 @@ const nf_workload nf_wl_tight_loops = {
     "tight-loops",    "malloc 1-4 blocks of 8-128 B and free them again, in a loop (nothing shared)",
     60000000,         tight_init,
     tight_step,       NULL,
-    nf_wl_state_free,
+    nf_wl_state_free, false,
 };

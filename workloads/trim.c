@@ -54,4 +54,5 @@ const nf_workload nf_wl_trim = {
     14744 * 5, /* whole cycles: a cycle is 2 x 7372 ops (0.9 x 8192 slots, twice) */
     trim_init, trim_step,
     NULL,      nf_wl_slots_fini,
+    false,
 };

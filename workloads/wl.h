@@ -43,6 +43,8 @@ struct nf_workload {
     void (*between)(nf_wl_thread *threads, unsigned n);
     /* Free every block left (not counted) and t->state. */
     void (*fini)(nf_wl_thread *t);
+    /* Takes a block size: "name:SIZE" sets params.size (nf_workload_parse). */
+    bool sized;
 };
 
 /* ---- helpers for workload files ---- */

@@ -118,6 +118,13 @@ typedef struct nf_workload_result {
 size_t nf_workload_count(void);
 const nf_workload *nf_workload_at(size_t i);
 const nf_workload *nf_workload_find(const char *name);
+/* A workload named "name", or "name:SIZE" for one that takes a block size
+ * (small-churn: each run one fixed size of 1 to NF_WORKLOAD_SIZE_MAX
+ * bytes): *size gets SIZE, or 0 (the workload's own sizes). NULL: no such
+ * workload, a size where none is taken, or a size that is not a number in
+ * range. */
+#define NF_WORKLOAD_SIZE_MAX ((size_t)1 << 20)
+const nf_workload *nf_workload_parse(const char *spec, size_t *size);
 const char *nf_workload_name(const nf_workload *w);
 const char *nf_workload_description(const nf_workload *w);
 /* Operations per thread of one comparison run at scale 1 (see wl.h). */

@@ -155,6 +155,13 @@ nothing)
   [[ $rc -eq 1 ]] || fail "nothing measured: exit $rc, want 1"
   grep -q "nothing to measure" "$tmp/err" || fail "no message"
   [[ ! -e $tmp/c.json ]] || fail "a results file without runs was written" ;;
+sized)
+  # small-churn:SIZE runs one block size: its own row, and not the cycling run's checksum
+  "$notfree" compare --allocators glibc --workloads small-churn:512,small-churn --threads 1 --no-plots "${small[@]}" \
+    >"$tmp/out" 2>"$tmp/err" || fail "exit $?: $(cat "$tmp/err")"
+  grep -Eq "^small-churn:512 +1 glibc " "$tmp/out" || fail "no row for small-churn:512: $(cat "$tmp/out")"
+  "$worker" --workload small-churn:512 --ops 1000 | grep -q ' block_size=512$' || fail "the worker did not run 512 B blocks"
+  "$worker" --workload small-churn --ops 1000 | grep -q ' block_size=0$' || fail "the default run names a block size" ;;
 onealloc)
   [[ -n $have_gnuplot && -n $have_jq ]] || { echo "SKIP: gnuplot or jq missing"; exit 77; }
   "$notfree" compare --allocators glibc --workloads small-churn --threads 1 "${small[@]}" >"$tmp/out" 2>"$tmp/err"
@@ -260,6 +267,10 @@ badflags)
   check "unknown allocator 'nosuch'" --allocators nosuch
   check "NAME=/absolute/path" --allocators 'x=relative.so'
   check "unknown workload 'nosuch'" --workloads nosuch
+  check "unknown workload 'large:64'" --workloads large:64
+  check "unknown workload 'small-churn:0'" --workloads small-churn:0
+  check "unknown workload 'small-churn:64k'" --workloads small-churn:64k
+  check "unknown workload 'small-churn:1048577'" --workloads small-churn:1048577
   check "--threads" --threads 0
   check "--latency-every" --latency-every x
   check "--latency-every" --latency-every -1
