@@ -15,8 +15,9 @@
 #include "../misuse.h"
 
 const char *const slab_path_names[SLAB_PATH_COUNT] = {
-    "magazine",  "depot",       "slab",         "new_slab",     "direct",      "free_magazine", "free_depot",
-    "free_slab", "free_direct", "slab_release", "region_unmap", "depot_flush", "trim",          "direct_reuse",
+    "magazine",         "depot",         "slab",         "new_slab",     "direct",      "free_magazine", "free_depot",
+    "free_slab",        "free_direct",   "slab_release", "region_unmap", "depot_flush", "trim",          "direct_reuse",
+    "realloc_in_place", "realloc_moved",
 };
 
 _Static_assert(SLAB_PATH_COUNT <= NF_ALLOC_MAX_PATHS, "paths fit the interface");
@@ -124,8 +125,8 @@ static inline void *class_alloc(slab_heap *h, unsigned cls)
 
 static __attribute__((noinline)) void *direct_alloc(slab_heap *h, size_t n, size_t align, bool zero)
 {
-    bool fresh;
-    void *p = slab_direct_map(h, n, align, &fresh);
+    size_t dirty;
+    void *p = slab_direct_map(h, n, align, &dirty);
     if (!p) {
         errno = ENOMEM;
         return NULL;
@@ -134,8 +135,8 @@ static __attribute__((noinline)) void *direct_alloc(slab_heap *h, size_t n, size
     slab_count(h, tc, SLAB_PATH_DIRECT);
     size_t usable = slab_direct_usable(h, p, "malloc of");
     slab_live_add(h, tc, (int64_t)usable);
-    if (zero && !fresh)
-        memset(p, 0, n);
+    if (zero && dirty) /* pages moved in from the cache: the rest are fresh */
+        memset(p, 0, dirty < n ? dirty : n);
     return p;
 }
 
@@ -284,6 +285,17 @@ static void *slab_realloc(nf_heap *h, void *p, size_t n)
         slab_relaxed_inc(&tc->reallocs);
     else
         __atomic_fetch_add(&h->retired_reallocs, 1, __ATOMIC_RELAXED);
+    if (!s && n > SLAB_MAX_SIZE) {
+        size_t now;
+        void *q = slab_direct_realloc(h, p, n, &now);
+        if (q) {
+            slab_live_add(h, tc, (int64_t)now - (int64_t)old);
+            if (now >= n)
+                return q;
+            p = q; /* moved but not grown: copied from its new place */
+            old = now;
+        }
+    }
     if (n <= old && (n > old / 2 || (s && n <= 16) || (!s && old - n < 4 * h->page)))
         return p;
     void *q = slab_malloc(h, n);

@@ -187,7 +187,12 @@ typedef enum slab_path {
     SLAB_PATH_REGION_UNMAP,                      /* a wholly empty region unmapped */
     SLAB_PATH_DEPOT_FLUSH,                       /* a full magazine emptied into slabs */
     SLAB_PATH_TRIM,                              /* trim gave something back */
-    SLAB_PATH_DIRECT_REUSE,                      /* a direct map served from the freed-map cache */
+    SLAB_PATH_DIRECT_REUSE,                      /* a direct map served from the freed-map cache (pieces
+                                                    moved together too) */
+    SLAB_PATH_REALLOC_IN_PLACE,                  /* a direct map grown into the cached piece after it, or
+                                                    shrunk (its tail cached) */
+    SLAB_PATH_REALLOC_MOVED,                     /* a direct map grown by moving its pages, cached ones
+                                                    behind: nothing copied */
     SLAB_PATH_COUNT
 } slab_path;
 extern const char *const slab_path_names[SLAB_PATH_COUNT];
@@ -221,6 +226,12 @@ enum { SLAB_SLOT_FREE, SLAB_SLOT_INIT, SLAB_SLOT_LIVE, SLAB_SLOT_DEAD };
 extern __thread slab_tls_slot slab_tls[SLAB_TLS_SLOTS] __attribute__((tls_model("initial-exec")));
 
 /* ---- the heap ---- */
+typedef struct slab_piece {
+    uintptr_t base;
+    size_t len;
+    uint64_t seq;
+} slab_piece;
+
 typedef struct slab_meta_chunk {
     struct slab_meta_chunk *next;
 } slab_meta_chunk;
@@ -249,19 +260,17 @@ struct nf_heap {
     /* direct table (direct_lock): open addressing on the user pointer;
      * 0 empty, p|1 a freed pointer (a tombstone that remembers it) */
     uintptr_t *dtab;
-    size_t dcap, dlive, dused;
+    size_t dcap, dlive, dused, dresv;
     /* freed direct maps kept mapped (dcache.c; direct_lock): len 0 is no
      * piece; seq orders them by age. dcache_bytes sums their lengths;
-     * dlive_bytes sums the live direct maps' lengths; dpeak is their
-     * decayed peak at time dpeak_at (seconds). */
-    struct {
-        uintptr_t base;
-        size_t len;
-        uint64_t seq;
-    } dcache[SLAB_DIRECT_CACHE];
+     * dlive_bytes sums the live direct maps' lengths; dmax_cur and
+     * dmax_prev are its highest in the window that began at dwin_at
+     * (seconds) and in the one before. */
+    slab_piece dcache[SLAB_DIRECT_CACHE];
     size_t dcache_bytes, dlive_bytes;
     uint64_t dcache_seq;
-    double dpeak, dpeak_at;
+    size_t dmax_cur, dmax_prev;
+    double dwin_at;
     /* statistics, atomics */
     uint64_t mapped, peak_mapped, held;
     int64_t live, peak_live;
@@ -304,13 +313,26 @@ void slab_tcache_destructor(void *tc);
 void slab_tcache_shutdown(slab_heap *h);
 void slab_slot_forget(slab_heap *h);
 void slab_count(slab_heap *h, slab_tcache *tc, slab_path p);
-/* dcache.c (direct_lock held) */
+/* dcache.c (_locked: direct_lock held) */
+void slab_dlive_add_locked(slab_heap *h, int64_t delta);                               /* live direct bytes */
 bool slab_dcache_take_locked(slab_heap *h, size_t need, uintptr_t *base, size_t *len); /* a piece of >= need */
-void slab_dcache_put_locked(slab_heap *h, uintptr_t base, size_t len);                 /* keep (or unmap) a freed map */
-int slab_dcache_release_locked(slab_heap *h);                                          /* unmap every piece; 1 if any */
+bool slab_dcache_extend_locked(slab_heap *h, uintptr_t at, size_t need); /* the front of a piece starting at at */
+bool slab_dcache_fits_locked(slab_heap *h, size_t need);                 /* a piece of >= need is cached */
+void slab_dcache_put_locked(slab_heap *h, uintptr_t base, size_t len);   /* keep (or unmap) a freed map */
+int slab_dcache_release_locked(slab_heap *h);                            /* unmap every piece; 1 if any */
+uintptr_t slab_dcache_gather(slab_heap *h, uintptr_t first, size_t flen, size_t len, size_t *got,
+                             size_t *moved); /* pieces moved together (dcache.c) */
 /* direct.c */
-void *slab_direct_map(slab_heap *h, size_t n, size_t align, bool *fresh); /* fresh: zero pages */
-int slab_direct_trim(slab_heap *h);                                       /* unmap the freed-map cache; 1 if any */
+void *slab_direct_map(slab_heap *h, size_t n, size_t align,
+                      size_t *dirty); /* dirty: the block's first bytes that may not be zero */
+int slab_direct_trim(slab_heap *h);   /* unmap the freed-map cache; 1 if any */
+/* realloc of the live direct map p to n > SLAB_MAX_SIZE bytes without a
+ * copy: shrunk in place (its tail cached), grown into the cached piece
+ * after it, else moved with cached pieces behind it. Returns the block
+ * (moved or not) with *usable its usable bytes now: less than n when it
+ * could only move, and the caller copies. NULL: untouched, the caller
+ * copies. */
+void *slab_direct_realloc(slab_heap *h, void *p, size_t n, size_t *usable);
 size_t slab_direct_free(slab_heap *h, void *p); /* its usable bytes; 0: not a live direct map of h */
 size_t slab_direct_usable(slab_heap *h, const void *p,
                           const char *what); /* aborts (what: the call) when not a live direct map */
@@ -372,8 +394,7 @@ static inline slab_tcache *slab_tcache_fast(slab_heap *h)
 void slab_live_fold(slab_heap *h, int64_t delta);
 
 /* peak after dt seconds of halving every half_life seconds (the last
- * part of a half-life linearly): the decayed peaks of dcache.c and
- * slab.c. */
+ * part of a half-life linearly): the decayed peak of slab.c. */
 static inline double slab_decay(double peak, double dt, double half_life)
 {
     if (dt <= 0)

@@ -67,13 +67,16 @@
 #define SLAB_TLS_SLOTS 8 /* heaps a thread can cache for at once */
 
 /* ---- direct mapping ---- */
-#define SLAB_DIRECT_HDR ((size_t)32)              /* check words before a direct map's user pointer */
-#define SLAB_DIRECT_TABLE_MIN 1024                /* initial slots of the table of live direct maps */
-#define SLAB_DIRECT_CACHE 16                      /* pieces of freed direct maps kept for reuse (dcache.c) */
-#define SLAB_DIRECT_CACHE_DIV 4                   /* they may hold 1/this of the recent peak of live direct bytes */
-#define SLAB_DIRECT_CACHE_MIN ((size_t)4 << 20)   /* ... and at least this */
-#define SLAB_DIRECT_DECAY_S 1.0                   /* that peak halves every this many seconds */
-#define SLAB_DIRECT_SPLIT_MIN ((size_t)256 << 10) /* a piece is split when this much or more is left over */
+#define SLAB_DIRECT_HDR ((size_t)32) /* check words before a direct map's user pointer */
+#define SLAB_DIRECT_TABLE_MIN 1024   /* initial slots of the table of live direct maps */
+#define SLAB_DIRECT_CACHE 32         /* pieces of freed direct maps kept for reuse (dcache.c) */
+#define SLAB_DIRECT_WINDOW_S \
+    1.0 /* they may hold what the live direct bytes are below their peak over the current and the
+           previous window of this many seconds */
+#define SLAB_DIRECT_CACHE_MIN ((size_t)4 << 20)  /* ... and at least this */
+#define SLAB_DIRECT_SPLIT_MIN ((size_t)64 << 10) /* a piece is split when this much or more is left over */
+#define SLAB_DIRECT_PIECE_MAX \
+    ((size_t)256 << 20) /* a freed map above this is unmapped: a calloc that reused it would write every page */
 
 /* ---- statistics ---- */
 #define SLAB_LIVE_FLUSH ((int64_t)64 * 1024) /* a thread folds its live-byte delta into the heap's past this */
