@@ -293,8 +293,9 @@ int bins_trim_arena_locked(bins_arena *ar, size_t pad);
 void bins_region_release(bins_heap *h, bins_region *r); /* at destroy */
 void bins_mapped_add(bins_heap *h, int64_t delta);
 /* direct.c */
-void *bins_direct_map(bins_heap *h, size_t nb); /* user pointer, or NULL */
-void bins_direct_unmap(bins_heap *h, bins_chunk *c);
+void *bins_direct_map(bins_heap *h, size_t nb);                         /* user pointer, or NULL */
+void bins_direct_unmap(bins_heap *h, bins_chunk *c, bool raise);        /* raise: free may raise the threshold */
+void *bins_direct_resize(bins_heap *h, bins_chunk *c, size_t nb);       /* realloc by remap; NULL: copy */
 bool bins_direct_owned(bins_heap *h, bins_chunk *c);                    /* a live direct map of h */
 void bins_direct_moved(bins_heap *h, bins_chunk *from, bins_chunk *to); /* memalign moved its chunk */
 void bins_direct_table_lock(void);                                      /* fork hooks */

@@ -115,7 +115,7 @@ void bins_free_chunk(bins_heap *h, bins_tcache *tc, bins_chunk *c)
 {
     size_t sz = csize(c);
     if (chunk_head(c) & IS_MMAPPED) {
-        bins_direct_unmap(h, c);
+        bins_direct_unmap(h, c, true);
         bins_count(h, tc, BINS_PATH_FREE_MMAP);
         return;
     }

@@ -108,7 +108,9 @@ static void *sort_unsorted_locked(bins_arena *ar, size_t nb)
     return NULL;
 }
 
-/* Best fit inside the large request's own bin (sorted, smallest at bk). */
+/* Best fit inside the large request's own bin (sorted, smallest at bk).
+ * Of several chunks of the best size glibc takes the second (the one
+ * placed last, bins_place_locked), so that its skip list keeps its head. */
 static void *from_largebin_locked(bins_arena *ar, size_t nb)
 {
     bins_chunk *bin = &ar->bins[bins_index(nb)], *v = bin->bk;
@@ -116,6 +118,11 @@ static void *from_largebin_locked(bins_arena *ar, size_t nb)
         return NULL;
     while (csize(v) < nb)
         v = v->bk;
+    size_t best = csize(v);
+    while (v->bk != bin && csize(v->bk) == best)
+        v = v->bk;
+    if (v->fd != bin && csize(v->fd) == best)
+        v = v->fd;
     bins_unlink_locked(ar, v);
     split_locked(ar, v, nb, false);
     bins_arena_count(ar, BINS_PATH_LARGEBIN);
