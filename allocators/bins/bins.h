@@ -289,6 +289,7 @@ bins_arena *bins_arena_attach(bins_heap *h);
 void bins_arena_detach(bins_heap *h, bins_arena *ar);
 bool bins_grow_top_locked(bins_arena *ar, size_t nb); /* top >= nb + MINSIZE after */
 int bins_trim_top_locked(bins_arena *ar, size_t pad);
+void bins_drop_regions_locked(bins_arena *ar, size_t pad); /* non-main: later regions that are all top go back */
 int bins_trim_arena_locked(bins_arena *ar, size_t pad);
 void bins_region_release(bins_heap *h, bins_region *r); /* at destroy */
 void bins_mapped_add(bins_heap *h, int64_t delta);

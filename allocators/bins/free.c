@@ -158,6 +158,8 @@ void bins_free_chunk(bins_heap *h, bins_tcache *tc, bins_chunk *c)
     if (sz >= BINS_FASTBIN_CONSOLIDATION) {
         if (ar->have_fastchunks)
             bins_consolidate_locked(ar);
+        if (!ar->is_main)
+            bins_drop_regions_locked(ar, __atomic_load_n(&h->top_pad, __ATOMIC_RELAXED));
         if (csize(ar->top) >= __atomic_load_n(&h->trim_threshold, __ATOMIC_RELAXED))
             bins_trim_top_locked(ar, __atomic_load_n(&h->top_pad, __ATOMIC_RELAXED));
     }

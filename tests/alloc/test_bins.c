@@ -25,7 +25,10 @@
  *             the real page source it moves its pages (the growth faults
  *             few pages, the mapped bytes follow); with a page source
  *             without remap it is copied
- * Usage: test_bins paths|misuse|overflow|registry|pages|fork|exit|regrow|default|asan|remap */
+ *   drop      a thread's later region that holds nothing but the top goes
+ *             back whole when a free leaves it so (glibc's heap_trim), and
+ *             the arena goes on in the region before it
+ * Usage: test_bins paths|misuse|overflow|registry|pages|fork|exit|regrow|default|asan|remap|drop */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -436,6 +439,53 @@ static void test_remap(void)
     nf_pages_real_fini(&ps);
 }
 
+/* ---- drop: a later region given back whole ---- */
+enum { DROP_SIZE = 24 << 20 }; /* two fit a 64 MiB region, a third opens another */
+
+static uint64_t unmaps(nf_heap *h)
+{
+    nf_alloc_stats st;
+    REQUIRE(A->stats(h, &st) == 0);
+    return st.page_calls[NF_PAGE_UNMAP];
+}
+
+static void *drop_body(void *arg)
+{
+    nf_heap *h = arg;
+    char *p[3];
+    for (int i = 0; i < 3; i++) {
+        REQUIRE((p[i] = A->malloc(h, DROP_SIZE)) != NULL);
+        memset(p[i], i + 1, DROP_SIZE);
+    }
+    REQUIREF(path(h, "mmap") == 1, "the blocks were mapped on their own, not carved from regions");
+    uint64_t full = mapped(h), u0 = unmaps(h);
+    A->free(h, p[2]);
+    uint64_t after = mapped(h);
+    printf("  mapped %llu -> %llu, unmap calls +%llu\n", (unsigned long long)full, (unsigned long long)after,
+           (unsigned long long)(unmaps(h) - u0));
+    REQUIREF(after + DROP_SIZE <= full && unmaps(h) > u0, "the emptied region stayed");
+    /* the arena grows on in the first region's free end, and again past it */
+    for (int i = 0; i < 2; i++)
+        REQUIRE(p[0][i * (DROP_SIZE - 1)] == 1 && p[1][i * (DROP_SIZE - 1)] == 2);
+    REQUIRE((p[2] = A->malloc(h, DROP_SIZE)) != NULL);
+    memset(p[2], 3, DROP_SIZE);
+    for (int i = 0; i < 3; i++)
+        A->free(h, p[i]);
+    return NULL;
+}
+
+static void test_drop(void)
+{
+    nf_heap *h = A->create(NULL);
+    REQUIRE(h);
+    A->free(h, A->malloc(h, 16));               /* the main arena is this thread's: the next one gets regions */
+    A->free(h, A->malloc(h, (size_t)30 << 20)); /* a freed direct map lifts the mmap threshold to 30 MiB */
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, drop_body, h) == 0);
+    pthread_join(t, NULL);
+    A->destroy(h);
+}
+
 /* ---- fork, thread exit, the default heap ---- */
 static nf_heap *shared_heap;
 static volatile int stop_churn;
@@ -667,6 +717,8 @@ int main(int argc, char **argv)
             return 77;
     } else if (!strcmp(argv[1], "remap"))
         test_remap();
+    else if (!strcmp(argv[1], "drop"))
+        test_drop();
     else
         REQUIREF(0, "no test %s", argv[1]);
     printf("bins %s: ok\n", argv[1]);
