@@ -212,7 +212,7 @@ void bins_free(nf_heap *h, void *p)
         size_t head = chunk_head(c), sz = head & ~SIZE_BITS, i = tc_idx(sz);
         if (__builtin_expect(!(head & IS_MMAPPED) && i < BINS_TCACHE_BINS && tc->counts[i] < BINS_TCACHE_COUNT, 1) &&
             __builtin_expect(((bins_tentry *)p)->key != h->tcache_key, 1) &&
-            __builtin_expect(sz <= BINS_MAX_FAST + BINS_ALIGN || inuse_at(c, sz), 1)) {
+            __builtin_expect(sz <= BINS_MAX_FAST_CHUNK || inuse_at(c, sz), 1)) {
             bins_tcache_put(h, tc, c, i);
             relaxed_inc(&tc->fast_frees);
             bins_live_add_fast(h, tc, -(int64_t)(sz - BINS_SIZE_SZ));

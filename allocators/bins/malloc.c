@@ -7,8 +7,6 @@
 
 #include "bins.h"
 
-#define MAX_FAST_CHUNK (BINS_MAX_FAST + BINS_ALIGN)
-
 /* Take nb bytes off the front of free chunk v (already unlinked); the
  * remainder, if big enough to be a chunk, goes to the unsorted bin. */
 static void split_locked(bins_arena *ar, bins_chunk *v, size_t nb, bool small)
@@ -171,7 +169,7 @@ static void *from_top_locked(bins_arena *ar, size_t nb)
 void *bins_int_malloc_locked(bins_arena *ar, bins_tcache *tc, size_t nb)
 {
     void *p;
-    if (nb <= MAX_FAST_CHUNK && (p = from_fastbin_locked(ar, tc, nb)))
+    if (nb <= BINS_MAX_FAST_CHUNK && (p = from_fastbin_locked(ar, tc, nb)))
         return p;
     if (nb < BINS_MIN_LARGE_SIZE) {
         if ((p = from_smallbin_locked(ar, tc, nb)))
