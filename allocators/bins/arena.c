@@ -236,6 +236,36 @@ bool bins_grow_top_locked(bins_arena *ar, size_t nb)
 
 /* ---- giving memory back ---- */
 
+/* glibc's heap_trim, its first part: while the top is all of a later
+ * region (nothing of the arena lives there any more), the region goes
+ * back whole and the previous region's last chunk becomes the top again:
+ * the free chunk before the fenceposts retire_top_locked left (taken out
+ * of its bin), with them. Not when that top and the room left to open
+ * behind it would be under pad plus a page. */
+void bins_drop_regions_locked(bins_arena *ar, size_t pad)
+{
+    bins_heap *h = ar->heap;
+    size_t arena_bit = NON_MAIN_ARENA;
+    for (;;) {
+        bins_region *r = ar->region, *prev = r->prev;
+        if (!prev || (uintptr_t)ar->top != (uintptr_t)r + sizeof(bins_region))
+            return;
+        uintptr_t end = (uintptr_t)prev + prev->size;
+        bins_chunk *t = (bins_chunk *)(end - 2 * BINS_HDR); /* the first fencepost */
+        if (!(chunk_head(t) & PREV_INUSE))
+            t = prev_chunk(t);
+        size_t tsz = end - (uintptr_t)t;
+        if (tsz + (BINS_REGION_MAX - prev->size) < pad + BINS_MINSIZE + h->page)
+            return;
+        if (tsz > 2 * BINS_HDR)
+            bins_unlink_locked(ar, t);
+        bins_region_release(h, r);
+        ar->region = prev;
+        set_head(t, tsz | PREV_INUSE | arena_bit);
+        ar->top = t;
+    }
+}
+
 /* Shrink the top, keeping pad bytes (and a minimum chunk). Returns 1 when
  * memory went back to the page source. */
 int bins_trim_top_locked(bins_arena *ar, size_t pad)

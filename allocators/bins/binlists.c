@@ -58,6 +58,8 @@ void bins_place_locked(bins_arena *ar, bins_chunk *c)
     bins_chunk *pos = head;
     while (pos->fd != head && csize(pos->fd) > sz)
         pos = pos->fd;
+    if (pos->fd != head && csize(pos->fd) == sz) /* glibc: the second of its size, the first stays */
+        pos = pos->fd;
     insert_after(pos, c);
 }
 

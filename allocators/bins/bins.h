@@ -44,7 +44,7 @@
  *     realloc the locked checks above;
  *   - a direct map freed twice, a foreign, misaligned or other heap's
  *     pointer: not in the table or the segments.
- * What it misses (as glibc): a fastbin-sized chunk (requests up to 128 B)
+ * What it misses (as glibc): a fastbin-sized chunk (requests up to 120 B)
  * deeper than the head of its fastbin freed again; two threads freeing one
  * chunk at the same instant; a double free after a use after free
  * overwrote the key or the next chunk's header; a free of a block handed
@@ -262,10 +262,10 @@ struct nf_heap {
 _Noreturn void bins_die(const char *what, const void *p);
 _Noreturn void bins_die_why(const char *what, const void *p, const char *why);
 /* free.c */
-bool bins_free_chunk_locked(bins_arena *ar, bins_chunk *c);                /* into bins or top (true), coalescing */
-bool bins_chunk_live_locked(bins_arena *ar, bins_chunk *c);                /* false: c is free in ar (double free) */
-void bins_free_chunk(bins_heap *h, bins_tcache *tc, bins_chunk *c);        /* the whole free path */
-const char *bins_direct_problem(bins_heap *h, bins_chunk *c);              /* bins_chunk_problem's direct maps */
+bins_chunk *bins_free_chunk_locked(bins_arena *ar, bins_chunk *c);  /* into bins or top, coalescing: what c joined */
+bool bins_chunk_live_locked(bins_arena *ar, bins_chunk *c);         /* false: c is free in ar (double free) */
+void bins_free_chunk(bins_heap *h, bins_tcache *tc, bins_chunk *c); /* the whole free path */
+const char *bins_direct_problem(bins_heap *h, bins_chunk *c);       /* bins_chunk_problem's direct maps */
 void bins_check_not_cached(bins_heap *h, bins_chunk *c, const char *what); /* aborts when c sits in a tcache */
 bins_arena *bins_arena_of(bins_heap *h, bins_chunk *c);
 /* malloc.c */
@@ -289,12 +289,14 @@ bins_arena *bins_arena_attach(bins_heap *h);
 void bins_arena_detach(bins_heap *h, bins_arena *ar);
 bool bins_grow_top_locked(bins_arena *ar, size_t nb); /* top >= nb + MINSIZE after */
 int bins_trim_top_locked(bins_arena *ar, size_t pad);
+void bins_drop_regions_locked(bins_arena *ar, size_t pad); /* non-main: later regions that are all top go back */
 int bins_trim_arena_locked(bins_arena *ar, size_t pad);
 void bins_region_release(bins_heap *h, bins_region *r); /* at destroy */
 void bins_mapped_add(bins_heap *h, int64_t delta);
 /* direct.c */
-void *bins_direct_map(bins_heap *h, size_t nb); /* user pointer, or NULL */
-void bins_direct_unmap(bins_heap *h, bins_chunk *c);
+void *bins_direct_map(bins_heap *h, size_t nb);                         /* user pointer, or NULL */
+void bins_direct_unmap(bins_heap *h, bins_chunk *c, bool raise);        /* raise: free may raise the threshold */
+void *bins_direct_resize(bins_heap *h, bins_chunk *c, size_t nb);       /* realloc by remap; NULL: copy */
 bool bins_direct_owned(bins_heap *h, bins_chunk *c);                    /* a live direct map of h */
 void bins_direct_moved(bins_heap *h, bins_chunk *from, bins_chunk *to); /* memalign moved its chunk */
 void bins_direct_table_lock(void);                                      /* fork hooks */

@@ -16,9 +16,13 @@
 /* ---- bins ---- */
 #define BINS_NBINS 128 /* 1 unsorted + 62 small + 63 large (+ unused 0, 127) */
 #define BINS_NSMALLBINS 64
-#define BINS_MIN_LARGE_SIZE ((size_t)1024)         /* chunks below this go to small bins (one size each) */
-#define BINS_NFASTBINS 10                          /* fastbin for chunk sizes 32, 48, ... up to 176 */
-#define BINS_MAX_FAST ((size_t)128)                /* default M_MXFAST: requests up to this use fastbins */
+#define BINS_MIN_LARGE_SIZE ((size_t)1024) /* chunks below this go to small bins (one size each) */
+#define BINS_NFASTBINS 10                  /* fastbin for chunk sizes 32, 48, ... up to 176 */
+#define BINS_MAX_FAST ((size_t)128)        /* default M_MXFAST */
+/* the largest fastbin chunk, glibc's global_max_fast: (M_MXFAST + 8)
+ * rounded down to 16, so 128, requests up to 120 B (a 128 B request's
+ * 144-byte chunk is freed and coalesced as any other) */
+#define BINS_MAX_FAST_CHUNK ((BINS_MAX_FAST + BINS_SIZE_SZ) & ~(BINS_ALIGN - 1))
 #define BINS_FASTBIN_CONSOLIDATION ((size_t)65536) /* freeing a chunk this big consolidates fastbins */
 #define BINS_UNSORTED_MAX_ITERS 10000              /* chunks sorted per malloc at most */
 

@@ -112,16 +112,17 @@ void *bins_direct_map(bins_heap *h, size_t nb)
     return chunk2mem(c);
 }
 
-void bins_direct_unmap(bins_heap *h, bins_chunk *c)
+void bins_direct_unmap(bins_heap *h, bins_chunk *c, bool raise)
 {
     uintptr_t m = (uintptr_t)c - c->prev_size;
     size_t len = c->prev_size + csize(c);
     if ((m | len) & (h->page - 1))
         bins_die("munmap_chunk(): invalid pointer", chunk2mem(c));
     /* glibc's dynamic threshold: a freed direct map says requests of this
-     * size are not rare; serve them from the heap from now on. */
+     * size are not rare; serve them from the heap from now on. Only free
+     * says so: realloc's move (glibc's munmap_chunk) does not. */
     size_t sz = csize(c);
-    if (!__atomic_load_n(&h->threshold_fixed, __ATOMIC_RELAXED) &&
+    if (raise && !__atomic_load_n(&h->threshold_fixed, __ATOMIC_RELAXED) &&
         sz > __atomic_load_n(&h->mmap_threshold, __ATOMIC_RELAXED) && sz <= BINS_MMAP_THRESHOLD_MAX) {
         __atomic_store_n(&h->mmap_threshold, sz, __ATOMIC_RELAXED);
         __atomic_store_n(&h->trim_threshold, 2 * sz, __ATOMIC_RELAXED);
@@ -133,4 +134,57 @@ void bins_direct_unmap(bins_heap *h, bins_chunk *c)
     nf_pages_unmap(h->ps, (void *)m, len);
     __atomic_fetch_sub(&h->n_mmaps, 1, __ATOMIC_RELAXED);
     bins_mapped_add(h, -(int64_t)len);
+}
+
+/* realloc of direct map c to chunk size nb without copying (glibc's
+ * mremap_chunk): a shrink unmaps the tail pages; a growth moves the pages
+ * into a fresh reservation of the new length (the page source's remap
+ * needs a mapped target), so no byte is copied or faulted again and the
+ * grown part is fresh zero pages. The caller owns c. Returns the user
+ * pointer, or NULL (nothing changed: the caller copies) when the page
+ * source cannot remap or a call fails. */
+void *bins_direct_resize(bins_heap *h, bins_chunk *c, size_t nb)
+{
+    nf_pages *ps = h->ps;
+    if (!nf_pages_can_remap(ps) || nb > SIZE_MAX / 2)
+        return NULL;
+    size_t off = c->prev_size, oldlen = off + csize(c);
+    char *m = (char *)c - off;
+    size_t len = bins_page_up(h, off + nb + BINS_HDR);
+    if (((uintptr_t)m | oldlen) & (h->page - 1))
+        bins_die("mremap_chunk(): invalid pointer", chunk2mem(c));
+    if (len == oldlen)
+        return chunk2mem(c);
+    if (len < oldlen) {
+        bins_unpoison(m + len, oldlen - len); /* user bytes (ASan), before another thread may map the range */
+        if (nf_pages_unmap(ps, m + len, oldlen - len) != 0)
+            return NULL;
+        set_head(c, (len - off) | IS_MMAPPED);
+        bins_mapped_add(h, -(int64_t)(oldlen - len));
+        return chunk2mem(c);
+    }
+    char *t = nf_pages_map(ps, len, NF_MAP_NOACCESS);
+    if (!t)
+        return NULL;
+    /* out of the table, and (ASan) unpoisoned, before the old range goes
+     * back to the kernel: another thread's new direct map may get it at
+     * once, and its entry and poison must not be the ones undone */
+    bins_direct_table_lock();
+    direct_remove_locked((uintptr_t)c);
+    bins_direct_table_unlock();
+    bins_unpoison(m, off + BINS_HDR);
+    bins_chunk *nc = (bins_chunk *)(t + off);
+    bool moved = nf_pages_remap(ps, m, oldlen, len, t) != NULL;
+    if (!moved)
+        nf_pages_unmap(ps, t, len);
+    bins_poison(moved ? t : m, off + BINS_HDR); /* the caller unpoisons the user bytes */
+    bins_direct_table_lock();
+    direct_insert_locked(h, (uintptr_t)(moved ? nc : c));
+    bins_direct_table_unlock();
+    if (!moved)
+        return NULL;
+    *(uint64_t *)(t + off - BINS_MMAP_PREFIX) = h->secret ^ (uintptr_t)nc;
+    set_head(nc, (len - off) | IS_MMAPPED);
+    bins_mapped_add(h, (int64_t)(len - oldlen));
+    return chunk2mem(nc);
 }

@@ -45,8 +45,9 @@ __attribute__((noinline)) void bins_check_not_cached(bins_heap *h, bins_chunk *c
 }
 
 /* Coalesce c (in use, not mmapped) with its free neighbours and put it in
- * the unsorted bin, or into the top. Returns true when it joined the top. */
-bool bins_free_chunk_locked(bins_arena *ar, bins_chunk *c)
+ * the unsorted bin, or into the top. Returns the chunk it became part of
+ * (the top, when it joined it). */
+bins_chunk *bins_free_chunk_locked(bins_arena *ar, bins_chunk *c)
 {
     size_t sz = csize(c), arena_bit = chunk_head(c) & NON_MAIN_ARENA;
     bins_chunk *next = chunk_at(c, sz);
@@ -62,7 +63,7 @@ bool bins_free_chunk_locked(bins_arena *ar, bins_chunk *c)
         sz += csize(next);
         set_head(c, sz | PREV_INUSE | arena_bit);
         ar->top = c;
-        return true;
+        return c;
     }
     size_t nsz = csize(next);
     if (!inuse_at(next, nsz)) {
@@ -74,7 +75,7 @@ bool bins_free_chunk_locked(bins_arena *ar, bins_chunk *c)
     set_head(c, sz | PREV_INUSE | arena_bit);
     set_foot(c, sz);
     bins_to_unsorted_locked(ar, c);
-    return false;
+    return c;
 }
 
 /* c (checked, not mmapped) is not free in ar's bins, in its top or at the
@@ -88,7 +89,7 @@ bool bins_chunk_live_locked(bins_arena *ar, bins_chunk *c)
         return false;
     if (!inuse_at(c, sz))
         return false;
-    return sz > BINS_MAX_FAST + BINS_ALIGN || ar->fastbins[fastbin_index(sz)] != c;
+    return sz > BINS_MAX_FAST_CHUNK || ar->fastbins[fastbin_index(sz)] != c;
 }
 
 static bool tcache_holds(bins_tcache *tc, size_t idx, bins_tentry *e)
@@ -115,7 +116,7 @@ void bins_free_chunk(bins_heap *h, bins_tcache *tc, bins_chunk *c)
 {
     size_t sz = csize(c);
     if (chunk_head(c) & IS_MMAPPED) {
-        bins_direct_unmap(h, c);
+        bins_direct_unmap(h, c, true);
         bins_count(h, tc, BINS_PATH_FREE_MMAP);
         return;
     }
@@ -133,7 +134,7 @@ void bins_free_chunk(bins_heap *h, bins_tcache *tc, bins_chunk *c)
          * is in use nobody clears it). glibc misses this one. Fastbin
          * chunks count as in use: those are caught only at a fastbin's
          * head, on the locked path. */
-        if (sz > BINS_MAX_FAST + BINS_ALIGN && __builtin_expect(!inuse_at(c, sz), 0))
+        if (sz > BINS_MAX_FAST_CHUNK && __builtin_expect(!inuse_at(c, sz), 0))
             bins_die_why("double free of", e, "it is free in its arena");
         if (tc->counts[idx] < BINS_TCACHE_COUNT) {
             bins_tcache_put(h, tc, c, idx);
@@ -147,17 +148,21 @@ void bins_free_chunk(bins_heap *h, bins_tcache *tc, bins_chunk *c)
     bins_lock_take(&ar->lock);
     if (!bins_chunk_live_locked(ar, c))
         bins_die("double free of", chunk2mem(c));
-    if (sz <= BINS_MAX_FAST + BINS_ALIGN) {
+    if (sz <= BINS_MAX_FAST_CHUNK) {
         free_fast_locked(ar, c, sz);
         bins_arena_count(ar, BINS_PATH_FREE_FASTBIN);
         bins_lock_give(&ar->lock);
         return;
     }
-    bool to_top = bins_free_chunk_locked(ar, c);
-    bins_arena_count(ar, to_top ? BINS_PATH_FREE_TOP : BINS_PATH_FREE_BINS);
-    if (sz >= BINS_FASTBIN_CONSOLIDATION) {
+    bins_chunk *merged = bins_free_chunk_locked(ar, c);
+    bins_arena_count(ar, merged == ar->top ? BINS_PATH_FREE_TOP : BINS_PATH_FREE_BINS);
+    /* glibc looks at the size after coalescing (with the top, too): small
+     * frees that add up to a large free area consolidate the fastbins */
+    if (csize(merged) >= BINS_FASTBIN_CONSOLIDATION) {
         if (ar->have_fastchunks)
             bins_consolidate_locked(ar);
+        if (!ar->is_main)
+            bins_drop_regions_locked(ar, __atomic_load_n(&h->top_pad, __ATOMIC_RELAXED));
         if (csize(ar->top) >= __atomic_load_n(&h->trim_threshold, __ATOMIC_RELAXED))
             bins_trim_top_locked(ar, __atomic_load_n(&h->top_pad, __ATOMIC_RELAXED));
     }

@@ -212,7 +212,7 @@ void bins_free(nf_heap *h, void *p)
         size_t head = chunk_head(c), sz = head & ~SIZE_BITS, i = tc_idx(sz);
         if (__builtin_expect(!(head & IS_MMAPPED) && i < BINS_TCACHE_BINS && tc->counts[i] < BINS_TCACHE_COUNT, 1) &&
             __builtin_expect(((bins_tentry *)p)->key != h->tcache_key, 1) &&
-            __builtin_expect(sz <= BINS_MAX_FAST + BINS_ALIGN || inuse_at(c, sz), 1)) {
+            __builtin_expect(sz <= BINS_MAX_FAST_CHUNK || inuse_at(c, sz), 1)) {
             bins_tcache_put(h, tc, c, i);
             relaxed_inc(&tc->fast_frees);
             bins_live_add_fast(h, tc, -(int64_t)(sz - BINS_SIZE_SZ));
@@ -258,9 +258,14 @@ static void *bins_memalign(nf_heap *h, size_t align, size_t n)
     return handout(h, tc, m);
 }
 
-/* Resize in place when the chunk, its free neighbour or the top allow;
- * returns false when the caller must move the block. */
-static bool realloc_in_place(nf_heap *h, bins_chunk *c, size_t nb)
+/* Resize inside c's arena, as glibc's _int_realloc: in place when the
+ * chunk, its free neighbour or the top allow. When the top is next but
+ * too small, the malloc for the move runs here, under the same lock:
+ * what it carves from a top grown in place starts right after c, and the
+ * block stays where it is (no copy); anything else it finds is returned
+ * for the caller to move into (mapped, not handed out: the caller does
+ * that, copies, then frees c). NULL: the caller must move the block. */
+static void *realloc_arena(nf_heap *h, bins_tcache *tc, bins_chunk *c, size_t nb)
 {
     bins_arena *ar = bins_arena_of(h, c);
     size_t arena_bit = chunk_head(c) & NON_MAIN_ARENA;
@@ -276,25 +281,39 @@ static bool realloc_in_place(nf_heap *h, bins_chunk *c, size_t nb)
             ar->top = chunk_at(c, nb);
             set_head(ar->top, rest | PREV_INUSE | arena_bit);
             bins_lock_give(&ar->lock);
-            return true;
+            return chunk2mem(c);
         }
-        if (next == ar->top || inuse_at(next, csize(next)) || sz + csize(next) < nb) {
+        if (next == ar->top) {
+            void *q = bins_int_malloc_locked(ar, tc, nb);
+            if (q != chunk2mem(next)) {
+                bins_lock_give(&ar->lock);
+                return q;
+            }
+        } else if (inuse_at(next, csize(next)) || sz + csize(next) < nb) {
             bins_lock_give(&ar->lock);
-            return false;
+            return NULL;
+        } else {
+            bins_unlink_locked(ar, next);
         }
-        bins_unlink_locked(ar, next);
         sz += csize(next);
         set_head(c, sz | (chunk_head(c) & PREV_INUSE) | arena_bit);
         set_inuse_at(c, sz);
     }
     if (sz - nb >= BINS_MINSIZE) {
+        /* the tail is freed as glibc's _int_free does it: into this
+         * thread's tcache when it has room (it stays in use for the
+         * arena), else into the bins */
         bins_chunk *r = chunk_at(c, nb);
+        size_t ti = tc_idx(sz - nb);
         set_head(c, nb | (chunk_head(c) & PREV_INUSE) | arena_bit);
         set_head(r, (sz - nb) | PREV_INUSE | arena_bit);
-        bins_free_chunk_locked(ar, r);
+        if (tc && ti < BINS_TCACHE_BINS && tc->counts[ti] < BINS_TCACHE_COUNT)
+            bins_tcache_put(h, tc, r, ti);
+        else
+            bins_free_chunk_locked(ar, r);
     }
     bins_lock_give(&ar->lock);
-    return true;
+    return chunk2mem(c);
 }
 
 static void bins_free_impl(nf_heap *h, void *p);
@@ -319,14 +338,30 @@ static void *bins_realloc(nf_heap *h, void *p, size_t n)
     count_call(h, tc, tc ? &tc->reallocs : NULL, &h->retired_reallocs);
     size_t old_usable = chunk_usable(c);
     if (chunk_head(c) & IS_MMAPPED) {
+        void *q = bins_direct_resize(h, c, nb);
+        if (q) {
+            size_t new_usable = chunk_usable(mem2chunk(q));
+            bins_unpoison(q, new_usable);
+            bins_live_add(h, tc, (int64_t)new_usable - (int64_t)old_usable);
+            return q;
+        }
         if (old_usable >= n && old_usable / 2 <= n + h->page)
             return p;
-    } else if (realloc_in_place(h, c, nb)) {
-        size_t new_usable = chunk_usable(c);
-        bins_poison(p, old_usable);
-        bins_unpoison(p, new_usable);
-        bins_live_add(h, tc, (int64_t)new_usable - (int64_t)old_usable);
-        return p;
+    } else {
+        void *q = realloc_arena(h, tc, c, nb);
+        if (q == p) {
+            size_t new_usable = chunk_usable(c);
+            bins_poison(p, old_usable);
+            bins_unpoison(p, new_usable);
+            bins_live_add(h, tc, (int64_t)new_usable - (int64_t)old_usable);
+            return p;
+        }
+        if (q) {
+            q = handout(h, tc, q);
+            memcpy(q, p, old_usable < n ? old_usable : n);
+            bins_free_impl(h, p);
+            return q;
+        }
     }
     void *q = bins_malloc(h, n);
     if (!q)
@@ -336,7 +371,8 @@ static void *bins_realloc(nf_heap *h, void *p, size_t n)
     return q;
 }
 
-/* free without counting a free call (realloc's move) */
+/* free without counting a free call (realloc's move); a direct map goes
+ * without raising the mmap threshold, as glibc's munmap_chunk */
 static void bins_free_impl(nf_heap *h, void *p)
 {
     bins_chunk *c = bins_check_chunk(h, p, "free of");
@@ -344,6 +380,11 @@ static void bins_free_impl(nf_heap *h, void *p)
     bins_tcache *tc = bins_tcache_fast(h);
     bins_live_add(h, tc, -(int64_t)usable);
     bins_poison(p, usable);
+    if (chunk_head(c) & IS_MMAPPED) {
+        bins_direct_unmap(h, c, false);
+        bins_count(h, tc, BINS_PATH_FREE_MMAP);
+        return;
+    }
     bins_free_chunk(h, tc, c);
 }
 

@@ -7,8 +7,6 @@
 
 #include "bins.h"
 
-#define MAX_FAST_CHUNK (BINS_MAX_FAST + BINS_ALIGN)
-
 /* Take nb bytes off the front of free chunk v (already unlinked); the
  * remainder, if big enough to be a chunk, goes to the unsorted bin. */
 static void split_locked(bins_arena *ar, bins_chunk *v, size_t nb, bool small)
@@ -108,7 +106,9 @@ static void *sort_unsorted_locked(bins_arena *ar, size_t nb)
     return NULL;
 }
 
-/* Best fit inside the large request's own bin (sorted, smallest at bk). */
+/* Best fit inside the large request's own bin (sorted, smallest at bk).
+ * Of several chunks of the best size glibc takes the second (the one
+ * placed last, bins_place_locked), so that its skip list keeps its head. */
 static void *from_largebin_locked(bins_arena *ar, size_t nb)
 {
     bins_chunk *bin = &ar->bins[bins_index(nb)], *v = bin->bk;
@@ -116,6 +116,11 @@ static void *from_largebin_locked(bins_arena *ar, size_t nb)
         return NULL;
     while (csize(v) < nb)
         v = v->bk;
+    size_t best = csize(v);
+    while (v->bk != bin && csize(v->bk) == best)
+        v = v->bk;
+    if (v->fd != bin && csize(v->fd) == best)
+        v = v->fd;
     bins_unlink_locked(ar, v);
     split_locked(ar, v, nb, false);
     bins_arena_count(ar, BINS_PATH_LARGEBIN);
@@ -164,7 +169,7 @@ static void *from_top_locked(bins_arena *ar, size_t nb)
 void *bins_int_malloc_locked(bins_arena *ar, bins_tcache *tc, size_t nb)
 {
     void *p;
-    if (nb <= MAX_FAST_CHUNK && (p = from_fastbin_locked(ar, tc, nb)))
+    if (nb <= BINS_MAX_FAST_CHUNK && (p = from_fastbin_locked(ar, tc, nb)))
         return p;
     if (nb < BINS_MIN_LARGE_SIZE) {
         if ((p = from_smallbin_locked(ar, tc, nb)))

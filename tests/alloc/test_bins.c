@@ -21,11 +21,19 @@
  *   default   (in a child) the drop-in heap grows the real program break
  *   asan      (built with AddressSanitizer only, else skipped) a use after
  *             free and an overflow inside a bins heap are reported by ASan
- * Usage: test_bins paths|misuse|overflow|registry|pages|fork|exit|regrow|default|asan */
+ *   remap     a direct map grown and shrunk by realloc keeps its bytes; with
+ *             the real page source it moves its pages (the growth faults
+ *             few pages, the mapped bytes follow); with a page source
+ *             without remap it is copied
+ *   drop      a thread's later region that holds nothing but the top goes
+ *             back whole when a free leaves it so (glibc's heap_trim), and
+ *             the arena goes on in the region before it
+ * Usage: test_bins paths|misuse|overflow|registry|pages|fork|exit|regrow|default|asan|remap|drop */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -349,6 +357,135 @@ static void test_pages(void)
     REQUIRE(nf_pages_real() == nf_pages_real() && nf_pages_real()->brk_mode == NF_BRK_EMULATED);
 }
 
+/* ---- remap: realloc of a direct map ---- */
+enum { REMAP_FROM = 1 << 20, REMAP_TO = 16 << 20 }; /* both at or above the mmap threshold */
+
+static long minor_faults(void)
+{
+    struct rusage ru;
+    REQUIRE(getrusage(RUSAGE_SELF, &ru) == 0);
+    return ru.ru_minflt;
+}
+
+static unsigned char remap_byte(size_t i) { return (unsigned char)(i * 131 + (i >> 12)); }
+
+static uint64_t mapped(nf_heap *h)
+{
+    nf_alloc_stats st;
+    REQUIRE(A->stats(h, &st) == 0);
+    return st.mapped_bytes;
+}
+
+/* Grow a direct map 16-fold, then shrink it; every byte must survive.
+ * Returns the minor faults taken by the growing realloc alone. */
+static long remap_round(nf_heap *h, size_t align)
+{
+    unsigned char *p = align ? A->memalign(h, align, REMAP_FROM) : A->malloc(h, REMAP_FROM);
+    REQUIRE(p);
+    REQUIREF(path(h, "mmap") > 0, "a %d-byte request was not mapped on its own", REMAP_FROM);
+    for (size_t i = 0; i < REMAP_FROM; i++)
+        p[i] = remap_byte(i);
+    uint64_t before = mapped(h);
+    long f0 = minor_faults();
+    unsigned char *q = A->realloc(h, p, REMAP_TO);
+    long faults = minor_faults() - f0;
+    REQUIRE(q);
+    REQUIRE(A->usable_size(h, q) >= REMAP_TO);
+    /* the block's mapping grew by the difference, less what memalign's
+     * slack (align bytes and a page) already held */
+    uint64_t after = mapped(h), least = REMAP_TO - REMAP_FROM - align - 2 * (size_t)sysconf(_SC_PAGESIZE);
+    REQUIREF(after >= before + least && after <= before + REMAP_TO, "mapped bytes %llu -> %llu after growing",
+             (unsigned long long)before, (unsigned long long)after);
+    for (size_t i = 0; i < REMAP_FROM; i++)
+        REQUIREF(q[i] == remap_byte(i), "byte %zu lost by the growing realloc", i);
+    q[REMAP_TO - 1] = 1; /* the grown part is the block's */
+    unsigned char *r = A->realloc(h, q, REMAP_FROM / 2);
+    REQUIRE(r && A->usable_size(h, r) >= REMAP_FROM / 2);
+    for (size_t i = 0; i < REMAP_FROM / 2; i++)
+        REQUIREF(r[i] == remap_byte(i), "byte %zu lost by the shrinking realloc", i);
+    A->free(h, r); /* the block moved: the direct-map table must know it by its new address */
+    return faults;
+}
+
+static void test_remap(void)
+{
+    nf_heap *h = A->create(NULL); /* its own real page source: it has remap */
+    REQUIRE(h);
+    long grow_faults = remap_round(h, 0), aligned_faults = remap_round(h, 1 << 16);
+    printf("  faults while growing %d KiB to %d KiB: %ld, memaligned: %ld\n", REMAP_FROM >> 10, REMAP_TO >> 10,
+           grow_faults, aligned_faults);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+    /* a copy writes every page of the new block (4096 here at 4 KiB):
+     * moved pages fault none; a few for the allocator's own bookkeeping */
+    long pages = REMAP_TO / (long)sysconf(_SC_PAGESIZE);
+    REQUIREF(grow_faults < pages / 64 && aligned_faults < pages / 64, "the growing realloc copied (%ld, %ld faults)",
+             grow_faults, aligned_faults);
+#endif
+    A->destroy(h);
+
+    /* a page source without remap (as the kernel model): the copy path */
+    nf_pages ps;
+    nf_pages_real_init(&ps, NF_BRK_EMULATED, (size_t)1 << 30);
+    nf_pages_ops ops = *ps.ops;
+    ops.remap = NULL;
+    ps.ops = &ops;
+    REQUIRE(!nf_pages_can_remap(&ps));
+    h = A->create(&ps);
+    REQUIRE(h);
+    long copy_faults = remap_round(h, 0);
+    remap_round(h, 1 << 16);
+    printf("  without remap (copied): %ld faults\n", copy_faults);
+    A->destroy(h);
+    nf_pages_real_fini(&ps);
+}
+
+/* ---- drop: a later region given back whole ---- */
+enum { DROP_SIZE = 24 << 20 }; /* two fit a 64 MiB region, a third opens another */
+
+static uint64_t unmaps(nf_heap *h)
+{
+    nf_alloc_stats st;
+    REQUIRE(A->stats(h, &st) == 0);
+    return st.page_calls[NF_PAGE_UNMAP];
+}
+
+static void *drop_body(void *arg)
+{
+    nf_heap *h = arg;
+    char *p[3];
+    for (int i = 0; i < 3; i++) {
+        REQUIRE((p[i] = A->malloc(h, DROP_SIZE)) != NULL);
+        memset(p[i], i + 1, DROP_SIZE);
+    }
+    REQUIREF(path(h, "mmap") == 1, "the blocks were mapped on their own, not carved from regions");
+    uint64_t full = mapped(h), u0 = unmaps(h);
+    A->free(h, p[2]);
+    uint64_t after = mapped(h);
+    printf("  mapped %llu -> %llu, unmap calls +%llu\n", (unsigned long long)full, (unsigned long long)after,
+           (unsigned long long)(unmaps(h) - u0));
+    REQUIREF(after + DROP_SIZE <= full && unmaps(h) > u0, "the emptied region stayed");
+    /* the arena grows on in the first region's free end, and again past it */
+    for (int i = 0; i < 2; i++)
+        REQUIRE(p[0][i * (DROP_SIZE - 1)] == 1 && p[1][i * (DROP_SIZE - 1)] == 2);
+    REQUIRE((p[2] = A->malloc(h, DROP_SIZE)) != NULL);
+    memset(p[2], 3, DROP_SIZE);
+    for (int i = 0; i < 3; i++)
+        A->free(h, p[i]);
+    return NULL;
+}
+
+static void test_drop(void)
+{
+    nf_heap *h = A->create(NULL);
+    REQUIRE(h);
+    A->free(h, A->malloc(h, 16));               /* the main arena is this thread's: the next one gets regions */
+    A->free(h, A->malloc(h, (size_t)30 << 20)); /* a freed direct map lifts the mmap threshold to 30 MiB */
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, drop_body, h) == 0);
+    pthread_join(t, NULL);
+    A->destroy(h);
+}
+
 /* ---- fork, thread exit, the default heap ---- */
 static nf_heap *shared_heap;
 static volatile int stop_churn;
@@ -553,7 +690,8 @@ int main(int argc, char **argv)
 {
     A = &nf_allocator_bins;
     if (argc != 2) {
-        fprintf(stderr, "usage: %s paths|misuse|overflow|registry|pages|fork|exit|regrow|default|asan\n", argv[0]);
+        fprintf(stderr, "usage: %s paths|misuse|overflow|registry|pages|fork|exit|regrow|default|asan|remap\n",
+                argv[0]);
         return 2;
     }
     if (!strcmp(argv[1], "paths"))
@@ -577,7 +715,11 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[1], "asan")) {
         if (test_asan() == 77)
             return 77;
-    } else
+    } else if (!strcmp(argv[1], "remap"))
+        test_remap();
+    else if (!strcmp(argv[1], "drop"))
+        test_drop();
+    else
         REQUIREF(0, "no test %s", argv[1]);
     printf("bins %s: ok\n", argv[1]);
     return 0;
