@@ -103,6 +103,8 @@ static __attribute__((noinline)) void *class_alloc_generic(slab_heap *h, unsigne
     slab_unpoison(p, size);
     ((uintptr_t *)p)[1] = 0;
     slab_live_add(h, tc, (int64_t)size);
+    if (tc && cls < SLAB_SUBLINE_CLASSES)
+        tc->last[cls] = p;
     return p;
 }
 
@@ -120,6 +122,8 @@ static inline void *class_alloc(slab_heap *h, unsigned cls)
     m->n = n - 1;
     slab_relaxed_inc(&tc->mag_out[cls]);
     ((uintptr_t *)p)[1] = 0;
+    if (cls < SLAB_SUBLINE_CLASSES)
+        tc->last[cls] = p;
     return p;
 }
 
@@ -216,6 +220,12 @@ void slab_free(nf_heap *h, void *p)
     if (__builtin_expect(n >= m->cap, 0))
         return class_free_generic(h, s, p);
     w[1] = key;
+    if (cls < SLAB_SUBLINE_CLASSES && p != tc->last[cls]) {
+        m = tc->prev[cls]; /* set aside (slab_config.h): the previous magazine */
+        n = m->n;
+        if (__builtin_expect(n >= m->cap, 0))
+            return slab_free_aside(h, tc, cls, s, p);
+    }
     m->rounds[n] = p;
     m->n = n + 1;
     slab_relaxed_inc(&tc->mag_in[cls]);

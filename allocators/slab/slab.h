@@ -213,7 +213,8 @@ typedef struct slab_tcache {
     uint64_t mag_out[SLAB_NCLASSES], mag_in[SLAB_NCLASSES];
     uint64_t mag_synced[SLAB_NCLASSES]; /* mag_out - mag_in already folded into live_local */
     uint64_t reallocs;
-    int64_t live_local; /* not yet folded into heap->live */
+    int64_t live_local;               /* not yet folded into heap->live */
+    void *last[SLAB_SUBLINE_CLASSES]; /* the object this thread's malloc handed out last (SLAB_SUBLINE_CLASSES) */
 } slab_tcache;
 
 typedef struct slab_tls_slot {
@@ -307,6 +308,9 @@ int slab_release_empty_locked(slab_heap *h, unsigned cls, unsigned keep);
 slab_tcache *slab_tcache_get(slab_heap *h); /* NULL: none (yet, or any more) */
 void *slab_malloc_slow(slab_heap *h, slab_tcache *tc, unsigned cls);
 void slab_free_slow(slab_heap *h, slab_tcache *tc, unsigned cls, slab *s, void *p);
+/* p (key written, poisoned) of a sub-line class, not the last object tc
+ * handed out: into tc's previous magazine, traded at the depot when full. */
+void slab_free_aside(slab_heap *h, slab_tcache *tc, unsigned cls, slab *s, void *p);
 void slab_mags_flush(slab_heap *h, slab_tcache *tc); /* the calling thread's rounds to slabs */
 void slab_depot_flush_locked(slab_heap *h, unsigned cls);
 void slab_tcache_destructor(void *tc);

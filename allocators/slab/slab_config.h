@@ -55,9 +55,16 @@
  * A magazine holds up to its capacity of object pointers; each thread has a
  * loaded and a previous magazine per class. Capacity per class:
  * SLAB_MAG_BYTES / size, clamped to [SLAB_MAG_MIN, SLAB_MAG_MAX]. */
-#define SLAB_MAG_MAX 64                 /* rounds in the largest magazine (classes up to 512 B) */
-#define SLAB_MAG_MIN 4                  /* rounds in the smallest (classes from 8 KiB) */
-#define SLAB_MAG_BYTES ((size_t)32768)  /* bytes a magazine holds at most, above the minimum */
+#define SLAB_MAG_MAX 64                /* rounds in the largest magazine (classes up to 512 B) */
+#define SLAB_MAG_MIN 4                 /* rounds in the smallest (classes from 8 KiB) */
+#define SLAB_MAG_BYTES ((size_t)32768) /* bytes a magazine holds at most, above the minimum */
+/* Classes whose objects are smaller than a 64-byte cache line (16, 32 and
+ * 48 B): two threads' objects can share a line. A free there of an object
+ * that is not the last one this thread's malloc handed out goes to the
+ * thread's previous magazine, not the loaded one, so the thread's next
+ * malloc does not get a block another thread may still be writing beside
+ * (passive false sharing: Hoard's cache-scratch, `passive-false-sharing`). */
+#define SLAB_SUBLINE_CLASSES 3
 #define SLAB_REFILL_DIV 2               /* a refill from the slab layer loads capacity / this rounds */
 #define SLAB_DEPOT_MAX_FULL 16          /* full magazines a class's depot keeps; more go back to slabs */
 #define SLAB_DEPOT_MAX_EMPTY 16         /* empty magazines it keeps; more go back to the pool */

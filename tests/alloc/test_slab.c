@@ -16,6 +16,11 @@
  *             bytes; with freed blocks cached it faults hardly a page (the
  *             cached pages are taken in place, copied into or moved in
  *             behind it); a page source without remap copies
+ *   aside     a thread that frees a 16 B object it did not malloc last (one
+ *             the main thread allocated beside another) does not get it
+ *             back from its next malloc while it has its own: no passive
+ *             false sharing (the fast path's rule; ASan builds take the
+ *             generic path, which does not apply it: skipped there)
  *   corrupt   a freed object's encoded next pointer overwritten: the next
  *             allocation from its slab aborts instead of handing out a wild
  *             pointer (skipped under ASan: the write itself is reported)
@@ -30,7 +35,7 @@
  *             (overflow.h, in a child)
  *   asan      (built with AddressSanitizer only, else skipped) a use after
  *             free and an overflow inside a slab heap are reported by ASan
- * Usage: test_slab paths|depot|release|large|grow|corrupt|misuse|overflow|asan */
+ * Usage: test_slab paths|depot|release|large|grow|aside|corrupt|misuse|overflow|asan */
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -157,6 +162,42 @@ static void test_depot(void)
     REQUIREF(path(DH, "new_slab") * 1000 < ROUNDS * BATCH, "new slabs %lld", (long long)path(DH, "new_slab"));
     pthread_barrier_destroy(&bar);
     A->destroy(DH);
+}
+
+/* ---- aside ---- */
+static void *aside_thread(void *arg)
+{
+    void **a = arg;
+    nf_heap *h = a[0];
+    void *own = A->malloc(h, 16);
+    REQUIRE(own);
+    A->free(h, own);  /* the last object this thread handed out: back on top */
+    A->free(h, a[1]); /* the main thread's: set aside */
+    a[2] = A->malloc(h, 16);
+    a[3] = own;
+    A->free(h, a[2]);
+    return NULL;
+}
+
+static void test_aside(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    printf("  skipped: ASan builds take the generic free path\n");
+#else
+    nf_heap *h = A->create(NULL);
+    REQUIRE(h);
+    void *mine = A->malloc(h, 16), *theirs = A->malloc(h, 16); /* side by side */
+    REQUIRE(mine && theirs);
+    void *a[4] = {h, theirs, NULL, NULL};
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, aside_thread, a) == 0);
+    pthread_join(t, NULL);
+    printf("  main's objects %p %p; the thread's next malloc %p (its own %p)\n", mine, theirs, a[2], a[3]);
+    REQUIREF(a[2] != theirs, "the thread got the main thread's object back at once");
+    REQUIREF(a[2] == a[3], "the thread did not get its own object back");
+    A->free(h, mine);
+    A->destroy(h);
+#endif
 }
 
 /* ---- release ---- */
@@ -566,7 +607,7 @@ static void test_asan(void)
 int main(int argc, char **argv)
 {
     if (argc != 2) {
-        fprintf(stderr, "usage: %s paths|depot|release|large|grow|corrupt|misuse|overflow|asan\n", argv[0]);
+        fprintf(stderr, "usage: %s paths|depot|release|large|grow|aside|corrupt|misuse|overflow|asan\n", argv[0]);
         return 2;
     }
     const char *t = argv[1];
@@ -580,6 +621,8 @@ int main(int argc, char **argv)
         test_large();
     else if (!strcmp(t, "grow"))
         test_grow();
+    else if (!strcmp(t, "aside"))
+        test_aside();
     else if (!strcmp(t, "corrupt"))
         test_corrupt();
     else if (!strcmp(t, "misuse"))
