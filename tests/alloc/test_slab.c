@@ -165,6 +165,7 @@ static void test_depot(void)
 }
 
 /* ---- aside ---- */
+#if !defined(__SANITIZE_ADDRESS__)
 static void *aside_thread(void *arg)
 {
     void **a = arg;
@@ -178,6 +179,7 @@ static void *aside_thread(void *arg)
     A->free(h, a[2]);
     return NULL;
 }
+#endif
 
 static void test_aside(void)
 {
