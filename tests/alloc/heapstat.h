@@ -1,5 +1,6 @@
 /* heapstat.h: what the allocator tests read of a heap and of the process:
- * a path counter from the heap's stats, and the resident set. Needs
+ * a path counter from the heap's stats, the resident set and the minor
+ * faults so far. Needs
  * check.h first. */
 #ifndef NF_TESTS_ALLOC_HEAPSTAT_H
 #define NF_TESTS_ALLOC_HEAPSTAT_H
@@ -7,6 +8,7 @@
 #include "notfree/alloc.h"
 
 #include <stdio.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* The count of the path called name in a's stats of h (the test stops
@@ -29,6 +31,14 @@ static inline size_t resident_bytes(void)
     REQUIRE(fscanf(f, "%lu %lu", &size, &res) == 2);
     fclose(f);
     return res * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Minor page faults of the process so far (kernel accounting: getrusage). */
+static inline long minor_faults(void)
+{
+    struct rusage ru;
+    REQUIRE(getrusage(RUSAGE_SELF, &ru) == 0);
+    return ru.ru_minflt;
 }
 
 #endif

@@ -33,7 +33,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -359,13 +358,6 @@ static void test_pages(void)
 
 /* ---- remap: realloc of a direct map ---- */
 enum { REMAP_FROM = 1 << 20, REMAP_TO = 16 << 20 }; /* both at or above the mmap threshold */
-
-static long minor_faults(void)
-{
-    struct rusage ru;
-    REQUIRE(getrusage(RUSAGE_SELF, &ru) == 0);
-    return ru.ru_minflt;
-}
 
 static unsigned char remap_byte(size_t i) { return (unsigned char)(i * 131 + (i >> 12)); }
 

@@ -17,7 +17,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -93,13 +92,6 @@ static void test_reuse(void)
     A->destroy(h);
 }
 
-static long minflt(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_minflt;
-}
-
 static void fill(void *p, size_t n, int c)
 {
     REQUIRE(p);
@@ -125,11 +117,11 @@ static void test_grow(void)
     A->free(h, e);
     for (size_t k = 0; k < 8 * MIB; k += 4096)
         a[k] = (unsigned char)(k >> 12);
-    long before = minflt();
+    long before = minor_faults();
     unsigned char *q = A->realloc(h, a, 16 * MIB);
     REQUIRE(q);
     memset(q + 8 * MIB, 6, 8 * MIB);
-    long faults = minflt() - before;
+    long faults = minor_faults() - before;
     for (size_t k = 0; k < 8 * MIB; k += 4096)
         REQUIREF(q[k] == (unsigned char)(k >> 12) && q[k + 1] == 0x11, "byte %zu lost by realloc", k);
     REQUIRE(A->usable_size(h, q) >= 16 * MIB);

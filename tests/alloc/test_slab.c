@@ -40,7 +40,6 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -300,13 +299,6 @@ static void test_large(void)
 }
 
 /* ---- grow: realloc of a large block with freed ones cached ---- */
-static long minor_faults(void)
-{
-    struct rusage ru;
-    REQUIRE(getrusage(RUSAGE_SELF, &ru) == 0);
-    return ru.ru_minflt;
-}
-
 static unsigned char pattern(size_t i) { return (unsigned char)(i * 131 + (i >> 12)); }
 
 /* A block grown from 256 KiB to 16 MiB by doubling reallocs (every new
