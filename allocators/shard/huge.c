@@ -158,15 +158,6 @@ static bool move_pages(nf_heap *h, uint8_t *src, size_t len, uint8_t *dst)
     return false;
 }
 
-/* The segments of list (through next) moved, their pages and not their
- * bytes, one after the other into one new place of total bytes aligned to
- * a segment: the last one grown when they add up to less, cut when to
- * more. The caller owns them: no other thread reaches them. NULL when the
- * page source cannot: every segment of list unmapped, or with keep (realloc:
- * the first is a live block) the first left as it was and the rest
- * unmapped. With keep, once the first has moved it is never lost: if a
- * later one cannot follow, the rest of the range is fresh memory, or the
- * block ends there (the caller sees a smaller block). */
 /* Where gather's pieces will end: at total, or past it by what the last
  * one keeps up to its next segment boundary (split_tail's rule). */
 static size_t gather_end(const shard_segment *list, size_t total)
@@ -184,6 +175,15 @@ static size_t gather_end(const shard_segment *list, size_t total)
     return at > total ? at : total;
 }
 
+/* The segments of list (through next) moved, their pages and not their
+ * bytes, one after the other into one new place of total bytes aligned to
+ * a segment: the last one grown when they add up to less, cut when to
+ * more. The caller owns them: no other thread reaches them. NULL when the
+ * page source cannot: every segment of list unmapped, or with keep (realloc:
+ * the first is a live block) the first left as it was and the rest
+ * unmapped. With keep, once the first has moved it is never lost: if a
+ * later one cannot follow, the rest of the range is fresh memory, or the
+ * block ends there (the caller sees a smaller block). */
 static shard_segment *gather(nf_heap *h, shard_segment *list, size_t total, bool keep)
 {
     size_t room = gather_end(list, total);

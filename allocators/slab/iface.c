@@ -215,17 +215,16 @@ void slab_free(nf_heap *h, void *p)
         slab_die("double free of", p, NULL);
     slab_tcache *tc = slab_tls[0].tc; /* set while live_uid matches */
     unsigned cls = s->cls;
-    slab_mag *m = tc->loaded[cls];
+    bool aside = cls < SLAB_SUBLINE_CLASSES && p != tc->last[cls]; /* set aside: slab_config.h */
+    slab_mag *m = aside ? tc->prev[cls] : tc->loaded[cls];
     uint32_t n = m->n;
-    if (__builtin_expect(n >= m->cap, 0))
-        return class_free_generic(h, s, p);
-    w[1] = key;
-    if (cls < SLAB_SUBLINE_CLASSES && p != tc->last[cls]) {
-        m = tc->prev[cls]; /* set aside (slab_config.h): the previous magazine */
-        n = m->n;
-        if (__builtin_expect(n >= m->cap, 0))
-            return slab_free_aside(h, tc, cls, s, p);
+    if (__builtin_expect(n >= m->cap, 0)) {
+        if (!aside)
+            return class_free_generic(h, s, p);
+        w[1] = key;
+        return slab_free_aside(h, tc, cls, s, p);
     }
+    w[1] = key;
     m->rounds[n] = p;
     m->n = n + 1;
     slab_relaxed_inc(&tc->mag_in[cls]);

@@ -245,36 +245,6 @@ __attribute__((noinline)) void *slab_malloc_slow(slab_heap *h, slab_tcache *tc, 
 
 /* p's key is written and p is poisoned; the loaded magazine is full (or
  * the stand-in), or there is no cache. */
-__attribute__((noinline)) void slab_free_aside(slab_heap *h, slab_tcache *tc, unsigned cls, slab *s, void *p)
-{
-    slab_mag *pv = tc->prev[cls];
-    if (pv->n < pv->cap) {
-        pv->rounds[pv->n++] = p;
-        slab_relaxed_inc(&tc->mag_in[cls]); /* a magazine free, as the fast path counts one */
-        return;
-    }
-    slab_class *c = &h->cls[cls];
-    int saved = errno;
-    slab_live_add(h, tc, -(int64_t)slab_geom_table[cls].size);
-    pthread_mutex_lock(&c->lock);
-    if (pv->cap) /* full */
-        mag_put_full_locked(h, cls, pv);
-    slab_mag *empty = mag_empty_locked(h, cls);
-    if (!empty) {
-        slab_free_locked(h, cls, s, p);
-        pthread_mutex_unlock(&c->lock);
-        tc->prev[cls] = &slab_mag_none;
-        slab_relaxed_inc(&tc->paths[SLAB_PATH_FREE_SLAB]);
-        errno = saved;
-        return;
-    }
-    pthread_mutex_unlock(&c->lock);
-    tc->prev[cls] = empty;
-    empty->rounds[empty->n++] = p;
-    slab_relaxed_inc(&tc->paths[SLAB_PATH_FREE_DEPOT]);
-    errno = saved;
-}
-
 __attribute__((noinline)) void slab_free_slow(slab_heap *h, slab_tcache *tc, unsigned cls, slab *s, void *p)
 {
     slab_class *c = &h->cls[cls];
@@ -312,6 +282,34 @@ __attribute__((noinline)) void slab_free_slow(slab_heap *h, slab_tcache *tc, uns
     pthread_mutex_unlock(&c->lock);
     tc->prev[cls] = ld;
     tc->loaded[cls] = empty;
+    empty->rounds[empty->n++] = p;
+    slab_relaxed_inc(&tc->paths[SLAB_PATH_FREE_DEPOT]);
+    errno = saved;
+}
+
+/* p's key is written and p is poisoned; p is set aside (slab_config.h)
+ * and tc's previous magazine is full (or the stand-in): traded at the
+ * depot for an empty one. */
+__attribute__((noinline)) void slab_free_aside(slab_heap *h, slab_tcache *tc, unsigned cls, slab *s, void *p)
+{
+    slab_mag *pv = tc->prev[cls];
+    slab_class *c = &h->cls[cls];
+    int saved = errno;
+    slab_live_add(h, tc, -(int64_t)slab_geom_table[cls].size);
+    pthread_mutex_lock(&c->lock);
+    if (pv->cap) /* full */
+        mag_put_full_locked(h, cls, pv);
+    slab_mag *empty = mag_empty_locked(h, cls);
+    if (!empty) {
+        slab_free_locked(h, cls, s, p);
+        pthread_mutex_unlock(&c->lock);
+        tc->prev[cls] = &slab_mag_none;
+        slab_relaxed_inc(&tc->paths[SLAB_PATH_FREE_SLAB]);
+        errno = saved;
+        return;
+    }
+    pthread_mutex_unlock(&c->lock);
+    tc->prev[cls] = empty;
     empty->rounds[empty->n++] = p;
     slab_relaxed_inc(&tc->paths[SLAB_PATH_FREE_DEPOT]);
     errno = saved;

@@ -309,7 +309,7 @@ slab_tcache *slab_tcache_get(slab_heap *h); /* NULL: none (yet, or any more) */
 void *slab_malloc_slow(slab_heap *h, slab_tcache *tc, unsigned cls);
 void slab_free_slow(slab_heap *h, slab_tcache *tc, unsigned cls, slab *s, void *p);
 /* p (key written, poisoned) of a sub-line class, not the last object tc
- * handed out: into tc's previous magazine, traded at the depot when full. */
+ * handed out, and tc's previous magazine full: traded at the depot. */
 void slab_free_aside(slab_heap *h, slab_tcache *tc, unsigned cls, slab *s, void *p);
 void slab_mags_flush(slab_heap *h, slab_tcache *tc); /* the calling thread's rounds to slabs */
 void slab_depot_flush_locked(slab_heap *h, unsigned cls);
