@@ -3,6 +3,9 @@
  * (pages_real.c) and the kernel model's (kernels/model_pages.c) both count
  * through here, so neither depends on the other.
  * Nothing here allocates: it runs inside malloc. */
+#include <errno.h>
+#include <stdint.h>
+
 #include "notfree/pages.h"
 
 #define RELAXED __ATOMIC_RELAXED
@@ -27,4 +30,21 @@ const char *nf_page_call_name(nf_page_call kind)
         "map", "unmap", "advise", "lock", "brk", "protect",
     };
     return (unsigned)kind < NF_PAGE_CALL_COUNT ? names[kind] : "?";
+}
+
+int nf_pages_move(nf_pages *ps, void *src, size_t len, void *dst)
+{
+    if (nf_pages_remap(ps, src, len, len, dst))
+        return 0;
+    if (errno != EFAULT || len <= ps->page_size)
+        return -1;
+    size_t half = (len / 2) & ~(ps->page_size - 1);
+    int r = nf_pages_move(ps, src, half, dst);
+    if (r)
+        return r;
+    r = nf_pages_move(ps, (uint8_t *)src + half, len - half, (uint8_t *)dst + half);
+    if (r != -1)
+        return r;
+    /* the first half's old place was the caller's a moment ago */
+    return nf_pages_move(ps, dst, half, src) == 0 ? -1 : -2;
 }

@@ -137,25 +137,13 @@ static void split_tail(nf_heap *h, shard_segment *s, size_t total)
         shard_segment_release(h, t, NULL);
 }
 
-/* len bytes of pages moved from src to dst (page multiples; dst in a
- * reservation of ours), nothing copied. A range put together from several
- * blocks earlier spans several kernel mappings, which one mremap cannot
- * move before Linux 6.17: it is moved in halves until each is one mapping.
- * false: nothing moved (a half that had moved is moved back). */
+/* nf_pages_move (pages.h); false: nothing moved. */
 static bool move_pages(nf_heap *h, uint8_t *src, size_t len, uint8_t *dst)
 {
-    if (nf_pages_remap(h->ps, src, len, len, dst))
-        return true;
-    if (errno != EFAULT || len <= SHARD_OS_PAGE)
-        return false;
-    size_t half = (len / 2) & ~(SHARD_OS_PAGE - 1);
-    if (!move_pages(h, src, half, dst))
-        return false;
-    if (move_pages(h, src + half, len - half, dst + half))
-        return true;
-    if (!move_pages(h, dst, half, src)) /* the first half's old place was ours a moment ago */
+    int r = nf_pages_move(h->ps, src, len, dst);
+    if (r == -2)
         nf_alloc_die("shard", "realloc", src, "pages moved for a growing block could not be put back");
-    return false;
+    return r == 0;
 }
 
 /* Where gather's pieces will end: at total, or past it by what the last

@@ -225,25 +225,13 @@ static int pick_locked(slab_heap *h, size_t need, slab_piece *out, size_t *sum)
     return n;
 }
 
-/* len bytes of pages moved from src to dst, nothing copied. A range put
- * together from several maps earlier spans several kernel mappings, which
- * one mremap cannot move before Linux 6.17: it is moved in halves until
- * each is one mapping. false: nothing moved (a half that had moved is
- * moved back). */
+/* nf_pages_move (pages.h); false: nothing moved. */
 static bool move_pages(slab_heap *h, uintptr_t src, size_t len, uintptr_t dst)
 {
-    if (nf_pages_remap(h->ps, (void *)src, len, len, (void *)dst))
-        return true;
-    if (errno != EFAULT || len <= h->page)
-        return false;
-    size_t half = (len / 2) & ~(h->page - 1);
-    if (!move_pages(h, src, half, dst))
-        return false;
-    if (move_pages(h, src + half, len - half, dst + half))
-        return true;
-    if (!move_pages(h, dst, half, src)) /* the first half's old place was ours a moment ago */
+    int r = nf_pages_move(h->ps, (void *)src, len, (void *)dst);
+    if (r == -2)
         slab_die("realloc of", (void *)src, "pages moved for a large block could not be put back");
-    return false;
+    return r == 0;
 }
 
 /* A range of len bytes at a new place: first (when not 0: a live block of

@@ -146,6 +146,15 @@ static inline void *nf_pages_remap(nf_pages *ps, void *old, size_t oldlen, size_
 {
     return ps->ops->remap(ps, old, oldlen, newlen, target);
 }
+/* len bytes of pages (a multiple of the page size) moved from src to dst,
+ * a mapped range of the caller's (a no-access reservation, say): page
+ * tables move, nothing is copied. A range put together from several
+ * mappings earlier spans several kernel mappings, which one mremap cannot
+ * move before Linux 6.17: it is moved in halves until each half is one.
+ * Needs nf_pages_can_remap. 0: moved; -1: nothing moved (a half that had
+ * moved was moved back); -2: a half moved and could not be put back (its
+ * bytes are at dst: the caller aborts). */
+int nf_pages_move(nf_pages *ps, void *src, size_t len, void *dst);
 
 /* ---- counters (any implementation) ---- */
 /* Count one call of a kind naming len bytes; failed says it failed. */

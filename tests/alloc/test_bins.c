@@ -28,7 +28,10 @@
  *   drop      a thread's later region that holds nothing but the top goes
  *             back whole when a free leaves it so (glibc's heap_trim), and
  *             the arena goes on in the region before it
- * Usage: test_bins paths|misuse|overflow|registry|pages|fork|exit|regrow|default|asan|remap|drop */
+ *   move      nf_pages_move (pages.h) moves a range whose one-call remap is
+ *             refused (EFAULT, as for two kernel mappings before Linux
+ *             6.17) in halves: every page arrives, in more than two calls
+ * Usage: test_bins paths|misuse|overflow|registry|pages|fork|exit|regrow|default|asan|remap|drop|move */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -354,6 +357,45 @@ static void test_pages(void)
     nf_pages_real_init(&none, NF_BRK_NONE, 0);
     REQUIRE(nf_pages_grow(&none, 4096) == NULL && errno == ENOMEM);
     REQUIRE(nf_pages_real() == nf_pages_real() && nf_pages_real()->brk_mode == NF_BRK_EMULATED);
+}
+
+/* ---- move: nf_pages_move over a range of two kernel mappings ---- */
+/* A real page source whose remap refuses a range across seam, as Linux
+ * before 6.17 refuses one that spans two kernel mappings (EFAULT). */
+static uintptr_t g_seam;
+static void *seam_remap(nf_pages *ps, void *old, size_t oldlen, size_t newlen, void *target)
+{
+    if ((uintptr_t)old < g_seam && (uintptr_t)old + oldlen > g_seam) {
+        errno = EFAULT;
+        return NULL;
+    }
+    return nf_pages_real()->ops->remap(ps, old, oldlen, newlen, target);
+}
+
+static void test_move(void)
+{
+    nf_pages ps;
+    nf_pages_real_init(&ps, NF_BRK_NONE, 0);
+    nf_pages_ops ops = *ps.ops;
+    ops.remap = seam_remap;
+    ps.ops = &ops;
+    size_t pg = ps.page_size, n = 16;
+    unsigned char *src = nf_pages_map(&ps, n * pg, 0), *dst = nf_pages_map(&ps, n * pg, NF_MAP_NOACCESS);
+    REQUIRE(src && dst);
+    for (size_t i = 0; i < n; i++)
+        memset(src + i * pg, (int)(i + 1), pg);
+    g_seam = (uintptr_t)src + 5 * pg;
+    uint64_t c0[NF_PAGE_CALL_COUNT], c1[NF_PAGE_CALL_COUNT];
+    nf_pages_calls(&ps, c0);
+    REQUIRE(nf_pages_move(&ps, src, n * pg, dst) == 0);
+    nf_pages_calls(&ps, c1);
+    for (size_t i = 0; i < n; i++)
+        REQUIREF(dst[i * pg] == i + 1 && dst[i * pg + pg - 1] == i + 1, "page %zu lost in the move", i);
+    printf("  16 pages across a seam moved in %llu remap calls\n",
+           (unsigned long long)(c1[NF_PAGE_MAP] - c0[NF_PAGE_MAP]));
+    REQUIRE(c1[NF_PAGE_MAP] - c0[NF_PAGE_MAP] > 2); /* refused whole, then in halves */
+    REQUIRE(nf_pages_unmap(&ps, dst, n * pg) == 0);
+    nf_pages_real_fini(&ps);
 }
 
 /* ---- remap: realloc of a direct map ---- */
@@ -682,7 +724,8 @@ int main(int argc, char **argv)
 {
     A = &nf_allocator_bins;
     if (argc != 2) {
-        fprintf(stderr, "usage: %s paths|misuse|overflow|registry|pages|fork|exit|regrow|default|asan|remap\n",
+        fprintf(stderr,
+                "usage: %s paths|misuse|overflow|registry|pages|fork|exit|regrow|default|asan|remap|drop|move\n",
                 argv[0]);
         return 2;
     }
@@ -696,6 +739,8 @@ int main(int argc, char **argv)
         test_registry();
     else if (!strcmp(argv[1], "pages"))
         test_pages();
+    else if (!strcmp(argv[1], "move"))
+        test_move();
     else if (!strcmp(argv[1], "fork"))
         test_fork();
     else if (!strcmp(argv[1], "exit"))
